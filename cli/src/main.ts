@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+import { version } from 'nsbox';
+console.log(version);

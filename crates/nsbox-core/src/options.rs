@@ -1,0 +1,66 @@
+//! The user-facing run options, as the TS layer sends them to `buildSpec` (camelCase JSON).
+
+use serde::Deserialize;
+
+use crate::idmap::IdMapping;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct RunOptions {
+    pub command: Vec<String>,
+    /// None: the host's root, read-only, with fresh /proc, /dev, /sys, /tmp and /run.
+    pub rootfs: Option<String>,
+    /// None: the defaults (docker's as root, plus user when not root).
+    pub namespaces: Option<Vec<String>>,
+    pub hostname: Option<String>,
+    pub domainname: Option<String>,
+    pub uid_map: Vec<IdMapping>,
+    pub gid_map: Vec<IdMapping>,
+    pub map_root_user: bool,
+    /// `KEY=VALUE` entries, added to (and overriding) the defaults.
+    pub env: Vec<String>,
+    pub cwd: Option<String>,
+    pub user: Option<UserSpec>,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub privileged: bool,
+    pub read_only: bool,
+    pub volumes: Vec<Volume>,
+    pub init: bool,
+    pub tty: bool,
+    pub boottime_offset: Option<i64>,
+    pub monotonic_offset: Option<i64>,
+    /// Filled in by the addon from the calling process, never by the user.
+    pub caller: Option<Caller>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserSpec {
+    pub uid: u32,
+    pub gid: Option<u32>,
+    #[serde(default)]
+    pub additional_gids: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Volume {
+    pub source: String,
+    pub target: String,
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Caller {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl Caller {
+    pub fn current() -> Caller {
+        Caller { uid: nix::unistd::geteuid().as_raw(), gid: nix::unistd::getegid().as_raw() }
+    }
+}
