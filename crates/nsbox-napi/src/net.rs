@@ -1,0 +1,1 @@
+//! Network bindings (networking issue): owned by the networking work.

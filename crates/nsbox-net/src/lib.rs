@@ -1,0 +1,1 @@
+//! Docker's network model over netlink (see the networking issue).
