@@ -1,0 +1,26 @@
+// Runs part of a section inside a private mount namespace in which the cgroup2 mount of a hybrid
+// layout (/sys/fs/cgroup/unified) is unmounted: crun 1.8 refuses hybrid cgroups otherwise
+// ("cgroups in hybrid mode not supported, drop all controllers from cgroupv2").
+// This is harness-only: the runtimes under test are all started from inside the same namespace.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { benchDir, which } from './sys.mjs';
+
+export function runInPrivateMountNs(modulePath, fnName, args, scratch) {
+  if (!which('unshare')) throw new Error('unshare(1) not found (util-linux)');
+  const tag = `${path.basename(modulePath, '.mjs')}-${fnName}-${process.hrtime.bigint()}`;
+  const argsFile = path.join(scratch, `${tag}.args.json`);
+  const outFile = path.join(scratch, `${tag}.out.json`);
+  fs.writeFileSync(argsFile, JSON.stringify(args));
+  const r = spawnSync(
+    'unshare',
+    ['--mount', '--propagation', 'private', '--', process.execPath, path.join(benchDir, 'lib/worker.mjs'), modulePath, fnName, argsFile, outFile],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  if (r.error) throw r.error;
+  if (!fs.existsSync(outFile)) throw new Error(`private-namespace worker for ${fnName} exited ${r.status ?? r.signal} without a result`);
+  const out = JSON.parse(fs.readFileSync(outFile, 'utf8'));
+  if (out.error) throw Object.assign(new Error(out.error.message), { stack: out.error.stack });
+  return out.result;
+}

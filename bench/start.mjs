@@ -1,0 +1,175 @@
+// Section "start-to-exit": `nsbox-runtime run` vs `crun run` vs `runc run` of /bin/true on one busybox
+// bundle with the same namespaces, alternating runtimes run by run (rotating the order every round so
+// drift and ordering effects hit all of them equally).
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { makeBundle, NAMESPACES, PROBE_ARGS } from './lib/bundle.mjs';
+import { sweepCgroups } from './lib/cgroups.mjs';
+import { runInPrivateMountNs } from './lib/privns.mjs';
+import { captureRun, CGROUP_POLICY, makeRuntimes, timedRun } from './lib/runtimes.mjs';
+import { log } from './lib/sys.mjs';
+
+const SELF = fileURLToPath(import.meta.url);
+const NS_LINK = { pid: 'pid', ipc: 'ipc', uts: 'uts', mount: 'mnt', network: 'net', cgroup: 'cgroup', time: 'time', user: 'user' };
+
+export default async function startToExit(ctx) {
+  const section = { title: 'start-to-exit: `RUNTIME run --bundle DIR ID` of /bin/true', rows: [], notes: [] };
+  if (!ctx.root) {
+    section.skipped = 'needs root (rootful comparison)';
+    return section;
+  }
+  const b = {
+    std: makeBundle(ctx.scratch, 'start-std', ctx.rootfs),
+    time: makeBundle(ctx.scratch, 'start-time', ctx.rootfs, { namespaces: [...NAMESPACES, 'time'] }),
+    probe: makeBundle(ctx.scratch, 'probe-std', ctx.rootfs, { args: PROBE_ARGS }),
+    probeTime: makeBundle(ctx.scratch, 'probe-time', ctx.rootfs, { args: PROBE_ARGS, namespaces: [...NAMESPACES, 'time'] }),
+    cgprobe: makeBundle(ctx.scratch, 'probe-cgroup', ctx.rootfs, {
+      args: ['/bin/cat', '/proc/self/cgroup'],
+      namespaces: NAMESPACES.filter((n) => n !== 'cgroup'),
+    }),
+  };
+  section.notes.push(`bundle: busybox-static rootfs (read-only root), config.json from \`${b.std.generatedBy}\` with args ["/bin/true"], terminal false, namespaces ${NAMESPACES.join(', ')}`);
+  const r = runInPrivateMountNs(SELF, 'inner', { bundles: b, runs: ctx.runs, warmup: ctx.warmup, nsboxBin: ctx.nsboxBin, prefix: ctx.idPrefix }, ctx.scratch);
+  section.notes.push(`cgroups: ${r.cgroupNote}`);
+  for (const [name, policy] of Object.entries(CGROUP_POLICY)) section.notes.push(`cgroups, ${name}: ${policy}`);
+  for (const n of r.notes) section.notes.push(n);
+  section.rows = r.rows;
+  section.reference = 'nsbox-runtime run';
+  section.probes = r.probes;
+  return section;
+}
+
+function ownNamespaces() {
+  const m = {};
+  for (const k of Object.values(NS_LINK)) {
+    try {
+      m[k] = fs.readlinkSync(`/proc/self/ns/${k}`);
+    } catch {}
+  }
+  return m;
+}
+
+// Checks that the probe ran as pid 1 with hostname "bench" in fresh namespaces of each wanted kind and
+// shares the others with the worker.
+function checkProbe(out, wanted) {
+  const kv = Object.fromEntries(out.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  const own = ownNamespaces();
+  const problems = [];
+  if (!out.trim()) return ['the probe printed nothing (exit 0 without running the command?)'];
+  if (kv.self !== '1') problems.push(`pid is ${kv.self}, not 1`);
+  if (kv.hostname !== 'bench') problems.push(`hostname is ${kv.hostname}`);
+  for (const [kind, link] of Object.entries(NS_LINK)) {
+    if (!own[link] || !kv[`ns_${link}`]) continue;
+    const fresh = own[link] !== kv[`ns_${link}`];
+    if (wanted.includes(kind) && !fresh) problems.push(`${kind} namespace not new`);
+    if (!wanted.includes(kind) && fresh) problems.push(`${kind} namespace unexpectedly new`);
+  }
+  return problems;
+}
+
+function errorText(e) {
+  return `\`${e.command}\` exited ${e.status ?? e.signal}: ${e.stderr.split('\n').slice(-3).join(' | ') || '(no stderr)'}`;
+}
+
+export async function inner({ bundles: b, runs, warmup, nsboxBin, prefix, cgroupNote }) {
+  const notes = [];
+  const probes = {};
+  const rows = [];
+  let seq = 0;
+  const nextId = (tag) => `${prefix}-${tag}-${seq++}`;
+
+  // Entrants: each runtime on the standard bundle, nsbox again with a time namespace, and a no-container
+  // baseline (spawning /bin/true directly) to show the fixed cost of spawning from Node.
+  const entrants = [];
+  if (!nsboxBin || !fs.existsSync(nsboxBin)) {
+    rows.push({ name: 'nsbox-runtime run', skipped: `nsbox-runtime not built (${nsboxBin}); run \`cargo build --release -p nsbox-runtime\`` });
+  }
+  for (const rt of makeRuntimes(nsboxBin)) {
+    const probe = captureRun(rt, b.probe.dir, nextId('probe'));
+    const name = `${rt.name} run`;
+    if (!probe.ok) {
+      rows.push({ name, skipped: `probe failed: ${errorText(probe)}` });
+      probes[rt.name] = { ok: false, ...probe };
+      continue;
+    }
+    const problems = checkProbe(probe.stdout, NAMESPACES);
+    const cg = captureRun(rt, b.cgprobe.dir, nextId('cgprobe'));
+    probes[rt.name] = {
+      ok: problems.length === 0,
+      problems,
+      output: probe.stdout,
+      cgroup: !cg.ok ? `failed: ${errorText(cg)}` : cg.stdout.trim() ? cg.stdout.trim().split('\n') : '(no output)',
+    };
+    if (problems.length) {
+      rows.push({ name, skipped: `probe output wrong: ${problems.join('; ')}` });
+      continue;
+    }
+    entrants.push({ name, rt, bundle: b.std.dir, samples: [], failures: 0, firstError: null, lingered: 0 });
+
+    // Time namespace: expected to work for nsbox; crun 1.8 (rootful) and runc 1.1 are recorded as they are.
+    const tp = captureRun(rt, b.probeTime.dir, nextId('tprobe'));
+    const tproblems = tp.ok ? checkProbe(tp.stdout, [...NAMESPACES, 'time']) : [errorText(tp)];
+    probes[`${rt.name}+time`] = { ok: tproblems.length === 0, problems: tproblems };
+    if (rt.name === 'nsbox-runtime') {
+      if (tproblems.length === 0) entrants.push({ name: `${rt.name} run (+time ns)`, rt, bundle: b.time.dir, samples: [], failures: 0, firstError: null, lingered: 0, extra: true });
+      else rows.push({ name: `${rt.name} run (+time ns)`, skipped: `time namespace probe: ${tproblems.join('; ')}` });
+    } else {
+      notes.push(`time namespace with ${rt.name}: ${tproblems.length === 0 ? 'works' : tproblems.join('; ')}`);
+    }
+  }
+  entrants.push({ name: 'spawn /bin/true (no container)', baseline: true, samples: [], failures: 0, firstError: null, lingered: 0 });
+
+  const once = (e, id) => {
+    if (e.baseline) {
+      const t0 = process.hrtime.bigint();
+      const r = spawnSync('/bin/true', [], { stdio: ['ignore', 'ignore', 'pipe'] });
+      return { ms: Number(process.hrtime.bigint() - t0) / 1e6, ok: r.status === 0, error: null };
+    }
+    return timedRun(e.rt, e.bundle, id);
+  };
+
+  log(`start-to-exit: ${warmup} warm-up + ${runs} timed runs each for ${entrants.map((e) => e.name).join(', ')}`);
+  for (let round = -warmup; round < runs; round++) {
+    // rotate the order every round
+    const k = ((round % entrants.length) + entrants.length) % entrants.length;
+    const order = [...entrants.slice(k), ...entrants.slice(0, k)];
+    for (const e of order) {
+      const r = once(e, nextId(e.rt?.name.slice(0, 5) ?? 'base'));
+      if (r.lingered) e.lingered++;
+      if (round < 0) continue;
+      if (r.ok) e.samples.push(r.ms);
+      else {
+        e.failures++;
+        e.firstError ??= r.error;
+      }
+    }
+  }
+
+  for (const e of entrants) {
+    rows.push({
+      name: e.name,
+      samples: e.samples,
+      failures: e.failures,
+      note: [
+        e.baseline ? 'fixed cost of spawnSync from Node' : null,
+        e.extra ? 'extra row: not part of the crun/runc comparison' : null,
+        e.failures ? `${e.failures} failed; first: ${errorText(e.firstError)}` : null,
+        e.lingered ? `state lingered after ${e.lingered} runs (removed with delete -f)` : null,
+      ].filter(Boolean).join('; '),
+    });
+  }
+
+  const sweep = sweepCgroups(prefix);
+  if (sweep.found.length) notes.push(`leftover cgroups removed after the runs: ${sweep.found.length} (${sweep.found.slice(0, 3).join(', ')}${sweep.found.length > 3 ? ', …' : ''})`);
+  if (sweep.outside.length) notes.push(`WARNING: cgroups created outside the bench's own cgroup: ${sweep.outside.join(', ')}`);
+  if (sweep.errors.length) notes.push(`could not remove: ${sweep.errors.join(', ')}`);
+  const own = new Set(fs.readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n'));
+  for (const [name, p] of Object.entries(probes)) {
+    if (Array.isArray(p.cgroup)) {
+      const moved = p.cgroup.filter((l) => !own.has(l)).map((l) => l.split(':').slice(1).join(':'));
+      notes.push(`cgroup placement, ${name}: ${moved.length ? moved.join(' ') : "the bench's own cgroups (no new cgroup)"}`);
+    } else if (p.cgroup) notes.push(`cgroup placement, ${name}: ${p.cgroup}`);
+  }
+  return { rows, notes, probes, cgroupNote };
+}
