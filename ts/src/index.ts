@@ -1,1 +1,19 @@
-export const version = '0.1.0';
+/** nsbox: Linux containers from Node.js. */
+export { run, type RunResult } from './run.js';
+export { spawn, type Container, type ExitStatus } from './container.js';
+export { namespaces, type NamespaceIds } from './namespaces.js';
+export {
+  NAMESPACE_KINDS, validateOptions,
+  type RunOptions, type ValidatedOptions, type NamespaceKind, type IdMapping, type Volume, type UserSpec, type StdioOption,
+  type NetworkOptions, type PortMapping,
+} from './options.js';
+export {
+  NsboxError, InvalidSpecError, PermissionError, NotFoundError, CommandNotFoundError, CommandNotExecutableError,
+  RuntimeError, TeardownError, AbortError, fromWire, formatWire, type WireError,
+} from './errors.js';
+export { registerStartHook, type StartHook, type StartHookContext, type Teardown } from './hooks.js';
+export { ociConfig, ANNOTATION_WAIT_START, type OciSpec, type BuiltSpec } from './spec.js';
+export { runtimePath } from './runtime-process.js';
+export { encodeFrame, FrameDecoder, type ToRuntime, type FromRuntime } from './frames.js';
+export { version } from './version.js';
+export { nativeCoreVersion as coreVersion } from './native.js';

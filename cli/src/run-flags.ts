@@ -1,0 +1,134 @@
+/**
+ * `nsbox run` flags (docker/podman names) → the library's RunOptions. Pure: no I/O besides reading
+ * the caller's environment for `-e NAME`, so it is unit-tested on its own.
+ */
+import { InvalidSpecError, type IdMapping, type NamespaceKind, type PortMapping, type RunOptions, type Volume } from 'nsbox';
+
+/** What commander hands the action for `run` (repeatable flags arrive as arrays). */
+export interface RunFlags {
+  rm?: boolean;
+  name?: string;
+  hostname?: string;
+  domainname?: string;
+  rootfs?: string;
+  ns?: string[];
+  uidmap?: string[];
+  gidmap?: string[];
+  mapRootUser?: boolean;
+  env?: string[];
+  workdir?: string;
+  user?: string;
+  capAdd?: string[];
+  capDrop?: string[];
+  privileged?: boolean;
+  readOnly?: boolean;
+  volume?: string[];
+  init?: boolean;
+  tty?: boolean;
+  interactive?: boolean;
+  boottimeOffset?: string;
+  monotonicOffset?: string;
+  network?: string;
+  ip?: string;
+  macAddress?: string;
+  publish?: string[];
+  dns?: string[];
+}
+
+export function flagError(flag: string, message: string): InvalidSpecError {
+  return new InvalidSpecError({ code: 'ERR_INVALID_SPEC', op: flag, path: null, errno: null, message });
+}
+
+/** commander's collector for repeatable flags. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** The CLI's stdio is the container's: nothing is copied through Node. */
+export function runOptionsFromFlags(flags: RunFlags, command: string[], env: NodeJS.ProcessEnv = process.env): RunOptions {
+  const o: RunOptions = { command, stdin: flags.interactive ? 'inherit' : 'ignore', stdout: 'inherit', stderr: 'inherit' };
+  if (flags.name !== undefined) o.name = flags.name;
+  if (flags.hostname !== undefined) o.hostname = flags.hostname;
+  if (flags.domainname !== undefined) o.domainname = flags.domainname;
+  if (flags.rootfs !== undefined) o.rootfs = flags.rootfs;
+  if (flags.ns !== undefined) o.namespaces = namespaceFlag(flags.ns);
+  if (flags.uidmap) o.uidMap = flags.uidmap.map((m) => idMapping('--uidmap', m));
+  if (flags.gidmap) o.gidMap = flags.gidmap.map((m) => idMapping('--gidmap', m));
+  if (flags.mapRootUser) o.mapRootUser = true;
+  if (flags.env) o.env = envFlag(flags.env, env);
+  if (flags.workdir !== undefined) o.cwd = flags.workdir;
+  if (flags.user !== undefined) o.user = flags.user;
+  if (flags.capAdd) o.capAdd = flags.capAdd;
+  if (flags.capDrop) o.capDrop = flags.capDrop;
+  if (flags.privileged) o.privileged = true;
+  if (flags.readOnly) o.readOnly = true;
+  if (flags.volume) o.volumes = flags.volume.map(volume);
+  if (flags.init) o.init = true;
+  if (flags.tty) o.tty = true;
+  if (flags.interactive) o.interactive = true;
+  if (flags.boottimeOffset !== undefined) o.boottimeOffset = seconds('--boottime-offset', flags.boottimeOffset);
+  if (flags.monotonicOffset !== undefined) o.monotonicOffset = seconds('--monotonic-offset', flags.monotonicOffset);
+  if (flags.network !== undefined) o.network = flags.network;
+  if (flags.ip !== undefined) o.ip = flags.ip;
+  if (flags.macAddress !== undefined) o.mac = flags.macAddress;
+  if (flags.publish) o.ports = flags.publish.map(publish);
+  if (flags.dns) o.dns = flags.dns;
+  // Without a tty, a session of its own keeps the terminal's ^C from reaching the runtime as well as
+  // us; we forward it once. With -t the runtime must stay in the foreground group for SIGWINCH.
+  o.newSession = !flags.tty;
+  return o;
+}
+
+/** `--ns pid,uts --ns user` or `--ns all`; names are checked by the library (field `namespaces`). */
+function namespaceFlag(values: string[]): RunOptions['namespaces'] {
+  const names = values.flatMap((v) => v.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  if (names.includes('all')) return 'all';
+  return names as NamespaceKind[];
+}
+
+/** `IN:OUT:LEN`, the kernel's `inside outside length` order. */
+export function idMapping(flag: string, text: string): IdMapping {
+  const parts = text.split(':');
+  const nums = parts.map((p) => (/^\d+$/.test(p.trim()) ? Number(p) : NaN));
+  if (nums.length !== 3 || nums.some((n) => !Number.isSafeInteger(n))) {
+    throw flagError(flag, `${JSON.stringify(text)} is not INSIDE:OUTSIDE:LENGTH`);
+  }
+  const [inside, outside, length] = nums as [number, number, number];
+  return { inside, outside, length };
+}
+
+/** `-e K=V`, or `-e K` to pass the caller's value through (skipped when unset, like docker). */
+function envFlag(values: string[], env: NodeJS.ProcessEnv): string[] {
+  const out: string[] = [];
+  for (const v of values) {
+    if (v.includes('=')) out.push(v);
+    else if (env[v] !== undefined) out.push(`${v}=${env[v]}`);
+  }
+  return out;
+}
+
+/** `-v HOST:CTR[:ro|rw]`. */
+export function volume(text: string): Volume {
+  const parts = text.split(':');
+  const mode = parts.length === 3 ? parts[2] : undefined;
+  if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1] || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) {
+    throw flagError('--volume', `${JSON.stringify(text)} is not HOST:CONTAINER[:ro|rw]`);
+  }
+  return { source: parts[0], target: parts[1], readOnly: mode === 'ro' };
+}
+
+/** Whole seconds, negative allowed. */
+function seconds(flag: string, text: string): number {
+  if (!/^-?\d+$/.test(text.trim())) throw flagError(flag, `${JSON.stringify(text)} is not a whole number of seconds`);
+  return Number(text);
+}
+
+/** `-p [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp]`; an IPv6 host address goes in brackets. */
+export function publish(text: string): PortMapping {
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[0-9.]+):)?(\d+):(\d+)(?:\/(tcp|udp))?$/.exec(text);
+  if (!m) throw flagError('--publish', `${JSON.stringify(text)} is not [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp]`);
+  const port: PortMapping = { hostPort: Number(m[2]), containerPort: Number(m[3]) };
+  if (m[1]) port.hostIp = m[1].replace(/^\[|\]$/g, '');
+  if (m[4]) port.protocol = m[4] as 'tcp' | 'udp';
+  return port;
+}

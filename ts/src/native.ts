@@ -1,0 +1,41 @@
+/**
+ * The napi addon, loaded on first use so that importing 'nsbox' (and starting the CLI) stays cheap.
+ * Every call goes through here so addon errors become typed errors in one place.
+ */
+import { createRequire } from 'node:module';
+
+import { fromNative } from './errors.js';
+
+interface Binding {
+  buildSpec(optionsJson: string): string;
+  readNamespaces(pid?: number | null): Promise<Array<{ kind: string; id: number }>>;
+  coreVersion(): string;
+}
+
+let binding: Binding | undefined;
+
+function load(): Binding {
+  // ts/src and ts/dist both sit one level below ts/, next to the generated loader in ts/native.
+  binding ??= createRequire(import.meta.url)('../native/index.cjs') as Binding;
+  return binding;
+}
+
+export function nativeBuildSpec(optionsJson: string): string {
+  try {
+    return load().buildSpec(optionsJson);
+  } catch (e) {
+    throw fromNative(e);
+  }
+}
+
+export async function nativeReadNamespaces(pid?: number): Promise<Array<{ kind: string; id: number }>> {
+  try {
+    return await load().readNamespaces(pid ?? null);
+  } catch (e) {
+    throw fromNative(e);
+  }
+}
+
+export function nativeCoreVersion(): string {
+  return load().coreVersion();
+}
