@@ -87,7 +87,7 @@ export async function inner({ bundles: b, runs, warmup, nsboxBin, prefix, cgroup
   }
   for (const rt of makeRuntimes(nsboxBin)) {
     const probe = captureRun(rt, b.probe.dir, nextId('probe'));
-    const name = `${rt.name} run`;
+    const name = rt.variantOf ? `${rt.variantOf} run ${rt.name.slice(rt.variantOf.length + 1)}` : `${rt.name} run`;
     if (!probe.ok) {
       rows.push({ name, skipped: `probe failed: ${errorText(probe)}` });
       probes[rt.name] = { ok: false, ...probe };
@@ -105,7 +105,8 @@ export async function inner({ bundles: b, runs, warmup, nsboxBin, prefix, cgroup
       rows.push({ name, skipped: `probe output wrong: ${problems.join('; ')}` });
       continue;
     }
-    entrants.push({ name, rt, bundle: b.std.dir, samples: [], failures: 0, firstError: null, lingered: 0 });
+    entrants.push({ name, rt, bundle: b.std.dir, samples: [], failures: 0, firstError: null, lingered: 0, extra: Boolean(rt.variantOf) });
+    if (rt.variantOf) continue;
 
     // Time namespace: expected to work for nsbox; crun 1.8 (rootful) and runc 1.1 are recorded as they are.
     const tp = captureRun(rt, b.probeTime.dir, nextId('tprobe'));
@@ -153,14 +154,14 @@ export async function inner({ bundles: b, runs, warmup, nsboxBin, prefix, cgroup
       failures: e.failures,
       note: [
         e.baseline ? 'fixed cost of spawnSync from Node' : null,
-        e.extra ? 'extra row: not part of the crun/runc comparison' : null,
+        e.extra ? 'extra row' : null,
         e.failures ? `${e.failures} failed; first: ${errorText(e.firstError)}` : null,
         e.lingered ? `state lingered after ${e.lingered} runs (removed with delete -f)` : null,
       ].filter(Boolean).join('; '),
     });
   }
 
-  const sweep = sweepCgroups(prefix);
+  const sweep = sweepCgroups([prefix, `nsbox-${prefix}`]);
   if (sweep.found.length) notes.push(`leftover cgroups removed after the runs: ${sweep.found.length} (${sweep.found.slice(0, 3).join(', ')}${sweep.found.length > 3 ? ', …' : ''})`);
   if (sweep.outside.length) notes.push(`WARNING: cgroups created outside the bench's own cgroup: ${sweep.outside.join(', ')}`);
   if (sweep.errors.length) notes.push(`could not remove: ${sweep.errors.join(', ')}`);

@@ -35,7 +35,7 @@ function removeTree(dir) {
 }
 
 // Returns { found: [paths], outside: [paths created outside our own cgroup], errors }.
-export function sweepCgroups(prefix) {
+export function sweepCgroups(prefixes) {
   const found = [];
   const outside = [];
   const errors = [];
@@ -49,7 +49,7 @@ export function sweepCgroups(prefix) {
       continue;
     }
     for (const e of entries) {
-      if (!e.isDirectory() || !e.name.startsWith(prefix)) continue;
+      if (!e.isDirectory() || !prefixes.some((p) => e.name.startsWith(p))) continue;
       const p = path.join(base, e.name);
       if (found.includes(p)) continue;
       found.push(p);
