@@ -7,11 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { makeBundle, NAMESPACES, PROBE_ARGS } from './lib/bundle.mjs';
 import { sweepCgroups } from './lib/cgroups.mjs';
 import { runInPrivateMountNs } from './lib/privns.mjs';
+import { checkProbe } from './lib/probe.mjs';
 import { captureRun, CGROUP_POLICY, makeRuntimes, timedRun } from './lib/runtimes.mjs';
 import { log } from './lib/sys.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
-const NS_LINK = { pid: 'pid', ipc: 'ipc', uts: 'uts', mount: 'mnt', network: 'net', cgroup: 'cgroup', time: 'time', user: 'user' };
 
 export default async function startToExit(ctx) {
   const section = { title: 'start-to-exit: `RUNTIME run --bundle DIR ID` of /bin/true', rows: [], notes: [] };
@@ -38,34 +38,6 @@ export default async function startToExit(ctx) {
   section.reference = 'nsbox-runtime run';
   section.probes = r.probes;
   return section;
-}
-
-function ownNamespaces() {
-  const m = {};
-  for (const k of Object.values(NS_LINK)) {
-    try {
-      m[k] = fs.readlinkSync(`/proc/self/ns/${k}`);
-    } catch {}
-  }
-  return m;
-}
-
-// Checks that the probe ran as pid 1 with hostname "bench" in fresh namespaces of each wanted kind and
-// shares the others with the worker.
-function checkProbe(out, wanted) {
-  const kv = Object.fromEntries(out.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-  const own = ownNamespaces();
-  const problems = [];
-  if (!out.trim()) return ['the probe printed nothing (exit 0 without running the command?)'];
-  if (kv.self !== '1') problems.push(`pid is ${kv.self}, not 1`);
-  if (kv.hostname !== 'bench') problems.push(`hostname is ${kv.hostname}`);
-  for (const [kind, link] of Object.entries(NS_LINK)) {
-    if (!own[link] || !kv[`ns_${link}`]) continue;
-    const fresh = own[link] !== kv[`ns_${link}`];
-    if (wanted.includes(kind) && !fresh) problems.push(`${kind} namespace not new`);
-    if (!wanted.includes(kind) && fresh) problems.push(`${kind} namespace unexpectedly new`);
-  }
-  return problems;
 }
 
 function errorText(e) {
@@ -169,7 +141,7 @@ export async function inner({ bundles: b, runs, warmup, nsboxBin, prefix, cgroup
   for (const [name, p] of Object.entries(probes)) {
     if (Array.isArray(p.cgroup)) {
       const moved = p.cgroup.filter((l) => !own.has(l)).map((l) => l.split(':').slice(1).join(':'));
-      notes.push(`cgroup placement, ${name}: ${moved.length ? moved.join(' ') : "the bench's own cgroups (no new cgroup)"}`);
+      notes.push(`cgroup placement, ${name} (below the bench's own cgroup): ${moved.length ? moved.join(' ') : 'none (stays in the bench\'s own cgroups)'}`);
     } else if (p.cgroup) notes.push(`cgroup placement, ${name}: ${p.cgroup}`);
   }
   return { rows, notes, probes, cgroupNote };

@@ -12,8 +12,10 @@ export function finishSection(section) {
   const ref = (section.rows ?? []).find((r) => r.name === section.reference && Number.isFinite(r.median));
   for (const row of section.rows ?? []) {
     if (!ref || row === ref || !Number.isFinite(row.median)) continue;
-    row.ratio = ref.median / row.median;
-    row.ratioCI = ratioCI(ref.samples, row.samples);
+    // ratioMode 'row/ref': how many times the reference this row takes (overhead sections).
+    const inverse = section.ratioMode === 'row/ref';
+    row.ratio = inverse ? row.median / ref.median : ref.median / row.median;
+    row.ratioCI = inverse ? ratioCI(row.samples, ref.samples) : ratioCI(ref.samples, row.samples);
   }
   return section;
 }
@@ -30,7 +32,7 @@ export function formatSection(section) {
   const rows = section.rows ?? [];
   if (rows.length) {
     const refName = section.reference ?? '(none)';
-    const header = ['', 'runs', 'median ms', 'p90 ms', 'min ms', `${section.ratioLabel ?? 'nsbox/row'}`, '95% CI', ''];
+    const header = ['', 'runs', 'median ms', 'p90 ms', 'min ms', section.ratioMode === 'row/ref' ? 'row/ref' : 'nsbox/row', '95% CI', ''];
     const body = rows.map((r) =>
       r.skipped
         ? [r.name, '', '', '', '', '', '', `skipped: ${r.skipped}`]
