@@ -1,0 +1,66 @@
+// `nsbox run` flags → RunOptions, and the CLI's start-up behaviour: no runtime needed.
+import test from 'ava';
+import { InvalidSpecError } from 'nsbox';
+
+import { idMapping, publish, runOptionsFromFlags, volume } from '../cli/src/run-flags.js';
+import { runCli } from './helpers/cli.js';
+
+test('docker-style flags become options', (t) => {
+  const o = runOptionsFromFlags({
+    hostname: 'box', ns: ['pid,uts', 'user'], uidmap: ['0:100000:65536'], env: ['A=1', 'HOME', 'UNSET_VAR_X'], user: '1:2',
+    volume: ['/src:/dst:ro', 'rel:/x'], boottimeOffset: '-30', publish: ['127.0.0.1:8080:80/udp', '[::1]:1:2', '9:10'],
+    network: 'br0', macAddress: '02:00:00:00:00:01', init: true, interactive: true,
+  }, ['/bin/sh', '-c', 'x'], { HOME: '/home/me' });
+  t.like(o, {
+    command: ['/bin/sh', '-c', 'x'], hostname: 'box', namespaces: ['pid', 'uts', 'user'], user: '1:2', boottimeOffset: -30,
+    network: 'br0', mac: '02:00:00:00:00:01', init: true, stdin: 'inherit', stdout: 'inherit', stderr: 'inherit', newSession: true,
+  });
+  t.deepEqual(o.uidMap, [{ inside: 0, outside: 100000, length: 65536 }]);
+  t.deepEqual(o.env, ['A=1', 'HOME=/home/me']);
+  t.deepEqual(o.volumes, [{ source: '/src', target: '/dst', readOnly: true }, { source: 'rel', target: '/x', readOnly: false }]);
+  t.deepEqual(o.ports, [
+    { hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, protocol: 'udp' }, { hostIp: '::1', hostPort: 1, containerPort: 2 },
+    { hostPort: 9, containerPort: 10 },
+  ]);
+  t.is(runOptionsFromFlags({ ns: ['pid', 'all'] }, ['x']).namespaces, 'all');
+  t.is(runOptionsFromFlags({}, ['x']).stdin, 'ignore');
+  t.false(runOptionsFromFlags({ tty: true }, ['x']).newSession);
+});
+
+test('malformed flag values name the flag', (t) => {
+  t.is(t.throws(() => idMapping('--uidmap', '0:1'), { instanceOf: InvalidSpecError })?.field, '--uidmap');
+  t.is(t.throws(() => idMapping('--gidmap', '0:-1:1'), { instanceOf: InvalidSpecError })?.field, '--gidmap');
+  t.is(t.throws(() => volume('/only'), { instanceOf: InvalidSpecError })?.field, '--volume');
+  t.is(t.throws(() => volume('/a:/b:rx'), { instanceOf: InvalidSpecError })?.field, '--volume');
+  t.is(t.throws(() => publish('80'), { instanceOf: InvalidSpecError })?.field, '--publish');
+  t.is(t.throws(() => runOptionsFromFlags({ monotonicOffset: '1h' }, ['x']), { instanceOf: InvalidSpecError })?.field, '--monotonic-offset');
+});
+
+test('--version reports the package and the Rust core; --help works', async (t) => {
+  const v = await runCli(['--version']);
+  t.is(v.code, 0);
+  t.regex(v.stdout, /^nsbox \d+\.\d+\.\d+ \(core \d+\.\d+\.\d+\)\n$/);
+  const h = await runCli(['run', '--help']);
+  t.is(h.code, 0);
+  t.regex(h.stdout, /--hostname/);
+  t.regex(h.stdout, /--boottime-offset/);
+});
+
+test('usage errors exit 125; invalid options print op: CODE: message and exit 125', async (t) => {
+  t.is((await runCli(['run', '--bogus', 'x'])).code, 125);
+  t.is((await runCli(['run'])).code, 125);
+  const r = await runCli(['run', '--ns', 'pid,bogus', '--', '/bin/true']);
+  t.is(r.code, 125);
+  t.regex(r.stderr, /^nsbox: namespaces: ERR_INVALID_SPEC: unknown namespace "bogus"/m);
+  const m = await runCli(['run', '--uidmap', '0:0', '--', '/bin/true']);
+  t.is(m.code, 125);
+  t.regex(m.stderr, /^nsbox: --uidmap: ERR_INVALID_SPEC: /m);
+});
+
+test('start-up does not load the TUI (nor ink/react)', async (t) => {
+  const traced = await runCli(['--version'], { env: { ...process.env, NODE_OPTIONS: `--import=${new URL('./helpers/trace-imports.mjs', import.meta.url).href}` } });
+  t.is(traced.code, 0);
+  const loaded = traced.stderr.split('\n').filter((l) => l.startsWith('import '));
+  t.true(loaded.length > 0, 'the tracer saw the CLI load');
+  t.deepEqual(loaded.filter((l) => /\/tui\/|[/'"]ink[/'"]|\breact\b/.test(l)), []);
+});
