@@ -1,0 +1,163 @@
+/**
+ * The interface the dashboard is built on. Every method maps onto the public `nsbox` TS API
+ * (see real-api.ts for which call backs which method); fake-api.ts implements it in memory for tests.
+ */
+
+export const NAMESPACE_KINDS = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'time', 'user', 'uts'] as const;
+export type NamespaceKind = (typeof NAMESPACE_KINDS)[number];
+
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'exited' | 'dead' | 'unknown';
+
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  status: ContainerStatus;
+  /** Exit code when status is 'exited'. */
+  exitCode?: number;
+  /** Host pid of the container's init, 0 when not running. */
+  pid: number;
+  /** First endpoint's address (without prefix), if any. */
+  ip?: string;
+  /** ISO 8601; undefined when never started. */
+  startedAt?: string;
+  cpuPercent?: number;
+  memoryBytes?: number;
+}
+
+export interface NamespaceInfo {
+  kind: NamespaceKind;
+  /** Inode inside the container; undefined when it could not be read. */
+  id?: number;
+  /** The same kind's inode in the host's (pid 1's) namespaces. */
+  hostId?: number;
+  /** true when the container uses the host's namespace of this kind. */
+  shared: boolean;
+}
+
+export interface IdMapLine { inside: number; outside: number; length: number }
+
+export interface TimeOffsets { monotonic: { secs: number; nanos: number }; boottime: { secs: number; nanos: number } }
+
+export interface Endpoint {
+  network: string;
+  bridge: string;
+  gateway: string;
+  hostVeth: string;
+  hostIfindex?: number;
+  containerIf: string;
+  /** CIDR, e.g. 10.88.0.2/16 */
+  address: string;
+  mac: string;
+}
+
+export interface ProcessInfo {
+  /** Pid as seen inside the container's pid namespace (NSpid last field). */
+  pidInside: number;
+  pidHost: number;
+  ppidHost?: number;
+  user?: string;
+  command: string;
+}
+
+export interface ContainerDetail {
+  summary: ContainerSummary;
+  namespaces: NamespaceInfo[];
+  uidMap: IdMapLine[];
+  gidMap: IdMapLine[];
+  timeOffsets?: TimeOffsets;
+  cgroupPath?: string;
+  hostname?: string;
+  endpoints: Endpoint[];
+  processes: ProcessInfo[];
+  /** What `nsbox inspect` prints for this container. */
+  raw: unknown;
+}
+
+export interface LogLine { stream: 'stdout' | 'stderr'; time: string; line: string }
+
+export interface NetworkSummary {
+  name: string;
+  subnet: string;
+  gateway: string;
+  bridge: string;
+  internal?: boolean;
+  endpoints: Array<Endpoint & { containerId: string; containerName: string }>;
+}
+
+export interface HostNamespace {
+  kind: NamespaceKind;
+  id: number;
+  nprocs: number;
+  /** Owning user namespace (heuristic, see real-api.ts). */
+  ownerUserNs?: number;
+  /** The lowest pid in it and its command, like lsns. */
+  pid: number;
+  command: string;
+  /** Every process in it, lowest pid first. */
+  processes: Array<{ pid: number; command: string }>;
+  /** Names of nsbox containers whose init is in this namespace. */
+  containers: string[];
+  /** true for the namespaces of pid 1. */
+  isHost: boolean;
+}
+
+export interface NewContainerForm {
+  name?: string;
+  /** undefined: the host view (host root read-only, fresh /proc, /dev, /tmp). */
+  rootfs?: string;
+  command: string[];
+  hostname?: string;
+  /** a network name, 'none' or 'host' */
+  network?: string;
+  /** undefined: the runtime's defaults */
+  namespaces?: NamespaceKind[];
+}
+
+export interface DashboardEvent {
+  type: 'create' | 'start' | 'exit' | 'remove' | 'network';
+  id?: string;
+  name?: string;
+  time: string;
+}
+
+export interface Capabilities {
+  root: boolean;
+  /** Human sentences: what is unavailable and why. Empty when everything works. */
+  reasons: string[];
+}
+
+export interface DashboardApi {
+  capabilities(): Promise<Capabilities>;
+  listContainers(): Promise<ContainerSummary[]>;
+  inspectContainer(id: string): Promise<ContainerDetail>;
+  logs(id: string, opts: { follow: boolean; signal?: AbortSignal }): AsyncIterable<LogLine>;
+  processes(id: string): Promise<ProcessInfo[]>;
+  listNetworks(): Promise<NetworkSummary[]>;
+  hostNamespaces(): Promise<HostNamespace[]>;
+  createContainer(form: NewContainerForm): Promise<ContainerSummary>;
+  stop(id: string): Promise<void>;
+  kill(id: string, signal?: string): Promise<void>;
+  remove(id: string, opts?: { force?: boolean }): Promise<void>;
+  /** Runs an interactive shell in the container on the real terminal; resolves with its exit code. */
+  execShell(id: string): Promise<number>;
+  events(signal?: AbortSignal): AsyncIterable<DashboardEvent>;
+  /** Releases what the API holds (the dashboard calls it when it quits). */
+  close?(): Promise<void>;
+}
+
+/** A feature the public API does not offer yet; the dashboard shows `message` instead of crashing. */
+export class NotAvailableError extends Error {
+  override readonly name = 'NotAvailableError';
+  readonly code = 'ENOTAVAILABLE';
+  constructor(readonly feature: string, readonly needs: string) {
+    super(`${feature}: not available yet: needs ${needs}`);
+  }
+}
+
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code;
+    return typeof code === 'string' && !e.message.includes(code) ? `${e.message} (${code})` : e.message;
+  }
+  return String(e);
+}

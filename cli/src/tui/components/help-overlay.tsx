@@ -1,0 +1,34 @@
+import { Box, Text } from 'ink';
+import { LAYER, useKeys } from '../hooks/use-keys.js';
+
+const KEYS: Array<[string, string]> = [
+  ['1 2 3', 'containers · networks · namespace explorer'],
+  ['↑ ↓ PgUp PgDn g G', 'move; in tabs: scroll'],
+  ['Enter', 'container details (namespace explorer: its processes)'],
+  ['Esc', 'back / close'],
+  ['← → Tab', 'switch detail tab: Logs Namespaces Network Processes Inspect'],
+  ['/', 'filter the list; in Logs: search (] next, [ previous match)'],
+  ['o  O', 'sort by next column · reverse'],
+  ['f', 'Logs: follow on/off'],
+  ['n', 'new container (form)'],
+  ['s  k  d', 'stop · kill · remove (asks first)'],
+  ['e', 'exec a shell in the container (leaves the dashboard, returns after)'],
+  ['l', 'logs of the selected container'],
+  ['r', 'refresh now'],
+  ['?', 'this help'],
+  ['q', 'quit (restores the terminal)'],
+];
+
+/** `?`: every key the dashboard knows. Any key closes it. */
+export function HelpOverlay({ onClose }: { onClose: () => void }) {
+  useKeys(LAYER.overlay, () => { onClose(); return true; });
+  return (
+    <Box flexDirection="column" borderStyle="round" borderColor="cyan" paddingX={1}>
+      <Text bold>Keys</Text>
+      {KEYS.map(([k, what]) => (
+        <Text key={k}><Text color="cyan">{k.padEnd(20)}</Text>{what}</Text>
+      ))}
+      <Text dimColor>any key closes this help</Text>
+    </Box>
+  );
+}

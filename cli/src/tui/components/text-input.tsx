@@ -1,0 +1,34 @@
+import { Text } from 'ink';
+import { LAYER, useKeys } from '../hooks/use-keys.js';
+
+interface Props {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  onSubmit?: (v: string) => void;
+  onCancel?: () => void;
+  /** While active it captures every key; Enter submits, Esc cancels. */
+  active: boolean;
+  placeholder?: string;
+}
+
+/** A one-line input. Printable keys append, Backspace deletes, Ctrl+U clears. */
+export function TextInput({ label, value, onChange, onSubmit, onCancel, active, placeholder }: Props) {
+  useKeys(LAYER.editing, (input, key) => {
+    if (key.return) onSubmit?.(value);
+    else if (key.escape) onCancel?.();
+    else if (key.backspace || key.delete) onChange(value.slice(0, -1));
+    else if (key.ctrl && input === 'u') onChange('');
+    else if (!key.ctrl && !key.meta && input && !key.upArrow && !key.downArrow && !key.tab) {
+      onChange(value + input.replace(/[\r\n\t]/g, ''));
+    }
+    return true;
+  }, active);
+  return (
+    <Text>
+      <Text color="cyan">{label}</Text>
+      {value || !placeholder ? <Text>{value}</Text> : <Text dimColor>{placeholder}</Text>}
+      {active ? <Text inverse> </Text> : null}
+    </Text>
+  );
+}

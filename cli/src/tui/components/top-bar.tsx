@@ -1,0 +1,29 @@
+import { Box, Text } from 'ink';
+import type { Capabilities } from '../api.js';
+
+export type View = 'containers' | 'detail' | 'networks' | 'namespaces';
+const TABS: Array<[View, string]> = [['containers', '1 Containers'], ['networks', '2 Networks'], ['namespaces', '3 Namespaces']];
+
+interface Props { view: View; caps?: Capabilities; detailName?: string; width: number }
+
+/** The first line: the views, where we are, and whether we run as root. */
+export function TopBar({ view, caps, detailName, width }: Props) {
+  return (
+    <Box flexDirection="column" width={width}>
+      <Box>
+        <Text bold color="magenta">nsbox </Text>
+        {TABS.map(([v, label]) => (
+          <Text key={v} inverse={view === v || (v === 'containers' && view === 'detail')}>
+            {view === v || (v === 'containers' && view === 'detail') ? `[${label}]` : ` ${label} `}
+          </Text>
+        ))}
+        {view === 'detail' && detailName ? <Text color="cyan"> › {detailName}</Text> : null}
+        <Box flexGrow={1} />
+        <Text dimColor>{caps ? (caps.root ? 'root' : 'not root') : ''} · ? keys · q quit</Text>
+      </Box>
+      {caps && caps.reasons.length > 0 ? (
+        <Text color="yellow" wrap="truncate">⚠ {caps.reasons.join(' · ')}</Text>
+      ) : null}
+    </Box>
+  );
+}

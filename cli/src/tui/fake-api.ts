@@ -1,0 +1,235 @@
+/**
+ * An in-memory, deterministic DashboardApi for component tests and the render measurement.
+ * Nothing here touches the host.
+ */
+import {
+  NAMESPACE_KINDS,
+  type Capabilities, type ContainerDetail, type ContainerSummary, type DashboardApi, type DashboardEvent,
+  type Endpoint, type HostNamespace, type LogLine, type NamespaceInfo, type NetworkSummary, type NewContainerForm,
+  type ProcessInfo,
+} from './api.js';
+
+export interface FakeOptions {
+  containers?: number;
+  capabilities?: Capabilities;
+  /** Base time for startedAt and log timestamps (default 2026-01-01T00:00:00Z). */
+  now?: number;
+}
+
+interface FakeContainer {
+  summary: ContainerSummary;
+  hostname: string;
+  namespaces: NamespaceInfo[];
+  endpoints: Endpoint[];
+  processes: ProcessInfo[];
+  logs: LogLine[];
+  rootfs?: string;
+  command: string[];
+}
+
+const HOST_NS: Record<string, number> = Object.fromEntries(NAMESPACE_KINDS.map((k, i) => [k, 4026531834 + i]));
+
+export class FakeApi implements DashboardApi {
+  readonly containers = new Map<string, FakeContainer>();
+  readonly networks: Array<Omit<NetworkSummary, 'endpoints'>> = [
+    { name: 'nsbox', subnet: '10.88.0.0/16', gateway: '10.88.0.1', bridge: 'nsbox0' },
+    { name: 'blue', subnet: '10.201.0.0/24', gateway: '10.201.0.1', bridge: 'nsbox-blue' },
+  ];
+  /** Every mutating call, in order, for assertions. */
+  readonly calls: string[] = [];
+  /** The next call of this method rejects with this error. */
+  readonly failures = new Map<string, Error>();
+  private seq = 0;
+  private readonly now: number;
+  private readonly caps: Capabilities;
+  private readonly logWaiters = new Set<() => void>();
+  private readonly eventQueue: DashboardEvent[] = [];
+
+  constructor(opts: FakeOptions = {}) {
+    this.now = opts.now ?? Date.UTC(2026, 0, 1);
+    this.caps = opts.capabilities ?? { root: true, reasons: [] };
+    for (let i = 0; i < (opts.containers ?? 3); i++) {
+      this.add({ name: `box-${String(i + 1).padStart(3, '0')}`, command: ['sleep', 'infinity'],
+        network: i % 5 === 4 ? 'blue' : 'nsbox', rootfs: '/srv/busybox' });
+    }
+  }
+
+  private hex(n: number): string {
+    let s = '';
+    let x = (n * 2654435761) >>> 0;
+    while (s.length < 64) { x = (Math.imul(x ^ (x >>> 15), 2246822519) + 0x9e3779b9) >>> 0; s += x.toString(16).padStart(8, '0'); }
+    return s.slice(0, 64);
+  }
+
+  private add(form: NewContainerForm): FakeContainer {
+    const n = ++this.seq;
+    const id = this.hex(n);
+    const net = this.networks.find((x) => x.name === (form.network ?? 'nsbox'));
+    const endpoints: Endpoint[] = net ? [{
+      network: net.name, bridge: net.bridge, gateway: net.gateway, hostVeth: `veth${id.slice(0, 7)}`,
+      hostIfindex: 100 + n, containerIf: 'eth0', address: `${net.gateway.replace(/\.1$/, '')}.${n + 1}/${net.subnet.split('/')[1]}`,
+      mac: `02:42:0a:00:${(n >> 8).toString(16).padStart(2, '0')}:${(n & 255).toString(16).padStart(2, '0')}`,
+    }] : [];
+    const kinds = form.namespaces ?? ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'uts'];
+    const namespaces = NAMESPACE_KINDS.map((kind, i) => {
+      const shared = !kinds.includes(kind) || (kind === 'net' && form.network === 'host');
+      return { kind, hostId: HOST_NS[kind], id: shared ? HOST_NS[kind] : 4026532000 + n * 8 + i, shared };
+    });
+    const pid = 10000 + n;
+    const c: FakeContainer = {
+      summary: {
+        id, name: form.name ?? `box-${String(n).padStart(3, '0')}`, status: 'running', pid,
+        ip: endpoints[0]?.address.split('/')[0], startedAt: new Date(this.now - n * 61_000).toISOString(),
+        cpuPercent: (n * 7) % 100 / 10, memoryBytes: (n % 64 + 1) * 1024 * 1024,
+      },
+      hostname: form.hostname ?? id.slice(0, 12), namespaces, endpoints, rootfs: form.rootfs, command: form.command,
+      processes: [
+        { pidInside: 1, pidHost: pid, ppidHost: 1, user: 'root', command: form.command.join(' ') },
+        { pidInside: 7, pidHost: pid + 1, ppidHost: pid, user: 'root', command: 'sh -c worker' },
+      ],
+      logs: Array.from({ length: 30 }, (_, i) => ({
+        stream: i % 7 === 6 ? 'stderr' as const : 'stdout' as const,
+        time: new Date(this.now + i * 1000).toISOString(), line: `line ${i + 1} from ${form.name ?? 'box'}`,
+      })),
+    };
+    this.containers.set(id, c);
+    return c;
+  }
+
+  private async guard(method: string, ...args: string[]): Promise<void> {
+    if (args.length) this.calls.push(`${method} ${args.join(' ')}`);
+    const f = this.failures.get(method);
+    if (f) { this.failures.delete(method); throw f; }
+  }
+
+  private get(id: string): FakeContainer {
+    const c = this.containers.get(id) ?? [...this.containers.values()].find((x) => x.summary.name === id);
+    if (!c) throw Object.assign(new Error(`no such container: ${id}`), { code: 'ENOCONTAINER' });
+    return c;
+  }
+
+  private emit(type: DashboardEvent['type'], c: FakeContainer): void {
+    this.eventQueue.push({ type, id: c.summary.id, name: c.summary.name, time: new Date(this.now).toISOString() });
+  }
+
+  /** Changes every running container's CPU figure, like a second passing. */
+  tick(): void {
+    for (const c of this.containers.values()) {
+      if (c.summary.status === 'running') c.summary = { ...c.summary, cpuPercent: ((c.summary.cpuPercent ?? 0) + 3.3) % 100 };
+    }
+  }
+
+  appendLog(id: string, line: string, stream: LogLine['stream'] = 'stdout'): void {
+    this.get(id).logs.push({ stream, time: new Date(this.now).toISOString(), line });
+    for (const w of [...this.logWaiters]) w();
+  }
+
+  async capabilities(): Promise<Capabilities> { await this.guard('capabilities'); return this.caps; }
+
+  async listContainers(): Promise<ContainerSummary[]> {
+    await this.guard('listContainers');
+    return [...this.containers.values()].map((c) => c.summary);
+  }
+
+  async inspectContainer(id: string): Promise<ContainerDetail> {
+    await this.guard('inspectContainer');
+    const c = this.get(id);
+    const map = [{ inside: 0, outside: 100000, length: 65536 }];
+    return {
+      summary: c.summary, namespaces: c.namespaces, uidMap: map, gidMap: map, hostname: c.hostname,
+      timeOffsets: { monotonic: { secs: 0, nanos: 0 }, boottime: { secs: 31536000, nanos: 0 } },
+      cgroupPath: `/sys/fs/cgroup/nsbox/${c.summary.id}`, endpoints: c.endpoints, processes: c.processes,
+      raw: { Id: c.summary.id, Name: c.summary.name, State: { Status: c.summary.status, Pid: c.summary.pid },
+        Config: { Cmd: c.command, Rootfs: c.rootfs ?? null, Hostname: c.hostname }, Endpoints: c.endpoints },
+    };
+  }
+
+  async *logs(id: string, opts: { follow: boolean; signal?: AbortSignal }): AsyncIterable<LogLine> {
+    await this.guard('logs');
+    const c = this.get(id);
+    let i = 0;
+    for (;;) {
+      while (i < c.logs.length) yield c.logs[i++]!;
+      if (!opts.follow || opts.signal?.aborted) return;
+      await new Promise<void>((resolve) => {
+        const done = (): void => { this.logWaiters.delete(done); opts.signal?.removeEventListener('abort', done); resolve(); };
+        this.logWaiters.add(done);
+        opts.signal?.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
+
+  async processes(id: string): Promise<ProcessInfo[]> { await this.guard('processes'); return this.get(id).processes; }
+
+  async listNetworks(): Promise<NetworkSummary[]> {
+    await this.guard('listNetworks');
+    const all = [...this.containers.values()];
+    return this.networks.map((n) => ({
+      ...n,
+      endpoints: all.flatMap((c) => c.endpoints.filter((e) => e.network === n.name)
+        .map((e) => ({ ...e, containerId: c.summary.id, containerName: c.summary.name }))),
+    }));
+  }
+
+  async hostNamespaces(): Promise<HostNamespace[]> {
+    await this.guard('hostNamespaces');
+    const out: HostNamespace[] = NAMESPACE_KINDS.map((kind) => ({
+      kind, id: HOST_NS[kind]!, nprocs: 120, ownerUserNs: HOST_NS.user, pid: 1, command: 'init',
+      processes: [{ pid: 1, command: 'init' }, { pid: 2, command: 'kthreadd' }], containers: [], isHost: true,
+    }));
+    for (const c of this.containers.values()) {
+      if (c.summary.status !== 'running') continue;
+      for (const ns of c.namespaces.filter((x) => !x.shared)) {
+        out.push({ kind: ns.kind, id: ns.id!, nprocs: c.processes.length, ownerUserNs: HOST_NS.user,
+          pid: c.summary.pid, command: c.command.join(' '), processes: c.processes.map((p) => ({ pid: p.pidHost, command: p.command })),
+          containers: [c.summary.name], isHost: false });
+      }
+    }
+    return out;
+  }
+
+  async createContainer(form: NewContainerForm): Promise<ContainerSummary> {
+    await this.guard('createContainer', form.name ?? '', form.command.join(' '));
+    if (form.name && [...this.containers.values()].some((c) => c.summary.name === form.name)) {
+      throw Object.assign(new Error(`name already in use: ${form.name}`), { code: 'ENAMEINUSE' });
+    }
+    const c = this.add(form);
+    this.emit('create', c);
+    return c.summary;
+  }
+
+  async stop(id: string): Promise<void> {
+    await this.guard('stop', id);
+    const c = this.get(id);
+    c.summary = { ...c.summary, status: 'exited', exitCode: 143, pid: 0, cpuPercent: undefined, memoryBytes: undefined };
+    this.emit('exit', c);
+  }
+
+  async kill(id: string, signal = 'SIGKILL'): Promise<void> {
+    await this.guard('kill', id, signal);
+    const c = this.get(id);
+    if (c.summary.status !== 'running') throw Object.assign(new Error(`container ${c.summary.name} is not running`), { code: 'ENOTRUNNING' });
+    c.summary = { ...c.summary, status: 'exited', exitCode: 137, pid: 0, cpuPercent: undefined, memoryBytes: undefined };
+    this.emit('exit', c);
+  }
+
+  async remove(id: string, opts: { force?: boolean } = {}): Promise<void> {
+    await this.guard('remove', id, opts.force ? 'force' : '');
+    const c = this.get(id);
+    if (c.summary.status === 'running' && !opts.force) {
+      throw Object.assign(new Error(`container ${c.summary.name} is running: stop it first or force`), { code: 'ERUNNING' });
+    }
+    this.containers.delete(c.summary.id);
+    this.emit('remove', c);
+  }
+
+  async execShell(id: string): Promise<number> { await this.guard('execShell', id); this.get(id); return 0; }
+
+  async *events(signal?: AbortSignal): AsyncIterable<DashboardEvent> {
+    while (!signal?.aborted) {
+      const e = this.eventQueue.shift();
+      if (e) yield e;
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * `nsbox tui`: a full-screen dashboard. Enters the alternate screen, renders the ink app sized to the
+ * terminal, and restores the terminal on every way out (q, ^C, SIGTERM/SIGHUP, an exception).
+ * `e` (exec a shell) unmounts the app, leaves the alternate screen, runs the shell on the real
+ * terminal, and mounts the app again where it was.
+ */
+import { render } from 'ink';
+import { createElement } from 'react';
+import { errorMessage, type DashboardApi } from './api.js';
+import { App, type UiState } from './components/app.js';
+import type { Message } from './components/status-bar.js';
+
+export interface RunTuiOptions {
+  /** Default: the real API over the `nsbox` package. */
+  api?: DashboardApi;
+  stdin?: NodeJS.ReadStream;
+  stdout?: NodeJS.WriteStream;
+  refreshMs?: number;
+}
+
+const ENTER = '\x1b[?1049h\x1b[H\x1b[2J\x1b[?25l';
+const LEAVE = '\x1b[?25h\x1b[?1049l';
+
+export async function runTui(opts: RunTuiOptions = {}): Promise<number> {
+  const stdin = opts.stdin ?? process.stdin;
+  const stdout = opts.stdout ?? process.stdout;
+  if (!stdin.isTTY || !stdout.isTTY) {
+    process.stderr.write('nsbox: tui: needs a terminal (stdin and stdout must be a tty); use `nsbox ps --format json` in scripts\n');
+    return 1;
+  }
+  const api = opts.api ?? new (await import('./real-api.js')).RealApi();
+  let screen = false;
+  const enter = (): void => { if (!screen) { stdout.write(ENTER); screen = true; } };
+  const leave = (): void => { if (screen) { stdout.write(LEAVE); screen = false; } };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    leave();
+    void api.close?.().finally(() => process.exit(128 + (sig === 'SIGHUP' ? 1 : 15)));
+  };
+  process.on('exit', leave);
+  process.once('SIGTERM', onSignal);
+  process.once('SIGHUP', onSignal);
+
+  let state: Partial<UiState> | undefined;
+  let notice: Message | undefined;
+  try {
+    for (;;) {
+      let exec: { id: string; state: UiState } | undefined;
+      enter();
+      const instance = render(createElement(App, {
+        api, refreshMs: opts.refreshMs, initial: state, notice,
+        onExec: (id: string, s: UiState) => { exec = { id, state: s }; instance.unmount(); },
+      }), { stdin, stdout, exitOnCtrlC: true, patchConsole: true, maxFps: 30 });
+      await instance.waitUntilExit();
+      if (!exec) return 0;
+      const { id, state: s } = exec;
+      state = s;
+      leave();
+      stdin.setRawMode?.(false);
+      try {
+        const code = await api.execShell(id);
+        notice = { kind: 'info', text: `shell exited with code ${code}` };
+      } catch (e) {
+        notice = { kind: 'error', text: `exec failed: ${errorMessage(e)}` };
+      }
+    }
+  } catch (e) {
+    leave();
+    process.stderr.write(`nsbox: tui: ${errorMessage(e)}\n`);
+    return 1;
+  } finally {
+    leave();
+    process.off('exit', leave);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
+    await api.close?.().catch(() => {});
+  }
+}
+
+export type { DashboardApi } from './api.js';

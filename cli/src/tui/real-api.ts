@@ -1,0 +1,116 @@
+/**
+ * DashboardApi over the `nsbox` package and /proc. Which library call backs which method:
+ *
+ *   listContainers, createContainer, stop, kill, remove, logs, events
+ *       lifecycle API (issue 4): Runtime.list / run({detach}) / Container.stop / kill / remove / logs / events.
+ *       Until it exists: `spawn()` (containers that live as long as this dashboard, see session-runtime.ts).
+ *   inspectContainer   namespaces, maps, time offsets, cgroup and processes from /proc/<pid>; endpoints and
+ *                      the JSON need Container.inspect() (issue 4 + networking, issue 3).
+ *   execShell          Container.exec with a tty (issue 4).
+ *   listNetworks       listNetworks / inspectNetwork (issue 3).
+ *   hostNamespaces     /proc/<pid>/ns/* for every process (no library call needed).
+ *
+ * The library is read through feature detection, so this file builds against any stage of it and each
+ * method either works or throws NotAvailableError naming what it waits for.
+ */
+import * as nsbox from 'nsbox';
+import {
+  NAMESPACE_KINDS, NotAvailableError,
+  type Capabilities, type ContainerDetail, type ContainerSummary, type DashboardApi, type DashboardEvent, type LogLine,
+  type NetworkSummary, type NewContainerForm, type ProcessInfo,
+} from './api.js';
+import { cgroupPath, cgroupUsage, hostNsIds, idMap, nsIds, processesInPidNs, scanNamespaces, timeOffsets } from './procfs.js';
+import { SessionRuntime, type SpawnFn } from './session-runtime.js';
+
+/** The parts of the library this adapter can use, each optional until it exists. */
+interface Library {
+  spawn?: SpawnFn;
+  listNetworks?: () => Promise<NetworkSummary[]>;
+}
+
+const NEEDS_LIFECYCLE = 'the lifecycle API (Runtime.list and friends, issue 4)';
+
+export class RealApi implements DashboardApi {
+  private readonly session?: SessionRuntime;
+  private readonly lib: Library;
+  private readonly cpu = new Map<string, { usec: number; at: number }>();
+
+  constructor(lib: Library = nsbox as unknown as Library) {
+    this.lib = lib;
+    if (typeof lib.spawn === 'function') this.session = new SessionRuntime(lib.spawn);
+  }
+
+  private get rt(): SessionRuntime {
+    if (!this.session) throw new NotAvailableError('containers', NEEDS_LIFECYCLE);
+    return this.session;
+  }
+
+  async capabilities(): Promise<Capabilities> {
+    const root = process.getuid?.() === 0;
+    const reasons: string[] = [];
+    if (!root) reasons.push('not root: containers get a user namespace (you are root only inside); networks, cgroup limits and other users\' namespaces are unavailable');
+    if (!this.session) reasons.push(`containers: needs ${NEEDS_LIFECYCLE}`);
+    else reasons.push('containers started here end when the dashboard quits (detached containers need the lifecycle API)');
+    if (typeof this.lib.listNetworks !== 'function') reasons.push('networks: needs the networking API (issue 3)');
+    if ((await hostNsIds()).from === 'self') reasons.push('pid 1 unreadable: "host" namespaces are this process\'s');
+    return { root, reasons };
+  }
+
+  async listContainers(): Promise<ContainerSummary[]> {
+    const list = this.rt.list();
+    const now = Date.now();
+    return Promise.all(list.map(async (c) => {
+      if (c.status !== 'running' || !c.pid) return c;
+      const dir = await cgroupPath(c.pid);
+      if (!dir) return c;
+      const u = await cgroupUsage(dir);
+      const prev = this.cpu.get(c.id);
+      if (u.cpuUsec !== undefined) this.cpu.set(c.id, { usec: u.cpuUsec, at: now });
+      const cpuPercent = prev && u.cpuUsec !== undefined && now > prev.at ? ((u.cpuUsec - prev.usec) / 1000 / (now - prev.at)) * 100 : undefined;
+      return { ...c, cpuPercent, memoryBytes: u.memoryBytes };
+    }));
+  }
+
+  async inspectContainer(id: string): Promise<ContainerDetail> {
+    const summary = this.rt.find(id).summary;
+    const pid = summary.pid;
+    const base: ContainerDetail = { summary, namespaces: [], uidMap: [], gidMap: [], endpoints: [], processes: [], raw: this.rt.raw(id) };
+    if (!pid) return base;
+    const [inside, host, uidMap, gidMap, offsets, cgroup, processes] = await Promise.all([
+      nsIds(pid), hostNsIds(), idMap(pid, 'uid'), idMap(pid, 'gid'), timeOffsets(pid), cgroupPath(pid), processesInPidNs(pid),
+    ]);
+    const namespaces = NAMESPACE_KINDS.map((kind) => ({
+      kind, id: inside[kind], hostId: host.ids[kind], shared: inside[kind] !== undefined && inside[kind] === host.ids[kind],
+    }));
+    return { ...base, namespaces, uidMap, gidMap, timeOffsets: offsets, cgroupPath: cgroup, processes };
+  }
+
+  logs(id: string, opts: { follow: boolean; signal?: AbortSignal }): AsyncIterable<LogLine> {
+    return this.rt.logs(id, opts.follow, opts.signal);
+  }
+
+  async processes(id: string): Promise<ProcessInfo[]> {
+    const { pid } = this.rt.find(id).summary;
+    return pid ? processesInPidNs(pid) : [];
+  }
+
+  async listNetworks(): Promise<NetworkSummary[]> {
+    if (typeof this.lib.listNetworks !== 'function') throw new NotAvailableError('networks', 'the networking API (listNetworks, issue 3)');
+    return this.lib.listNetworks();
+  }
+
+  async hostNamespaces() {
+    const running = this.session ? this.session.list().filter((c) => c.status === 'running' && c.pid) : [];
+    return scanNamespaces(running.map((c) => ({ name: c.name, pid: c.pid })));
+  }
+
+  createContainer(form: NewContainerForm): Promise<ContainerSummary> { return this.rt.create(form); }
+  stop(id: string): Promise<void> { return this.rt.stop(id); }
+  kill(id: string, signal = 'SIGKILL'): Promise<void> { return this.rt.kill(id, signal); }
+  remove(id: string, opts: { force?: boolean } = {}): Promise<void> { return this.rt.remove(id, opts.force === true); }
+  async execShell(id: string): Promise<number> { this.rt.find(id); return this.rt.execUnavailable(); }
+
+  events(signal?: AbortSignal): AsyncIterable<DashboardEvent> { return this.rt.events(signal); }
+
+  async close(): Promise<void> { await this.session?.close(); }
+}
