@@ -14,11 +14,13 @@ pub const MAX_FRAME: u32 = 16 << 20;
 pub enum ToRuntime {
     Config { spec: serde_json::Value },
     Kill { signal: i32 },
+    Start,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum FromRuntime {
+    Created { id: String, pid: i32 },
     Started { id: String, pid: i32 },
     #[serde(rename_all = "camelCase")]
     Error {

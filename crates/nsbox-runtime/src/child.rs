@@ -1,0 +1,104 @@
+//! The container's first process, from clone to exec. It waits until the parent has written its
+//! id maps and placed it in its cgroups, then builds everything else from the inside.
+
+use std::os::fd::OwnedFd;
+
+use nix::sched::{unshare, CloneFlags};
+use nix::sys::stat::{umask, Mode};
+use nix::unistd::{sethostname, setresgid, setresuid, Gid, Uid};
+use nsbox_core::idmap::to_host;
+use nsbox_core::namespaces::NsKind;
+
+use crate::error::{sys, Result, RtError};
+use crate::plan::Plan;
+use crate::sync::{SyncMsg, SyncSocket};
+use crate::{init, lo, process, pty, rootfs, syscalls};
+
+/// Never returns: the process becomes the command, or reports why not and exits.
+pub fn main(plan: &Plan, mut sync: SyncSocket, pty_slave: Option<OwnedFd>) -> ! {
+    if let Err(e) = setup(plan, &mut sync, pty_slave) {
+        fail(&mut sync, e)
+    }
+    if plan.init {
+        // init stays as PID 1; it owns the only copy of the sync socket from here on, whose
+        // closing tells the runtime that the command was exec'd.
+        let code = init::run(&plan.process, sync);
+        // SAFETY: _exit skips atexit handlers and buffered output, none of which is ours to run.
+        unsafe { libc::_exit(code) }
+    }
+    let e = process::exec(&plan.process);
+    fail(&mut sync, e)
+}
+
+fn fail(sync: &mut SyncSocket, e: RtError) -> ! {
+    let _ = sync.send(&SyncMsg::Failed { error: e.to_wire(), exit_code: e.exit_code() });
+    // SAFETY: as above.
+    unsafe { libc::_exit(e.exit_code()) }
+}
+
+fn setup(plan: &Plan, sync: &mut SyncSocket, pty_slave: Option<OwnedFd>) -> Result<()> {
+    // If the runtime dies, so does the container: nothing is left running unsupervised.
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).map_err(sys("prctl PR_SET_PDEATHSIG", ""))?;
+    sync.expect("Go", |m| matches!(m, SyncMsg::Go))?;
+    if plan.has(NsKind::User) {
+        become_root_inside(plan)?;
+    }
+    if plan.has(NsKind::Cgroup) {
+        // Only now: the parent has moved us into our cgroup, which becomes this namespace's root.
+        unshare(CloneFlags::CLONE_NEWCGROUP).map_err(sys("unshare", "cgroup"))?;
+    }
+    if let Some(offsets) = plan.time_offsets.filter(|_| plan.has(NsKind::Time)) {
+        enter_time_namespace(offsets)?;
+    }
+    if plan.has(NsKind::Uts) {
+        if let Some(h) = &plan.hostname {
+            sethostname(h).map_err(sys("sethostname", h))?;
+        }
+        if let Some(d) = &plan.domainname {
+            // SAFETY: d points to d.len() valid bytes for the duration of the call.
+            let r = unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) };
+            nix::errno::Errno::result(r).map_err(sys("setdomainname", d))?;
+        }
+    }
+    if plan.has(NsKind::Net) {
+        lo::up()?;
+    }
+    umask(Mode::empty());
+    if plan.has(NsKind::Mnt) {
+        rootfs::setup(plan)?;
+    } else if !plan.mounts.is_empty() {
+        return Err(RtError::spec("mounts", "mounts need a mount namespace"));
+    }
+    umask(Mode::from_bits_truncate(0o022));
+    if let Some(slave) = pty_slave {
+        pty::attach_slave(slave)?;
+    }
+    if plan.wait_start {
+        sync.send(&SyncMsg::Created)?;
+        sync.expect("Start", |m| matches!(m, SyncMsg::Start))?;
+    }
+    process::set_identity(&plan.process, plan.has(NsKind::User))?;
+    syscalls::cloexec_from(3);
+    Ok(())
+}
+
+/// Root inside (when 0 is mapped) so the setup below acts as the container's root would.
+fn become_root_inside(plan: &Plan) -> Result<()> {
+    if to_host(&plan.gid_map, 0).is_some() {
+        setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0)).map_err(sys("setresgid", "0"))?;
+    }
+    if to_host(&plan.uid_map, 0).is_some() {
+        setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)).map_err(sys("setresuid", "0"))?;
+    }
+    Ok(())
+}
+
+/// unshare(CLONE_NEWTIME) leaves us outside the new namespace until exec (or fork), which is
+/// exactly the window in which its offsets may still be written.
+fn enter_time_namespace(offsets: [(i64, u32); 2]) -> Result<()> {
+    unshare(CloneFlags::from_bits_retain(0x80)).map_err(sys("unshare", "time"))?;
+    let [(boot_s, boot_ns), (mono_s, mono_ns)] = offsets;
+    let text = format!("monotonic {mono_s} {mono_ns}\nboottime {boot_s} {boot_ns}\n");
+    std::fs::write("/proc/self/timens_offsets", text)
+        .map_err(|e| RtError::sys("write timens_offsets", "/proc/self/timens_offsets", rootfs::errno_of(&e)))
+}

@@ -1,0 +1,72 @@
+//! `--init`: a tiny PID 1 of ours. It starts the command, passes on the signals it receives,
+//! reaps every orphan that is reparented to it, and exits with the command's status.
+
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::sys::signalfd::SignalFd;
+use nix::unistd::{fork, ForkResult, Pid};
+
+use crate::error::{sys, Result};
+use crate::plan::ProcessPlan;
+use crate::sync::{SyncMsg, SyncSocket};
+use crate::{process, signals};
+
+/// Returns init's exit code: the command's, or 125 (reported through `sync`) if init itself
+/// could not start.
+pub fn run(p: &ProcessPlan, mut sync: SyncSocket) -> i32 {
+    match start(p, &mut sync) {
+        Ok(child) => {
+            // The runtime learns "exec succeeded" when every copy of the sync socket is closed.
+            drop(sync);
+            supervise(child)
+        }
+        Err(e) => {
+            let _ = sync.send(&SyncMsg::Failed { error: e.to_wire(), exit_code: e.exit_code() });
+            e.exit_code()
+        }
+    }
+}
+
+fn start(p: &ProcessPlan, sync: &mut SyncSocket) -> Result<(Pid, SignalFd)> {
+    // Without a pid namespace of its own, init still becomes the reaper of its descendants.
+    nix::sys::prctl::set_child_subreaper(true).map_err(sys("prctl PR_SET_CHILD_SUBREAPER", ""))?;
+    let sfd = signals::block_and_open()?;
+    // SAFETY: the runtime is single-threaded, so the child may run arbitrary code after fork.
+    match unsafe { fork() }.map_err(sys("fork", "init"))? {
+        ForkResult::Child => {
+            drop(sfd);
+            let e = process::exec(p);
+            let _ = sync.send(&SyncMsg::Failed { error: e.to_wire(), exit_code: e.exit_code() });
+            // SAFETY: _exit is always safe; nothing of ours needs flushing in this child.
+            unsafe { libc::_exit(e.exit_code()) }
+        }
+        ForkResult::Parent { child } => Ok((child, sfd)),
+    }
+}
+
+fn supervise((child, sfd): (Pid, SignalFd)) -> i32 {
+    loop {
+        let Ok(Some(info)) = sfd.read_signal() else { continue };
+        let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else { continue };
+        if sig != Signal::SIGCHLD {
+            let _ = kill(child, sig);
+            continue;
+        }
+        if let Some(code) = reap(child) {
+            return code;
+        }
+    }
+}
+
+/// Reaps every exited child; the command's exit code once it is among them.
+fn reap(command: Pid) -> Option<i32> {
+    let mut result = None;
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(pid, code)) if pid == command => result = Some(code),
+            Ok(WaitStatus::Signaled(pid, sig, _)) if pid == command => result = Some(signals::exit_code_for(sig)),
+            Ok(WaitStatus::StillAlive) | Err(_) => return result,
+            Ok(_) => {}
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! What the container needs, read once from the OCI config into plain fields so the code that
+//! runs after clone never has to interpret the spec.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use nix::mount::MsFlags;
+use nsbox_core::idmap::IdMapping;
+use nsbox_core::namespaces::NsKind;
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use crate::error::{Result, RtError};
+
+pub const ANNOTATION_INIT: &str = nsbox_core::spec::ANNOTATION_INIT;
+pub const ANNOTATION_WAIT_START: &str = "org.nsbox.wait-start";
+
+#[derive(Debug, Clone)]
+pub struct MountEntry {
+    pub destination: String,
+    pub kind: String,
+    pub source: String,
+    pub flags: MsFlags,
+    pub data: String,
+    pub bind: bool,
+    pub recursive: bool,
+    pub readonly: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProcessPlan {
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub additional_gids: Vec<u32>,
+    /// `CAP_*` names; empty bounding means "drop everything".
+    pub bounding: Vec<String>,
+    pub effective: Vec<String>,
+    pub permitted: Vec<String>,
+    pub inheritable: Vec<String>,
+    pub ambient: Vec<String>,
+    pub no_new_privileges: bool,
+    pub terminal: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub namespaces: Vec<NsKind>,
+    pub root: PathBuf,
+    pub root_readonly: bool,
+    pub hostname: Option<String>,
+    pub domainname: Option<String>,
+    pub uid_map: Vec<IdMapping>,
+    pub gid_map: Vec<IdMapping>,
+    /// (boottime, monotonic) offsets in seconds and nanoseconds.
+    pub time_offsets: Option<[(i64, u32); 2]>,
+    pub mounts: Vec<MountEntry>,
+    pub masked_paths: Vec<String>,
+    pub readonly_paths: Vec<String>,
+    pub process: ProcessPlan,
+    pub init: bool,
+    pub wait_start: bool,
+}
+
+impl Plan {
+    pub fn has(&self, kind: NsKind) -> bool {
+        self.namespaces.contains(&kind)
+    }
+
+    /// Reads a parsed config; relative paths (root, bind sources) resolve against `bundle`.
+    pub fn from_spec(spec: &Spec, bundle: &Path) -> Result<Plan> {
+        let linux = spec.linux().clone().unwrap_or_default();
+        let mut namespaces = Vec::new();
+        for ns in linux.namespaces().clone().unwrap_or_default() {
+            if ns.path().is_some() {
+                return Err(RtError::spec("linux.namespaces", "joining an existing namespace by path is not supported yet"));
+            }
+            namespaces.push(kind_of(ns.typ()));
+        }
+        namespaces.sort();
+        namespaces.dedup();
+        let root = spec.root().as_ref().ok_or_else(|| RtError::spec("root", "root.path is required"))?;
+        let root_path = bundle.join(root.path());
+        let maps = |m: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| -> Vec<IdMapping> {
+            m.iter().flatten().map(|m| IdMapping { inside: m.container_id(), outside: m.host_id(), length: m.size() }).collect()
+        };
+        let uid_map = maps(linux.uid_mappings());
+        let gid_map = maps(linux.gid_mappings());
+        if namespaces.contains(&NsKind::User) {
+            nsbox_core::idmap::validate("linux.uidMappings", &uid_map).map_err(|e| RtError::spec(e.op, e.message))?;
+            nsbox_core::idmap::validate("linux.gidMappings", &gid_map).map_err(|e| RtError::spec(e.op, e.message))?;
+        }
+        let time_offsets = linux.time_offsets().as_ref().map(|t: &HashMap<_, oci_spec::runtime::LinuxTimeOffset>| {
+            let get = |k: &str| t.get(k).map(|o| (o.secs().unwrap_or(0), o.nanosecs().unwrap_or(0))).unwrap_or((0, 0));
+            [get("boottime"), get("monotonic")]
+        });
+        let mut mounts = Vec::new();
+        for (i, m) in spec.mounts().iter().flatten().enumerate() {
+            mounts.push(mount_entry(i, m, bundle)?);
+        }
+        let annotations = spec.annotations().clone().unwrap_or_default();
+        let flag = |k: &str| annotations.get(k).map(|v| v == "true").unwrap_or(false);
+        Ok(Plan {
+            namespaces,
+            root: root_path,
+            root_readonly: root.readonly().unwrap_or(false),
+            hostname: spec.hostname().clone(),
+            domainname: spec.domainname().clone(),
+            uid_map,
+            gid_map,
+            time_offsets,
+            mounts,
+            masked_paths: linux.masked_paths().clone().unwrap_or_default(),
+            readonly_paths: linux.readonly_paths().clone().unwrap_or_default(),
+            process: process_plan(spec)?,
+            init: flag(ANNOTATION_INIT),
+            wait_start: flag(ANNOTATION_WAIT_START),
+        })
+    }
+}
+
+fn kind_of(t: LinuxNamespaceType) -> NsKind {
+    match t {
+        LinuxNamespaceType::Cgroup => NsKind::Cgroup,
+        LinuxNamespaceType::Ipc => NsKind::Ipc,
+        LinuxNamespaceType::Mount => NsKind::Mnt,
+        LinuxNamespaceType::Network => NsKind::Net,
+        LinuxNamespaceType::Pid => NsKind::Pid,
+        LinuxNamespaceType::Time => NsKind::Time,
+        LinuxNamespaceType::User => NsKind::User,
+        LinuxNamespaceType::Uts => NsKind::Uts,
+    }
+}
+
+fn process_plan(spec: &Spec) -> Result<ProcessPlan> {
+    let p = spec.process().as_ref().ok_or_else(|| RtError::spec("process", "process is required"))?;
+    let args = p.args().clone().unwrap_or_default();
+    if args.is_empty() {
+        return Err(RtError::spec("process.args", "at least one argument (the command) is required"));
+    }
+    let names = |s: Option<&std::collections::HashSet<oci_spec::runtime::Capability>>| -> Vec<String> {
+        let mut v: Vec<String> = s.into_iter().flatten().map(|c| format!("CAP_{c}")).collect();
+        v.sort();
+        v
+    };
+    let caps = p.capabilities().clone().unwrap_or_default();
+    Ok(ProcessPlan {
+        args,
+        env: p.env().clone().unwrap_or_default(),
+        cwd: p.cwd().to_string_lossy().into_owned(),
+        uid: p.user().uid(),
+        gid: p.user().gid(),
+        additional_gids: p.user().additional_gids().clone().unwrap_or_default(),
+        bounding: names(caps.bounding().as_ref()),
+        effective: names(caps.effective().as_ref()),
+        permitted: names(caps.permitted().as_ref()),
+        inheritable: names(caps.inheritable().as_ref()),
+        ambient: names(caps.ambient().as_ref()),
+        no_new_privileges: p.no_new_privileges().unwrap_or(false),
+        terminal: p.terminal().unwrap_or(false),
+    })
+}
+
+fn mount_entry(i: usize, m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<MountEntry> {
+    let destination = m.destination().to_string_lossy().into_owned();
+    if !destination.starts_with('/') {
+        return Err(RtError::spec(format!("mounts[{i}].destination"), format!("{destination:?} is not absolute")));
+    }
+    let kind = m.typ().clone().unwrap_or_else(|| "bind".into());
+    let source = m.source().as_ref().map(|s| bundle.join(s).to_string_lossy().into_owned()).unwrap_or_else(|| kind.clone());
+    let mut e = MountEntry { destination, kind, source, flags: MsFlags::empty(), data: String::new(), bind: false, recursive: false, readonly: false };
+    let mut data = Vec::new();
+    for o in m.options().iter().flatten() {
+        match o.as_str() {
+            "bind" => e.bind = true,
+            "rbind" => (e.bind, e.recursive) = (true, true),
+            "ro" => e.readonly = true,
+            "rw" | "private" | "rprivate" | "defaults" => {}
+            "nosuid" => e.flags |= MsFlags::MS_NOSUID,
+            "nodev" => e.flags |= MsFlags::MS_NODEV,
+            "noexec" => e.flags |= MsFlags::MS_NOEXEC,
+            "strictatime" => e.flags |= MsFlags::MS_STRICTATIME,
+            "relatime" => e.flags |= MsFlags::MS_RELATIME,
+            "noatime" => e.flags |= MsFlags::MS_NOATIME,
+            "sync" => e.flags |= MsFlags::MS_SYNCHRONOUS,
+            other => data.push(other.to_string()),
+        }
+    }
+    if e.kind == "bind" {
+        e.bind = true;
+    }
+    e.data = data.join(",");
+    Ok(e)
+}

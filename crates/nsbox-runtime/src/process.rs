@@ -1,0 +1,112 @@
+//! The container process's identity (groups, uid/gid, capabilities, no_new_privs, cwd) and the
+//! exec of the command, with docker's exit codes for exec failures (127 not found, 126 not
+//! executable).
+
+use std::ffi::CString;
+use std::str::FromStr;
+
+use caps::{CapSet, Capability, CapsHashSet};
+use nix::errno::Errno;
+use nix::unistd::{access, execve, setgroups, setresgid, setresuid, AccessFlags, Gid, Uid};
+
+use crate::error::{Result, RtError};
+use crate::plan::ProcessPlan;
+use crate::signals;
+
+fn cap_set(names: &[String]) -> CapsHashSet {
+    names.iter().filter_map(|n| Capability::from_str(n).ok()).collect()
+}
+
+fn caps_err(op: &str) -> impl FnOnce(caps::errors::CapsError) -> RtError + '_ {
+    move |e| RtError::sys_msg(op.to_string(), "", Errno::EPERM, e.to_string())
+}
+
+pub fn set_identity(p: &ProcessPlan, in_userns: bool) -> Result<()> {
+    // We cannot grant what we do not hold (e.g. CAP_SYS_RESOURCE on a machine that withholds it).
+    let held = caps::read(None, CapSet::Permitted).map_err(caps_err("capget"))?;
+    let bounding = cap_set(&p.bounding);
+    for cap in caps::runtime::thread_all_supported() {
+        if !bounding.contains(&cap) {
+            caps::drop(None, CapSet::Bounding, cap).map_err(caps_err("drop bounding capability"))?;
+        }
+    }
+    // Keep the permitted set across the uid change; we trim it to the spec right after.
+    nix::sys::prctl::set_keepcaps(true).map_err(|e| RtError::sys("prctl PR_SET_KEEPCAPS", "", e))?;
+    let groups: Vec<Gid> = p.additional_gids.iter().map(|g| Gid::from_raw(*g)).collect();
+    match setgroups(&groups) {
+        Ok(()) => {}
+        // setgroups is denied in an unprivileged user namespace; with nothing to set that is fine.
+        Err(Errno::EPERM) if in_userns && groups.is_empty() => {}
+        Err(e) => return Err(RtError::sys("setgroups", "", e)),
+    }
+    let gid = Gid::from_raw(p.gid);
+    setresgid(gid, gid, gid).map_err(|e| RtError::sys_msg("setresgid", "", e, format!("gid {}: {}", p.gid, e.desc())))?;
+    let uid = Uid::from_raw(p.uid);
+    setresuid(uid, uid, uid).map_err(|e| RtError::sys_msg("setresuid", "", e, format!("uid {}: {}", p.uid, e.desc())))?;
+    let only_held = |names: &[String]| -> CapsHashSet { cap_set(names).intersection(&held).cloned().collect() };
+    // Effective and inheritable shrink first: the kernel refuses a permitted set smaller than them.
+    let permitted = only_held(&p.permitted);
+    let within = |names: &[String]| -> CapsHashSet { only_held(names).intersection(&permitted).cloned().collect() };
+    caps::set(None, CapSet::Effective, &within(&p.effective)).map_err(caps_err("capset effective"))?;
+    caps::set(None, CapSet::Inheritable, &within(&p.inheritable)).map_err(caps_err("capset inheritable"))?;
+    caps::set(None, CapSet::Permitted, &permitted).map_err(caps_err("capset permitted"))?;
+    for cap in only_held(&p.ambient) {
+        caps::raise(None, CapSet::Ambient, cap).map_err(caps_err("raise ambient capability"))?;
+    }
+    if p.no_new_privileges {
+        nix::sys::prctl::set_no_new_privs().map_err(|e| RtError::sys("prctl PR_SET_NO_NEW_PRIVS", "", e))?;
+    }
+    std::env::set_current_dir(&p.cwd).map_err(|e| RtError::sys("chdir", &p.cwd, crate::rootfs::errno_of(&e)))
+}
+
+/// Replaces this process with the command; returns only the error when it could not.
+pub fn exec(p: &ProcessPlan) -> RtError {
+    let cmd = &p.args[0];
+    let path_var = p.env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or("/usr/local/bin:/usr/bin:/bin");
+    let resolved = match resolve(cmd, path_var) {
+        Ok(r) => r,
+        Err(e) => return exec_error(cmd, e),
+    };
+    let to_c = |v: &[String]| -> std::result::Result<Vec<CString>, Errno> {
+        v.iter().map(|s| CString::new(s.as_str()).map_err(|_| Errno::EINVAL)).collect()
+    };
+    let (args, env) = match (to_c(&p.args), to_c(&p.env)) {
+        (Ok(a), Ok(e)) => (a, e),
+        _ => return RtError::spec("process.args", "arguments and environment must not contain NUL bytes"),
+    };
+    signals::restore_defaults();
+    match execve(&resolved, &args, &env) {
+        Err(e) => exec_error(cmd, e),
+        Ok(never) => match never {},
+    }
+}
+
+/// PATH lookup as execvp does it, but with the container's PATH, not the runtime's.
+fn resolve(cmd: &str, path_var: &str) -> std::result::Result<CString, Errno> {
+    let c = |s: &str| CString::new(s).map_err(|_| Errno::EINVAL);
+    if cmd.contains('/') {
+        return c(cmd);
+    }
+    let mut saw_eacces = false;
+    for dir in path_var.split(':').filter(|d| !d.is_empty()) {
+        let candidate = format!("{dir}/{cmd}");
+        match access(candidate.as_str(), AccessFlags::X_OK) {
+            Ok(()) if std::fs::metadata(&candidate).map(|m| m.is_file()).unwrap_or(false) => return c(&candidate),
+            Ok(()) | Err(Errno::EACCES) => saw_eacces |= std::fs::metadata(&candidate).is_ok(),
+            Err(_) => {}
+        }
+    }
+    Err(if saw_eacces { Errno::EACCES } else { Errno::ENOENT })
+}
+
+fn exec_error(cmd: &str, e: Errno) -> RtError {
+    let (exit_code, msg) = match e {
+        Errno::ENOENT if !cmd.contains('/') => (127, format!("executable file {cmd:?} not found in $PATH")),
+        Errno::ENOENT => (127, format!("{cmd}: no such file or directory")),
+        Errno::EACCES | Errno::EPERM => (126, format!("{cmd}: permission denied")),
+        Errno::EISDIR => (126, format!("{cmd}: is a directory")),
+        Errno::ENOEXEC => (126, format!("{cmd}: exec format error")),
+        _ => (126, format!("{cmd}: {}", e.desc())),
+    };
+    RtError::Exec { op: "execve".into(), path: cmd.to_string(), errno: e, msg, exit_code }
+}

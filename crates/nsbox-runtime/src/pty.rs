@@ -1,0 +1,74 @@
+//! `-t`: the container's stdio is a pty slave; the runtime relays between the caller's terminal
+//! (switched to raw mode for the duration) and the master, and passes on window-size changes.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+use nix::pty::{openpty, Winsize};
+use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg, Termios};
+use nix::unistd::setsid;
+
+use crate::error::{sys, Result};
+
+pub struct Pty {
+    pub master: OwnedFd,
+    pub slave: OwnedFd,
+}
+
+nix::ioctl_read_bad!(get_winsize, libc::TIOCGWINSZ, Winsize);
+nix::ioctl_write_ptr_bad!(set_winsize, libc::TIOCSWINSZ, Winsize);
+
+pub fn open() -> Result<Pty> {
+    let size = caller_winsize();
+    let p = openpty(size.as_ref(), None).map_err(sys("openpty", "/dev/ptmx"))?;
+    nix::fcntl::fcntl(&p.master, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC)).map_err(sys("fcntl", "pty"))?;
+    Ok(Pty { master: p.master, slave: p.slave })
+}
+
+fn caller_winsize() -> Option<Winsize> {
+    let mut ws = Winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: ws is a valid Winsize for the kernel to fill; failure (stdin not a tty) is handled.
+    unsafe { get_winsize(libc::STDIN_FILENO, &mut ws) }.ok().map(|_| ws)
+}
+
+/// Copies the caller's window size onto the pty (at start and on SIGWINCH).
+pub fn sync_winsize(master: BorrowedFd<'_>) {
+    if let Some(ws) = caller_winsize() {
+        // SAFETY: ws is a valid Winsize and master a pty master descriptor.
+        let _ = unsafe { set_winsize(master.as_raw_fd(), &ws) };
+    }
+}
+
+/// In the child: a new session whose controlling terminal is the slave, which becomes stdio.
+pub fn attach_slave(slave: OwnedFd) -> Result<()> {
+    setsid().map_err(sys("setsid", ""))?;
+    // SAFETY: TIOCSCTTY takes an integer argument; slave is an open pty slave.
+    let r = unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) };
+    nix::errno::Errno::result(r).map_err(sys("ioctl TIOCSCTTY", "pty"))?;
+    for fd in 0..3 {
+        // SAFETY: dup2 onto the standard descriptors; slave stays open until dropped.
+        nix::errno::Errno::result(unsafe { libc::dup2(slave.as_raw_fd(), fd) }).map_err(sys("dup2", "pty"))?;
+    }
+    Ok(())
+}
+
+/// The caller's terminal in raw mode until dropped.
+pub struct RawMode {
+    saved: Termios,
+}
+
+impl RawMode {
+    pub fn enter() -> Option<RawMode> {
+        let stdin = std::io::stdin();
+        let saved = tcgetattr(stdin.as_fd()).ok()?;
+        let mut raw = saved.clone();
+        cfmakeraw(&mut raw);
+        tcsetattr(stdin.as_fd(), SetArg::TCSANOW, &raw).ok()?;
+        Some(RawMode { saved })
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        let _ = tcsetattr(std::io::stdin().as_fd(), SetArg::TCSANOW, &self.saved);
+    }
+}

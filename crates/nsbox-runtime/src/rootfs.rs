@@ -1,0 +1,155 @@
+//! The container's filesystem: a private copy of the mount tree, the root (an image directory or
+//! the host's own `/`, read-only) attached at a staging point, the spec's mounts resolved inside
+//! it without following symlinks out, then pivot_root into it.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::fcntl::{open, OFlag};
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sys::stat::Mode;
+use nix::unistd::{fchdir, pivot_root};
+
+use crate::error::{sys, Result, RtError};
+use crate::plan::{MountEntry, Plan};
+use crate::syscalls::*;
+use crate::{devices, masks};
+
+/// Where the new root is assembled: a tmpfs of our own, mounted in the container's mount namespace
+/// only. Every host path we need was captured as a file descriptor before it was mounted.
+const STAGING: &str = "/tmp";
+const NEW_ROOT: &str = "/tmp/nsbox-root";
+
+pub fn setup(plan: &Plan) -> Result<()> {
+    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
+        .map_err(sys("make / rprivate", "/"))?;
+    let root_path = plan.root.to_string_lossy().into_owned();
+    let host_root = root_path == "/";
+    let root_tree = open_tree(None, &root_path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE).map_err(|e| {
+        let why = match e {
+            Errno::ENOENT => "rootfs does not exist",
+            Errno::ENOTDIR => "rootfs is not a directory",
+            _ => e.desc(),
+        };
+        RtError::sys_msg("open_tree", &root_path, e, why)
+    })?;
+    if plan.root_readonly && host_root {
+        // Before anything is mounted, so the host's own submounts are read-only too and nothing we
+        // do afterwards can create a file on the host's filesystems.
+        mount_setattr_fd(&root_tree, MOUNT_ATTR_RDONLY, true).map_err(sys("mount_setattr ro", &root_path))?;
+    }
+    let sources = capture_bind_sources(&plan.mounts)?;
+    mount(Some("tmpfs"), STAGING, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("mode=700,size=64k"))
+        .map_err(sys("mount staging tmpfs", STAGING))?;
+    std::fs::create_dir(NEW_ROOT).map_err(|e| RtError::sys("mkdir", NEW_ROOT, errno_of(&e)))?;
+    move_mount_path(&root_tree, NEW_ROOT).map_err(sys("move_mount", &root_path))?;
+    let root = open(NEW_ROOT, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).map_err(sys("open", NEW_ROOT))?;
+    for (entry, source) in plan.mounts.iter().zip(sources) {
+        mount_one(&root, entry, source)?;
+        if entry.destination == "/dev" && entry.kind == "tmpfs" {
+            devices::populate(&root)?;
+        }
+    }
+    masks::apply(&root, &plan.masked_paths, &plan.readonly_paths)?;
+    if plan.root_readonly && !host_root {
+        // Only the image's root mount: /proc, /dev, volumes keep their own flags, as with docker.
+        mount_setattr_fd(&root, MOUNT_ATTR_RDONLY, false).map_err(sys("mount_setattr ro", &root_path))?;
+    }
+    enter(&root, &root_path)
+}
+
+/// pivot_root(".", ".") with O_PATH descriptors, then the old root is detached from underneath.
+fn enter(new_root: &OwnedFd, shown_as: &str) -> Result<()> {
+    let old_root = open("/", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).map_err(sys("open", "/"))?;
+    fchdir(new_root).map_err(sys("fchdir", shown_as))?;
+    pivot_root(".", ".").map_err(|e| {
+        let why = if e == Errno::EINVAL { "rootfs is not a mount point or its parent mount is shared" } else { e.desc() };
+        RtError::sys_msg("pivot_root", shown_as, e, why)
+    })?;
+    fchdir(&old_root).map_err(sys("fchdir", "old root"))?;
+    umount2(".", MntFlags::MNT_DETACH).map_err(sys("umount old root", "/"))?;
+    std::env::set_current_dir("/").map_err(|e| RtError::sys("chdir", "/", errno_of(&e)))
+}
+
+/// Bind sources as detached trees, taken while the caller's filesystem is still what paths mean.
+fn capture_bind_sources(mounts: &[MountEntry]) -> Result<Vec<Option<OwnedFd>>> {
+    mounts
+        .iter()
+        .map(|m| {
+            if !m.bind {
+                return Ok(None);
+            }
+            let flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | if m.recursive { AT_RECURSIVE } else { 0 };
+            open_tree(None, &m.source, flags).map(Some).map_err(|e| {
+                RtError::sys_msg("bind", &m.source, e, format!("cannot bind {} to {}: {}", m.source, m.destination, e.desc()))
+            })
+        })
+        .collect()
+}
+
+fn mount_one(root: &OwnedFd, m: &MountEntry, source: Option<OwnedFd>) -> Result<()> {
+    let is_file = source.is_some() && std::fs::metadata(&m.source).map(|md| !md.is_dir()).unwrap_or(false);
+    let target = ensure_target(root, &m.destination, is_file)?;
+    if let Some(tree) = source {
+        if m.readonly {
+            mount_setattr_fd(&tree, MOUNT_ATTR_RDONLY, m.recursive).map_err(sys("mount_setattr ro", &m.source))?;
+        }
+        return move_mount_fd(&tree, &target).map_err(sys("move_mount", &m.destination));
+    }
+    let mut flags = m.flags;
+    if m.readonly {
+        flags |= MsFlags::MS_RDONLY;
+    }
+    let at = format!("/proc/self/fd/{}", target.as_raw_fd());
+    let data = (!m.data.is_empty()).then_some(m.data.as_str());
+    match mount(Some(m.source.as_str()), at.as_str(), Some(m.kind.as_str()), flags, data) {
+        Ok(()) => Ok(()),
+        // Without a pid (proc) or network (sysfs) namespace of our own the kernel won't mount a
+        // fresh instance in a user namespace; docker-rootless binds the host's instead.
+        Err(Errno::EPERM) if matches!(m.kind.as_str(), "proc" | "sysfs") => bind_host(&m.destination, &target, m.kind == "sysfs"),
+        Err(e) => Err(RtError::sys_msg("mount", &m.destination, e, format!("mount {} on {}: {}", m.kind, m.destination, e.desc()))),
+    }
+}
+
+fn bind_host(path: &str, target: &OwnedFd, readonly: bool) -> Result<()> {
+    let tree = open_tree(None, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE).map_err(sys("open_tree", path))?;
+    if readonly {
+        mount_setattr_fd(&tree, MOUNT_ATTR_RDONLY, true).map_err(sys("mount_setattr ro", path))?;
+    }
+    move_mount_fd(&tree, target).map_err(sys("move_mount", path))
+}
+
+/// An O_PATH descriptor for `dest` inside `root`, creating missing directories (or, for file
+/// binds, an empty file) without ever resolving outside `root`.
+pub fn ensure_target(root: &OwnedFd, dest: &str, is_file: bool) -> Result<OwnedFd> {
+    let rel = dest.trim_start_matches('/');
+    let flags = OFlag::O_PATH.bits();
+    match open_in_root(root, if rel.is_empty() { "." } else { rel }, flags) {
+        Ok(fd) => return Ok(fd),
+        Err(Errno::ENOENT) => {}
+        Err(e) => return Err(RtError::sys("open", dest, e)),
+    }
+    let (parent, name) = match rel.rsplit_once('/') {
+        Some((p, n)) => (ensure_target(root, p, false)?, n),
+        None => (open_in_root(root, ".", flags).map_err(sys("open", "/"))?, rel),
+    };
+    // The parent was resolved inside the root; `name` is one component, created in place.
+    let created = if is_file {
+        nix::fcntl::openat(&parent, name, OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::from_bits_truncate(0o644))
+            .map(drop)
+    } else {
+        nix::sys::stat::mkdirat(&parent, name, Mode::from_bits_truncate(0o755))
+    };
+    match created {
+        Ok(()) | Err(Errno::EEXIST) => {}
+        Err(Errno::EROFS) => {
+            return Err(RtError::sys_msg("mkdir", dest, Errno::EROFS, "the mount point does not exist and the root is read-only"))
+        }
+        Err(e) => return Err(RtError::sys("mkdir", dest, e)),
+    }
+    open_in_root(root, rel, flags).map_err(sys("open", dest))
+}
+
+pub fn errno_of(e: &std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+}

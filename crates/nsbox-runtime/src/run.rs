@@ -1,0 +1,170 @@
+//! `nsbox-runtime run`: create the container, start it, supervise it in the foreground, clean up.
+
+use std::path::{Path, PathBuf};
+
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+use nsbox_core::namespaces::NsKind;
+use nsbox_core::protocol::{FromRuntime, ToRuntime};
+use oci_spec::runtime::Spec;
+
+use crate::cgroup::Cgroups;
+use crate::control::Control;
+use crate::error::{Result, RtError};
+use crate::plan::Plan;
+use crate::supervise::{self, Relay};
+use crate::sync::{SyncMsg, SyncSocket};
+use crate::{child, idmaps, pty, signals, syscalls};
+
+pub struct RunArgs {
+    pub id: String,
+    pub bundle: Option<PathBuf>,
+    pub config_fd: Option<i32>,
+    pub control_fd: Option<i32>,
+}
+
+pub fn run(args: RunArgs) -> i32 {
+    let mut control = match args.control_fd.map(Control::from_fd).transpose() {
+        Ok(c) => c,
+        Err(e) => return report(None, &e),
+    };
+    match run_container(&args, control.as_mut()) {
+        Ok(code) => code,
+        Err(e) => report(control.as_mut(), &e),
+    }
+}
+
+fn report(control: Option<&mut Control>, e: &RtError) -> i32 {
+    match control {
+        Some(c) => c.error(&e.to_wire(), e.exit_code()),
+        None => eprintln!("nsbox-runtime: {}", e.to_wire()),
+    }
+    e.exit_code()
+}
+
+fn load_spec(args: &RunArgs, control: Option<&mut Control>) -> Result<(Spec, PathBuf)> {
+    let protocol = |msg: &str| RtError::Protocol { op: "config".into(), msg: msg.into() };
+    if let Some(fd) = args.config_fd {
+        let c = control.filter(|_| Some(fd) == args.control_fd).ok_or_else(|| protocol("--config-fd must equal --control-fd"))?;
+        let Some(ToRuntime::Config { spec }) = c.recv()? else { return Err(protocol("expected a config frame first")) };
+        let spec: Spec = serde_json::from_value(spec).map_err(|e| RtError::spec("config", e.to_string()))?;
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+        return Ok((spec, cwd));
+    }
+    let bundle = args.bundle.clone().unwrap_or_else(|| PathBuf::from("."));
+    let path = bundle.join("config.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| RtError::sys("read", path.display().to_string(), crate::rootfs::errno_of(&e)))?;
+    let spec: Spec = serde_json::from_str(&text).map_err(|e| RtError::spec("config.json", e.to_string()))?;
+    let bundle = std::fs::canonicalize(&bundle).unwrap_or(bundle);
+    Ok((spec, bundle))
+}
+
+/// Kills and reaps the child and removes its cgroups if we leave early, so a failed start leaves
+/// nothing behind.
+struct Guard {
+    pid: Pid,
+    cgroups: Option<Cgroups>,
+    reaped: bool,
+}
+
+impl Guard {
+    fn finish(mut self) -> Vec<RtError> {
+        self.reaped = true;
+        self.cgroups.take().map(|c| c.remove()).unwrap_or_default()
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if !self.reaped {
+            let _ = kill(self.pid, Signal::SIGKILL);
+            let _ = waitpid(self.pid, None);
+        }
+        if let Some(c) = self.cgroups.take() {
+            for e in c.remove() {
+                eprintln!("nsbox-runtime: cleanup: {}", e.to_wire());
+            }
+        }
+    }
+}
+
+fn run_container(args: &RunArgs, mut control: Option<&mut Control>) -> Result<i32> {
+    validate_id(&args.id)?;
+    let (spec, bundle) = load_spec(args, control.as_deref_mut())?;
+    let plan = Plan::from_spec(&spec, Path::new(&bundle))?;
+    let sfd = signals::block_and_open()?;
+    let pty = if plan.process.terminal { Some(pty::open()?) } else { None };
+    let (mut sync, child_sync) = SyncSocket::pair()?;
+    // Time and cgroup namespaces are unshared by the child itself: the first so its offsets can
+    // be written before anything enters it, the second after it has joined its own cgroup.
+    let flags = plan
+        .namespaces
+        .iter()
+        .filter(|k| !matches!(k, NsKind::Time | NsKind::Cgroup))
+        .fold(0u64, |f, k| f | k.clone_flag().bits() as u64);
+    // SAFETY: nsbox-runtime is single-threaded; the child only runs child::main and then execs.
+    let raw = unsafe { syscalls::clone_with_flags(flags) }.map_err(|e| RtError::sys("clone3", &args.id, e))?;
+    if raw == 0 {
+        drop(sync);
+        child::main(&plan, child_sync, pty.map(|p| p.slave));
+    }
+    drop(child_sync);
+    let pid = Pid::from_raw(raw);
+    let mut guard = Guard { pid, cgroups: None, reaped: false };
+    let master = pty.map(|p| p.master);
+    if plan.has(NsKind::User) {
+        idmaps::write_all(raw, &plan.uid_map, &plan.gid_map)?;
+    }
+    let cgroups = Cgroups::create(&args.id);
+    cgroups.join(raw)?;
+    guard.cgroups = Some(cgroups);
+    sync.send(&SyncMsg::Go)?;
+    loop {
+        match sync.recv()? {
+            None => break,
+            Some(SyncMsg::Created) => {
+                let c = control.as_deref_mut().ok_or_else(|| RtError::spec("annotations", "org.nsbox.wait-start needs --control-fd"))?;
+                c.send(&FromRuntime::Created { id: args.id.clone(), pid: raw });
+                wait_for_start(c, pid)?;
+                sync.send(&SyncMsg::Start)?;
+            }
+            Some(SyncMsg::Failed { error, exit_code }) => return Err(RtError::Reported(error, exit_code)),
+            Some(other) => return Err(RtError::Protocol { op: "sync".into(), msg: format!("unexpected {other:?}") }),
+        }
+    }
+    if let Some(c) = control.as_deref_mut() {
+        c.send(&FromRuntime::Started { id: args.id.clone(), pid: raw });
+    }
+    let mut relay = Relay::new(master);
+    let _raw_mode = relay.master.as_ref().and_then(|_| pty::RawMode::enter());
+    let exit = supervise::run(pid, &sfd, control.as_deref_mut(), &mut relay)?;
+    for e in guard.finish() {
+        eprintln!("nsbox-runtime: cleanup: {}", e.to_wire());
+    }
+    if let Some(c) = control {
+        c.send(&FromRuntime::Exited { exit_code: exit.code, signal: exit.signal.map(|s| s.as_str().to_string()) });
+    }
+    Ok(exit.code)
+}
+
+fn wait_for_start(c: &mut Control, pid: Pid) -> Result<()> {
+    loop {
+        match c.recv()? {
+            Some(ToRuntime::Start) => return Ok(()),
+            Some(ToRuntime::Kill { signal }) => {
+                if let Ok(s) = Signal::try_from(signal) {
+                    let _ = kill(pid, s);
+                }
+            }
+            Some(ToRuntime::Config { .. }) => {}
+            None => return Err(RtError::Protocol { op: "start".into(), msg: "the caller went away before start".into() }),
+        }
+    }
+}
+
+fn validate_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if ok { Ok(()) } else { Err(RtError::spec("id", format!("{id:?} must be 1-128 characters of [A-Za-z0-9_.-]"))) }
+}

@@ -1,0 +1,157 @@
+//! Calls nix does not wrap yet (the new mount API, clone3, openat2, close_range), as thin typed
+//! wrappers. Each returns the kernel's errno untouched.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::errno::Errno;
+
+pub const OPEN_TREE_CLONE: u32 = 1;
+pub const OPEN_TREE_CLOEXEC: u32 = libc::O_CLOEXEC as u32;
+pub const AT_RECURSIVE: u32 = 0x8000;
+pub const AT_EMPTY_PATH: u32 = libc::AT_EMPTY_PATH as u32;
+pub const MOVE_MOUNT_F_EMPTY_PATH: u32 = 0x4;
+pub const MOVE_MOUNT_T_EMPTY_PATH: u32 = 0x40;
+pub const MOUNT_ATTR_RDONLY: u64 = 0x1;
+pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+pub const RESOLVE_IN_ROOT: u64 = 0x10;
+
+fn cstr(p: &str) -> Result<CString, Errno> {
+    CString::new(p).map_err(|_| Errno::EINVAL)
+}
+
+fn fd_result(ret: libc::c_long) -> Result<OwnedFd, Errno> {
+    if ret < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: the kernel just returned this descriptor to us and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(ret as RawFd) })
+}
+
+/// A detached copy of the mount (tree) at `path`, relative to `dirfd` (or the cwd).
+pub fn open_tree(dirfd: Option<RawFd>, path: &str, flags: u32) -> Result<OwnedFd, Errno> {
+    let p = cstr(path)?;
+    // SAFETY: p outlives the call; the kernel validates dirfd and flags.
+    let ret = unsafe { libc::syscall(libc::SYS_open_tree, dirfd.unwrap_or(libc::AT_FDCWD), p.as_ptr(), flags) };
+    fd_result(ret)
+}
+
+/// Attaches the detached tree `from` onto the directory (or file) that `to` refers to.
+pub fn move_mount_fd(from: &OwnedFd, to: &OwnedFd) -> Result<(), Errno> {
+    let empty = c"";
+    // SAFETY: both descriptors are valid for the call; empty paths with the *_EMPTY_PATH flags.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            from.as_raw_fd(),
+            empty.as_ptr(),
+            to.as_raw_fd(),
+            empty.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+
+/// Attaches the detached tree `from` at `path`.
+pub fn move_mount_path(from: &OwnedFd, path: &str) -> Result<(), Errno> {
+    let p = cstr(path)?;
+    let empty = c"";
+    // SAFETY: descriptor and strings are valid for the duration of the call.
+    let ret = unsafe {
+        libc::syscall(libc::SYS_move_mount, from.as_raw_fd(), empty.as_ptr(), libc::AT_FDCWD, p.as_ptr(), MOVE_MOUNT_F_EMPTY_PATH)
+    };
+    Errno::result(ret).map(drop)
+}
+
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// Sets mount attributes (e.g. read-only) on the mount `fd` refers to, and with `recursive` on
+/// every mount below it: one call instead of a remount per submount.
+pub fn mount_setattr_fd(fd: &OwnedFd, set: u64, recursive: bool) -> Result<(), Errno> {
+    let mut attr = MountAttr { attr_set: set, attr_clr: 0, propagation: 0, userns_fd: 0 };
+    let flags = AT_EMPTY_PATH | if recursive { AT_RECURSIVE } else { 0 };
+    let empty = c"";
+    // SAFETY: attr is a properly laid out struct mount_attr of the size we pass.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            empty.as_ptr(),
+            flags,
+            &mut attr as *mut MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+/// openat2 with RESOLVE_IN_ROOT: `path` is looked up as if `root` were `/`, so symlinks (even
+/// absolute ones) cannot lead out of the container's root.
+pub fn open_in_root(root: &OwnedFd, path: &str, flags: i32) -> Result<OwnedFd, Errno> {
+    let p = cstr(path)?;
+    let mut how = OpenHow { flags: (flags | libc::O_CLOEXEC) as u64, mode: 0, resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+    // SAFETY: how is a valid struct open_how of the size passed; p outlives the call.
+    let ret = unsafe {
+        libc::syscall(libc::SYS_openat2, root.as_raw_fd(), p.as_ptr(), &mut how as *mut OpenHow, std::mem::size_of::<OpenHow>())
+    };
+    fd_result(ret)
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// Forks with namespace flags (clone3, falling back to clone where clone3 is missing). Returns 0 in
+/// the child and the child's pid in the parent, like fork.
+///
+/// # Safety
+/// Same contract as fork(2): the caller must be single-threaded (nsbox-runtime is), and the child
+/// may only do what is safe after fork before it execs or exits.
+pub unsafe fn clone_with_flags(flags: u64) -> Result<libc::pid_t, Errno> {
+    let mut args = CloneArgs { flags, exit_signal: libc::SIGCHLD as u64, ..Default::default() };
+    // SAFETY: args is a valid struct clone_args; no stack given, so the child runs on a copy of
+    // ours, exactly as with fork. Guaranteed by the caller's contract above.
+    let ret = unsafe { libc::syscall(libc::SYS_clone3, &mut args as *mut CloneArgs, std::mem::size_of::<CloneArgs>()) };
+    if ret >= 0 {
+        return Ok(ret as libc::pid_t);
+    }
+    if Errno::last() != Errno::ENOSYS {
+        return Err(Errno::last());
+    }
+    // SAFETY: as above; on x86_64 and aarch64 a NULL stack makes clone behave like fork.
+    let ret = unsafe { libc::syscall(libc::SYS_clone, flags | libc::SIGCHLD as u64, 0usize, 0usize, 0usize, 0usize) };
+    Errno::result(ret).map(|r| r as libc::pid_t)
+}
+
+/// Marks every descriptor from `first` up close-on-exec, so nothing the runtime inherited leaks
+/// into the container.
+pub fn cloexec_from(first: u32) {
+    // SAFETY: close_range only changes descriptor flags; failure (old kernel) is harmless.
+    unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+}
