@@ -1,7 +1,7 @@
 //! The container's first process, from clone to exec. It waits until the parent has written its
 //! id maps and placed it in its cgroups, then builds everything else from the inside.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::AsFd;
 
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::stat::{umask, Mode};
@@ -15,8 +15,8 @@ use crate::sync::{SyncMsg, SyncSocket};
 use crate::{init, lo, process, pty, rootfs, syscalls};
 
 /// Never returns: the process becomes the command, or reports why not and exits.
-pub fn main(plan: &Plan, mut sync: SyncSocket, pty_slave: Option<OwnedFd>) -> ! {
-    if let Err(e) = setup(plan, &mut sync, pty_slave) {
+pub fn main(plan: &Plan, mut sync: SyncSocket) -> ! {
+    if let Err(e) = setup(plan, &mut sync) {
         fail(&mut sync, e)
     }
     if plan.init {
@@ -36,7 +36,7 @@ fn fail(sync: &mut SyncSocket, e: RtError) -> ! {
     unsafe { libc::_exit(e.exit_code()) }
 }
 
-fn setup(plan: &Plan, sync: &mut SyncSocket, pty_slave: Option<OwnedFd>) -> Result<()> {
+fn setup(plan: &Plan, sync: &mut SyncSocket) -> Result<()> {
     // If the runtime dies, so does the container: nothing is left running unsupervised.
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).map_err(sys("prctl PR_SET_PDEATHSIG", ""))?;
     sync.expect("Go", |m| matches!(m, SyncMsg::Go))?;
@@ -70,7 +70,10 @@ fn setup(plan: &Plan, sync: &mut SyncSocket, pty_slave: Option<OwnedFd>) -> Resu
         return Err(RtError::spec("mounts", "mounts need a mount namespace"));
     }
     umask(Mode::from_bits_truncate(0o022));
-    if let Some(slave) = pty_slave {
+    if plan.process.terminal {
+        let (master, slave) = pty::open()?;
+        sync.send_fd(master.as_fd())?;
+        drop(master);
         pty::attach_slave(slave)?;
     }
     if plan.wait_start {

@@ -3,25 +3,32 @@
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
-use nix::pty::{openpty, Winsize};
+use nix::fcntl::OFlag;
+use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt, Winsize};
 use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg, Termios};
 use nix::unistd::setsid;
 
 use crate::error::{sys, Result};
 
-pub struct Pty {
-    pub master: OwnedFd,
-    pub slave: OwnedFd,
-}
-
 nix::ioctl_read_bad!(get_winsize, libc::TIOCGWINSZ, Winsize);
 nix::ioctl_write_ptr_bad!(set_winsize, libc::TIOCSWINSZ, Winsize);
 
-pub fn open() -> Result<Pty> {
-    let size = caller_winsize();
-    let p = openpty(size.as_ref(), None).map_err(sys("openpty", "/dev/ptmx"))?;
-    nix::fcntl::fcntl(&p.master, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC)).map_err(sys("fcntl", "pty"))?;
-    Ok(Pty { master: p.master, slave: p.slave })
+/// Opens a pty from the devpts the process sees now (inside the container: its own), and
+/// returns (master, slave).
+pub fn open() -> Result<(OwnedFd, OwnedFd)> {
+    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).map_err(sys("open", "/dev/ptmx"))?;
+    grantpt(&master).map_err(sys("grantpt", "/dev/ptmx"))?;
+    unlockpt(&master).map_err(sys("unlockpt", "/dev/ptmx"))?;
+    let name = ptsname_r(&master).map_err(sys("ptsname", "/dev/ptmx"))?;
+    let slave = nix::fcntl::open(name.as_str(), OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
+        .map_err(sys("open", &name))?;
+    let master: OwnedFd = master.into();
+    pty_winsize(master.as_fd());
+    Ok((master, slave))
+}
+
+fn pty_winsize(master: BorrowedFd<'_>) {
+    sync_winsize(master)
 }
 
 fn caller_winsize() -> Option<Winsize> {

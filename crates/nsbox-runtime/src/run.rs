@@ -95,7 +95,6 @@ fn run_container(args: &RunArgs, mut control: Option<&mut Control>) -> Result<i3
     let (spec, bundle) = load_spec(args, control.as_deref_mut())?;
     let plan = Plan::from_spec(&spec, Path::new(&bundle))?;
     let sfd = signals::block_and_open()?;
-    let pty = if plan.process.terminal { Some(pty::open()?) } else { None };
     let (mut sync, child_sync) = SyncSocket::pair()?;
     // Time and cgroup namespaces are unshared by the child itself: the first so its offsets can
     // be written before anything enters it, the second after it has joined its own cgroup.
@@ -108,12 +107,12 @@ fn run_container(args: &RunArgs, mut control: Option<&mut Control>) -> Result<i3
     let raw = unsafe { syscalls::clone_with_flags(flags) }.map_err(|e| RtError::sys("clone3", &args.id, e))?;
     if raw == 0 {
         drop(sync);
-        child::main(&plan, child_sync, pty.map(|p| p.slave));
+        child::main(&plan, child_sync);
     }
     drop(child_sync);
     let pid = Pid::from_raw(raw);
     let mut guard = Guard { pid, cgroups: None, reaped: false };
-    let master = pty.map(|p| p.master);
+    let mut master = None;
     if plan.has(NsKind::User) {
         idmaps::write_all(raw, &plan.uid_map, &plan.gid_map)?;
     }
@@ -130,6 +129,7 @@ fn run_container(args: &RunArgs, mut control: Option<&mut Control>) -> Result<i3
                 wait_for_start(c, pid)?;
                 sync.send(&SyncMsg::Start)?;
             }
+            Some(SyncMsg::PtyMaster) => master = Some(sync.recv_fd()?),
             Some(SyncMsg::Failed { error, exit_code }) => return Err(RtError::Reported(error, exit_code)),
             Some(other) => return Err(RtError::Protocol { op: "sync".into(), msg: format!("unexpected {other:?}") }),
         }

@@ -2,7 +2,11 @@
 //! must not go on before its id maps and cgroups exist, and the parent must learn whether exec
 //! succeeded (end of stream: the close-on-exec socket closed) or what failed.
 
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
+
+use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 
 use nsbox_core::protocol::{read_frame, write_frame};
 use nsbox_core::WireError;
@@ -19,6 +23,8 @@ pub enum SyncMsg {
     Created,
     /// parent → child: exec the command.
     Start,
+    /// child → parent: the pty master follows as SCM_RIGHTS on the next byte.
+    PtyMaster,
     /// child → parent: a step failed; the child exits with `exit_code`.
     Failed { error: WireError, exit_code: i32 },
 }
@@ -47,6 +53,36 @@ impl SyncSocket {
             Some(SyncMsg::Failed { error, exit_code }) => Err(RtError::Reported(error, exit_code)),
             other => Err(RtError::Protocol { op: "sync".into(), msg: format!("expected {what}, got {other:?}") }),
         }
+    }
+}
+
+impl SyncSocket {
+    /// Passes a descriptor to the other process (the pty master, opened inside the container so
+    /// its slave has a name in the container's /dev/pts).
+    pub fn send_fd(&mut self, fd: BorrowedFd<'_>) -> Result<()> {
+        self.send(&SyncMsg::PtyMaster)?;
+        let fds = [fd.as_raw_fd()];
+        let cmsg = [ControlMessage::ScmRights(&fds)];
+        let iov = [IoSlice::new(b"F")];
+        sendmsg::<()>(self.0.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None).map_err(crate::error::sys("sendmsg", "pty"))?;
+        Ok(())
+    }
+
+    pub fn recv_fd(&mut self) -> Result<OwnedFd> {
+        let mut byte = [0u8; 1];
+        let mut iov = [IoSliceMut::new(&mut byte)];
+        let mut space = nix::cmsg_space!([RawFd; 1]);
+        let msg = recvmsg::<()>(self.0.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
+            .map_err(crate::error::sys("recvmsg", "pty"))?;
+        for c in msg.cmsgs().map_err(crate::error::sys("recvmsg", "pty"))? {
+            if let ControlMessageOwned::ScmRights(fds) = c {
+                if let Some(&fd) = fds.first() {
+                    // SAFETY: the kernel just installed this descriptor in our table for us.
+                    return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
+                }
+            }
+        }
+        Err(RtError::Protocol { op: "recvmsg".into(), msg: "no descriptor arrived with the pty message".into() })
     }
 }
 
