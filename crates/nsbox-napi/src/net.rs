@@ -1,1 +1,129 @@
-//! Network bindings (networking issue): owned by the networking work.
+//! Network bindings (networking issue): AsyncTasks over `nsbox_net`. They run on the libuv pool in the
+//! host's network namespace and never change namespace; container-side netlink work happens on a
+//! short-lived std::thread inside nsbox-net. Options cross as plain JS objects (serde); results as
+//! JSON text that ts/src/network parses into typed objects.
+
+use std::path::PathBuf;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use nsbox_core::WireError;
+use nsbox_net::{NetError, Store};
+use serde_json::Value;
+
+use crate::to_napi;
+
+fn net_err(e: NetError) -> Error {
+    to_napi(WireError::from(&e))
+}
+
+fn bad(field: &str, e: impl std::fmt::Display) -> Error {
+    to_napi(WireError::invalid_spec(field, e.to_string()))
+}
+
+/// `root` (or NSBOX_ROOT) chooses the state directory.
+fn store(root: &Option<String>) -> Store {
+    Store::new(root.as_ref().map(PathBuf::from).as_deref())
+}
+
+fn root_of(v: &Value) -> Option<String> {
+    v.get("root").and_then(Value::as_str).map(String::from)
+}
+
+macro_rules! to_value {
+    ($v:expr) => {
+        serde_json::to_string(&$v).map_err(|e| to_napi(WireError::runtime("serialize", None, e.to_string())))
+    };
+}
+
+pub enum NetOp {
+    Create(Value),
+    List(Option<String>),
+    Inspect(String, Option<String>),
+    Remove(String, Option<String>),
+    Prune(Option<String>),
+    Attach(Value),
+    Detach(Value),
+}
+
+pub struct NetTask(NetOp);
+
+impl Task for NetTask {
+    type Output = String;
+    type JsValue = String;
+
+    fn compute(&mut self) -> Result<String> {
+        match &self.0 {
+            NetOp::Create(v) => {
+                let opts: nsbox_net::CreateOptions = serde_json::from_value(v.clone()).map_err(|e| bad("options", e))?;
+                to_value!(nsbox_net::create(&store(&root_of(v)), &opts).map_err(net_err)?)
+            }
+            NetOp::List(root) => to_value!(nsbox_net::list(&store(root)).map_err(net_err)?),
+            NetOp::Inspect(name, root) => to_value!(nsbox_net::inspect(&store(root), name).map_err(net_err)?),
+            NetOp::Remove(name, root) => {
+                nsbox_net::remove(&store(root), name).map_err(net_err)?;
+                Ok("null".into())
+            }
+            NetOp::Prune(root) => to_value!(nsbox_net::prune(&store(root)).map_err(net_err)?),
+            NetOp::Attach(v) => {
+                let mut v = v.clone();
+                // `pid` is a convenience for `netns: /proc/PID/ns/net`.
+                if let (None, Some(pid)) = (v.get("netns").and_then(Value::as_str), v.get("pid").and_then(Value::as_i64)) {
+                    v["netns"] = Value::String(format!("/proc/{pid}/ns/net"));
+                }
+                let opts: nsbox_net::AttachOptions = serde_json::from_value(v.clone()).map_err(|e| bad("options", e))?;
+                to_value!(nsbox_net::attach(&store(&root_of(&v)), &opts).map_err(net_err)?)
+            }
+            NetOp::Detach(v) => {
+                let mut v = v.clone();
+                if let (None, Some(pid)) = (v.get("netns").and_then(Value::as_str), v.get("pid").and_then(Value::as_i64)) {
+                    v["netns"] = Value::String(format!("/proc/{pid}/ns/net"));
+                }
+                let opts: nsbox_net::DetachOptions = serde_json::from_value(v.clone()).map_err(|e| bad("options", e))?;
+                to_value!(nsbox_net::detach(&store(&root_of(&v)), &opts).map_err(net_err)?)
+            }
+        }
+    }
+
+    fn resolve(&mut self, _env: Env, out: String) -> Result<String> {
+        Ok(out)
+    }
+}
+
+/// Creates a network: `{ name, subnet?, gateway?, mtu?, internal?, root? }` → the network.
+#[napi(ts_args_type = "options: Record<string, unknown>", ts_return_type = "Promise<string>")]
+pub fn create_network(options: Value) -> AsyncTask<NetTask> {
+    AsyncTask::new(NetTask(NetOp::Create(options)))
+}
+
+#[napi(ts_return_type = "Promise<string>")]
+pub fn list_networks(root: Option<String>) -> AsyncTask<NetTask> {
+    AsyncTask::new(NetTask(NetOp::List(root)))
+}
+
+#[napi(ts_return_type = "Promise<string>")]
+pub fn inspect_network(name: String, root: Option<String>) -> AsyncTask<NetTask> {
+    AsyncTask::new(NetTask(NetOp::Inspect(name, root)))
+}
+
+#[napi(ts_return_type = "Promise<string>")]
+pub fn remove_network(name: String, root: Option<String>) -> AsyncTask<NetTask> {
+    AsyncTask::new(NetTask(NetOp::Remove(name, root)))
+}
+
+#[napi(ts_return_type = "Promise<string>")]
+pub fn prune_networks(root: Option<String>) -> AsyncTask<NetTask> {
+    AsyncTask::new(NetTask(NetOp::Prune(root)))
+}
+
+/// `{ pid | netns, ownerPid?, network?, ip?, mac?, ports?, container?, hostname?, dns?, root? }` → endpoint.
+#[napi(ts_args_type = "options: Record<string, unknown>", ts_return_type = "Promise<string>")]
+pub fn attach_container(options: Value) -> AsyncTask<NetTask> {
+    AsyncTask::new(NetTask(NetOp::Attach(options)))
+}
+
+/// `{ pid | netns | endpoint, network?, root? }` → ids of the endpoints removed.
+#[napi(ts_args_type = "options: Record<string, unknown>", ts_return_type = "Promise<string>")]
+pub fn detach_container(options: Value) -> AsyncTask<NetTask> {
+    AsyncTask::new(NetTask(NetOp::Detach(options)))
+}
