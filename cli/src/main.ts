@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { coreVersion, version } from 'nsbox';
 
+import { addNetworkCommand } from './commands/network.js';
 import { addNsCommand } from './commands/ns.js';
 import { addRunCommand } from './commands/run.js';
 import { addTuiCommand } from './commands/tui.js';
@@ -26,6 +27,7 @@ program.exitOverride((err) => {
 
 addRunCommand(program);
 addNsCommand(program);
+addNetworkCommand(program);
 addTuiCommand(program);
 
 await program.parseAsync(process.argv);

@@ -17,3 +17,4 @@ export { runtimePath } from './runtime-process.js';
 export { encodeFrame, FrameDecoder, type ToRuntime, type FromRuntime } from './frames.js';
 export { version } from './version.js';
 export { nativeCoreVersion as coreVersion } from './native.js';
+export * from './network/index.js';

@@ -1,0 +1,81 @@
+/**
+ * Networks from TypeScript: thin typed wrappers over the addon's AsyncTasks (which run the Rust core
+ * on the libuv pool, in the host's network namespace). Errors arrive as the package's typed errors.
+ */
+import { createRequire } from 'node:module';
+
+import { fromNative, invalidSpec } from '../errors.js';
+import type {
+  AttachOptions, CreateNetworkOptions, DetachOptions, Endpoint, NetworkClientOptions, Network, NetworkDetail,
+  NetworkSummary, PortSpec,
+} from './types.js';
+
+interface NetBinding {
+  createNetwork(options: Record<string, unknown>): Promise<string>;
+  listNetworks(root?: string | null): Promise<string>;
+  inspectNetwork(name: string, root?: string | null): Promise<string>;
+  removeNetwork(name: string, root?: string | null): Promise<string>;
+  pruneNetworks(root?: string | null): Promise<string>;
+  attachContainer(options: Record<string, unknown>): Promise<string>;
+  detachContainer(options: Record<string, unknown>): Promise<string>;
+}
+
+let binding: NetBinding | undefined;
+
+function native(): NetBinding {
+  // ts/src/network and ts/dist/network both sit two levels below ts/, next to the loader in ts/native.
+  binding ??= createRequire(import.meta.url)('../../native/index.cjs') as NetBinding;
+  return binding;
+}
+
+async function call<T>(f: (b: NetBinding) => Promise<string>): Promise<T> {
+  try {
+    return JSON.parse(await f(native())) as T;
+  } catch (e) {
+    throw fromNative(e);
+  }
+}
+
+function strip(o: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+/** `{hostPort: 8080, containerPort: 80}` → `8080:80/tcp`; strings pass through (the core parses them). */
+export function portSpec(p: PortSpec, field = 'ports'): string {
+  if (typeof p === 'string') return p;
+  if (typeof p !== 'object' || p === null) throw invalidSpec(field, 'must be "[HOSTIP:]HOSTPORT:CTRPORT[/proto]" or { hostPort, containerPort }');
+  return `${p.hostIp ? `${p.hostIp}:` : ''}${p.hostPort}:${p.containerPort}/${p.protocol ?? 'tcp'}`;
+}
+
+export function createNetwork(options: CreateNetworkOptions): Promise<Network> {
+  return call((b) => b.createNetwork(strip(options)));
+}
+
+export function listNetworks(options: NetworkClientOptions = {}): Promise<NetworkSummary[]> {
+  return call((b) => b.listNetworks(options.root ?? null));
+}
+
+export function inspectNetwork(name: string, options: NetworkClientOptions = {}): Promise<NetworkDetail> {
+  return call((b) => b.inspectNetwork(name, options.root ?? null));
+}
+
+/** Fails with EBUSY while a live container uses the network. */
+export async function removeNetwork(name: string, options: NetworkClientOptions = {}): Promise<void> {
+  await call((b) => b.removeNetwork(name, options.root ?? null));
+}
+
+/** Removes every network no live container uses; resolves to their names. */
+export function pruneNetworks(options: NetworkClientOptions = {}): Promise<string[]> {
+  return call((b) => b.pruneNetworks(options.root ?? null));
+}
+
+/** Connects a container's network namespace (by pid or netns path) to a network. */
+export function attachContainer(options: AttachOptions): Promise<Endpoint> {
+  const ports = options.ports?.map((p, i) => portSpec(p, `ports[${i}]`));
+  return call((b) => b.attachContainer(strip({ ...options, ports })));
+}
+
+/** Undoes attachContainer; resolves to the endpoint ids removed. */
+export function detachContainer(options: DetachOptions): Promise<string[]> {
+  return call((b) => b.detachContainer(strip(options)));
+}
