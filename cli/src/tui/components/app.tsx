@@ -1,3 +1,4 @@
+/* @jsxRuntime automatic */
 import { Box, useApp, useInput, type Key } from 'ink';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { DashboardApi, NewContainerForm } from '../api.js';

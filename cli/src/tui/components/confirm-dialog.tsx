@@ -1,3 +1,4 @@
+/* @jsxRuntime automatic */
 import { Box, Text } from 'ink';
 import { LAYER, useKeys } from '../hooks/use-keys.js';
 

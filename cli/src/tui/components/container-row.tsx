@@ -1,3 +1,4 @@
+/* @jsxRuntime automatic */
 import { Text } from 'ink';
 import { memo } from 'react';
 import type { ContainerSummary } from '../api.js';

@@ -1,3 +1,4 @@
+/* @jsxRuntime automatic */
 import { Box, Text } from 'ink';
 import { useEffect, useMemo, useRef } from 'react';
 import type { ContainerSummary } from '../api.js';

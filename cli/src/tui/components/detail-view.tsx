@@ -1,3 +1,4 @@
+/* @jsxRuntime automatic */
 import { Box, Text } from 'ink';
 import type { ContainerSummary, DashboardApi } from '../api.js';
 import { errorMessage } from '../api.js';

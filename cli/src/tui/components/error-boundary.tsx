@@ -1,3 +1,4 @@
+/* @jsxRuntime automatic */
 import { Box, Text } from 'ink';
 import { Component, type ReactNode } from 'react';
 import { errorMessage } from '../api.js';

@@ -1,3 +1,4 @@
+/* @jsxRuntime automatic */
 import { Text } from 'ink';
 import { fit } from '../format.js';
 

@@ -1,3 +1,4 @@
+/* @jsxRuntime automatic */
 import { Box, Text } from 'ink';
 import { useEffect, useMemo, useState } from 'react';
 import type { DashboardApi, LogLine } from '../api.js';

@@ -1,3 +1,4 @@
+/* @jsxRuntime automatic */
 import { Box, Text } from 'ink';
 import { useMemo, useRef, useState } from 'react';
 import type { DashboardApi, HostNamespace } from '../api.js';

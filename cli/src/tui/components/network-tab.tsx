@@ -1,3 +1,4 @@
+/* @jsxRuntime automatic */
 import { Box, Text } from 'ink';
 import type { ContainerDetail } from '../api.js';
 import { EndpointDiagram } from './endpoint-diagram.js';

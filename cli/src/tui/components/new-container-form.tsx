@@ -1,3 +1,4 @@
+/* @jsxRuntime automatic */
 import { Box, Text } from 'ink';
 import { useEffect, useState } from 'react';
 import { NAMESPACE_KINDS, type DashboardApi, type NamespaceKind, type NewContainerForm } from '../api.js';

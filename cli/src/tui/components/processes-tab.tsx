@@ -1,3 +1,4 @@
+/* @jsxRuntime automatic */
 import { Box, Text } from 'ink';
 import { useState } from 'react';
 import type { DashboardApi } from '../api.js';

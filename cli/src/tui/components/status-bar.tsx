@@ -1,3 +1,4 @@
+/* @jsxRuntime automatic */
 import { Text } from 'ink';
 
 export interface Message { kind: 'info' | 'error' | 'busy'; text: string }

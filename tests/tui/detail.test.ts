@@ -1,0 +1,106 @@
+import test from 'ava';
+import { FakeApi } from '../../cli/src/tui/fake-api.js';
+import { KEY, has, mount } from './helpers.js';
+
+const first = (api: FakeApi) => [...api.containers.values()][0]!;
+
+test('Enter opens the Namespaces tab: eight kinds inside vs host, maps, time offsets, cgroup path', async (t) => {
+  const api = new FakeApi({ containers: 2 });
+  const m = mount(t, api);
+  await m.waitFor(has('box-002'));
+  await m.press(KEY.enter);
+  const f = await m.waitFor((x) => x.includes('[Namespaces]') && x.includes('of 8 isolated'));
+  const c = first(api);
+  for (const kind of ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'time', 'user', 'uts']) t.regex(f, new RegExp(`^${kind}\\s+\\d+\\s+\\d+\\s+(isolated|shared with host)`, 'm'));
+  const net = c.namespaces.find((n) => n.kind === 'net')!;
+  t.regex(f, new RegExp(`net\\s+${net.id}\\s+${net.hostId}\\s+isolated`));
+  t.regex(f, /user\s+(\d+)\s+\1\s+shared with host/);
+  t.true(f.includes('6 of 8 isolated: cgroup ipc mnt net pid uts'));
+  t.true(f.includes('uid map   0 → 100000 × 65536'));
+  t.true(f.includes('gid map   0 → 100000 × 65536'));
+  t.true(f.includes('boottime +31536000s (365d00h)'));
+  t.true(f.includes(`/sys/fs/cgroup/nsbox/${c.summary.id}`));
+  t.true(f.includes('› box-001'), 'top bar names the container');
+  await m.press(KEY.esc);
+  await m.waitFor(has('NAME▲'));
+});
+
+test('Network tab draws bridge (gateway) → host veth → eth0 (address, MAC)', async (t) => {
+  const api = new FakeApi({ containers: 1 });
+  const m = mount(t, api);
+  await m.waitFor(has('box-001'));
+  await m.press(KEY.enter, KEY.right);
+  const f = await m.waitFor((x) => x.includes('[Network]') && x.includes('bridge '));
+  const e = first(api).endpoints[0]!;
+  const lines = f.split('\n');
+  const row = lines.find((l) => l.includes(`bridge ${e.bridge}`))!;
+  t.truthy(row, f);
+  t.true(row.indexOf(`bridge ${e.bridge}`) < row.indexOf(e.hostVeth) && row.indexOf(e.hostVeth) < row.indexOf(`eth0 ${e.address}`), row);
+  t.true(row.includes('═veth═'));
+  t.true(f.includes(`gateway ${e.gateway}`) && f.includes(e.mac) && f.includes('host side #'));
+});
+
+test('Network tab for a container without endpoints explains why', async (t) => {
+  const api = new FakeApi({ containers: 0 });
+  await api.createContainer({ name: 'lonely', command: ['sh'], network: 'none' });
+  await api.createContainer({ name: 'hostnet', command: ['sh'], network: 'host', namespaces: ['pid', 'mnt'] });
+  const m = mount(t, api, { initial: { view: 'detail', tab: 'network', selectedId: first(api).summary.id } });
+  t.true((await m.waitFor(has('No endpoints'))).includes('--network none'));
+  await m.press(KEY.esc, KEY.up, KEY.enter, KEY.right);
+  await m.waitFor(has("shares the host's network namespace"));
+});
+
+test('Processes tab shows pid inside and on the host', async (t) => {
+  const m = mount(t, new FakeApi({ containers: 1 }));
+  await m.waitFor(has('box-001'));
+  await m.press(KEY.enter, KEY.right, KEY.right);
+  const f = await m.waitFor(has('HOST PID'));
+  t.regex(f, /^\s+1\s+10001\s+1 root\s+sleep infinity/m);
+  t.regex(f, /^\s+7\s+10002\s+10001 root\s+sh -c worker/m);
+});
+
+test('Inspect tab shows the JSON and scrolls', async (t) => {
+  const m = mount(t, new FakeApi({ containers: 1 }), { size: { columns: 110, rows: 16 } });
+  await m.waitFor(has('box-001'));
+  await m.press(KEY.enter, KEY.left, KEY.left);
+  let f = await m.waitFor((x) => x.includes('[Inspect]') && x.includes('"Id":'));
+  t.true(f.includes('"Id":'));
+  t.regex(f, /lines 1–\d+ of \d+/);
+  await m.press('G');
+  f = await m.waitFor((x) => !x.includes('"Id":'));
+  t.regex(f, /lines \d+–(\d+) of \1/);
+  await m.press('g');
+  await m.waitFor(has('"Id":'));
+});
+
+test('Logs tab (l): follows new lines, scrolls back, searches', async (t) => {
+  const api = new FakeApi({ containers: 1 });
+  const m = mount(t, api, { size: { columns: 110, rows: 20 } });
+  await m.waitFor(has('box-001'));
+  await m.press('l');
+  let f = await m.waitFor(has('line 30 from'));
+  t.true(f.includes('[Logs]') && f.includes('following'));
+  t.false(f.includes('line 1 from'));
+  api.appendLog(first(api).summary.id, 'fresh news');
+  await m.waitFor(has('fresh news'));
+  await m.press(KEY.pageUp);
+  f = await m.waitFor(has('paused'));
+  t.false(f.includes('fresh news'));
+  await m.press('g');
+  await m.waitFor(has('line 1 from'));
+  await m.press('f');
+  await m.waitFor((x) => x.includes('following') && x.includes('fresh news'));
+  await m.press('/');
+  await m.type('line 3');
+  await m.press(KEY.enter);
+  f = await m.waitFor(has('"line 3": 2 matches'));
+  t.true(f.includes('line 30 from'), 'jumped to the last match');
+  await m.press('[');
+  f = await m.waitFor(has('line 3 from'));
+  t.true(f.includes('paused'));
+  t.false(f.includes('line 30 from'));
+  await m.press(']');
+  await m.waitFor(has('line 30 from'));
+  await m.press(KEY.esc);
+  await m.waitFor((x) => !x.includes('matches'));
+});
