@@ -87,3 +87,65 @@ pub fn sh(cmd: &str) -> (bool, String) {
     let out = Command::new("sh").args(["-c", cmd]).output().unwrap();
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
+
+impl Sandbox {
+    /// Starts a long-running command inside the sandbox's netns (a server).
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        Command::new("nsenter")
+            .arg(format!("--net={}", self.netns()))
+            .arg("--")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+    /// A TCP server on `port` answering each connection with the peer's address.
+    pub fn echo_peer(&self, port: u16) -> Child {
+        let c = self.spawn(&["socat", &format!("TCP-LISTEN:{port},reuseaddr,fork"), "SYSTEM:echo $SOCAT_PEERADDR"]);
+        let t = Instant::now();
+        while !self.exec(&["sh", "-c", &format!("grep -q ':{port:04X} ' /proc/net/tcp")]).0 {
+            assert!(t.elapsed() < Duration::from_secs(5), "server on {port} never listened");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        c
+    }
+    /// Connects to addr:port from inside; returns what the server said (trimmed) or None.
+    pub fn tcp(&self, addr: &str, port: u16) -> Option<String> {
+        let (ok, out) = self.exec(&["timeout", "5", "socat", "-T2", "-", &format!("TCP:{addr}:{port},connect-timeout=2")]);
+        ok.then(|| out.trim().to_string())
+    }
+}
+
+/// From the host (this process's netns).
+pub fn host_tcp(addr: &str, port: u16) -> Option<String> {
+    let (ok, out) = sh(&format!("timeout 5 socat -T2 - TCP:{addr}:{port},connect-timeout=2 </dev/null"));
+    ok.then(|| out.trim().to_string())
+}
+
+/// "The outside world": a namespace joined to the host by a veth, host side 198.51.100.1/24, its
+/// side 198.51.100.2/24, and no route to any container subnet.
+pub fn outside() -> Sandbox {
+    let o = Sandbox::new();
+    let cmd = format!(
+        "ip link add out0 type veth peer name eth0 netns {ns} && ip addr add 198.51.100.1/24 dev out0 && ip link set out0 up",
+        ns = o.netns()
+    );
+    assert!(sh(&cmd).0);
+    assert!(o.exec(&["ip", "addr", "add", "198.51.100.2/24", "dev", "eth0"]).0);
+    assert!(o.exec(&["ip", "link", "set", "eth0", "up"]).0);
+    assert!(o.exec(&["ip", "link", "set", "lo", "up"]).0);
+    o
+}
+
+/// What must be back to its starting state after teardown.
+pub fn snapshot(root: &std::path::Path) -> (String, String, Vec<String>) {
+    let links = sh("ip -o link | sed 's/^[0-9]*: //; s/ link\\/.*//; s/<.*//'").1;
+    let rules = sh("nft list ruleset").1;
+    let mut leases: Vec<String> = std::fs::read_dir(root.join("run/leases"))
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| std::fs::read_to_string(e.path()).unwrap_or_default()).collect())
+        .unwrap_or_default();
+    leases.sort();
+    (links, rules, leases)
+}
