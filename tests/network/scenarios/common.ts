@@ -1,0 +1,40 @@
+/** Shared by the scenarios, which run inside a throwaway net+mount namespace (see ../helpers.ts). */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+/** lo up, and a private state root for this scenario. */
+export function prepare(): string {
+  execFileSync('ip', ['link', 'set', 'lo', 'up']);
+  const root = mkdtempSync(path.join(tmpdir(), 'nsbox-net-'));
+  process.env.NSBOX_ROOT = root;
+  return root;
+}
+
+export function sh(cmd: string): { ok: boolean; out: string } {
+  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', timeout: 20_000 });
+  return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+}
+
+/** Connects from the host (this namespace) and returns the server's answer, or null. */
+export function hostTcp(addr: string, port: number): string | null {
+  const r = sh(`timeout 5 socat -T2 - TCP:${addr}:${port},connect-timeout=2 </dev/null`);
+  return r.ok ? r.out.trim() : null;
+}
+
+/** The real nft (under npx, node_modules/.bin has an unrelated `nft`). */
+export const NFT = ['/usr/sbin/nft', '/sbin/nft', '/usr/bin/nft'].find((p) => existsSync(p)) ?? 'nft';
+
+export function report(facts: unknown): void {
+  process.stdout.write(`${JSON.stringify(facts)}\n`);
+}
+
+export async function until(f: () => boolean, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (f()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return f();
+}
