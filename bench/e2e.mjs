@@ -14,7 +14,7 @@ import { makeBundle, NAMESPACES, PROBE_ARGS } from './lib/bundle.mjs';
 import { checkProbe } from './lib/probe.mjs';
 import { sweepCgroups } from './lib/cgroups.mjs';
 import { captureRun, commandLine, makeRuntimes, timedRun } from './lib/runtimes.mjs';
-import { log, repoRoot } from './lib/sys.mjs';
+import { checkInterrupted, log, repoRoot } from './lib/sys.mjs';
 
 const CLI = path.join(repoRoot, 'cli/dist/main.js');
 
@@ -123,6 +123,7 @@ export default async function endToEnd(ctx) {
   const warmup = Math.min(ctx.warmup, 2);
   log(`end-to-end: ${warmup} warm-up + ${runs} timed runs each for ${entrants.map((e) => e.name).join(', ')}`);
   for (let round = -warmup; round < runs; round++) {
+    checkInterrupted();
     const k = ((round % entrants.length) + entrants.length) % entrants.length;
     for (const e of [...entrants.slice(k), ...entrants.slice(0, k)]) {
       const r = await once(e);

@@ -78,6 +78,10 @@ async function main() {
         section.seconds = (Date.now() - t0) / 1000;
       }
       section.key = s.key;
+      if (/interrupted by SIG/.test(section.skipped ?? '')) {
+        console.log(formatSection(finishSection(section)));
+        break;
+      }
       section.title ??= s.title;
       finishSection(section);
       results.sections.push(section);

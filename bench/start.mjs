@@ -9,7 +9,7 @@ import { sweepCgroups } from './lib/cgroups.mjs';
 import { runInPrivateMountNs } from './lib/privns.mjs';
 import { checkProbe } from './lib/probe.mjs';
 import { captureRun, CGROUP_POLICY, makeRuntimes, timedRun } from './lib/runtimes.mjs';
-import { log } from './lib/sys.mjs';
+import { checkInterrupted, log } from './lib/sys.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -104,6 +104,7 @@ export async function inner({ bundles: b, runs, warmup, nsboxBin, prefix, cgroup
 
   log(`start-to-exit: ${warmup} warm-up + ${runs} timed runs each for ${entrants.map((e) => e.name).join(', ')}`);
   for (let round = -warmup; round < runs; round++) {
+    checkInterrupted();
     // rotate the order every round
     const k = ((round % entrants.length) + entrants.length) % entrants.length;
     const order = [...entrants.slice(k), ...entrants.slice(0, k)];

@@ -68,7 +68,7 @@ export function cleanup(rt, id) {
 export function timedRun(rt, bundle, id, extra = []) {
   const args = rt.argv('run', bundle, id, extra);
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(rt.bin, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync(rt.bin, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 60000 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const lingered = cleanup(rt, id);
   const ok = !r.error && r.status === 0;

@@ -124,3 +124,16 @@ export function envInt(name, dflt) {
   const v = Number.parseInt(process.env[name] ?? '', 10);
   return Number.isFinite(v) && v > 0 ? v : dflt;
 }
+
+// Ctrl-C / SIGTERM: remember it; the loops call checkInterrupted() between runs and unwind through their
+// `finally` blocks, which remove containers, cgroups and the scratch directory.
+let interrupted = null;
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    if (interrupted) process.exit(130);
+    interrupted = sig;
+  });
+}
+export function checkInterrupted() {
+  if (interrupted) throw new Error(`interrupted by ${interrupted}`);
+}
