@@ -122,8 +122,18 @@ pub(crate) fn reclaim_dead(store: &Store, nl: &mut Netlink, net: &Network) -> Re
 }
 
 fn undo(store: &Store, nl: &mut Netlink, l: &Lease, errs: &mut Errors) {
-    errs.keep(nft::update_ports(l, false));
-    errs.keep(ignore_enodev(link::delete_link(nl, &l.host_veth)));
+    // Both the nft element deletion and the veth deletion wait for an RCU grace period in the
+    // kernel: run them at once (the helper thread never changes namespace).
+    std::thread::scope(|s| {
+        let ports = s.spawn(|| nft::update_ports(l, false));
+        errs.keep(ignore_enodev(link::delete_link(nl, &l.host_veth)));
+        match ports.join() {
+            Ok(r) => {
+                errs.keep(r);
+            }
+            Err(_) => errs.0.push(NetError::Invalid { field: "ports", message: "nft helper thread died".into() }),
+        }
+    });
     let dir = store.endpoint_dir(&l.id);
     if let Err(e) = std::fs::remove_dir_all(&dir) {
         if e.kind() != std::io::ErrorKind::NotFound {
