@@ -1,6 +1,6 @@
 /* @jsxRuntime automatic */
 import { Box, useApp, useInput, type Key } from 'ink';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { DashboardApi, NewContainerForm } from '../api.js';
 import { useActions } from '../hooks/use-actions.js';
 import { KeyContext, KeyRouter } from '../hooks/use-keys.js';
@@ -74,7 +74,8 @@ export function App({ api, refreshMs = 1000, size, initial, onExec, clock = Date
     });
   };
 
-  // Keys are handled one per render, so every handler sees the state the previous key left.
+  // At most one key per render: a key arriving before the last one's render is queued, so every
+  // handler sees the state the previous key left.
   const handleKey = (input: string, key: Key): void => {
     if (router.dispatch(input, key)) return;
     if (input === 'q') { exit({ kind: 'quit' } satisfies ExitResult); return; }
@@ -98,16 +99,25 @@ export function App({ api, refreshMs = 1000, size, initial, onExec, clock = Date
       else void run(`shell in ${current.name}…`, `shell in ${current.name} ended`, () => api.execShell(current.id));
     }
   };
-  const [keyTick, setKeyTick] = useState(0);
+  const [, setKeyTick] = useState(0);
   const keyQueue = useRef<Array<[string, Key]>>([]);
-  useInput((input, key) => { keyQueue.current.push([input, key]); setKeyTick((t) => t + 1); });
-  useEffect(() => {
+  const handled = useRef(false);
+  // ink re-subscribes useInput in a passive effect, so its closure can be a render old: go through a ref.
+  const keyRef = useRef(handleKey);
+  keyRef.current = handleKey;
+  useInput((input, key) => {
+    if (!handled.current && keyQueue.current.length === 0) { handled.current = true; keyRef.current(input, key); return; }
+    keyQueue.current.push([input, key]);
+    setKeyTick((t) => t + 1);
+  });
+  useLayoutEffect(() => {
+    handled.current = false;
     const next = keyQueue.current.shift();
     if (!next) return;
-    handleKey(...next);
+    handled.current = true;
+    keyRef.current(...next);
     if (keyQueue.current.length) setKeyTick((t) => t + 1);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [keyTick]);
+  });
 
   const top = 1 + (caps.data?.reasons.length ? 1 : 0);
   const bodyHeight = Math.max(3, rows - 1 - top - 1);

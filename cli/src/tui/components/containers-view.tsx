@@ -1,6 +1,6 @@
 /* @jsxRuntime automatic */
 import { Box, Text } from 'ink';
-import { useEffect, useMemo, useRef } from 'react';
+import { useLayoutEffect, useMemo, useRef } from 'react';
 import type { ContainerSummary } from '../api.js';
 import { errorMessage } from '../api.js';
 import { fit, windowStart } from '../format.js';
@@ -57,7 +57,7 @@ export function ContainersView({ containers, error, list, onList, selectedId, on
   const start = windowStart(sel, startRef.current, bodyHeight, rows.length);
   startRef.current = start;
   const first = rows[0]?.id;
-  useEffect(() => { if (found < 0 && first !== undefined) onSelect(first); }, [found, first, onSelect]);
+  useLayoutEffect(() => { if (found < 0 && first !== undefined) onSelect(first); }, [found, first, onSelect]);
 
   useKeys(LAYER.view, (input, key) => {
     const move = (to: number): true => { const c = rows[Math.max(0, Math.min(rows.length - 1, to))]; if (c) onSelect(c.id); return true; };

@@ -4,7 +4,7 @@
  * overlays) simply return true for everything, so `q` typed into a filter never quits.
  */
 import type { Key } from 'ink';
-import { createContext, useContext, useEffect, useRef } from 'react';
+import { createContext, useContext, useLayoutEffect, useRef } from 'react';
 
 export type KeyHandler = (input: string, key: Key) => boolean | void;
 
@@ -32,10 +32,10 @@ export class KeyRouter {
 
 export const KeyContext = createContext<KeyRouter>(new KeyRouter());
 
-/** Registers `handler` at `layer` while `active`. */
+/** Registers `handler` at `layer` while `active` — in the commit itself, so a key arriving right after a frame finds it. */
 export function useKeys(layer: number, handler: KeyHandler, active = true): void {
   const router = useContext(KeyContext);
   const ref = useRef(handler);
   ref.current = handler;
-  useEffect(() => (active ? router.add(layer, ref) : undefined), [router, layer, active]);
+  useLayoutEffect(() => (active ? router.add(layer, ref) : undefined), [router, layer, active]);
 }
