@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { makeBundle, NAMESPACES, PROBE_ARGS } from './lib/bundle.mjs';
+import { findAdjustments, makeBundle, NAMESPACES, PROBE_ARGS } from './lib/bundle.mjs';
 import { checkProbe } from './lib/probe.mjs';
 import { sweepCgroups } from './lib/cgroups.mjs';
 import { captureRun, commandLine, makeRuntimes, timedRun } from './lib/runtimes.mjs';
@@ -66,8 +66,11 @@ export default async function endToEnd(ctx) {
   // Reference: the bare runtime, here in the host namespaces.
   const rt = makeRuntimes(ctx.nsboxBin).find((r) => r.name === 'nsbox-runtime');
   if (rt) {
-    const bundle = makeBundle(ctx.scratch, 'e2e-std', ctx.rootfs);
-    const probeBundle = makeBundle(ctx.scratch, 'e2e-probe', ctx.rootfs, { args: PROBE_ARGS });
+    // same config adjustments as start-to-exit needed (found again here, in the host namespaces)
+    const { adjustments } = findAdjustments(rt, ctx.scratch, ctx.rootfs, captureRun, `${ctx.idPrefix}-e2eadj`);
+    if (adjustments.length) section.notes.push(`bundle adjustments for the runtime row: ${adjustments.join(', ')} (see start-to-exit)`);
+    const bundle = makeBundle(ctx.scratch, 'e2e-std', ctx.rootfs, { adjustments });
+    const probeBundle = makeBundle(ctx.scratch, 'e2e-probe', ctx.rootfs, { args: PROBE_ARGS, adjustments });
     const probe = captureRun(rt, probeBundle.dir, `${ctx.idPrefix}-e2eprobe`);
     const problems = probe.ok ? checkProbe(probe.stdout, NAMESPACES) : [`\`${probe.command}\` exited ${probe.status ?? probe.signal}: ${probe.stderr}`];
     if (problems.length === 0) entrants.push({ name: 'nsbox-runtime run --bundle', kind: 'runtime', rt, bundle: bundle.dir });

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { makeBundle, NAMESPACES, PROBE_ARGS } from './lib/bundle.mjs';
+import { findAdjustments, makeBundle, NAMESPACES, PROBE_ARGS } from './lib/bundle.mjs';
 import { sweepCgroups } from './lib/cgroups.mjs';
 import { runInPrivateMountNs } from './lib/privns.mjs';
 import { checkProbe } from './lib/probe.mjs';
@@ -19,18 +19,9 @@ export default async function startToExit(ctx) {
     section.skipped = 'needs root (rootful comparison)';
     return section;
   }
-  const b = {
-    std: makeBundle(ctx.scratch, 'start-std', ctx.rootfs),
-    time: makeBundle(ctx.scratch, 'start-time', ctx.rootfs, { namespaces: [...NAMESPACES, 'time'] }),
-    probe: makeBundle(ctx.scratch, 'probe-std', ctx.rootfs, { args: PROBE_ARGS }),
-    probeTime: makeBundle(ctx.scratch, 'probe-time', ctx.rootfs, { args: PROBE_ARGS, namespaces: [...NAMESPACES, 'time'] }),
-    cgprobe: makeBundle(ctx.scratch, 'probe-cgroup', ctx.rootfs, {
-      args: ['/bin/cat', '/proc/self/cgroup'],
-      namespaces: NAMESPACES.filter((n) => n !== 'cgroup'),
-    }),
-  };
-  section.notes.push(`bundle: busybox-static rootfs (read-only root), config.json from \`${b.std.generatedBy}\` with args ["/bin/true"], terminal false, namespaces ${NAMESPACES.join(', ')}`);
-  const r = runInPrivateMountNs(SELF, 'inner', { bundles: b, runs: ctx.runs, warmup: ctx.warmup, nsboxBin: ctx.nsboxBin, prefix: ctx.idPrefix }, ctx.scratch);
+  const r = runInPrivateMountNs(SELF, 'inner', { scratch: ctx.scratch, rootfs: ctx.rootfs, runs: ctx.runs, warmup: ctx.warmup, nsboxBin: ctx.nsboxBin, prefix: ctx.idPrefix }, ctx.scratch);
+  section.notes.push(`bundle: busybox-static rootfs (read-only root), config.json from \`${r.generatedBy}\` with args ["/bin/true"], terminal false, namespaces ${NAMESPACES.join(', ')}`);
+  section.adjustments = r.adjustments;
   section.notes.push(`cgroups: ${r.cgroupNote}`);
   for (const [name, policy] of Object.entries(CGROUP_POLICY)) section.notes.push(`cgroups, ${name}: ${policy}`);
   for (const n of r.notes) section.notes.push(n);
@@ -44,12 +35,30 @@ function errorText(e) {
   return `\`${e.command}\` exited ${e.status ?? e.signal}: ${e.stderr.split('\n').slice(-3).join(' | ') || '(no stderr)'}`;
 }
 
-export async function inner({ bundles: b, runs, warmup, nsboxBin, prefix, cgroupNote }) {
+export async function inner({ scratch, rootfs, runs, warmup, nsboxBin, prefix, cgroupNote }) {
   const notes = [];
   const probes = {};
   const rows = [];
   let seq = 0;
   const nextId = (tag) => `${prefix}-${tag}-${seq++}`;
+
+  // Config changes nsbox needs (applied to every runtime alike), then the bundles.
+  const nsbox = makeRuntimes(nsboxBin).find((r) => r.name === 'nsbox-runtime');
+  const adj = nsbox ? findAdjustments(nsbox, scratch, rootfs, captureRun, nextId('adjust')) : { adjustments: [], notes: [] };
+  notes.push(...adj.notes);
+  const adjustments = adj.adjustments;
+  const b = {
+    std: makeBundle(scratch, 'start-std', rootfs, { adjustments }),
+    time: makeBundle(scratch, 'start-time', rootfs, { namespaces: [...NAMESPACES, 'time'], adjustments, timeOffsets: true }),
+    probe: makeBundle(scratch, 'probe-std', rootfs, { args: PROBE_ARGS, adjustments }),
+    probeTime: makeBundle(scratch, 'probe-time', rootfs, { args: PROBE_ARGS, namespaces: [...NAMESPACES, 'time'], adjustments, timeOffsets: true }),
+    probeTimeNoOffsets: makeBundle(scratch, 'probe-time-nooffsets', rootfs, { args: PROBE_ARGS, namespaces: [...NAMESPACES, 'time'], adjustments }),
+    cgprobe: makeBundle(scratch, 'probe-cgroup', rootfs, {
+      args: ['/bin/cat', '/proc/self/cgroup'],
+      namespaces: NAMESPACES.filter((n) => n !== 'cgroup'),
+      adjustments,
+    }),
+  };
 
   // Entrants: each runtime on the standard bundle, nsbox again with a time namespace, and a no-container
   // baseline (spawning /bin/true directly) to show the fixed cost of spawning from Node.
@@ -85,6 +94,10 @@ export async function inner({ bundles: b, runs, warmup, nsboxBin, prefix, cgroup
     const tproblems = tp.ok ? checkProbe(tp.stdout, [...NAMESPACES, 'time']) : [errorText(tp)];
     probes[`${rt.name}+time`] = { ok: tproblems.length === 0, problems: tproblems };
     if (rt.name === 'nsbox-runtime') {
+      // Also without linux.timeOffsets: a {type: "time"} namespace alone must still be created.
+      const tn = captureRun(rt, b.probeTimeNoOffsets.dir, nextId('tprobe'));
+      const tnproblems = tn.ok ? checkProbe(tn.stdout, [...NAMESPACES, 'time']) : [errorText(tn)];
+      if (tnproblems.length) notes.push(`${rt.name} with {type: "time"} but no linux.timeOffsets: ${tnproblems.join('; ')} (\`${tn.command}\`); the +time row uses explicit zero offsets`);
       if (tproblems.length === 0) entrants.push({ name: `${rt.name} run (+time ns)`, rt, bundle: b.time.dir, samples: [], failures: 0, firstError: null, lingered: 0, extra: true });
       else rows.push({ name: `${rt.name} run (+time ns)`, skipped: `time namespace probe: ${tproblems.join('; ')}` });
     } else {
@@ -125,6 +138,7 @@ export async function inner({ bundles: b, runs, warmup, nsboxBin, prefix, cgroup
       name: e.name,
       samples: e.samples,
       failures: e.failures,
+      baseline: Boolean(e.baseline),
       note: [
         e.baseline ? 'fixed cost of spawnSync from Node' : null,
         e.extra ? 'extra row' : null,
@@ -145,5 +159,5 @@ export async function inner({ bundles: b, runs, warmup, nsboxBin, prefix, cgroup
       notes.push(`cgroup placement, ${name} (below the bench's own cgroup): ${moved.length ? moved.join(' ') : 'none (stays in the bench\'s own cgroups)'}`);
     } else if (p.cgroup) notes.push(`cgroup placement, ${name}: ${p.cgroup}`);
   }
-  return { rows, notes, probes, cgroupNote };
+  return { rows, notes, probes, cgroupNote, adjustments, generatedBy: b.std.generatedBy };
 }

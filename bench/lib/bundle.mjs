@@ -33,8 +33,7 @@ export function buildRootfs(dir) {
 let template = null;
 function specTemplate(scratch) {
   if (template) return structuredClone(template);
-  const dir = path.join(scratch, 'spec-template');
-  fs.mkdirSync(dir, { recursive: true });
+  const dir = fs.mkdtempSync(path.join(scratch, 'spec-template-'));
   const tool = which('crun') ? 'crun' : which('runc') ? 'runc' : null;
   if (!tool) throw new Error('neither crun nor runc is installed: cannot generate a config.json with `spec`');
   const r = sh(tool, ['spec'], { cwd: dir });
@@ -44,7 +43,27 @@ function specTemplate(scratch) {
   return structuredClone(template);
 }
 
-// opts: { args, namespaces, hostname }
+// Changes to the stock `crun spec` config, applied to every runtime's bundle alike, only when
+// nsbox-runtime fails the stock config with an error matching `match` (see findAdjustments).
+export const ADJUSTMENTS = {
+  'no-cgroup-mount': {
+    what: 'dropped the stock /sys/fs/cgroup mount (type "cgroup")',
+    match: /\/sys\/fs\/cgroup/,
+    apply: (spec) => {
+      spec.mounts = spec.mounts.filter((m) => m.destination !== '/sys/fs/cgroup');
+    },
+  },
+  'inheritable-caps': {
+    what: 'set process.capabilities.inheritable to the ambient set (the stock spec has ambient caps that are not inheritable)',
+    match: /ambient/i,
+    apply: (spec) => {
+      const c = spec.process.capabilities;
+      if (c?.ambient) c.inheritable = [...new Set([...(c.inheritable ?? []), ...c.ambient])];
+    },
+  },
+};
+
+// opts: { args, namespaces, hostname, adjustments: [keys of ADJUSTMENTS], timeOffsets: bool }
 export function makeBundle(scratch, name, rootfs, opts = {}) {
   const spec = specTemplate(scratch);
   const generatedBy = spec.__generatedBy;
@@ -54,6 +73,9 @@ export function makeBundle(scratch, name, rootfs, opts = {}) {
   spec.root = { path: rootfs, readonly: true };
   spec.hostname = opts.hostname ?? 'bench';
   spec.linux.namespaces = (opts.namespaces ?? NAMESPACES).map((type) => ({ type }));
+  for (const a of opts.adjustments ?? []) ADJUSTMENTS[a].apply(spec);
+  // explicit zero offsets for a time namespace (the runtime-spec's linux.timeOffsets)
+  if (opts.timeOffsets) spec.linux.timeOffsets = { monotonic: { secs: 0, nanosecs: 0 }, boottime: { secs: 0, nanosecs: 0 } };
   const dir = path.join(scratch, name);
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec, null, 2));
@@ -66,3 +88,21 @@ export const PROBE_ARGS = [
   '-c',
   'echo self=$$; echo hostname=$(hostname); for n in pid ipc uts mnt net cgroup time user; do echo ns_$n=$(readlink /proc/self/ns/$n); done',
 ];
+
+// Probes `rt` with PROBE_ARGS on the stock config; while it fails with an error one of ADJUSTMENTS
+// addresses, applies that adjustment and tries again. Returns the adjustments (for all runtimes alike)
+// and a note per failure, with the exact command and error.
+export function findAdjustments(rt, scratch, rootfs, captureRun, id) {
+  const adjustments = [];
+  const notes = [];
+  for (let attempt = 0; attempt <= Object.keys(ADJUSTMENTS).length; attempt++) {
+    const b = makeBundle(scratch, `adjust-probe-${attempt}`, rootfs, { args: PROBE_ARGS, adjustments });
+    const r = captureRun(rt, b.dir, `${id}-${attempt}`);
+    if (r.ok) break;
+    const key = Object.keys(ADJUSTMENTS).find((k) => !adjustments.includes(k) && ADJUSTMENTS[k].match.test(r.stderr));
+    if (!key) break;
+    adjustments.push(key);
+    notes.push(`${rt.name} fails the ${attempt ? 'adjusted' : 'stock'} config: \`${r.command}\` exited ${r.status}: ${r.stderr.split('\n').pop()} → for all runtimes: ${ADJUSTMENTS[key].what}`);
+  }
+  return { adjustments, notes };
+}

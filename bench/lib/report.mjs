@@ -11,7 +11,7 @@ export function finishSection(section) {
   }
   const ref = (section.rows ?? []).find((r) => r.name === section.reference && Number.isFinite(r.median));
   for (const row of section.rows ?? []) {
-    if (!ref || row === ref || !Number.isFinite(row.median)) continue;
+    if (!ref || row === ref || row.baseline || !Number.isFinite(row.median)) continue;
     // ratioMode 'row/ref': how many times the reference this row takes (overhead sections).
     const inverse = section.ratioMode === 'row/ref';
     row.ratio = inverse ? row.median / ref.median : ref.median / row.median;
