@@ -84,7 +84,9 @@ impl Drop for Sandbox {
 }
 
 pub fn sh(cmd: &str) -> (bool, String) {
-    let out = Command::new("sh").args(["-c", cmd]).output().unwrap();
+    // System tools first: under `npm test`, node_modules/.bin holds an unrelated `nft`.
+    let path = format!("/usr/sbin:/usr/bin:/sbin:/bin:{}", std::env::var("PATH").unwrap_or_default());
+    let out = Command::new("sh").args(["-c", cmd]).env("PATH", path).output().unwrap();
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
