@@ -9,8 +9,10 @@ export function finishSection(section) {
   for (const row of section.rows ?? []) {
     if (row.samples?.length) Object.assign(row, summarize(row.samples));
   }
-  const ref = (section.rows ?? []).find((r) => r.name === section.reference && Number.isFinite(r.median));
+  const byName = (name) => (section.rows ?? []).find((r) => r.name === name && Number.isFinite(r.median));
   for (const row of section.rows ?? []) {
+    // a row may name its own reference (e.g. detach rows against 'nsbox detach')
+    const ref = byName(row.reference ?? section.reference);
     if (!ref || row === ref || row.baseline || !Number.isFinite(row.median)) continue;
     // ratioMode 'row/ref': how many times the reference this row takes (overhead sections).
     const inverse = section.ratioMode === 'row/ref';
@@ -42,7 +44,7 @@ export function formatSection(section) {
             f(r.median),
             f(r.p90),
             f(r.min),
-            r.name === refName ? '1.00 (ref)' : Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : '—',
+            r.name === refName || rows.some((o) => o.reference === r.name) ? '1.00 (ref)' : Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : '—',
             r.ratioCI ? `${r.ratioCI[0].toFixed(2)}–${r.ratioCI[1].toFixed(2)}` : '',
             r.note ?? '',
           ],
