@@ -55,8 +55,8 @@ test('Processes tab shows pid inside and on the host', async (t) => {
   await m.waitFor(has('box-001'));
   await m.press(KEY.enter, KEY.right, KEY.right);
   const f = await m.waitFor(has('HOST PID'));
-  t.regex(f, /^\s+1\s+10001\s+1 root\s+sleep infinity/m);
-  t.regex(f, /^\s+7\s+10002\s+10001 root\s+sh -c worker/m);
+  t.regex(f, /^\s+1\s+10001\s+1 0\s+sleep infinity/m);
+  t.regex(f, /^\s+7\s+10002\s+10001 0\s+sh -c worker/m);
 });
 
 test('Inspect tab shows the JSON and scrolls', async (t) => {

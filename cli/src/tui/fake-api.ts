@@ -84,8 +84,8 @@ export class FakeApi implements DashboardApi {
       },
       hostname: form.hostname ?? id.slice(0, 12), namespaces, endpoints, rootfs: form.rootfs, command: form.command,
       processes: [
-        { pidInside: 1, pidHost: pid, ppidHost: 1, user: 'root', command: form.command.join(' ') },
-        { pidInside: 7, pidHost: pid + 1, ppidHost: pid, user: 'root', command: 'sh -c worker' },
+        { pidInside: 1, pidHost: pid, ppidHost: 1, user: '0', command: form.command.join(' ') },
+        { pidInside: 7, pidHost: pid + 1, ppidHost: pid, user: '0', command: 'sh -c worker' },
       ],
       logs: Array.from({ length: 30 }, (_, i) => ({
         stream: i % 7 === 6 ? 'stderr' as const : 'stdout' as const,

@@ -51,18 +51,46 @@ export async function timeOffsets(pid: number): Promise<TimeOffsets | undefined>
   return out;
 }
 
-/** The cgroup v2 directory of a process, as seen from this process. */
-export async function cgroupPath(pid: number): Promise<string | undefined> {
-  const text = await quiet(readFile(`${PROC}/${pid}/cgroup`, 'utf8'));
-  const line = text?.split('\n').find((l) => l.startsWith('0::'));
-  return line ? `/sys/fs/cgroup${line.slice(3) === '/' ? '' : line.slice(3)}` : undefined;
+/** /proc/PID/cgroup as controller list → path ('' is the unified v2 hierarchy). */
+async function cgroups(pid: number): Promise<Map<string, string>> {
+  const text = (await quiet(readFile(`${PROC}/${pid}/cgroup`, 'utf8'))) ?? '';
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^\d+:([^:]*):(.*)$/.exec(line);
+    if (m) out.set(m[1]!, m[2]!);
+  }
+  return out;
 }
 
-/** CPU time used (µs) and memory now (bytes) of a cgroup v2 directory. */
-export async function cgroupUsage(dir: string): Promise<{ cpuUsec?: number; memoryBytes?: number }> {
-  const [stat, mem] = await Promise.all([quiet(readFile(`${dir}/cpu.stat`, 'utf8')), quiet(readFile(`${dir}/memory.current`, 'utf8'))]);
+const exists = async (p: string): Promise<boolean> => (await quiet(readFile(p, 'utf8'))) !== undefined;
+
+/** The unified (v2) cgroup directory of a process: under /sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host. */
+export async function cgroupPath(pid: number): Promise<string | undefined> {
+  const rel = (await cgroups(pid)).get('');
+  if (rel === undefined) return undefined;
+  const base = (await exists('/sys/fs/cgroup/cgroup.controllers')) ? '/sys/fs/cgroup' : '/sys/fs/cgroup/unified';
+  return `${base}${rel === '/' ? '' : rel}`;
+}
+
+/**
+ * CPU time used (µs) and memory in use (bytes) of a process's cgroup: cpu.stat and memory.current in v2,
+ * falling back to the v1 cpuacct and memory controllers on a hybrid host.
+ */
+export async function cgroupUsage(pid: number): Promise<{ cpuUsec?: number; memoryBytes?: number }> {
+  const cg = await cgroups(pid);
+  const v2 = await cgroupPath(pid);
+  const read = async (p: string | undefined): Promise<string | undefined> => (p ? quiet(readFile(p, 'utf8')) : undefined);
+  const v1 = (ctrl: string, file: string): string | undefined => {
+    for (const [ctrls, rel] of cg) if (ctrls.split(',').includes(ctrl)) return `/sys/fs/cgroup/${ctrls}${rel}/${file}`;
+    return undefined;
+  };
+  const [stat, mem, acct, mem1] = await Promise.all([
+    read(v2 && `${v2}/cpu.stat`), read(v2 && `${v2}/memory.current`), read(v1('cpuacct', 'cpuacct.usage')), read(v1('memory', 'memory.usage_in_bytes')),
+  ]);
   const usec = stat && /^usage_usec (\d+)/m.exec(stat);
-  return { cpuUsec: usec ? Number(usec[1]) : undefined, memoryBytes: mem ? Number(mem.trim()) : undefined };
+  const cpuUsec = usec ? Number(usec[1]) : acct ? Number(acct.trim()) / 1000 : undefined;
+  const memoryBytes = mem ? Number(mem.trim()) : mem1 ? Number(mem1.trim()) : undefined;
+  return { cpuUsec, memoryBytes };
 }
 
 export async function command(pid: number): Promise<string> {

@@ -25,8 +25,15 @@ import { SessionRuntime, type SpawnFn } from './session-runtime.js';
 /** The parts of the library this adapter can use, each optional until it exists. */
 interface Library {
   spawn?: SpawnFn;
-  listNetworks?: () => Promise<NetworkSummary[]>;
+  listNetworks?: () => Promise<LibNetwork[]>;
+  inspectNetwork?: (name: string) => Promise<LibNetwork & { endpoints: LibEndpoint[] }>;
 }
+interface LibNetwork { name: string; bridge: string; subnet: string; gateway: string; internal?: boolean }
+interface LibEndpoint {
+  container: string | null; hostname?: string | null; ip: string; mac: string; hostVeth: string; ownerPid: number;
+  hostLink?: { index: number } | null; containerIfname?: string; alive?: boolean;
+}
+type NetEndpoint = NetworkSummary['endpoints'][number] & { ownerPid: number };
 
 const NEEDS_LIFECYCLE = 'the lifecycle API (Runtime.list and friends, issue 4)';
 
@@ -51,7 +58,7 @@ export class RealApi implements DashboardApi {
     if (!root) reasons.push('not root: containers get a user namespace (you are root only inside); networks, cgroup limits and other users\' namespaces are unavailable');
     if (!this.session) reasons.push(`containers: needs ${NEEDS_LIFECYCLE}`);
     else reasons.push('containers started here end when the dashboard quits (detached containers need the lifecycle API)');
-    if (typeof this.lib.listNetworks !== 'function') reasons.push('networks: needs the networking API (issue 3)');
+    if (typeof this.lib.inspectNetwork !== 'function') reasons.push('networks: needs the networking API (issue 3)');
     if ((await hostNsIds()).from === 'self') reasons.push('pid 1 unreadable: "host" namespaces are this process\'s');
     return { root, reasons };
   }
@@ -59,15 +66,15 @@ export class RealApi implements DashboardApi {
   async listContainers(): Promise<ContainerSummary[]> {
     const list = this.rt.list();
     const now = Date.now();
+    const eps = list.some((c) => c.pid) ? await this.allEndpoints() : [];
     return Promise.all(list.map(async (c) => {
       if (c.status !== 'running' || !c.pid) return c;
-      const dir = await cgroupPath(c.pid);
-      if (!dir) return c;
-      const u = await cgroupUsage(dir);
+      const ip = eps.find((e) => e.ownerPid === c.pid)?.address.split('/')[0];
+      const u = await cgroupUsage(c.pid);
       const prev = this.cpu.get(c.id);
       if (u.cpuUsec !== undefined) this.cpu.set(c.id, { usec: u.cpuUsec, at: now });
       const cpuPercent = prev && u.cpuUsec !== undefined && now > prev.at ? ((u.cpuUsec - prev.usec) / 1000 / (now - prev.at)) * 100 : undefined;
-      return { ...c, cpuPercent, memoryBytes: u.memoryBytes };
+      return { ...c, ip, cpuPercent, memoryBytes: u.memoryBytes };
     }));
   }
 
@@ -76,13 +83,17 @@ export class RealApi implements DashboardApi {
     const pid = summary.pid;
     const base: ContainerDetail = { summary, namespaces: [], uidMap: [], gidMap: [], endpoints: [], processes: [], raw: this.rt.raw(id) };
     if (!pid) return base;
-    const [inside, host, uidMap, gidMap, offsets, cgroup, processes] = await Promise.all([
+    const [inside, host, uidMap, gidMap, offsets, cgroup, processes, eps] = await Promise.all([
       nsIds(pid), hostNsIds(), idMap(pid, 'uid'), idMap(pid, 'gid'), timeOffsets(pid), cgroupPath(pid), processesInPidNs(pid),
+      this.endpointsOf(pid),
     ]);
+    const endpoints = eps.map(({ network, bridge, gateway, hostVeth, hostIfindex, containerIf, address, mac }) =>
+      ({ network, bridge, gateway, hostVeth, hostIfindex, containerIf, address, mac }));
     const namespaces = NAMESPACE_KINDS.map((kind) => ({
       kind, id: inside[kind], hostId: host.ids[kind], shared: inside[kind] !== undefined && inside[kind] === host.ids[kind],
     }));
-    return { ...base, namespaces, uidMap, gidMap, timeOffsets: offsets, cgroupPath: cgroup, processes };
+    const raw = { ...(base.raw as object), Namespaces: namespaces, UidMap: uidMap, GidMap: gidMap, TimeOffsets: offsets ?? null, CgroupPath: cgroup ?? null, Endpoints: endpoints };
+    return { ...base, namespaces, uidMap, gidMap, timeOffsets: offsets, cgroupPath: cgroup, processes, endpoints, raw };
   }
 
   logs(id: string, opts: { follow: boolean; signal?: AbortSignal }): AsyncIterable<LogLine> {
@@ -95,8 +106,33 @@ export class RealApi implements DashboardApi {
   }
 
   async listNetworks(): Promise<NetworkSummary[]> {
-    if (typeof this.lib.listNetworks !== 'function') throw new NotAvailableError('networks', 'the networking API (listNetworks, issue 3)');
-    return this.lib.listNetworks();
+    const { listNetworks, inspectNetwork } = this.lib;
+    if (typeof listNetworks !== 'function' || typeof inspectNetwork !== 'function') {
+      throw new NotAvailableError('networks', 'the networking API (listNetworks, inspectNetwork; issue 3)');
+    }
+    const nets = await listNetworks();
+    return Promise.all(nets.map(async (n) => {
+      const d = await inspectNetwork(n.name);
+      const prefix = n.subnet.split('/')[1] ?? '';
+      const endpoints: NetEndpoint[] = d.endpoints.filter((e) => e.alive !== false).map((e) => ({
+        network: n.name, bridge: n.bridge, gateway: n.gateway, hostVeth: e.hostVeth, hostIfindex: e.hostLink?.index,
+        containerIf: e.containerIfname ?? 'eth0', address: `${e.ip}/${prefix}`, mac: e.mac, ownerPid: e.ownerPid,
+        containerId: e.container ?? `pid ${e.ownerPid}`, containerName: e.container ?? e.hostname ?? `pid ${e.ownerPid}`,
+      }));
+      return { name: n.name, subnet: n.subnet, gateway: n.gateway, bridge: n.bridge, internal: n.internal, endpoints };
+    }));
+  }
+
+  /** Every live endpoint of every network; none when the networking API is missing or fails. */
+  private async allEndpoints(): Promise<NetEndpoint[]> {
+    if (typeof this.lib.inspectNetwork !== 'function') return [];
+    const nets = await this.listNetworks().catch(() => []);
+    return nets.flatMap((n) => n.endpoints as NetEndpoint[]);
+  }
+
+  /** The endpoints whose owner is `pid` (the container's init). */
+  private async endpointsOf(pid: number): Promise<NetEndpoint[]> {
+    return (await this.allEndpoints()).filter((e) => e.ownerPid === pid);
   }
 
   async hostNamespaces() {

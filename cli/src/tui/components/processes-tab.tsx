@@ -24,7 +24,7 @@ export function ProcessesTab({ api, id, width, height }: { api: DashboardApi; id
   const cmdWidth = Math.max(10, width - 39);
   return (
     <Box flexDirection="column">
-      <Text bold>{fit('PID', 8, 'right')} {fit('HOST PID', 9, 'right')} {fit('PPID', 8, 'right')} {fit('USER', 8)} COMMAND</Text>
+      <Text bold>{fit('PID', 8, 'right')} {fit('HOST PID', 9, 'right')} {fit('PPID', 8, 'right')} {fit('UID', 8)} COMMAND</Text>
       {list.slice(offset, offset + body).map((p) => (
         <Text key={p.pidHost} wrap="truncate">
           {fit(String(p.pidInside), 8, 'right')} {fit(String(p.pidHost), 9, 'right')} {fit(p.ppidHost === undefined ? '-' : String(p.ppidHost), 8, 'right')} {fit(p.user ?? '-', 8)} {fit(p.command, cmdWidth)}

@@ -1,0 +1,92 @@
+/**
+ * The dashboard in a real terminal (tmux, 120×40) over the real API: create a container from the form
+ * (busybox rootfs, --network none), see it listed and its namespaces match /proc/PID/ns, stop it,
+ * remove it (confirmed), quit and find the terminal restored. Needs root and tmux; `npm run build` first.
+ *
+ * Until the lifecycle API lands the real API runs containers with `spawn()` for as long as the dashboard
+ * lives; e2e-detached.test.ts.pending covers what detaching adds (see the report in that file).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readlinkSync } from 'node:fs';
+import test from 'ava';
+import { CLI, REPO } from '../helpers/cli.js';
+import { needsRoot } from '../helpers/privileged.js';
+import { makeBusyboxRootfs } from '../helpers/rootfs.js';
+import { delay } from './helpers.js';
+
+const tmux = (...args: string[]): string => execFileSync('tmux', args, { encoding: 'utf8' });
+
+export class Terminal {
+  constructor(readonly session: string) {}
+  static open(session: string, command: string): Terminal {
+    tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '40', '-c', REPO, command);
+    return new Terminal(session);
+  }
+  screen(): string { return tmux('capture-pane', '-p', '-t', this.session); }
+  keys(...keys: string[]): void { tmux('send-keys', '-t', this.session, ...keys); }
+  text(s: string): void { tmux('send-keys', '-t', this.session, '-l', s); }
+  async waitFor(pred: (screen: string) => boolean, what: string, ms = 15_000): Promise<string> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const s = this.screen();
+      if (pred(s)) return s;
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; screen:\n${s}`);
+      await delay(100);
+    }
+  }
+  close(): void { try { tmux('kill-session', '-t', this.session); } catch { /* already gone */ } }
+}
+
+test('tui in tmux: form → listed with its namespaces → stop → remove → quit', async (t) => {
+  if (!needsRoot(t)) return;
+  t.true(existsSync(CLI), `build first: ${CLI} is missing`);
+  const rootfs = makeBusyboxRootfs();
+  t.teardown(() => rootfs.remove());
+  const name = `e2e-${process.pid}`;
+  const term = Terminal.open(`nsbox-tui-e2e-${process.pid}`, `node ${CLI} tui; echo "TUI-EXIT $?"; sleep 60`);
+  t.teardown(() => term.close());
+
+  await term.waitFor((s) => s.includes('[1 Containers]'), 'the dashboard');
+  term.keys('n');
+  await term.waitFor((s) => s.includes('New container'), 'the form');
+  term.text(name);
+  term.keys('Down', 'Right');                       // root: rootfs
+  await term.waitFor((s) => s.includes('[rootfs]'), 'rootfs chosen');
+  term.keys('Down');
+  term.text(rootfs.root);
+  term.keys('Down');
+  term.text('sleep 1000');
+  term.keys('Down');
+  term.text('e2ehost');
+  term.keys('Down');
+  for (let i = 0; i < 6 && !/network\s.*\[none\]/.test(term.screen()); i++) { term.keys('Right'); await delay(150); }
+  await term.waitFor((s) => /network\s.*\[none\]/.test(s), 'network none');
+  term.keys('Down', 'Down', 'Enter');               // namespaces (defaults) → Create
+  let s = await term.waitFor((x) => new RegExp(`${name}\\s+[0-9a-f]{12} running\\s+\\d+`).test(x), 'the container running in the list');
+  const pid = Number(new RegExp(`${name}\\s+[0-9a-f]{12} running\\s+(\\d+)`).exec(s)![1]);
+  t.true(existsSync(`/proc/${pid}`), `pid ${pid} is a live process`);
+
+  term.keys('Enter');
+  s = await term.waitFor((x) => x.includes('[Namespaces]') && x.includes('of 8 isolated'), 'the Namespaces tab');
+  for (const kind of ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'uts']) {
+    const inode = /\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/${kind}`))![1];
+    t.regex(s, new RegExp(`^${kind}\\s+${inode}\\s+\\d+\\s+isolated`, 'm'), `${kind} namespace ${inode}`);
+  }
+  term.keys('Right');
+  await term.waitFor((x) => x.includes('No endpoints'), 'Network tab: --network none');
+  term.keys('Escape');
+  await term.waitFor((x) => x.includes('NAME▲'), 'back to the list');
+
+  term.keys('s');
+  await term.waitFor((x) => new RegExp(`${name}\\s+[0-9a-f]{12} exited\\(\\d+\\)`).test(x), 'the container exited');
+  t.false(existsSync(`/proc/${pid}`), 'the process is gone after stop');
+  term.keys('d');
+  await term.waitFor((x) => x.includes(`Remove ${name}?`), 'the confirmation');
+  term.keys('y');
+  s = await term.waitFor((x) => x.includes(`removed ${name}`), 'removed');
+  t.false(new RegExp(`${name}\\s+[0-9a-f]{12}`).test(s), 'no longer listed');
+
+  term.keys('q');
+  s = await term.waitFor((x) => x.includes('TUI-EXIT 0'), 'the TUI to exit 0');
+  t.false(s.includes('[1 Containers]'), 'the alternate screen is gone: the terminal shows the shell again');
+});
