@@ -59,8 +59,13 @@ test('tui in tmux: form → listed with its namespaces → stop → remove → q
   term.keys('Down');
   term.text('e2ehost');
   term.keys('Down');
-  for (let i = 0; i < 6 && !/network\s.*\[none\]/.test(term.screen()); i++) { term.keys('Right'); await delay(150); }
-  await term.waitFor((s) => /network\s.*\[none\]/.test(s), 'network none');
+  const chosen = (x: string): string | undefined => /network\s.*?\[([^\]]+)\]/.exec(x)?.[1];
+  for (let i = 0; i < 8 && chosen(term.screen()) !== 'none'; i++) {
+    const before = chosen(term.screen());
+    term.keys('Right');
+    await term.waitFor((x) => chosen(x) !== before, 'the network choice to move');
+  }
+  t.is(chosen(term.screen()), 'none');
   term.keys('Down', 'Down', 'Enter');               // namespaces (defaults) → Create
   let s = await term.waitFor((x) => new RegExp(`${name}\\s+[0-9a-f]{12} running\\s+\\d+`).test(x), 'the container running in the list');
   const pid = Number(new RegExp(`${name}\\s+[0-9a-f]{12} running\\s+(\\d+)`).exec(s)![1]);

@@ -44,7 +44,9 @@ export function NewContainerFormView({ api, root, onSubmit, onCancel }: Props) {
     if (network !== 'host' && network !== 'none' && !ns.has('net')) { setProblem(`network ${network} needs the net namespace`); setField('namespaces'); return; }
     onSubmit({
       name: text.name.trim() || undefined, rootfs: rootMode === 'rootfs' ? text.rootfs.trim() : undefined, command,
-      hostname: text.hostname.trim() || undefined, network, namespaces: NAMESPACE_KINDS.filter((k) => ns.has(k)),
+      hostname: text.hostname.trim() || undefined, network,
+      // --network host means the host's network namespace, whatever the checkbox says.
+      namespaces: NAMESPACE_KINDS.filter((k) => ns.has(k) && !(k === 'net' && network === 'host')),
     });
   };
   useKeys(LAYER.overlay, (input, key) => {
