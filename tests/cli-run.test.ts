@@ -66,3 +66,9 @@ test('nsbox ns PID shows which namespaces a container has of its own', async (t)
     await c.wait();
   }
 });
+
+test('-i -t with a pipe for stdin is refused like docker does, instead of hanging', async (t) => {
+  const r = await runCli(['run', '-i', '-t', '--', '/bin/cat'], { input: 'hello\n' });
+  t.is(r.code, 125);
+  t.regex(r.stderr, /^nsbox: --tty: ERR_INVALID_SPEC: the input device is not a TTY/m);
+});

@@ -4,7 +4,7 @@ import { spawn } from 'nsbox';
 
 import { forwardSignals } from '../forward-signals.js';
 import { reportError } from '../report-error.js';
-import { collect, runOptionsFromFlags, type RunFlags } from '../run-flags.js';
+import { collect, flagError, runOptionsFromFlags, type RunFlags } from '../run-flags.js';
 
 export function addRunCommand(program: Command): void {
   program
@@ -51,6 +51,8 @@ export function addRunCommand(program: Command): void {
 async function runForeground(command: string[], flags: RunFlags): Promise<number> {
   let stopForwarding = () => {};
   try {
+    // As docker does: a pty fed from a pipe never sees end-of-input, so the command would wait forever.
+    if (flags.tty && flags.interactive && !process.stdin.isTTY) throw flagError('--tty', 'the input device is not a TTY (drop -t, or run from a terminal)');
     const container = spawn(runOptionsFromFlags(flags, command));
     stopForwarding = forwardSignals(container);
     const status = await container.wait();
