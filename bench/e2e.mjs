@@ -14,6 +14,7 @@ import { findAdjustments, makeBundle, NAMESPACES, PROBE_ARGS } from './lib/bundl
 import { checkProbe } from './lib/probe.mjs';
 import { sweepCgroups } from './lib/cgroups.mjs';
 import { captureRun, commandLine, makeRuntimes, timedRun } from './lib/runtimes.mjs';
+import { roundOrder } from './lib/stats.mjs';
 import { checkInterrupted, log, repoRoot } from './lib/sys.mjs';
 
 const CLI = path.join(repoRoot, 'cli/dist/main.js');
@@ -127,8 +128,7 @@ export default async function endToEnd(ctx) {
   log(`end-to-end: ${warmup} warm-up + ${runs} timed runs each for ${entrants.map((e) => e.name).join(', ')}`);
   for (let round = -warmup; round < runs; round++) {
     checkInterrupted();
-    const k = ((round % entrants.length) + entrants.length) % entrants.length;
-    for (const e of [...entrants.slice(k), ...entrants.slice(0, k)]) {
+    for (const e of roundOrder(entrants, round)) {
       const r = await once(e);
       if (round < 0) continue;
       if (r.ok) e.samples.push(r.ms);

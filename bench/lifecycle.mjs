@@ -14,7 +14,7 @@ import { findAdjustments, makeBundle } from './lib/bundle.mjs';
 import { sweepCgroups } from './lib/cgroups.mjs';
 import { runInPrivateMountNs } from './lib/privns.mjs';
 import { captureRun, cleanup, commandLine, makeRuntimes } from './lib/runtimes.mjs';
-import { summarize } from './lib/stats.mjs';
+import { roundOrder, summarize } from './lib/stats.mjs';
 import { checkInterrupted, envInt, log } from './lib/sys.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -62,7 +62,7 @@ function record(t, r) {
   }
 }
 const failNote = (t) => (t.failures ? `${t.failures} failed, first: ${t.firstError}` : '');
-const alternate = (list, i) => (i % 2 ? [...list].reverse() : list);
+const alternate = (list, i) => roundOrder(list, i);
 
 function kib(pid, file, key) {
   try {

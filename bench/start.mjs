@@ -1,5 +1,5 @@
 // Section "start-to-exit": `nsbox-runtime run` vs `crun run` vs `runc run` of /bin/true on one busybox
-// bundle with the same namespaces, alternating runtimes run by run (rotating the order every round so
+// bundle with the same namespaces, alternating runtimes run by run (a new shuffled order every round so
 // drift and ordering effects hit all of them equally).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,6 +9,7 @@ import { sweepCgroups } from './lib/cgroups.mjs';
 import { runInPrivateMountNs } from './lib/privns.mjs';
 import { checkProbe } from './lib/probe.mjs';
 import { captureRun, CGROUP_POLICY, makeRuntimes, timedRun } from './lib/runtimes.mjs';
+import { roundOrder } from './lib/stats.mjs';
 import { checkInterrupted, log } from './lib/sys.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -118,10 +119,7 @@ export async function inner({ scratch, rootfs, runs, warmup, nsboxBin, prefix, c
   log(`start-to-exit: ${warmup} warm-up + ${runs} timed runs each for ${entrants.map((e) => e.name).join(', ')}`);
   for (let round = -warmup; round < runs; round++) {
     checkInterrupted();
-    // rotate the order every round
-    const k = ((round % entrants.length) + entrants.length) % entrants.length;
-    const order = [...entrants.slice(k), ...entrants.slice(0, k)];
-    for (const e of order) {
+    for (const e of roundOrder(entrants, round)) {
       const r = once(e, nextId(e.rt?.name.slice(0, 5) ?? 'base'));
       if (r.lingered) e.lingered++;
       if (round < 0) continue;

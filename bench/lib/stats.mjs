@@ -48,3 +48,16 @@ export function ratioCI(a, b, iterations = 2000) {
   ratios.sort((x, y) => x - y);
   return [quantile(ratios, 0.025), quantile(ratios, 0.975)];
 }
+
+// The order of entrants in one round: a seeded shuffle, so every entrant is preceded equally often by
+// every other one. A fixed or merely rotated order lets one runtime's after-effects (asynchronous netns
+// and cgroup teardown in the kernel) land on the same neighbour every time.
+export function roundOrder(list, round) {
+  const rnd = mulberry32(0x6e73 + round * 7919);
+  const a = [...list];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
