@@ -96,8 +96,8 @@ export class RealApi implements DashboardApi {
     return { ...base, namespaces, uidMap, gidMap, timeOffsets: offsets, cgroupPath: cgroup, processes, endpoints, raw };
   }
 
-  logs(id: string, opts: { follow: boolean; signal?: AbortSignal }): AsyncIterable<LogLine> {
-    return this.rt.logs(id, opts.follow, opts.signal);
+  async *logs(id: string, opts: { follow: boolean; signal?: AbortSignal }): AsyncIterable<LogLine> {
+    yield* this.rt.logs(id, opts.follow, opts.signal);
   }
 
   async processes(id: string): Promise<ProcessInfo[]> {
@@ -140,13 +140,13 @@ export class RealApi implements DashboardApi {
     return scanNamespaces(running.map((c) => ({ name: c.name, pid: c.pid })));
   }
 
-  createContainer(form: NewContainerForm): Promise<ContainerSummary> { return this.rt.create(form); }
-  stop(id: string): Promise<void> { return this.rt.stop(id); }
-  kill(id: string, signal = 'SIGKILL'): Promise<void> { return this.rt.kill(id, signal); }
-  remove(id: string, opts: { force?: boolean } = {}): Promise<void> { return this.rt.remove(id, opts.force === true); }
+  async createContainer(form: NewContainerForm): Promise<ContainerSummary> { return this.rt.create(form); }
+  async stop(id: string): Promise<void> { return this.rt.stop(id); }
+  async kill(id: string, signal = 'SIGKILL'): Promise<void> { return this.rt.kill(id, signal); }
+  async remove(id: string, opts: { force?: boolean } = {}): Promise<void> { return this.rt.remove(id, opts.force === true); }
   async execShell(id: string): Promise<number> { this.rt.find(id); return this.rt.execUnavailable(); }
 
-  events(signal?: AbortSignal): AsyncIterable<DashboardEvent> { return this.rt.events(signal); }
+  async *events(signal?: AbortSignal): AsyncIterable<DashboardEvent> { yield* this.rt.events(signal); }
 
   async close(): Promise<void> { await this.session?.close(); }
 }
