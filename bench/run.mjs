@@ -47,7 +47,7 @@ async function main() {
     '# nsbox bench',
     `   ${info.date}  kernel ${info.kernel}  ${info.cpu}  node ${info.node}  load ${info.loadavg}`,
     `   cgroups: ${info.cgroupLayout}   nsbox commit ${info.nsboxCommit}`,
-    ...Object.entries(versions).map(([k, v]) => `   ${k.padEnd(7)} ${v ?? 'not available'}`),
+    ...Object.entries(versions).map(([k, v]) => `   ${k.padEnd(7)} ${v ?? (k === 'nsbox' ? `nsbox-runtime not built (${nsboxBin})` : 'not installed')}`),
     ...setupNotes.map((n) => `   - ${n}`),
     ...(ctx.root ? [] : ['   - not running as root: container sections are skipped']),
   ];
