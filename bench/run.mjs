@@ -96,7 +96,7 @@ async function main() {
   const summary = [];
   for (const peer of ['crun run', 'runc run']) {
     const p = start?.rows?.find((r) => r.name === peer);
-    if (ns?.median && p?.median) summary.push(`nsbox/${peer.split(' ')[0]} = ${(ns.median / p.median).toFixed(2)}`);
+    if (ns?.median && p?.median) summary.push(`nsbox/${peer.split(' ')[0]} = ${(ns.median / p.median).toFixed(2)} (by min ${(ns.min / p.min).toFixed(2)})`);
   }
   if (summary.length) {
     const crun = start.rows.find((r) => r.name === 'crun run');
@@ -104,6 +104,10 @@ async function main() {
     console.log(`\nstart-to-exit median ratios: ${summary.join(', ')}${met === null ? '' : `  (target nsbox/crun ≤ 1.0: ${met ? 'met' : 'NOT met'})`}`);
   }
   results.info.loadavgEnd = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  const busiest = Math.max(Number(info.loadavg.split(' ')[0]), os.loadavg()[0]);
+  if (busiest > os.cpus().length) {
+    console.log(`\nnote: the machine was busy (1-min load up to ${busiest.toFixed(1)} on ${os.cpus().length} CPUs): medians and p90 are inflated by other work; ratios and minimums hold up better.`);
+  }
   results.seconds = (Date.now() - started) / 1000;
   const outDir = path.join(benchDir, 'out');
   fs.mkdirSync(outDir, { recursive: true });
