@@ -82,6 +82,11 @@ test('tui in tmux: form → listed with its namespaces → stop → remove → q
   term.keys('Escape');
   await term.waitFor((x) => x.includes('NAME▲'), 'back to the list');
 
+  // e leaves the dashboard for a shell and comes back to it; without Container.exec it comes back with why.
+  term.keys('e');
+  s = await term.waitFor((x) => x.includes('[1 Containers]') && /shell exited with code|exec failed/.test(x), 'back from e');
+  t.regex(s, new RegExp(`› ${name}\\s`), 'the same container is still selected');
+
   term.keys('s');
   await term.waitFor((x) => new RegExp(`${name}\\s+[0-9a-f]{12} exited\\(\\d+\\)`).test(x), 'the container exited');
   t.false(existsSync(`/proc/${pid}`), 'the process is gone after stop');

@@ -56,8 +56,13 @@ export function ContainersView({ containers, error, list, onList, selectedId, on
   const bodyHeight = Math.max(1, height - 2);
   const start = windowStart(sel, startRef.current, bodyHeight, rows.length);
   startRef.current = start;
+  // Select the first row when nothing is selected or the selection went away; a just-created container
+  // that the list has not caught up with yet stays selected.
   const first = rows[0]?.id;
-  useLayoutEffect(() => { if (found < 0 && first !== undefined) onSelect(first); }, [found, first, onSelect]);
+  const seen = useRef(new Set<string>());
+  const gone = selectedId === undefined || (found < 0 && seen.current.has(selectedId));
+  useLayoutEffect(() => { seen.current = new Set((containers ?? []).map((c) => c.id)); }, [containers]);
+  useLayoutEffect(() => { if (gone && first !== undefined && first !== selectedId) onSelect(first); }, [gone, first, selectedId, onSelect]);
 
   useKeys(LAYER.view, (input, key) => {
     const move = (to: number): true => { const c = rows[Math.max(0, Math.min(rows.length - 1, to))]; if (c) onSelect(c.id); return true; };

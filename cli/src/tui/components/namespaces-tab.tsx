@@ -5,6 +5,9 @@ import { fit, mapLine, offsets } from '../format.js';
 
 /** The eight kinds, inside vs the host, plus the id maps, time offsets and cgroup path. */
 export function NamespacesTab({ d, width }: { d: ContainerDetail; width: number; height: number }) {
+  if (d.namespaces.length === 0) {
+    return <Text>{d.summary.status === 'running' ? 'namespaces unreadable (see the top line)' : `${d.summary.name} is ${d.summary.status}: its namespaces ended with its processes.`}</Text>;
+  }
   const isolated = d.namespaces.filter((n) => !n.shared).map((n) => n.kind);
   const maps = (label: string, m: ContainerDetail['uidMap']) => (
     <Text wrap="truncate"><Text color="cyan">{fit(label, 10)}</Text>
