@@ -6,7 +6,7 @@ import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 
 import { AbortError, NsboxError, RuntimeError, TeardownError } from './errors.js';
-import { startHooks, type Teardown } from './hooks.js';
+import { prepareHooks, startHooks, type Teardown } from './hooks.js';
 import { validateOptions, type RunOptions, type StdioOption, type ValidatedOptions } from './options.js';
 import { newContainerId, RuntimeProcess, type RuntimeOutcome } from './runtime-process.js';
 import { buildSpec, type OciSpec } from './spec.js';
@@ -72,10 +72,18 @@ class ContainerHandle implements Container {
 
   constructor(private readonly options: ValidatedOptions) {
     this.name = options.name;
-    const { spec } = buildSpec(options);
-    this.spec = spec;
+    // Hooks' prepare stages (networking's /etc/hosts files) may add volumes; undone if we throw here.
+    const prepared = prepareHooks(this.id, options);
+    this.teardowns.push(...prepared.teardowns);
     const signal = options.signal;
-    if (signal?.aborted) throw new AbortError(signal.reason);
+    try {
+      this.spec = buildSpec(prepared.options).spec;
+      if (signal?.aborted) throw new AbortError(signal.reason);
+    } catch (e) {
+      void this.teardown();
+      throw e;
+    }
+    const spec = this.spec;
     let rejectStarted!: (e: unknown) => void;
     this.started = new Promise<number>((resolve, reject) => {
       this.resolveStarted = resolve;
@@ -84,13 +92,18 @@ class ContainerHandle implements Container {
     const stdio: [StdioOption, StdioOption, StdioOption] = [
       options.stdin ?? SPAWN_STDIO, options.stdout ?? SPAWN_STDIO, options.stderr ?? SPAWN_STDIO,
     ];
-    this.runtime = new RuntimeProcess(this.id, spec, stdio, {
-      created: (pid) => void this.onCreated(pid),
-      started: (pid) => {
-        this.pid = pid;
-        this.resolveStarted(pid);
-      },
-    }, options.newSession === true);
+    try {
+      this.runtime = new RuntimeProcess(this.id, spec, stdio, {
+        created: (pid) => void this.onCreated(pid),
+        started: (pid) => {
+          this.pid = pid;
+          this.resolveStarted(pid);
+        },
+      }, options.newSession === true);
+    } catch (e) {
+      void this.teardown();
+      throw e;
+    }
     this.stdin = this.runtime.child.stdin;
     this.stdout = this.runtime.child.stdout;
     this.stderr = this.runtime.child.stderr;

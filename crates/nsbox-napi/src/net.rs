@@ -116,7 +116,9 @@ pub fn prune_networks(root: Option<String>) -> AsyncTask<NetTask> {
     AsyncTask::new(NetTask(NetOp::Prune(root)))
 }
 
-/// `{ pid | netns, ownerPid?, network?, ip?, mac?, ports?, container?, hostname?, dns?, root? }` → endpoint.
+/// `{ pid | netns, ownerPid?, network?, ip?, mac?, ports?, container?, hostname?, dns?, hostsPath?,
+/// resolvConfPath?, hostnamePath?, root? }` → endpoint. The `*Path` files (already bound into the
+/// container) are rewritten in place and removed on detach.
 #[napi(ts_args_type = "options: Record<string, unknown>", ts_return_type = "Promise<string>")]
 pub fn attach_container(options: Value) -> AsyncTask<NetTask> {
     AsyncTask::new(NetTask(NetOp::Attach(options)))

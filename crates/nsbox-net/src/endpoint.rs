@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::net::{Ipv4Addr, TcpListener, UdpSocket};
 use std::os::fd::AsFd;
+use std::path::PathBuf;
 
 use nix::errno::Errno;
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,13 @@ pub struct AttachOptions {
     pub hostname: Option<String>,
     #[serde(default)]
     pub dns: Vec<String>,
+    /// Where to write the container's /etc/hosts, /etc/resolv.conf and /etc/hostname: files the caller
+    /// already bound into the container (before its mounts were made, i.e. before attach). They are
+    /// rewritten in place (truncate + write, same inode) and removed when the endpoint goes. Without
+    /// them, hosts and resolv.conf are written under the endpoint's state directory.
+    pub hosts_path: Option<String>,
+    pub resolv_conf_path: Option<String>,
+    pub hostname_path: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -141,6 +149,21 @@ fn undo(store: &Store, nl: &mut Netlink, l: &Lease, errs: &mut Errors) {
             errs.0.push(state::StateError::Io { op: "remove endpoint dir", path: dir, errno }.into());
         }
     }
+    for f in &l.files {
+        if let Err(e) = std::fs::remove_file(f) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
+                errs.0.push(state::StateError::Io { op: "unlink", path: f.clone(), errno }.into());
+            }
+        }
+    }
+    // The caller's per-container directory, once nothing else is in it (ENOTEMPTY, ENOENT: leave it).
+    let mut parents: Vec<&std::path::Path> = l.files.iter().filter_map(|f| f.parent()).collect();
+    parents.sort();
+    parents.dedup();
+    for p in parents {
+        let _ = std::fs::remove_dir(p);
+    }
 }
 
 pub fn attach(store: &Store, opts: &AttachOptions) -> Result<Endpoint> {
@@ -150,6 +173,11 @@ pub fn attach(store: &Store, opts: &AttachOptions) -> Result<Endpoint> {
     let wanted_ip = opts.ip.as_deref().map(|s| ipam::parse_ip("ip", s)).transpose()?;
     let wanted_mac = opts.mac.as_deref().map(|s| ipam::parse_mac("mac", s)).transpose()?;
     let dns = opts.dns.iter().map(|s| ipam::parse_ip("dns", s)).collect::<std::result::Result<Vec<_>, _>>()?;
+    for (field, p) in [("hostsPath", &opts.hosts_path), ("resolvConfPath", &opts.resolv_conf_path), ("hostnamePath", &opts.hostname_path)] {
+        if p.as_ref().is_some_and(|p| !p.starts_with('/')) {
+            return Err(NetError::Invalid { field, message: format!("{p:?} is not an absolute path") });
+        }
+    }
     let owner_pid = opts.owner_pid.or_else(|| owner_of(&opts.netns)).ok_or_else(|| NetError::Invalid {
         field: "ownerPid",
         message: format!("needed when the netns is not /proc/PID/ns/net (got {:?})", opts.netns),
@@ -196,6 +224,7 @@ pub fn attach(store: &Store, opts: &AttachOptions) -> Result<Endpoint> {
         owner_start,
         ports,
         created: state::now(),
+        files: [&opts.hosts_path, &opts.resolv_conf_path, &opts.hostname_path].into_iter().flatten().map(Into::into).collect(),
     };
     // The bridge can be gone (reboot, someone deleted it): put the network back first.
     let bridge = match link::link_index(&mut nl, &net.bridge)? {
@@ -208,7 +237,8 @@ pub fn attach(store: &Store, opts: &AttachOptions) -> Result<Endpoint> {
         }
     };
     link::create_veth(&mut nl, &lease.host_veth, net.mtu, bridge, &VethPeer { name: CONTAINER_IFNAME, netns: netns.as_fd(), mac })?;
-    let result = configure(store, &net, &lease, &leases, &dns, netns.as_fd(), &opts.netns);
+    let paths = files_for(store, &lease.id, opts);
+    let result = configure(&net, &lease, &leases, &dns, netns.as_fd(), &opts.netns, &paths);
     if let Err(e) = result {
         let mut errs = Errors(vec![e]);
         undo(store, &mut nl, &lease, &mut errs);
@@ -220,7 +250,6 @@ pub fn attach(store: &Store, opts: &AttachOptions) -> Result<Endpoint> {
         undo(store, &mut nl, &lease, &mut errs);
         return errs.fail("attach");
     }
-    let dir = store.endpoint_dir(&lease.id);
     Ok(Endpoint {
         id: lease.id,
         network: net.name,
@@ -233,21 +262,54 @@ pub fn attach(store: &Store, opts: &AttachOptions) -> Result<Endpoint> {
         container_ifname: CONTAINER_IFNAME.into(),
         netns: lease.netns,
         ports: lease.ports,
-        hosts_path: dir.join("hosts").display().to_string(),
-        resolv_conf_path: dir.join("resolv.conf").display().to_string(),
+        hosts_path: paths.hosts.0.display().to_string(),
+        resolv_conf_path: paths.resolv_conf.0.display().to_string(),
+    })
+}
+
+/// Where attach writes the container's files: the caller's (bound in already, rewritten in place)
+/// or the endpoint's state directory (new files).
+struct FilePaths {
+    /// The endpoint's directory, when some file goes there.
+    dir: Option<PathBuf>,
+    /// (path, given by the caller: rewrite in place).
+    hosts: (PathBuf, bool),
+    resolv_conf: (PathBuf, bool),
+    hostname: Option<PathBuf>,
+}
+
+fn files_for(store: &Store, id: &str, opts: &AttachOptions) -> FilePaths {
+    let dir = store.endpoint_dir(id);
+    let pick = |given: &Option<String>, name: &str| match given {
+        Some(p) => (PathBuf::from(p), true),
+        None => (dir.join(name), false),
+    };
+    FilePaths {
+        hosts: pick(&opts.hosts_path, "hosts"),
+        resolv_conf: pick(&opts.resolv_conf_path, "resolv.conf"),
+        hostname: opts.hostname_path.as_ref().map(PathBuf::from),
+        dir: (opts.hosts_path.is_none() || opts.resolv_conf_path.is_none()).then_some(dir),
+    }
+}
+
+/// The container's hostname: the one asked for, else the one it inherits (ours: its uts namespace
+/// starts as a copy of the runtime's, which is the caller's).
+fn hostname_of(lease: &Lease) -> String {
+    lease.hostname.clone().unwrap_or_else(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default()
     })
 }
 
 /// Inside the container (socket from a thread that entered its netns): lo up, eth0's address,
 /// default route; then published ports and the hosts/resolv.conf files.
 fn configure(
-    store: &Store,
     net: &Network,
     lease: &Lease,
     peers: &[Lease],
     dns: &[Ipv4Addr],
     netns: std::os::fd::BorrowedFd<'_>,
     path: &str,
+    paths: &FilePaths,
 ) -> Result<()> {
     let mut inside = sys::netlink_in(netns, path)?;
     link::set_up(&mut inside, "lo")?;
@@ -256,19 +318,31 @@ fn configure(
     link::add_address(&mut inside, eth0, CONTAINER_IFNAME, lease.ip, net.subnet.prefix)?;
     link::add_default_route(&mut inside, eth0, CONTAINER_IFNAME, net.gateway)?;
     nft::update_ports(lease, true)?;
-    let dir = store.endpoint_dir(&lease.id);
-    std::fs::create_dir_all(&dir).map_err(|e| state::StateError::Io {
-        op: "mkdir",
-        path: dir.clone(),
-        errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-    })?;
+    if let Some(dir) = &paths.dir {
+        std::fs::create_dir_all(dir).map_err(|e| state::StateError::Io {
+            op: "mkdir",
+            path: dir.clone(),
+            errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+        })?;
+    }
+    let write = |(p, in_place): &(PathBuf, bool), text: &str| {
+        if *in_place {
+            state::write_in_place(p, text)
+        } else {
+            state::write_text(p, text)
+        }
+    };
     let names = |l: &Lease| -> Vec<String> { l.hostname.iter().chain(l.container.iter()).cloned().collect() };
     let peer_lines: Vec<(Ipv4Addr, Vec<String>)> =
         if net.name == DEFAULT_NETWORK { vec![] } else { peers.iter().map(|p| (p.ip, names(p))).collect() };
-    state::write_text(&dir.join("hosts"), &files::hosts(lease.ip, &names(lease), &peer_lines))?;
+    write(&paths.hosts, &files::hosts(lease.ip, &names(lease), &peer_lines))?;
     let host = std::fs::read_to_string("/etc/resolv.conf").ok();
     let upstream = std::fs::read_to_string("/run/systemd/resolve/resolv.conf").ok();
-    state::write_text(&dir.join("resolv.conf"), &files::resolv_conf(dns, host.as_deref(), upstream.as_deref()))?;
+    let resolv = files::resolv_conf(dns, host.as_deref(), upstream.as_deref());
+    write(&paths.resolv_conf, &resolv)?;
+    if let Some(h) = &paths.hostname {
+        state::write_in_place(h, &format!("{}\n", hostname_of(lease)))?;
+    }
     Ok(())
 }
 

@@ -88,6 +88,10 @@ pub struct Lease {
     pub owner_start: u64,
     pub ports: Vec<PortMap>,
     pub created: u64,
+    /// Files the caller had attach write in place (hosts, resolv.conf, hostname bound into the
+    /// container); removed, with their directory once it is empty, when the lease goes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<PathBuf>,
 }
 
 /// Where state lives. `NSBOX_ROOT=R` (or an explicit root) puts networks in `R/networks` and leases
@@ -222,6 +226,13 @@ pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T, durable: bool) 
         File::open(dir).and_then(|d| d.sync_all()).map_err(io("fsync", dir))?;
     }
     Ok(())
+}
+
+/// Rewrites a file in place: open (creating it if missing), truncate, write. Never renames, because
+/// the file may already be bind-mounted into a container, and a bind mount pins the inode.
+pub fn write_in_place(path: &Path, text: &str) -> Result<()> {
+    let mut f = File::options().write(true).create(true).truncate(true).open(path).map_err(io("open", path))?;
+    f.write_all(text.as_bytes()).map_err(io("write", path))
 }
 
 /// Writes a plain text file atomically (hosts, resolv.conf).

@@ -111,6 +111,47 @@ ns_test!(default_network_is_created_on_first_use_and_pruned, {
     assert!(sh("nft list tables").1.trim().is_empty());
 });
 
+ns_test!(caller_files_are_rewritten_in_place_and_removed, {
+    use std::os::unix::fs::MetadataExt;
+    let r = root();
+    let store = Store::new(Some(&r));
+    net(&store, "blue", "10.201.0.0/24").unwrap();
+    let a = Sandbox::new();
+    let ea = attach(&store, &AttachOptions { netns: a.netns(), network: Some("blue".into()), container: Some("peer".into()), ..Default::default() }).unwrap();
+    // As ts/src/network/hook.ts does before the runtime binds them in: placeholders that must keep
+    // their inode (a bind mount pins it).
+    let dir = r.join("run/containers/c1");
+    std::fs::create_dir_all(&dir).unwrap();
+    let [hosts, resolv, hostname] = ["hosts", "resolv.conf", "hostname"].map(|n| dir.join(n));
+    for f in [&hosts, &resolv, &hostname] {
+        std::fs::write(f, "placeholder placeholder placeholder placeholder\n").unwrap();
+    }
+    let inode = |p: &std::path::Path| std::fs::metadata(p).unwrap().ino();
+    let before = [inode(&hosts), inode(&resolv), inode(&hostname)];
+    let mut b = Sandbox::new();
+    let s = |p: &std::path::Path| Some(p.display().to_string());
+    let eb = attach(&store, &AttachOptions {
+        netns: b.netns(), network: Some("blue".into()), container: Some("me".into()), hostname: Some("box".into()),
+        dns: vec!["192.0.2.53".into()], hosts_path: s(&hosts), resolv_conf_path: s(&resolv), hostname_path: s(&hostname),
+        ..Default::default()
+    }).unwrap();
+    assert_eq!(eb.hosts_path, hosts.display().to_string());
+    assert_eq!([inode(&hosts), inode(&resolv), inode(&hostname)], before, "same inodes");
+    let h = std::fs::read_to_string(&hosts).unwrap();
+    assert!(h.contains(&format!("{}\tbox me\n", eb.ip)) && h.contains(&format!("{}\tpeer\n", ea.ip)), "{h}");
+    assert!(!h.contains("placeholder"), "{h}");
+    assert_eq!(std::fs::read_to_string(&resolv).unwrap(), "nameserver 192.0.2.53\n");
+    assert_eq!(std::fs::read_to_string(&hostname).unwrap(), "box\n");
+    assert!(!r.join("run/endpoints").join(&eb.id).exists(), "nothing written to the endpoint dir");
+    // Reclaim after SIGKILL removes them too, and the emptied directory.
+    b.kill();
+    let c = Sandbox::new();
+    attach(&store, &AttachOptions { netns: c.netns(), network: Some("blue".into()), ..Default::default() }).unwrap();
+    assert!(!dir.exists(), "files and their directory removed with the lease");
+    let rel = AttachOptions { netns: c.netns(), hosts_path: Some("rel/hosts".into()), ..Default::default() };
+    assert_eq!(code(&attach(&store, &rel).unwrap_err()), "ERR_INVALID_SPEC");
+});
+
 ns_test!(bad_input_gets_clear_errors, {
     let store = Store::new(Some(&root()));
     net(&store, "blue", "10.201.0.0/24").unwrap();

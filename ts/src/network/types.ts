@@ -82,7 +82,10 @@ export interface Endpoint {
   containerIfname: string;
   netns: string;
   ports: PublishedPort[];
-  /** Generated /etc/hosts and /etc/resolv.conf for the container, to bind in. */
+  /**
+   * The container's /etc/hosts and /etc/resolv.conf: the `hostsPath`/`resolvConfPath` given to attach
+   * (bound in by `run`), else files under the endpoint's state directory.
+   */
   hostsPath: string;
   resolvConfPath: string;
 }
@@ -116,6 +119,14 @@ export interface AttachOptions extends NetworkClientOptions {
   container?: string;
   hostname?: string;
   dns?: string[];
+  /**
+   * Absolute paths of files already bound into the container (run's prepare stage creates and binds
+   * them before the runtime's mounts): attach rewrites them in place (truncate + write, same inode)
+   * with the final content, and detach removes them (and their directory once empty).
+   */
+  hostsPath?: string;
+  resolvConfPath?: string;
+  hostnamePath?: string;
 }
 
 export interface DetachOptions extends NetworkClientOptions {
