@@ -1,17 +1,19 @@
 /**
- * DashboardApi over the `nsbox` package and /proc. Which library call backs which method:
+ * DashboardApi over the `nsbox` package and /proc. Which call backs which method:
  *
- *   listContainers, createContainer, stop, kill, remove, logs, events
- *       lifecycle API (issue 4): Runtime.list / run({detach}) / Container.stop / kill / remove / logs / events.
- *       Until it exists: `spawn()` (containers that live as long as this dashboard, see session-runtime.ts).
- *   inspectContainer   namespaces, maps, time offsets, cgroup and processes from /proc/<pid>; endpoints and
- *                      the JSON need Container.inspect() (issue 4 + networking, issue 3).
- *   execShell          Container.exec with a tty (issue 4).
- *   listNetworks       listNetworks / inspectNetwork (issue 3).
- *   hostNamespaces     /proc/<pid>/ns/* for every process (no library call needed).
+ *   listContainers, createContainer, stop, kill, remove, logs, events, execShell, the Inspect JSON
+ *       a ContainerBackend (backend.ts). Today: SessionRuntime over `spawn()` — real containers that live
+ *       as long as the dashboard; execShell rejects (needs Container.exec). With the lifecycle API
+ *       (issue 4): Runtime.list / run({ detach }) / Container.logs / stop / kill / remove / exec / inspect,
+ *       Runtime.events — passed in as `backend`.
+ *   listContainers cpu % and memory   the container's cgroup (v2 cpu.stat, memory.current; v1 fallbacks)
+ *   inspectContainer   namespaces (vs pid 1's, or ours when pid 1 is unreadable), uid/gid maps, time
+ *                      offsets, cgroup path and processes from /proc/<pid>; endpoints from the networking API
+ *   listNetworks       listNetworks + inspectNetwork (issue 3)
+ *   hostNamespaces     /proc/<pid>/ns/* of every process (no library call needed)
  *
- * The library is read through feature detection, so this file builds against any stage of it and each
- * method either works or throws NotAvailableError naming what it waits for.
+ * The library is read through feature detection, so this file builds against any stage of it, and a
+ * method whose part is missing rejects with NotAvailableError naming what it waits for.
  */
 import * as nsbox from 'nsbox';
 import {
@@ -20,6 +22,7 @@ import {
   type NetworkSummary, type NewContainerForm, type ProcessInfo,
 } from './api.js';
 import { cgroupPath, cgroupUsage, hostNsIds, idMap, nsIds, processesInPidNs, scanNamespaces, timeOffsets } from './procfs.js';
+import type { ContainerBackend } from './backend.js';
 import { SessionRuntime, type SpawnFn } from './session-runtime.js';
 
 /** The parts of the library this adapter can use, each optional until it exists. */
@@ -38,33 +41,33 @@ type NetEndpoint = NetworkSummary['endpoints'][number] & { ownerPid: number };
 const NEEDS_LIFECYCLE = 'the lifecycle API (Runtime.list and friends, issue 4)';
 
 export class RealApi implements DashboardApi {
-  private readonly session?: SessionRuntime;
+  private readonly backend?: ContainerBackend;
   private readonly lib: Library;
   private readonly cpu = new Map<string, { usec: number; at: number }>();
 
-  constructor(lib: Library = nsbox as unknown as Library) {
+  constructor(lib: Library = nsbox as unknown as Library, backend?: ContainerBackend) {
     this.lib = lib;
-    if (typeof lib.spawn === 'function') this.session = new SessionRuntime(lib.spawn);
+    this.backend = backend ?? (typeof lib.spawn === 'function' ? new SessionRuntime(lib.spawn) : undefined);
   }
 
-  private get rt(): SessionRuntime {
-    if (!this.session) throw new NotAvailableError('containers', NEEDS_LIFECYCLE);
-    return this.session;
+  private get rt(): ContainerBackend {
+    if (!this.backend) throw new NotAvailableError('containers', NEEDS_LIFECYCLE);
+    return this.backend;
   }
 
   async capabilities(): Promise<Capabilities> {
     const root = process.getuid?.() === 0;
     const reasons: string[] = [];
     if (!root) reasons.push('not root: containers get a user namespace (you are root only inside); networks, cgroup limits and other users\' namespaces are unavailable');
-    if (!this.session) reasons.push(`containers: needs ${NEEDS_LIFECYCLE}`);
-    else reasons.push('containers started here end when the dashboard quits (detached containers need the lifecycle API)');
+    if (!this.backend) reasons.push(`containers: needs ${NEEDS_LIFECYCLE}`);
+    else if (!this.backend.detached) reasons.push('containers started here end when the dashboard quits (detached containers need the lifecycle API)');
     if (typeof this.lib.inspectNetwork !== 'function') reasons.push('networks: needs the networking API (issue 3)');
     if ((await hostNsIds()).from === 'self') reasons.push('pid 1 unreadable: "host" namespaces are this process\'s');
     return { root, reasons };
   }
 
   async listContainers(): Promise<ContainerSummary[]> {
-    const list = this.rt.list();
+    const list = await this.rt.list();
     const now = Date.now();
     const eps = list.some((c) => c.pid) ? await this.allEndpoints() : [];
     return Promise.all(list.map(async (c) => {
@@ -79,9 +82,9 @@ export class RealApi implements DashboardApi {
   }
 
   async inspectContainer(id: string): Promise<ContainerDetail> {
-    const summary = this.rt.find(id).summary;
+    const summary = await this.rt.get(id);
     const pid = summary.pid;
-    const base: ContainerDetail = { summary, namespaces: [], uidMap: [], gidMap: [], endpoints: [], processes: [], raw: this.rt.raw(id) };
+    const base: ContainerDetail = { summary, namespaces: [], uidMap: [], gidMap: [], endpoints: [], processes: [], raw: await this.rt.inspect(id) };
     if (!pid) return base;
     const [inside, host, uidMap, gidMap, offsets, cgroup, processes, eps] = await Promise.all([
       nsIds(pid), hostNsIds(), idMap(pid, 'uid'), idMap(pid, 'gid'), timeOffsets(pid), cgroupPath(pid), processesInPidNs(pid),
@@ -101,7 +104,7 @@ export class RealApi implements DashboardApi {
   }
 
   async processes(id: string): Promise<ProcessInfo[]> {
-    const { pid } = this.rt.find(id).summary;
+    const { pid } = await this.rt.get(id);
     return pid ? processesInPidNs(pid) : [];
   }
 
@@ -136,7 +139,7 @@ export class RealApi implements DashboardApi {
   }
 
   async hostNamespaces() {
-    const running = this.session ? this.session.list().filter((c) => c.status === 'running' && c.pid) : [];
+    const running = this.backend ? (await this.backend.list().catch(() => [])).filter((c) => c.status === 'running' && c.pid) : [];
     return scanNamespaces(running.map((c) => ({ name: c.name, pid: c.pid })));
   }
 
@@ -144,9 +147,9 @@ export class RealApi implements DashboardApi {
   async stop(id: string): Promise<void> { return this.rt.stop(id); }
   async kill(id: string, signal = 'SIGKILL'): Promise<void> { return this.rt.kill(id, signal); }
   async remove(id: string, opts: { force?: boolean } = {}): Promise<void> { return this.rt.remove(id, opts.force === true); }
-  async execShell(id: string): Promise<number> { this.rt.find(id); return this.rt.execUnavailable(); }
+  async execShell(id: string): Promise<number> { return this.rt.exec(id); }
 
   async *events(signal?: AbortSignal): AsyncIterable<DashboardEvent> { yield* this.rt.events(signal); }
 
-  async close(): Promise<void> { await this.session?.close(); }
+  async close(): Promise<void> { await this.backend?.close(); }
 }

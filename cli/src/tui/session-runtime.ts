@@ -5,6 +5,7 @@
  * kills them.
  */
 import type { Readable } from 'node:stream';
+import type { ContainerBackend } from './backend.js';
 import { NotAvailableError, type ContainerSummary, type DashboardEvent, type LogLine, type NewContainerForm } from './api.js';
 
 /** The part of `nsbox`'s spawn() this uses. */
@@ -23,15 +24,18 @@ export type SpawnFn = (o: Record<string, unknown>) => SpawnedLike;
 
 interface Entry { c: SpawnedLike; summary: ContainerSummary; logs: LogLine[]; form: NewContainerForm; done: Promise<void> }
 
-export class SessionRuntime {
+export class SessionRuntime implements ContainerBackend {
+  readonly detached = false;
   private readonly entries = new Map<string, Entry>();
   private readonly waiters = new Set<() => void>();
   private seq = 0;
   constructor(private readonly spawn: SpawnFn) {}
 
-  list(): ContainerSummary[] { return [...this.entries.values()].map((e) => e.summary); }
+  private now(): ContainerSummary[] { return [...this.entries.values()].map((e) => e.summary); }
+  async list(): Promise<ContainerSummary[]> { return this.now(); }
+  async get(idOrName: string): Promise<ContainerSummary> { return this.find(idOrName).summary; }
 
-  find(idOrName: string): Entry {
+  private find(idOrName: string): Entry {
     const e = this.entries.get(idOrName) ?? [...this.entries.values()].find((x) => x.summary.name === idOrName || x.summary.id.startsWith(idOrName));
     if (!e) throw Object.assign(new Error(`no such container: ${idOrName}`), { code: 'ENOCONTAINER' });
     return e;
@@ -39,7 +43,7 @@ export class SessionRuntime {
 
   async create(form: NewContainerForm): Promise<ContainerSummary> {
     const name = form.name ?? `tui-${process.pid}-${++this.seq}`;
-    if (this.list().some((c) => c.name === name)) throw Object.assign(new Error(`name already in use: ${name}`), { code: 'ENAMEINUSE' });
+    if (this.now().some((c) => c.name === name)) throw Object.assign(new Error(`name already in use: ${name}`), { code: 'ENAMEINUSE' });
     const opts: Record<string, unknown> = { command: form.command, name, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', newSession: true };
     if (form.rootfs) opts.rootfs = form.rootfs;
     if (form.hostname) opts.hostname = form.hostname;
@@ -123,19 +127,22 @@ export class SessionRuntime {
     this.wake();
   }
 
-  raw(id: string): unknown {
+  async inspect(id: string): Promise<unknown> {
     const e = this.find(id);
     return { Id: e.summary.id, Name: e.summary.name, State: e.summary, Config: e.form, Spec: e.c.spec ?? null,
       Note: 'started by this dashboard with spawn(); detached containers need the lifecycle API' };
   }
 
-  execUnavailable(): never { throw new NotAvailableError('exec', 'the lifecycle API (Container.exec, issue 4)'); }
+  async exec(id: string): Promise<number> {
+    this.find(id);
+    throw new NotAvailableError('exec', 'the lifecycle API (Container.exec, issue 4)');
+  }
 
   async *events(signal?: AbortSignal): AsyncIterable<DashboardEvent> {
-    let last = JSON.stringify(this.list());
+    let last = JSON.stringify(this.now());
     while (!signal?.aborted) {
       await new Promise<void>((r) => { const done = (): void => { this.waiters.delete(done); r(); }; this.waiters.add(done); signal?.addEventListener('abort', done, { once: true }); });
-      const now = JSON.stringify(this.list());
+      const now = JSON.stringify(this.now());
       if (now !== last) { last = now; yield { type: 'start', time: new Date().toISOString() }; }
     }
   }

@@ -1,0 +1,25 @@
+/**
+ * Where containers come from. RealApi adds /proc and the networking API around one of these:
+ * SessionRuntime (spawn(): containers live as long as the dashboard) until the lifecycle API
+ * (issue 4: Runtime.list/run/…, detached containers with a monitor) provides a detached one.
+ */
+import type { ContainerSummary, DashboardEvent, LogLine, NewContainerForm } from './api.js';
+
+export interface ContainerBackend {
+  /** true when containers outlive the dashboard. */
+  readonly detached: boolean;
+  list(): Promise<ContainerSummary[]>;
+  /** By id, unique id prefix or name; rejects with code ENOCONTAINER. */
+  get(idOrName: string): Promise<ContainerSummary>;
+  create(form: NewContainerForm): Promise<ContainerSummary>;
+  logs(id: string, follow: boolean, signal?: AbortSignal): AsyncIterable<LogLine>;
+  stop(id: string): Promise<void>;
+  kill(id: string, signal: string): Promise<void>;
+  remove(id: string, force: boolean): Promise<void>;
+  /** What `nsbox inspect` prints for it. */
+  inspect(id: string): Promise<unknown>;
+  /** An interactive shell in it on this process's terminal; resolves with the shell's exit code. */
+  exec(id: string): Promise<number>;
+  events(signal?: AbortSignal): AsyncIterable<DashboardEvent>;
+  close(): Promise<void>;
+}
