@@ -6,36 +6,12 @@
  * Until the lifecycle API lands the real API runs containers with `spawn()` for as long as the dashboard
  * lives; e2e-detached.test.ts.pending covers what detaching adds (see the report in that file).
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readlinkSync } from 'node:fs';
 import test from 'ava';
-import { CLI, REPO } from '../helpers/cli.js';
+import { CLI } from '../helpers/cli.js';
 import { needsRoot } from '../helpers/privileged.js';
 import { makeBusyboxRootfs } from '../helpers/rootfs.js';
-import { delay } from './helpers.js';
-
-const tmux = (...args: string[]): string => execFileSync('tmux', args, { encoding: 'utf8' });
-
-export class Terminal {
-  constructor(readonly session: string) {}
-  static open(session: string, command: string): Terminal {
-    tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '40', '-c', REPO, command);
-    return new Terminal(session);
-  }
-  screen(): string { return tmux('capture-pane', '-p', '-t', this.session); }
-  keys(...keys: string[]): void { tmux('send-keys', '-t', this.session, ...keys); }
-  text(s: string): void { tmux('send-keys', '-t', this.session, '-l', s); }
-  async waitFor(pred: (screen: string) => boolean, what: string, ms = 15_000): Promise<string> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const s = this.screen();
-      if (pred(s)) return s;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; screen:\n${s}`);
-      await delay(100);
-    }
-  }
-  close(): void { try { tmux('kill-session', '-t', this.session); } catch { /* already gone */ } }
-}
+import { Terminal } from './e2e-terminal.js';
 
 test('tui in tmux: form → listed with its namespaces → stop → remove → quit', async (t) => {
   if (!needsRoot(t)) return;
