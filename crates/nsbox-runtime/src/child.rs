@@ -93,6 +93,9 @@ fn become_root_inside(plan: &Plan) -> Result<()> {
     if to_host(&plan.uid_map, 0).is_some() {
         setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)).map_err(sys("setresuid", "0"))?;
     }
+    // Changing ids cleared "dumpable", which hands our /proc/self files to the host's root; we
+    // still have to write /proc/self/timens_offsets (and the kernel resets this at exec).
+    nix::sys::prctl::set_dumpable(true).map_err(sys("prctl PR_SET_DUMPABLE", ""))?;
     Ok(())
 }
 

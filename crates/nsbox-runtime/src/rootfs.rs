@@ -44,8 +44,9 @@ pub fn setup(plan: &Plan) -> Result<()> {
     std::fs::create_dir(NEW_ROOT).map_err(|e| RtError::sys("mkdir", NEW_ROOT, errno_of(&e)))?;
     move_mount_path(&root_tree, NEW_ROOT).map_err(sys("move_mount", &root_path))?;
     let root = open(NEW_ROOT, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).map_err(sys("open", NEW_ROOT))?;
+    let own_netns = plan.has(nsbox_core::namespaces::NsKind::Net);
     for (entry, source) in plan.mounts.iter().zip(sources) {
-        mount_one(&root, entry, source)?;
+        mount_one(&root, entry, source, own_netns)?;
         if entry.destination == "/dev" && entry.kind == "tmpfs" {
             devices::populate(&root)?;
         }
@@ -87,8 +88,11 @@ fn capture_bind_sources(mounts: &[MountEntry]) -> Result<Vec<Option<OwnedFd>>> {
         .collect()
 }
 
-fn mount_one(root: &OwnedFd, m: &MountEntry, source: Option<OwnedFd>) -> Result<()> {
-    let is_file = source.is_some() && std::fs::metadata(&m.source).map(|md| !md.is_dir()).unwrap_or(false);
+fn mount_one(root: &OwnedFd, m: &MountEntry, source: Option<OwnedFd>, own_netns: bool) -> Result<()> {
+    // The captured tree, not the path: the path may be hidden by the staging tmpfs by now.
+    let is_file = source.as_ref().is_some_and(|t| {
+        nix::sys::stat::fstat(t).map(|st| st.st_mode & libc::S_IFMT != libc::S_IFDIR).unwrap_or(false)
+    });
     let target = ensure_target(root, &m.destination, is_file)?;
     if let Some(tree) = source {
         if m.readonly {
@@ -100,13 +104,18 @@ fn mount_one(root: &OwnedFd, m: &MountEntry, source: Option<OwnedFd>) -> Result<
     if m.readonly {
         flags |= MsFlags::MS_RDONLY;
     }
+    if m.kind == "sysfs" && !own_netns {
+        // A fresh sysfs belongs to a network namespace; sharing the host's, we share its /sys,
+        // read-only, as runc does.
+        return bind_host(&m.destination, &target, true);
+    }
     let at = format!("/proc/self/fd/{}", target.as_raw_fd());
     let data = (!m.data.is_empty()).then_some(m.data.as_str());
     match mount(Some(m.source.as_str()), at.as_str(), Some(m.kind.as_str()), flags, data) {
         Ok(()) => Ok(()),
         // Without a pid (proc) or network (sysfs) namespace of our own the kernel won't mount a
         // fresh instance in a user namespace; docker-rootless binds the host's instead.
-        Err(Errno::EPERM) if matches!(m.kind.as_str(), "proc" | "sysfs") => bind_host(&m.destination, &target, m.kind == "sysfs"),
+        Err(Errno::EPERM | Errno::EBUSY) if matches!(m.kind.as_str(), "proc" | "sysfs") => bind_host(&m.destination, &target, m.kind == "sysfs"),
         Err(e) => Err(RtError::sys_msg("mount", &m.destination, e, format!("mount {} on {}: {}", m.kind, m.destination, e.desc()))),
     }
 }
