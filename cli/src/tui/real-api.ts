@@ -73,12 +73,22 @@ export class RealApi implements DashboardApi {
     return Promise.all(list.map(async (c) => {
       if (c.status !== 'running' || !c.pid) return c;
       const ip = eps.find((e) => e.ownerPid === c.pid)?.address.split('/')[0];
+      if (!(await this.ownCgroup(c.pid))) return { ...c, ip };
       const u = await cgroupUsage(c.pid);
       const prev = this.cpu.get(c.id);
       if (u.cpuUsec !== undefined) this.cpu.set(c.id, { usec: u.cpuUsec, at: now });
       const cpuPercent = prev && u.cpuUsec !== undefined && now > prev.at ? ((u.cpuUsec - prev.usec) / 1000 / (now - prev.at)) * 100 : undefined;
       return { ...c, ip, cpuPercent, memoryBytes: u.memoryBytes };
     }));
+  }
+
+  /**
+   * true when the container has a cgroup of its own: not ours or one of our ancestors (a rootless
+   * container without cgroup delegation stays in the dashboard's, whose usage is not its).
+   */
+  private async ownCgroup(pid: number): Promise<boolean> {
+    const [theirs, mine] = await Promise.all([cgroupPath(pid), cgroupPath(process.pid)]);
+    return theirs !== undefined && mine !== undefined && theirs !== mine && !mine.startsWith(`${theirs}/`);
   }
 
   async inspectContainer(id: string): Promise<ContainerDetail> {

@@ -15,7 +15,7 @@ import { NamespaceExplorer } from './namespace-explorer.js';
 import { NetworksView } from './networks-view.js';
 import { NewContainerFormView } from './new-container-form.js';
 import { StatusBar, type Message } from './status-bar.js';
-import { TopBar, type View } from './top-bar.js';
+import { MAX_REASONS, TopBar, type View } from './top-bar.js';
 
 export interface UiState { view: View; selectedId?: string; tab: DetailTab; list: ListState }
 export type ExitResult = { kind: 'quit' } | { kind: 'exec'; id: string; state: UiState };
@@ -119,7 +119,7 @@ export function App({ api, refreshMs = 1000, size, initial, onExec, clock = Date
     if (keyQueue.current.length) setKeyTick((t) => t + 1);
   });
 
-  const top = 1 + (caps.data?.reasons.length ? 1 : 0);
+  const top = 1 + Math.min(MAX_REASONS, caps.data?.reasons.length ?? 0);
   const bodyHeight = Math.max(3, rows - 1 - top - 1);
   const removing = typeof overlay === 'object' ? containers.data?.find((c) => c.id === overlay.remove) : undefined;
   let body;

@@ -5,6 +5,9 @@ import type { Capabilities } from '../api.js';
 export type View = 'containers' | 'detail' | 'networks' | 'namespaces';
 const TABS: Array<[View, string]> = [['containers', '1 Containers'], ['networks', '2 Networks'], ['namespaces', '3 Namespaces']];
 
+/** Lines the capability notes may take at the top. */
+export const MAX_REASONS = 3;
+
 interface Props { view: View; caps?: Capabilities; detailName?: string; width: number }
 
 /** The first line: the views, where we are, and whether we run as root. */
@@ -22,9 +25,7 @@ export function TopBar({ view, caps, detailName, width }: Props) {
         <Box flexGrow={1} />
         <Text dimColor>{caps ? (caps.root ? 'root' : 'not root') : ''} · ? keys · q quit</Text>
       </Box>
-      {caps && caps.reasons.length > 0 ? (
-        <Text color="yellow" wrap="truncate">⚠ {caps.reasons.join(' · ')}</Text>
-      ) : null}
+      {(caps?.reasons ?? []).slice(0, MAX_REASONS).map((r) => <Text key={r} color="yellow" wrap="truncate">⚠ {r}</Text>)}
     </Box>
   );
 }
