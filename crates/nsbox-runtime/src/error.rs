@@ -17,6 +17,10 @@ pub enum RtError {
     /// Already reported by the process that hit it (the container child); carries its exit code.
     #[error("{0}")]
     Reported(WireError, i32),
+    /// A lifecycle rule was broken: `code` is ERR_NO_SUCH_CONTAINER, ERR_NAME_IN_USE, ERR_NOT_RUNNING,
+    /// ERR_AMBIGUOUS_ID, ERR_BAD_SIGNAL, ERR_IS_RUNNING or ERR_STATE (corrupt or unreadable state).
+    #[error("{op}({path}): {code}: {msg}")]
+    Lifecycle { code: &'static str, op: String, path: String, msg: String },
 }
 
 pub type Result<T> = std::result::Result<T, RtError>;
@@ -32,6 +36,15 @@ impl RtError {
 
     pub fn spec(field: impl Into<String>, msg: impl Into<String>) -> RtError {
         RtError::Spec { field: field.into(), msg: msg.into() }
+    }
+
+    pub fn lifecycle(code: &'static str, op: impl Into<String>, path: impl Into<String>, msg: impl Into<String>) -> RtError {
+        RtError::Lifecycle { code, op: op.into(), path: path.into(), msg: msg.into() }
+    }
+
+    /// An io::Error from std::fs as a Sys error naming the step and the path.
+    pub fn io(op: impl Into<String>, path: impl std::fmt::Display, e: &std::io::Error) -> RtError {
+        RtError::sys(op, path.to_string(), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
     }
 
     pub fn exit_code(&self) -> i32 {
@@ -52,6 +65,9 @@ impl RtError {
                 WireError { code: "ERR_PROTOCOL".into(), op: op.clone(), path: None, errno: None, message: msg.clone() }
             }
             RtError::Reported(w, _) => w.clone(),
+            RtError::Lifecycle { code, op, path: p, msg } => {
+                WireError { code: (*code).into(), op: op.clone(), path: path(p), errno: None, message: msg.clone() }
+            }
         }
     }
 }

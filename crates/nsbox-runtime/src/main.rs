@@ -1,33 +1,51 @@
 //! nsbox-runtime: a small, single-threaded OCI runtime. The Node library spawns it to create
 //! containers, because namespaces cannot safely be entered from a multithreaded process.
 
+mod args;
+mod attach;
 mod cgroup;
 mod child;
 mod control;
+mod detach;
 mod devices;
 mod error;
+mod exec;
 mod idmaps;
 mod init;
 mod lo;
+mod logs;
 mod masks;
+mod monitor;
+mod names;
+mod ops;
 mod plan;
 mod process;
 mod pty;
 mod rootfs;
 mod run;
 mod signals;
+mod state;
 mod supervise;
 mod sync;
 mod syscalls;
 
-use std::path::PathBuf;
+use args::{Cmd, Parsed};
+use error::RtError;
+use state::Root;
 
-const USAGE: &str = "usage: nsbox-runtime run [--bundle DIR] [--config-fd N --control-fd N] ID
-       nsbox-runtime --version
+const USAGE: &str = "usage: nsbox-runtime [--root DIR] [--json] COMMAND ...
+  run [--bundle DIR] [--config-fd N --control-fd N] [-d|--detach [--name NAME] [--rm] [--log-max-size BYTES]] ID
+  exec [-t] [-i] [-e K=V]... [-w DIR] [-u UID[:GID]] [--control-fd N] CONTAINER [--] COMMAND [ARG...]
+  kill CONTAINER [SIGNAL]        state CONTAINER        list        delete [-f|--force] CONTAINER
+  attach [--no-stdin] CONTAINER
+  --version
 
-Runs an OCI bundle (config.json per the runtime-spec) in the foreground, like `crun run`.
-With --control-fd the caller gets length-prefixed JSON frames (docs/protocol.md).
-Exit status: the container's; 125 runtime error; 126 cannot execute; 127 not found.";
+Runs an OCI bundle (config.json per the runtime-spec) like `crun run`; with --detach a monitor
+process of ours owns the container, whose state lives under --root (NSBOX_ROOT; default
+/run/nsbox as root, $XDG_RUNTIME_DIR/nsbox otherwise). CONTAINER: an id, a name or a unique id
+prefix. With --control-fd the caller gets length-prefixed JSON frames (docs/protocol.md); with
+--json errors on stderr are one JSON object.
+Exit status: the container's (or exec'd command's); 125 runtime error; 126 cannot execute; 127 not found.";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -35,52 +53,57 @@ fn main() {
 }
 
 fn dispatch(args: &[String]) -> i32 {
-    match args.first().map(String::as_str) {
-        Some("--version") | Some("-v") | Some("version") => {
+    let parsed = match args::parse(args) {
+        Ok(p) => p,
+        Err(msg) => {
+            eprintln!("nsbox-runtime: {msg}\n{USAGE}");
+            return 125;
+        }
+    };
+    let Parsed { root, json, cmd } = parsed;
+    let fail = |e: RtError| -> i32 {
+        if json {
+            let mut v = serde_json::to_value(e.to_wire()).unwrap_or_default();
+            v["type"] = "error".into();
+            v["exitCode"] = e.exit_code().into();
+            eprintln!("{v}");
+        } else {
+            eprintln!("nsbox-runtime: {e}");
+        }
+        e.exit_code()
+    };
+    let r = Root::resolve(root.as_deref());
+    match cmd {
+        Cmd::Version => {
             println!("nsbox-runtime version {}\nspec: 1.2.0", env!("CARGO_PKG_VERSION"));
             0
         }
-        Some("--help") | Some("-h") | Some("help") => {
+        Cmd::Help => {
             println!("{USAGE}");
             0
         }
-        Some("run") => match parse_run(&args[1..]) {
-            Ok(a) => run::run(a),
-            Err(msg) => usage_error(&msg),
-        },
-        Some(other) => usage_error(&format!("unknown command {other:?}")),
-        None => usage_error("a command is required"),
-    }
-}
-
-fn usage_error(msg: &str) -> i32 {
-    eprintln!("nsbox-runtime: {msg}\n{USAGE}");
-    125
-}
-
-fn parse_run(args: &[String]) -> Result<run::RunArgs, String> {
-    let mut out = run::RunArgs { id: String::new(), bundle: None, config_fd: None, control_fd: None };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let (flag, inline) = match a.split_once('=') {
-            Some((f, v)) if a.starts_with("--") => (f, Some(v.to_string())),
-            _ => (a.as_str(), None),
-        };
-        let mut value = || inline.clone().or_else(|| it.next().cloned()).ok_or(format!("{flag} needs a value"));
-        let fd = |v: String| v.parse::<i32>().map_err(|_| format!("{flag}: {v:?} is not a file descriptor"));
-        match flag {
-            "--bundle" | "-b" => out.bundle = Some(PathBuf::from(value()?)),
-            "--config-fd" => out.config_fd = Some(fd(value()?)?),
-            "--control-fd" => out.control_fd = Some(fd(value()?)?),
-            // Accepted for compatibility with crun/runc callers; we never detach in `run`.
-            "--detach" | "-d" | "--no-pivot" | "--no-new-keyring" => return Err(format!("{flag} is not supported")),
-            f if f.starts_with('-') => return Err(format!("unknown flag {f}")),
-            id if out.id.is_empty() => out.id = id.to_string(),
-            extra => return Err(format!("unexpected argument {extra:?}")),
+        Cmd::Run(a, None) => run::run(a),
+        Cmd::Run(a, Some(mut d)) => {
+            d.root = Some(r.dir);
+            detach::run(a, d)
         }
+        Cmd::Exec(mut a) => {
+            a.root = Some(r.dir);
+            exec::exec(a)
+        }
+        Cmd::Kill(c, sig) => ops::kill(&r, &c, &sig).map(|_| 0).unwrap_or_else(fail),
+        Cmd::Delete(c, force) => ops::delete(&r, &c, force).map(|_| 0).unwrap_or_else(fail),
+        Cmd::State(c) => match ops::state(&r, &c) {
+            Ok(s) => {
+                println!("{s}");
+                0
+            }
+            Err(e) => fail(e),
+        },
+        Cmd::List => {
+            print!("{}", ops::list(&r));
+            0
+        }
+        Cmd::Attach(c, stdin) => attach::attach(Some(&r.dir), &c, stdin).unwrap_or_else(fail),
     }
-    if out.id.is_empty() {
-        return Err("a container id is required".into());
-    }
-    Ok(out)
 }

@@ -37,12 +37,24 @@ fn caller_winsize() -> Option<Winsize> {
     unsafe { get_winsize(libc::STDIN_FILENO, &mut ws) }.ok().map(|_| ws)
 }
 
+/// The caller's terminal size (rows, cols), when stdin is a terminal.
+pub fn caller_size() -> Option<(u16, u16)> {
+    caller_winsize().map(|w| (w.ws_row, w.ws_col))
+}
+
 /// Copies the caller's window size onto the pty (at start and on SIGWINCH).
 pub fn sync_winsize(master: BorrowedFd<'_>) {
     if let Some(ws) = caller_winsize() {
         // SAFETY: ws is a valid Winsize and master a pty master descriptor.
         let _ = unsafe { set_winsize(master.as_raw_fd(), &ws) };
     }
+}
+
+/// Sets the pty's window size (from an attach client's RESIZE).
+pub fn set_size(master: BorrowedFd<'_>, rows: u16, cols: u16) {
+    let ws = Winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: ws is a valid Winsize and master a pty master descriptor.
+    let _ = unsafe { set_winsize(master.as_raw_fd(), &ws) };
 }
 
 /// In the child: a new session whose controlling terminal is the slave, which becomes stdio.

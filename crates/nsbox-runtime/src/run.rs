@@ -1,5 +1,6 @@
 //! `nsbox-runtime run`: create the container, start it, supervise it in the foreground, clean up.
 
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use nix::sys::signal::{kill, Signal};
@@ -35,7 +36,7 @@ pub fn run(args: RunArgs) -> i32 {
     }
 }
 
-fn report(control: Option<&mut Control>, e: &RtError) -> i32 {
+pub fn report(control: Option<&mut Control>, e: &RtError) -> i32 {
     match control {
         Some(c) => c.error(&e.to_wire(), e.exit_code()),
         None => eprintln!("nsbox-runtime: {}", e.to_wire()),
@@ -43,7 +44,7 @@ fn report(control: Option<&mut Control>, e: &RtError) -> i32 {
     e.exit_code()
 }
 
-fn load_spec(args: &RunArgs, control: Option<&mut Control>) -> Result<(Spec, PathBuf)> {
+pub fn load_spec(args: &RunArgs, control: Option<&mut Control>) -> Result<(Spec, PathBuf)> {
     let protocol = |msg: &str| RtError::Protocol { op: "config".into(), msg: msg.into() };
     if let Some(fd) = args.config_fd {
         let c = control.filter(|_| Some(fd) == args.control_fd).ok_or_else(|| protocol("--config-fd must equal --control-fd"))?;
@@ -63,14 +64,15 @@ fn load_spec(args: &RunArgs, control: Option<&mut Control>) -> Result<(Spec, Pat
 
 /// Kills and reaps the child and removes its cgroups if we leave early, so a failed start leaves
 /// nothing behind.
-struct Guard {
+pub struct Guard {
     pid: Pid,
-    cgroups: Option<Cgroups>,
+    pub cgroups: Option<Cgroups>,
     reaped: bool,
 }
 
 impl Guard {
-    fn finish(mut self) -> Vec<RtError> {
+    /// The container was reaped: only its cgroups remain to remove.
+    pub fn finish(mut self) -> Vec<RtError> {
         self.reaped = true;
         self.cgroups.take().map(|c| c.remove()).unwrap_or_default()
     }
@@ -95,47 +97,9 @@ fn run_container(args: &RunArgs, mut control: Option<&mut Control>) -> Result<i3
     let (spec, bundle) = load_spec(args, control.as_deref_mut())?;
     let plan = Plan::from_spec(&spec, Path::new(&bundle))?;
     let sfd = signals::block_and_open()?;
-    let (mut sync, child_sync) = SyncSocket::pair()?;
-    // Time and cgroup namespaces are unshared by the child itself: the first so its offsets can
-    // be written before anything enters it, the second after it has joined its own cgroup.
-    let flags = plan
-        .namespaces
-        .iter()
-        .filter(|k| !matches!(k, NsKind::Time | NsKind::Cgroup))
-        .fold(0u64, |f, k| f | k.clone_flag().bits() as u64);
-    // SAFETY: nsbox-runtime is single-threaded; the child only runs child::main and then execs.
-    let raw = unsafe { syscalls::clone_with_flags(flags) }.map_err(|e| RtError::sys("clone3", &args.id, e))?;
-    if raw == 0 {
-        drop(sync);
-        child::main(&plan, child_sync);
-    }
-    drop(child_sync);
-    let pid = Pid::from_raw(raw);
-    let mut guard = Guard { pid, cgroups: None, reaped: false };
-    let mut master = None;
-    if plan.has(NsKind::User) {
-        idmaps::write_all(raw, &plan.uid_map, &plan.gid_map)?;
-    }
-    let cgroups = Cgroups::create(&args.id);
-    cgroups.join(raw)?;
-    guard.cgroups = Some(cgroups);
-    sync.send(&SyncMsg::Go)?;
-    loop {
-        match sync.recv()? {
-            None => break,
-            Some(SyncMsg::Created) => {
-                let c = control.as_deref_mut().ok_or_else(|| RtError::spec("annotations", "org.nsbox.wait-start needs --control-fd"))?;
-                c.send(&FromRuntime::Created { id: args.id.clone(), pid: raw });
-                wait_for_start(c, pid)?;
-                sync.send(&SyncMsg::Start)?;
-            }
-            Some(SyncMsg::PtyMaster) => master = Some(sync.recv_fd()?),
-            Some(SyncMsg::Failed { error, exit_code }) => return Err(RtError::Reported(error, exit_code)),
-            Some(other) => return Err(RtError::Protocol { op: "sync".into(), msg: format!("unexpected {other:?}") }),
-        }
-    }
+    let Started { pid, guard, master } = start(&args.id, &plan, control.as_deref_mut())?;
     if let Some(c) = control.as_deref_mut() {
-        c.send(&FromRuntime::Started { id: args.id.clone(), pid: raw });
+        c.send(&FromRuntime::Started { id: args.id.clone(), pid: pid.as_raw() });
     }
     let mut relay = Relay::new(master);
     let _raw_mode = relay.master.as_ref().and_then(|_| pty::RawMode::enter());
@@ -147,6 +111,60 @@ fn run_container(args: &RunArgs, mut control: Option<&mut Control>) -> Result<i3
         c.send(&FromRuntime::Exited { exit_code: exit.code, signal: exit.signal.map(|s| s.as_str().to_string()) });
     }
     Ok(exit.code)
+}
+
+/// A container whose command was exec'd; `guard` kills it and removes its cgroups if dropped
+/// before `finish`.
+pub struct Started {
+    pub pid: Pid,
+    pub guard: Guard,
+    pub master: Option<OwnedFd>,
+}
+
+/// Clones the container's first process, writes its maps, places it in its cgroups, and walks it
+/// through the sync handshake (with `created`/`start` on `control` when the spec asks for it)
+/// up to the exec of its command. The caller must have blocked signals (signals::block_and_open).
+pub fn start(id: &str, plan: &Plan, mut control: Option<&mut Control>) -> Result<Started> {
+    let (mut sync, child_sync) = SyncSocket::pair()?;
+    // Time and cgroup namespaces are unshared by the child itself: the first so its offsets can
+    // be written before anything enters it, the second after it has joined its own cgroup.
+    let flags = plan
+        .namespaces
+        .iter()
+        .filter(|k| !matches!(k, NsKind::Time | NsKind::Cgroup))
+        .fold(0u64, |f, k| f | k.clone_flag().bits() as u64);
+    // SAFETY: nsbox-runtime is single-threaded; the child only runs child::main and then execs.
+    let raw = unsafe { syscalls::clone_with_flags(flags) }.map_err(|e| RtError::sys("clone3", id, e))?;
+    if raw == 0 {
+        drop(sync);
+        child::main(plan, child_sync);
+    }
+    drop(child_sync);
+    let pid = Pid::from_raw(raw);
+    let mut guard = Guard { pid, cgroups: None, reaped: false };
+    let mut master = None;
+    if plan.has(NsKind::User) {
+        idmaps::write_all(raw, &plan.uid_map, &plan.gid_map)?;
+    }
+    let cgroups = Cgroups::create(id);
+    cgroups.join(raw)?;
+    guard.cgroups = Some(cgroups);
+    sync.send(&SyncMsg::Go)?;
+    loop {
+        match sync.recv()? {
+            None => break,
+            Some(SyncMsg::Created) => {
+                let c = control.as_deref_mut().ok_or_else(|| RtError::spec("annotations", "org.nsbox.wait-start needs --control-fd"))?;
+                c.send(&FromRuntime::Created { id: id.to_string(), pid: raw });
+                wait_for_start(c, pid)?;
+                sync.send(&SyncMsg::Start)?;
+            }
+            Some(SyncMsg::PtyMaster) => master = Some(sync.recv_fd()?),
+            Some(SyncMsg::Failed { error, exit_code }) => return Err(RtError::Reported(error, exit_code)),
+            Some(other) => return Err(RtError::Protocol { op: "sync".into(), msg: format!("unexpected {other:?}") }),
+        }
+    }
+    Ok(Started { pid, guard, master })
 }
 
 fn wait_for_start(c: &mut Control, pid: Pid) -> Result<()> {
@@ -164,7 +182,7 @@ fn wait_for_start(c: &mut Control, pid: Pid) -> Result<()> {
     }
 }
 
-fn validate_id(id: &str) -> Result<()> {
+pub fn validate_id(id: &str) -> Result<()> {
     let ok = !id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
     if ok { Ok(()) } else { Err(RtError::spec("id", format!("{id:?} must be 1-128 characters of [A-Za-z0-9_.-]"))) }
 }

@@ -1,0 +1,197 @@
+//! `nsbox-runtime exec ID -- CMD`: a new process in a running container. From this single-threaded
+//! executable: join the container's cgroups, then its namespaces (user first, so the others are
+//! entered with the capabilities it grants; mnt last), fork so the child is inside the pid
+//! namespace, give the child the container's identity and capabilities, exec. Our exit status is
+//! the command's; `-t` relays a pty opened in the container's own devpts.
+
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+use nix::sched::setns;
+use nix::unistd::{fork, ForkResult};
+use nsbox_core::namespaces::NsKind;
+use nsbox_core::protocol::FromRuntime;
+use oci_spec::runtime::Spec;
+
+use crate::control::Control;
+use crate::error::{sys, Result, RtError};
+use crate::plan::{Plan, ProcessPlan};
+use crate::state::Root;
+use crate::supervise::{self, Relay};
+use crate::sync::{SyncMsg, SyncSocket};
+use crate::{process, pty, signals, syscalls};
+
+#[derive(Default)]
+pub struct ExecArgs {
+    pub root: Option<std::path::PathBuf>,
+    pub container: String,
+    pub command: Vec<String>,
+    pub tty: bool,
+    pub env: Vec<String>,
+    pub cwd: Option<String>,
+    pub user: Option<String>,
+    pub control_fd: Option<i32>,
+}
+
+pub fn exec(args: ExecArgs) -> i32 {
+    let mut control = match args.control_fd.map(Control::from_fd).transpose() {
+        Ok(c) => c,
+        Err(e) => return crate::run::report(None, &e),
+    };
+    match exec_in(&args, control.as_mut()) {
+        Ok(code) => code,
+        Err(e) => crate::run::report(control.as_mut(), &e),
+    }
+}
+
+/// Entering order: user first; mnt last, because after it the host's /proc is out of reach.
+const ORDER: [NsKind; 8] = [NsKind::User, NsKind::Cgroup, NsKind::Ipc, NsKind::Uts, NsKind::Net, NsKind::Pid, NsKind::Time, NsKind::Mnt];
+
+fn exec_in(args: &ExecArgs, mut control: Option<&mut Control>) -> Result<i32> {
+    let root = Root::resolve(args.root.as_deref());
+    let id = root.find(&args.container)?;
+    let st = root.read(&id)?;
+    let pid = match (st.live_status(), st.pid) {
+        ("running", Some(pid)) => pid,
+        (status, _) => return Err(RtError::lifecycle("ERR_NOT_RUNNING", "exec", "", format!("container {} is not running ({status})", st.name))),
+    };
+    let config = root.dir_of(&id).join("config.json");
+    let text = std::fs::read_to_string(&config).map_err(|e| RtError::io("read", config.display(), &e))?;
+    let spec: Spec = serde_json::from_str(&text).map_err(|e| RtError::spec("config.json", e.to_string()))?;
+    let plan = Plan::from_spec(&spec, Path::new(&st.bundle))?;
+    let p = process_for(&plan, args)?;
+    // Namespace descriptors first, while /proc/PID is the host's view; only the ones that differ.
+    let mut entries: Vec<(NsKind, OwnedFd)> = Vec::new();
+    for kind in ORDER {
+        let theirs = format!("/proc/{pid}/ns/{}", kind.proc_name());
+        let ours = format!("/proc/self/ns/{}", kind.proc_name());
+        if same_file(&theirs, &ours) {
+            continue;
+        }
+        let fd = nix::fcntl::open(theirs.as_str(), nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
+            .map_err(sys("open", &theirs))?;
+        entries.push((kind, fd));
+    }
+    // The container may have exited between the check and the opens: then its pid is someone else's.
+    if !crate::state::alive(Some(pid), st.pid_start_time) {
+        return Err(RtError::lifecycle("ERR_NOT_RUNNING", "exec", "", format!("container {} is not running (exited)", st.name)));
+    }
+    for dir in &st.cgroups {
+        let procs = Path::new(dir).join("cgroup.procs");
+        std::fs::write(&procs, std::process::id().to_string()).map_err(|e| RtError::io("write cgroup.procs", procs.display(), &e))?;
+    }
+    let in_userns = entries.iter().any(|(k, _)| *k == NsKind::User);
+    for (kind, fd) in &entries {
+        setns(fd, kind.clone_flag()).map_err(sys("setns", format!("/proc/{pid}/ns/{}", kind.proc_name())))?;
+    }
+    drop(entries);
+    let sfd = signals::block_and_open()?;
+    // In the container's mount namespace now: this pty belongs to its devpts.
+    let pair = if p.terminal { Some(pty::open()?) } else { None };
+    let (mut sync, child_sync) = SyncSocket::pair()?;
+    // SAFETY: single-threaded; the child sets its identity and execs.
+    match unsafe { fork() }.map_err(sys("fork", "exec"))? {
+        ForkResult::Child => {
+            drop(sync);
+            let mut child_sync = child_sync;
+            let e = child(&p, pair.map(|(_, s)| s), in_userns);
+            let _ = child_sync.send(&SyncMsg::Failed { error: e.to_wire(), exit_code: e.exit_code() });
+            // SAFETY: _exit skips atexit handlers; nothing of ours needs flushing.
+            unsafe { libc::_exit(e.exit_code()) }
+        }
+        ForkResult::Parent { child } => {
+            drop(child_sync);
+            let master = pair.map(|(m, _)| m);
+            let mut guard = Reaper(Some(child));
+            match sync.recv()? {
+                None => {}
+                Some(SyncMsg::Failed { error, exit_code }) => {
+                    guard.reap();
+                    return Err(RtError::Reported(error, exit_code));
+                }
+                Some(other) => return Err(RtError::Protocol { op: "sync".into(), msg: format!("unexpected {other:?}") }),
+            }
+            if let Some(c) = control.as_deref_mut() {
+                c.send(&FromRuntime::Started { id: id.clone(), pid: child.as_raw() });
+            }
+            let mut relay = Relay::new(master);
+            let _raw = relay.master.as_ref().and_then(|_| pty::RawMode::enter());
+            let exit = supervise::run(child, &sfd, control.as_deref_mut(), &mut relay)?;
+            guard.0 = None;
+            if let Some(c) = control {
+                c.send(&FromRuntime::Exited { exit_code: exit.code, signal: exit.signal.map(|s| s.as_str().to_string()) });
+            }
+            Ok(exit.code)
+        }
+    }
+}
+
+/// In the forked child (already inside every namespace): the identity, then the command.
+fn child(p: &ProcessPlan, slave: Option<OwnedFd>, in_userns: bool) -> RtError {
+    if let Some(s) = slave {
+        if let Err(e) = pty::attach_slave(s) {
+            return e;
+        }
+    }
+    if let Err(e) = process::set_identity(p, in_userns) {
+        return e;
+    }
+    syscalls::cloexec_from(3);
+    process::exec(p)
+}
+
+/// The container's process settings with exec's overrides (-e, -w, -u, -t).
+fn process_for(plan: &Plan, args: &ExecArgs) -> Result<ProcessPlan> {
+    let mut p = plan.process.clone();
+    if args.command.is_empty() {
+        return Err(RtError::spec("command", "exec needs a command"));
+    }
+    p.args.clone_from(&args.command);
+    for kv in &args.env {
+        let key = kv.split('=').next().unwrap_or("");
+        p.env.retain(|e| e.split('=').next() != Some(key));
+        p.env.push(kv.clone());
+    }
+    if let Some(cwd) = &args.cwd {
+        p.cwd.clone_from(cwd);
+    }
+    if let Some(u) = &args.user {
+        let num = |s: &str| s.parse::<u32>().map_err(|_| RtError::spec("user", format!("{u:?} is not UID[:GID] (numeric)")));
+        let (uid, gid) = match u.split_once(':') {
+            Some((a, b)) => (num(a)?, num(b)?),
+            None => (num(u)?, num(u)?),
+        };
+        (p.uid, p.gid) = (uid, gid);
+        p.additional_gids.clear();
+    }
+    p.terminal = args.tty;
+    Ok(p)
+}
+
+fn same_file(a: &str, b: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.ino() == y.ino() && x.dev() == y.dev(),
+        _ => false,
+    }
+}
+
+/// Kills and reaps the exec'd child if we leave before it has been waited for.
+struct Reaper(Option<nix::unistd::Pid>);
+
+impl Reaper {
+    fn reap(&mut self) {
+        if let Some(pid) = self.0.take() {
+            let _ = nix::sys::wait::waitpid(pid, None);
+        }
+    }
+}
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        }
+        self.reap();
+    }
+}

@@ -1,0 +1,121 @@
+//! The detached container's log: one JSON line per chunk of output, `{"stream","time","log"}`,
+//! rotated to `container.log.1` at a configurable size. A disk that refuses a write (ENOSPC, EIO)
+//! never stops the monitor from draining the container's pipes: the chunk is dropped and counted,
+//! and once writing works again an error line says how much was lost.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+pub const DEFAULT_MAX_SIZE: u64 = 10 << 20;
+
+#[derive(Serialize)]
+struct Line<'a> {
+    stream: &'a str,
+    time: String,
+    log: String,
+}
+
+pub struct LogWriter {
+    pub path: PathBuf,
+    file: Option<File>,
+    size: u64,
+    max_size: u64,
+    /// Bytes of output lost so far, and since the last error line.
+    pub dropped: u64,
+    pending_dropped: u64,
+    pub error: Option<String>,
+}
+
+impl LogWriter {
+    pub fn open(path: PathBuf, max_size: u64) -> LogWriter {
+        let mut w = LogWriter { path, file: None, size: 0, max_size: max_size.max(4096), dropped: 0, pending_dropped: 0, error: None };
+        w.reopen();
+        w
+    }
+
+    fn reopen(&mut self) {
+        match OpenOptions::new().create(true).append(true).mode(0o640).custom_flags(libc::O_CLOEXEC).open(&self.path) {
+            Ok(f) => {
+                self.size = f.metadata().map(|m| m.len()).unwrap_or(0);
+                self.file = Some(f);
+            }
+            Err(e) => {
+                self.file = None;
+                self.error = Some(format!("open({}): {e}", self.path.display()));
+            }
+        }
+    }
+
+    fn rotate(&mut self) {
+        let old = self.path.with_extension("log.1");
+        self.file = None;
+        let _ = std::fs::rename(&self.path, &old);
+        self.reopen();
+    }
+
+    /// Records one chunk of the container's output; never fails, never retries for long.
+    pub fn write(&mut self, stream: &str, data: &[u8]) {
+        let line = Line { stream, time: now_rfc3339(), log: String::from_utf8_lossy(data).into_owned() };
+        let mut text = serde_json::to_string(&line).unwrap_or_default();
+        text.push('\n');
+        if self.pending_dropped > 0 {
+            let note = format!("nsbox: {} bytes of output were dropped: {}\n", self.pending_dropped, self.error.as_deref().unwrap_or("log write failed"));
+            let mut head = serde_json::to_string(&Line { stream: "stderr", time: now_rfc3339(), log: note }).unwrap_or_default();
+            head.push('\n');
+            text.insert_str(0, &head);
+        }
+        if self.size > 0 && self.size + text.len() as u64 > self.max_size {
+            self.rotate();
+        }
+        if self.file.is_none() {
+            self.reopen();
+        }
+        let result = match &mut self.file {
+            Some(f) => f.write_all(text.as_bytes()),
+            None => Err(std::io::Error::from_raw_os_error(libc::EBADF)),
+        };
+        match result {
+            Ok(()) => {
+                self.size += text.len() as u64;
+                self.pending_dropped = 0;
+            }
+            Err(e) => {
+                // A full disk: give up the rotated file to make room for the next attempt.
+                if e.raw_os_error() == Some(libc::ENOSPC) {
+                    let _ = std::fs::remove_file(self.path.with_extension("log.1"));
+                }
+                self.error = Some(format!("write({}): {}: {e}", self.path.display(), nsbox_core::error::errno_name(nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))));
+                self.dropped += data.len() as u64;
+                self.pending_dropped += data.len() as u64;
+                // Whatever part of the line reached the file is unknown: start a fresh line next time.
+                self.size = self.file.as_ref().and_then(|f| f.metadata().ok()).map(|m| m.len()).unwrap_or(self.size);
+                if let Some(f) = &mut self.file {
+                    let _ = f.write_all(b"\n");
+                }
+            }
+        }
+    }
+}
+
+/// UTC now as RFC 3339 with nanoseconds (`2024-05-01T12:00:00.123456789Z`).
+pub fn now_rfc3339() -> String {
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:09}Z", rem / 3600, rem / 60 % 60, rem % 60, d.subsec_nanos())
+}

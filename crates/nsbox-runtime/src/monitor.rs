@@ -1,0 +1,247 @@
+//! The monitor's loop: it owns a detached container. It drains the container's stdout/stderr (or
+//! its pty) into the log and to attached clients, serves `attach` on `attach.sock` in the
+//! container's directory, reaps the container, records its exit in state.json and cleans up
+//! (everything, with `--rm`). Single-threaded and small: no allocation grows with output.
+
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::Signal;
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::read;
+
+use crate::detach::Booted;
+use crate::logs::now_rfc3339;
+use crate::state::Root;
+use crate::{pty, signals};
+
+/// Attach frames: an 8-byte header (kind, 0, 0, 0, big-endian u32 length) and the payload, the
+/// layout of docker's multiplexed attach stream. Monitor → client: STDOUT, STDERR, EXIT (payload:
+/// the exit code in decimal). Client → monitor: STDIN (bytes for the pty), RESIZE (rows, cols as
+/// big-endian u16), CLOSE_STDIN.
+pub const STDIN: u8 = 0;
+pub const STDOUT: u8 = 1;
+pub const STDERR: u8 = 2;
+pub const EXIT: u8 = 3;
+pub const RESIZE: u8 = 4;
+
+pub fn frame(kind: u8, payload: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(8 + payload.len());
+    v.extend_from_slice(&[kind, 0, 0, 0]);
+    v.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    v.extend_from_slice(payload);
+    v
+}
+
+struct Client {
+    stream: UnixStream,
+    inbuf: Vec<u8>,
+}
+
+pub fn serve(root: Root, mut b: Booted) -> i32 {
+    let pid = b.started.pid;
+    let sock_path = root.dir_of(&b.state.id).join("attach.sock");
+    let listener = UnixListener::bind(&sock_path).ok();
+    if let Some(l) = &listener {
+        let _ = l.set_nonblocking(true);
+    }
+    if listener.is_none() {
+        b.state.errors.push(format!("bind({}): attach is unavailable", sock_path.display()));
+    }
+    let mut clients: Vec<Client> = Vec::new();
+    let mut open = [b.stdout.is_some(), b.stderr.is_some(), b.started.master.is_some()];
+    let mut exit = None;
+    while exit.is_none() {
+        let srcs: [Option<&OwnedFd>; 3] = [b.stdout.as_ref(), b.stderr.as_ref(), b.started.master.as_ref()];
+        let mut fds = vec![PollFd::new(b.signals.as_fd(), PollFlags::POLLIN)];
+        let mut which = Vec::new();
+        for (i, s) in srcs.iter().enumerate() {
+            if let (Some(fd), true) = (s, open[i]) {
+                fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+                which.push(i);
+            }
+        }
+        if let Some(l) = &listener {
+            fds.push(PollFd::new(l.as_fd(), PollFlags::POLLIN));
+        }
+        for c in &clients {
+            fds.push(PollFd::new(c.stream.as_fd(), PollFlags::POLLIN));
+        }
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(_) => break,
+        }
+        let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
+        drop(fds);
+        for (k, &i) in which.iter().enumerate() {
+            if ready[1 + k] {
+                open[i] = pump(&mut b, i, &mut clients) != Pumped::Closed;
+            }
+        }
+        let base = 1 + which.len();
+        if let Some(l) = listener.as_ref().filter(|_| ready[base]) {
+            if let Ok((s, _)) = l.accept() {
+                let _ = s.set_nonblocking(true);
+                clients.push(Client { stream: s, inbuf: Vec::new() });
+            }
+        }
+        let cbase = base + usize::from(listener.is_some());
+        let mut gone = Vec::new();
+        for (k, c) in clients.iter_mut().enumerate() {
+            if ready[cbase + k] && !client_input(c, b.started.master.as_ref().map(|m| m.as_fd())) {
+                gone.push(k);
+            }
+        }
+        for k in gone.into_iter().rev() {
+            clients.remove(k);
+        }
+        if ready[0] {
+            exit = on_signal(&b.signals, pid);
+        }
+    }
+    // Output written just before the exit is still in the pipes.
+    for i in 0..3 {
+        while open[i] && pump(&mut b, i, &mut clients) == Pumped::Data {}
+    }
+    let (code, signal) = exit.unwrap_or((255, None));
+    let exit_frame = frame(EXIT, code.to_string().as_bytes());
+    for c in &mut clients {
+        let _ = c.stream.set_nonblocking(false);
+        let _ = c.stream.write_all(&exit_frame);
+    }
+    drop(listener);
+    let _ = std::fs::remove_file(&sock_path);
+    finish(root, b, code, signal)
+}
+
+fn finish(root: Root, mut b: Booted, code: i32, signal: Option<Signal>) -> i32 {
+    for e in b.started.guard.finish() {
+        b.state.errors.push(e.to_string());
+    }
+    let st = &mut b.state;
+    st.status = "exited".into();
+    st.exit_code = Some(code);
+    st.exit_signal = signal.map(|s| s.as_str().to_string());
+    st.finished_at = Some(now_rfc3339());
+    st.log_dropped = b.log.dropped;
+    st.log_error.clone_from(&b.log.error);
+    let _ = root.write(st);
+    root.event("exit", st);
+    if st.auto_remove {
+        let _ = root.remove(&st.id, &st.name);
+        root.event("remove", st);
+    }
+    0
+}
+
+#[derive(PartialEq)]
+enum Pumped {
+    Data,
+    Empty,
+    Closed,
+}
+
+/// Reads what one source has. Never blocks: the sources are nonblocking, and the log writer
+/// drops rather than waits.
+fn pump(b: &mut Booted, i: usize, clients: &mut Vec<Client>) -> Pumped {
+    let fd = match i {
+        0 => b.stdout.as_ref(),
+        1 => b.stderr.as_ref(),
+        _ => b.started.master.as_ref(),
+    };
+    let Some(fd) = fd else { return Pumped::Closed };
+    let mut buf = [0u8; 32768];
+    match read(fd, &mut buf) {
+        Ok(0) | Err(Errno::EIO) | Err(Errno::EBADF) => Pumped::Closed,
+        Ok(n) => {
+            let (stream, kind) = if i == 1 { ("stderr", STDERR) } else { ("stdout", STDOUT) };
+            b.log.write(stream, &buf[..n]);
+            let f = frame(kind, &buf[..n]);
+            // A client that cannot take the output now loses it (and is dropped): it never stalls us.
+            clients.retain_mut(|c| matches!(c.stream.write(&f), Ok(n) if n == f.len()));
+            Pumped::Data
+        }
+        Err(Errno::EINTR) | Err(Errno::EAGAIN) => Pumped::Empty,
+        Err(_) => Pumped::Closed,
+    }
+}
+
+/// Handles input from an attached client; false when it has gone.
+fn client_input(c: &mut Client, master: Option<BorrowedFd<'_>>) -> bool {
+    let mut buf = [0u8; 8192];
+    match c.stream.read(&mut buf) {
+        Ok(0) => return false,
+        Ok(n) => c.inbuf.extend_from_slice(&buf[..n]),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::Interrupted => return true,
+        Err(_) => return false,
+    }
+    while c.inbuf.len() >= 8 {
+        let kind = c.inbuf[0];
+        let len = u32::from_be_bytes([c.inbuf[4], c.inbuf[5], c.inbuf[6], c.inbuf[7]]) as usize;
+        if len > 1 << 20 {
+            return false;
+        }
+        if c.inbuf.len() < 8 + len {
+            break;
+        }
+        let payload: Vec<u8> = c.inbuf.drain(..8 + len).skip(8).collect();
+        let Some(m) = master else { continue };
+        match kind {
+            // Input the pty cannot take right now is dropped, as a terminal would under flow control.
+            STDIN => {
+                let _ = nix::unistd::write(m, &payload);
+            }
+            RESIZE if payload.len() == 4 => {
+                pty::set_size(m, u16::from_be_bytes([payload[0], payload[1]]), u16::from_be_bytes([payload[2], payload[3]]))
+            }
+            _ => {}
+        }
+    }
+    true
+}
+
+fn on_signal(sfd: &nix::sys::signalfd::SignalFd, pid: nix::unistd::Pid) -> Option<(i32, Option<Signal>)> {
+    let _ = sfd.read_signal();
+    match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+        Ok(WaitStatus::Exited(_, code)) => Some((code, None)),
+        Ok(WaitStatus::Signaled(_, s, _)) => Some((signals::exit_code_for(s), Some(s))),
+        Err(Errno::ECHILD) => Some((255, None)),
+        _ => None,
+    }
+}
+
+/// Gives back the memory that starting the container needed and the loop does not: freed heap
+/// (malloc_trim) and the resident pages of every read-only file mapping no page of which was
+/// modified (code and constants of this binary and its libraries). Those are identical to the file,
+/// so MADV_DONTNEED only unmaps them; the few the loop uses fault back in from the page cache.
+pub fn trim_memory() {
+    // SAFETY: malloc_trim only returns free heap memory to the kernel.
+    unsafe { libc::malloc_trim(0) };
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else { return };
+    let mut current: Option<(usize, usize, bool)> = None;
+    let mut ranges = Vec::new();
+    for line in smaps.lines() {
+        let mut f = line.split_whitespace();
+        let first = f.next().unwrap_or("");
+        if let Some((a, b)) = first.split_once('-').filter(|_| !first.ends_with(':')) {
+            let perms = f.next().unwrap_or("");
+            let path = f.nth(3).unwrap_or("");
+            let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) else { continue };
+            current = Some((a, b, path.starts_with('/') && !perms.contains('w')));
+        } else if first == "Anonymous:" {
+            if let Some((a, b, true)) = current {
+                if f.next() == Some("0") {
+                    ranges.push((a, b));
+                }
+            }
+        }
+    }
+    for (a, b) in ranges {
+        // SAFETY: the range is a whole read-only, unmodified file mapping of ours: dropping its pages
+        // changes no content, the kernel faults them back in from the file when touched.
+        unsafe { libc::madvise(a as *mut libc::c_void, b - a, libc::MADV_DONTNEED) };
+    }
+}

@@ -1,0 +1,176 @@
+//! The OCI-style commands on existing containers: `state`, `list`, `kill`, `delete`. They work
+//! from state.json alone, so they are right whichever process started the container and whether
+//! or not its monitor still lives.
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
+
+use crate::error::{Result, RtError};
+use crate::state::{self, Root, State};
+
+/// `SIGTERM`, `TERM`, `term` or `15`.
+pub fn parse_signal(text: &str) -> Result<Signal> {
+    let bad = || RtError::lifecycle("ERR_BAD_SIGNAL", "parse signal", "", format!("invalid signal: {text}"));
+    if let Ok(n) = text.parse::<i32>() {
+        return Signal::try_from(n).map_err(|_| bad());
+    }
+    let upper = text.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    name.parse::<Signal>().map_err(|_| bad())
+}
+
+/// The OCI `state` of one container, with our fields (the whole state.json) alongside.
+pub fn state(root: &Root, reference: &str) -> Result<String> {
+    let id = root.find(reference)?;
+    let st = root.read(&id)?;
+    Ok(describe(&st).to_string())
+}
+
+fn describe(st: &State) -> serde_json::Value {
+    let mut v = serde_json::to_value(st).unwrap_or_default();
+    v["ociVersion"] = "1.2.0".into();
+    v["status"] = st.live_status().into();
+    v["recordedStatus"] = st.status.clone().into();
+    v
+}
+
+/// One JSON object per line, for every container under the root.
+pub fn list(root: &Root) -> String {
+    let mut out = String::new();
+    for id in root.ids() {
+        let v = match root.read(&id) {
+            Ok(st) => describe(&st),
+            // A directory without readable state: a creation that was cut short.
+            Err(e) => serde_json::json!({ "id": id, "status": "dead", "error": e.to_string() }),
+        };
+        out.push_str(&v.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+/// pidfd_open + pidfd_send_signal: the signal reaches exactly the process we checked, even if its
+/// pid were reused in between.
+fn signal_exact(pid: i32, start: Option<u64>, sig: Signal) -> Result<bool> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Ok(false);
+    }
+    // SAFETY: the kernel just gave us this descriptor.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    if !state::alive(Some(pid), start) {
+        return Ok(false);
+    }
+    // SAFETY: pidfd_send_signal with a valid pidfd, a signal number, no siginfo, no flags.
+    let r = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), sig as i32, std::ptr::null::<libc::siginfo_t>(), 0) };
+    match Errno::result(r) {
+        Ok(_) => Ok(true),
+        Err(Errno::ESRCH) => Ok(false),
+        Err(e) => Err(RtError::sys("pidfd_send_signal", format!("pid {pid}"), e)),
+    }
+}
+
+pub fn kill(root: &Root, reference: &str, signal: &str) -> Result<()> {
+    let sig = parse_signal(signal)?;
+    let id = root.find(reference)?;
+    let st = root.read(&id)?;
+    let not_running = || RtError::lifecycle("ERR_NOT_RUNNING", "kill", "", format!("container {} is not running", st.name));
+    if !matches!(st.live_status(), "running" | "created" | "paused") {
+        return Err(not_running());
+    }
+    match st.pid {
+        Some(pid) if signal_exact(pid, st.pid_start_time, sig)? => Ok(()),
+        _ => Err(not_running()),
+    }
+}
+
+/// Removes a container. Without `force` it must not be running; with it, the container and
+/// everything in its cgroups is killed first. Carries on past failures and reports them all.
+pub fn delete(root: &Root, reference: &str, force: bool) -> Result<()> {
+    let id = root.find(reference)?;
+    let st = match root.read(&id) {
+        Ok(st) => st,
+        // No state: a creation cut short (or a removal racing us). The directory still goes.
+        Err(_) if force => State { id: id.clone(), ..State::default() },
+        Err(e) => return Err(e),
+    };
+    let status = st.live_status().to_string();
+    if matches!(status.as_str(), "running" | "created" | "paused" | "creating") && !force {
+        return Err(RtError::lifecycle("ERR_IS_RUNNING", "delete", "", format!(
+            "container {} is {status}: stop it first or use --force", st.name)));
+    }
+    let mut errors = Vec::new();
+    if let Some(pid) = st.pid {
+        let _ = signal_exact(pid, st.pid_start_time, Signal::SIGKILL);
+    }
+    for dir in &st.cgroups {
+        kill_cgroup(Path::new(dir));
+    }
+    // A live monitor sees the exit, records it and removes the cgroups; give it a moment so the
+    // exit lands in events.jsonl, but do not depend on it.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while state::alive(st.monitor_pid, st.monitor_start_time) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for dir in st.cgroups.iter().rev() {
+        if let Err(e) = remove_cgroup(Path::new(dir)) {
+            errors.push(e);
+        }
+    }
+    let name = if st.name.is_empty() { name_of(root, &id) } else { st.name.clone() };
+    let existed = root.dir_of(&id).exists();
+    errors.extend(root.remove(&id, &name));
+    if existed {
+        root.event("remove", &State { name, ..st });
+    }
+    match errors.len() {
+        0 => Ok(()),
+        _ => Err(RtError::lifecycle("ERR_RUNTIME", "delete", id, errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))),
+    }
+}
+
+fn name_of(root: &Root, id: &str) -> String {
+    let Ok(rd) = std::fs::read_dir(root.dir.join("names")) else { return String::new() };
+    rd.filter_map(|e| e.ok())
+        .find(|e| std::fs::read_to_string(e.path()).map(|c| c.trim() == id).unwrap_or(false))
+        .and_then(|e| e.file_name().into_string().ok())
+        .unwrap_or_default()
+}
+
+/// SIGKILL to every process in the cgroup (cgroup.kill where the kernel has it), repeated until
+/// it is empty or a second has passed.
+fn kill_cgroup(dir: &Path) {
+    let _ = std::fs::write(dir.join("cgroup.kill"), "1");
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+        let pids: Vec<i32> = procs.lines().filter_map(|l| l.trim().parse().ok()).collect();
+        if pids.is_empty() || Instant::now() > deadline {
+            return;
+        }
+        for p in pids {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), Signal::SIGKILL);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn remove_cgroup(dir: &Path) -> Result<()> {
+    for attempt in 0..100u64 {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && attempt < 99 => {
+                kill_cgroup(dir);
+                std::thread::sleep(Duration::from_millis(2 + attempt));
+            }
+            Err(e) => return Err(RtError::io("rmdir", dir.display(), &e)),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,323 @@
+//! The state root (`--root`, `NSBOX_ROOT`, else `/run/nsbox` as root and `$XDG_RUNTIME_DIR/nsbox`
+//! otherwise): one directory per container holding `state.json` (replaced atomically, written only
+//! by the container's monitor and by `delete`), `config.json`, the log and the attach socket.
+//! `names/NAME` files (created with O_EXCL under the root's flock) make names unique.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, RtError};
+
+pub const NO_SUCH: &str = "ERR_NO_SUCH_CONTAINER";
+
+/// What the monitor records. Readers derive the honest status with [`State::live_status`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct State {
+    pub id: String,
+    pub name: String,
+    /// creating, created, running, exited (as last written; see live_status).
+    pub status: String,
+    pub pid: Option<i32>,
+    /// Field 22 of /proc/PID/stat when the process started, to tell it from a reused pid.
+    pub pid_start_time: Option<u64>,
+    pub monitor_pid: Option<i32>,
+    pub monitor_start_time: Option<u64>,
+    pub exit_code: Option<i32>,
+    pub exit_signal: Option<String>,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub bundle: String,
+    pub rootfs: String,
+    pub command: Vec<String>,
+    pub tty: bool,
+    pub auto_remove: bool,
+    pub namespaces: Vec<NsState>,
+    pub cgroups: Vec<String>,
+    pub uid_map: Vec<nsbox_core::idmap::IdMapping>,
+    pub gid_map: Vec<nsbox_core::idmap::IdMapping>,
+    pub time_offsets: TimeOffsets,
+    pub mounts: Vec<MountState>,
+    pub log_path: String,
+    pub log_max_size: u64,
+    /// Bytes of output the log writer had to drop (slow or full disk), and its last error.
+    pub log_dropped: u64,
+    pub log_error: Option<String>,
+    /// Failures the monitor met that did not stop the container (cleanup, state writes).
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NsState {
+    pub kind: String,
+    /// The namespace's inode number, as in `readlink /proc/PID/ns/KIND`.
+    pub id: u64,
+    /// Shared with the host (the monitor's own namespace), i.e. not created for the container.
+    pub shared: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TimeOffsets {
+    pub boottime: i64,
+    pub monotonic: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MountState {
+    pub destination: String,
+    pub kind: String,
+    pub source: String,
+    pub readonly: bool,
+}
+
+impl State {
+    /// The status as it really is now: a container recorded as running whose process is gone (or
+    /// whose pid was reused) is `dead`, and so is one whose monitor died before it could record an exit.
+    pub fn live_status(&self) -> &str {
+        let monitor_alive = alive(self.monitor_pid, self.monitor_start_time);
+        match self.status.as_str() {
+            "running" | "created" if !alive(self.pid, self.pid_start_time) || !monitor_alive => "dead",
+            "creating" if !monitor_alive => "dead",
+            s => s,
+        }
+    }
+}
+
+/// starttime (field 22) of /proc/PID/stat, in clock ticks since boot.
+pub fn start_time(pid: i32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may contain spaces and parentheses: count from the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// The process exists, is not a zombie, and is the one that was recorded (same start time).
+pub fn alive(pid: Option<i32>, start: Option<u64>) -> bool {
+    let (Some(pid), Some(start)) = (pid, start) else { return false };
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    let Some(close) = stat.rfind(')') else { return false };
+    let mut f = stat[close + 2..].split_whitespace();
+    let zombie = matches!(f.next(), Some("Z") | Some("X"));
+    !zombie && f.nth(18).and_then(|s| s.parse::<u64>().ok()) == Some(start)
+}
+
+pub struct Root {
+    pub dir: PathBuf,
+}
+
+/// Holds the root's flock until dropped.
+pub struct Lock(#[allow(dead_code)] File);
+
+impl Root {
+    pub fn resolve(flag: Option<&Path>) -> Root {
+        let dir = match (flag, std::env::var_os("NSBOX_ROOT")) {
+            (Some(p), _) => p.to_path_buf(),
+            (None, Some(p)) if !p.is_empty() => PathBuf::from(p),
+            _ if nix::unistd::geteuid().is_root() => PathBuf::from("/run/nsbox"),
+            _ => match std::env::var_os("XDG_RUNTIME_DIR") {
+                Some(x) if !x.is_empty() => PathBuf::from(x).join("nsbox"),
+                _ => std::env::temp_dir().join(format!("nsbox-{}", nix::unistd::geteuid())),
+            },
+        };
+        Root { dir }
+    }
+
+    pub fn ensure(&self) -> Result<()> {
+        fs::DirBuilder::new().recursive(true).mode(0o711).create(self.dir.join("names")).map_err(|e| RtError::io("mkdir", self.dir.display(), &e))
+    }
+
+    pub fn lock(&self) -> Result<Lock> {
+        self.ensure()?;
+        let path = self.dir.join(".lock");
+        let f = OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).custom_flags(libc::O_CLOEXEC).open(&path)
+            .map_err(|e| RtError::io("open", path.display(), &e))?;
+        loop {
+            // SAFETY: flock on a descriptor we own; it is released when the file is closed.
+            match Errno::result(unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) }) {
+                Ok(_) => return Ok(Lock(f)),
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(RtError::sys("flock", path.display().to_string(), e)),
+            }
+        }
+    }
+
+    pub fn dir_of(&self, id: &str) -> PathBuf {
+        self.dir.join(id)
+    }
+
+    fn name_file(&self, name: &str) -> PathBuf {
+        self.dir.join("names").join(name)
+    }
+
+    /// Every container directory (ids), in no particular order.
+    pub fn ids(&self) -> Vec<String> {
+        let Ok(rd) = fs::read_dir(&self.dir) else { return vec![] };
+        rd.filter_map(|e| e.ok())
+            .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| n != "names" && !n.starts_with('.'))
+            .collect()
+    }
+
+    /// Resolves a full id, a name or a unique id prefix to an id.
+    pub fn find(&self, reference: &str) -> Result<String> {
+        let not_found = || RtError::lifecycle(NO_SUCH, "find container", "", format!("no such container: {reference}"));
+        if reference.is_empty() || reference.contains('/') || reference.starts_with('.') {
+            return Err(not_found());
+        }
+        if self.dir_of(reference).join("state.json").exists() || self.dir_of(reference).is_dir() && reference != "names" {
+            return Ok(reference.to_string());
+        }
+        if let Ok(id) = fs::read_to_string(self.name_file(reference)) {
+            if self.dir_of(id.trim()).is_dir() {
+                return Ok(id.trim().to_string());
+            }
+        }
+        let matches: Vec<String> = self.ids().into_iter().filter(|id| id.starts_with(reference)).collect();
+        match matches.len() {
+            1 => Ok(matches.into_iter().next().unwrap()),
+            0 => Err(not_found()),
+            n => Err(RtError::lifecycle("ERR_AMBIGUOUS_ID", "find container", "", format!("{reference:?} matches {n} containers: give more of the id"))),
+        }
+    }
+
+    pub fn read(&self, id: &str) -> Result<State> {
+        let path = self.dir_of(id).join("state.json");
+        let text = fs::read_to_string(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => RtError::lifecycle(NO_SUCH, "read state", path.display().to_string(), format!("no state for container {id} (it is being created or removed)")),
+            _ => RtError::io("read state", path.display(), &e),
+        })?;
+        serde_json::from_str(&text).map_err(|e| RtError::lifecycle("ERR_STATE", "parse state", path.display().to_string(), e.to_string()))
+    }
+
+    /// Writes state.json through a temporary file and rename(2), so readers see the old or the new
+    /// state, never a torn one.
+    pub fn write(&self, st: &State) -> Result<()> {
+        let dir = self.dir_of(&st.id);
+        let tmp = dir.join(format!(".state.json.{}", std::process::id()));
+        let body = serde_json::to_vec_pretty(st).map_err(|e| RtError::lifecycle("ERR_STATE", "encode state", "", e.to_string()))?;
+        let write = || -> std::io::Result<()> {
+            let mut f = OpenOptions::new().create(true).truncate(true).write(true).mode(0o644).open(&tmp)?;
+            f.write_all(&body)?;
+            fs::rename(&tmp, dir.join("state.json"))
+        };
+        write().map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            RtError::io("write state", dir.join("state.json").display(), &e)
+        })
+    }
+
+    /// Creates the container's directory and reserves its name (a generated one when `name` is
+    /// None), both under the root's lock. A name whose container directory is gone is stale and
+    /// is taken over.
+    pub fn reserve(&self, id: &str, name: Option<&str>) -> Result<String> {
+        let _lock = self.lock()?;
+        let dir = self.dir_of(id);
+        if let Some(n) = name {
+            validate_name(n)?;
+        }
+        match fs::DirBuilder::new().mode(0o711).create(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(RtError::lifecycle("ERR_NAME_IN_USE", "create container", dir.display().to_string(), format!("a container with id {id} already exists")))
+            }
+            Err(e) => return Err(RtError::io("mkdir", dir.display(), &e)),
+        }
+        let result = match name {
+            Some(n) => self.claim_name(n, id).and_then(|ok| {
+                if ok { Ok(n.to_string()) } else {
+                    let owner = fs::read_to_string(self.name_file(n)).unwrap_or_default();
+                    Err(RtError::lifecycle("ERR_NAME_IN_USE", "create container", "", format!(
+                        "the container name {n:?} is already in use by container {}: remove it or choose another name", owner.trim())))
+                }
+            }),
+            None => (0..64)
+                .map(|i| crate::names::generate(i))
+                .find_map(|n| match self.claim_name(&n, id) { Ok(true) => Some(Ok(n)), Ok(false) => None, Err(e) => Some(Err(e)) })
+                .unwrap_or_else(|| Err(RtError::lifecycle("ERR_NAME_IN_USE", "generate name", "", "no free name found"))),
+        };
+        if result.is_err() {
+            let _ = fs::remove_dir(&dir);
+        }
+        result
+    }
+
+    /// O_EXCL create of names/NAME; false when a live container holds it. Caller holds the lock.
+    fn claim_name(&self, name: &str, id: &str) -> Result<bool> {
+        let path = self.name_file(name);
+        for _ in 0..2 {
+            match OpenOptions::new().create_new(true).write(true).mode(0o644).open(&path) {
+                Ok(mut f) => {
+                    f.write_all(id.as_bytes()).map_err(|e| RtError::io("write", path.display(), &e))?;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let owner = fs::read_to_string(&path).unwrap_or_default();
+                    if self.dir_of(owner.trim()).is_dir() {
+                        return Ok(false);
+                    }
+                    let _ = fs::remove_file(&path);
+                }
+                Err(e) => return Err(RtError::io("create", path.display(), &e)),
+            }
+        }
+        Ok(false)
+    }
+
+    /// Removes the container's directory and its name (if the name still points at it).
+    pub fn remove(&self, id: &str, name: &str) -> Vec<RtError> {
+        let mut errors = Vec::new();
+        let _lock = match self.lock() {
+            Ok(l) => Some(l),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
+        if !name.is_empty() && fs::read_to_string(self.name_file(name)).map(|o| o.trim() == id).unwrap_or(false) {
+            if let Err(e) = fs::remove_file(self.name_file(name)) {
+                errors.push(RtError::io("unlink", self.name_file(name).display(), &e));
+            }
+        }
+        let dir = self.dir_of(id);
+        match fs::remove_dir_all(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => errors.push(RtError::io("remove", dir.display(), &e)),
+        }
+        errors
+    }
+
+    /// Appends one line to events.jsonl (a single write with O_APPEND, so lines never interleave).
+    pub fn event(&self, kind: &str, st: &State) {
+        let mut line = serde_json::json!({ "type": kind, "time": crate::logs::now_rfc3339(), "id": st.id, "name": st.name });
+        if kind == "exit" {
+            line["exitCode"] = serde_json::json!(st.exit_code);
+            line["signal"] = serde_json::json!(st.exit_signal);
+        }
+        let mut text = line.to_string();
+        text.push('\n');
+        if let Ok(mut f) = OpenOptions::new().create(true).append(true).mode(0o644).open(self.dir.join("events.jsonl")) {
+            let _ = f.write_all(text.as_bytes());
+        }
+    }
+}
+
+/// docker's rule for names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+pub fn validate_name(name: &str) -> Result<()> {
+    let mut chars = name.chars();
+    let ok = name.len() <= 128
+        && chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    if ok { Ok(()) } else { Err(RtError::spec("name", format!("{name:?} is not a valid name: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128"))) }
+}
