@@ -127,7 +127,7 @@ export default async function endToEnd(ctx) {
   const warmup = Math.min(ctx.warmup, 2);
   log(`end-to-end: ${warmup} warm-up + ${runs} timed runs each for ${entrants.map((e) => e.name).join(', ')}`);
   for (let round = -warmup; round < runs; round++) {
-    checkInterrupted();
+    await checkInterrupted();
     for (const e of roundOrder(entrants, round)) {
       const r = await once(e);
       if (round < 0) continue;

@@ -132,7 +132,7 @@ export async function inner({ scratch, rootfs, nsboxBin, runs, warmup, detached,
     const starts = new Map(rts.map((rt) => [rt.name, { ...tally(), ids: [] }]));
     log(`lifecycle: starting ${detached} detached sleep containers each with ${rts.map(short).join(', ')}`);
     for (let i = 0; i < detached; i++) {
-      checkInterrupted();
+      await checkInterrupted();
       for (const rt of alternate(rts, i)) {
         const id = `${prefix}-d${short(rt)}-${i}`;
         live.push([rt, id]);
@@ -168,7 +168,7 @@ export async function inner({ scratch, rootfs, nsboxBin, runs, warmup, detached,
     const execs = new Map(rts.map((rt) => [rt.name, tally()]));
     log(`lifecycle: ${warmup} warm-up + ${runs} exec /bin/true each`);
     for (let round = -warmup; round < runs; round++) {
-      checkInterrupted();
+      await checkInterrupted();
       for (const rt of alternate(rts, round + warmup)) {
         const id = starts.get(rt.name).ids[0];
         if (!id) continue;
@@ -182,7 +182,7 @@ export async function inner({ scratch, rootfs, nsboxBin, runs, warmup, detached,
     // 3. delete -f of every running container, interleaved.
     const deletes = new Map(rts.map((rt) => [rt.name, tally()]));
     for (let i = 0; i < detached; i++) {
-      checkInterrupted();
+      await checkInterrupted();
       for (const rt of alternate(rts, i)) {
         const id = starts.get(rt.name).ids[i];
         if (id) record(deletes.get(rt.name), sh(rt, rt.deleteArgv(id)));
@@ -198,7 +198,7 @@ export async function inner({ scratch, rootfs, nsboxBin, runs, warmup, detached,
     // 4. run -d + delete -f round trips, alternating.
     const trips = new Map(rts.map((rt) => [rt.name, tally()]));
     for (let round = -warmup; round < runs; round++) {
-      checkInterrupted();
+      await checkInterrupted();
       for (const rt of alternate(rts, round + warmup)) {
         const id = `${prefix}-rt${short(rt)}-${seq++}`;
         live.push([rt, id]);

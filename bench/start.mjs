@@ -118,7 +118,7 @@ export async function inner({ scratch, rootfs, runs, warmup, nsboxBin, prefix, c
 
   log(`start-to-exit: ${warmup} warm-up + ${runs} timed runs each for ${entrants.map((e) => e.name).join(', ')}`);
   for (let round = -warmup; round < runs; round++) {
-    checkInterrupted();
+    await checkInterrupted();
     for (const e of roundOrder(entrants, round)) {
       const r = once(e, nextId(e.rt?.name.slice(0, 5) ?? 'base'));
       if (r.lingered) e.lingered++;

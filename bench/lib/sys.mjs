@@ -134,6 +134,9 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     interrupted = sig;
   });
 }
-export function checkInterrupted() {
+// Async on purpose: the loops run spawnSync back to back, which never lets the event loop deliver a
+// signal to the handler above; one setImmediate turn does.
+export async function checkInterrupted() {
+  await new Promise((resolve) => setImmediate(resolve));
   if (interrupted) throw new Error(`interrupted by ${interrupted}`);
 }
