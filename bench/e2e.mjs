@@ -34,6 +34,14 @@ function staleNote(pkg) {
   return newestMtime(src) > newestMtime(dist) ? `${pkg}/dist is older than ${pkg}/src (run \`npm run build:ts\`)` : null;
 }
 
+function withTimeout(promise, ms) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no result after ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 async function loadApi() {
   try {
     return await import('nsbox');
@@ -96,7 +104,7 @@ export default async function endToEnd(ctx) {
   try {
     api = await loadApi();
     if (typeof api.run !== 'function') throw new Error(`the 'nsbox' module exports no run() (exports: ${Object.keys(api).join(', ') || 'none'})`);
-    const r = await api.run({ command: ['/bin/sh', '-c', 'echo $$'], stdout: 'pipe' });
+    const r = await withTimeout(api.run({ command: ['/bin/sh', '-c', 'echo $$'], stdout: 'pipe' }), 60000);
     if (r.exitCode !== 0 || r.stdout?.trim() !== '1') throw new Error(`probe run({command:['/bin/sh','-c','echo $$']}) gave exitCode ${r.exitCode}, stdout ${JSON.stringify(r.stdout)}, stderr ${JSON.stringify(r.stderr)}`);
     entrants.push({ name: 'TS API run()', kind: 'api' });
   } catch (e) {
@@ -113,14 +121,14 @@ export default async function endToEnd(ctx) {
     if (e.kind === 'runtime') return timedRun(e.rt, e.bundle, `${ctx.idPrefix}-e2e-${seq++}`);
     if (e.kind === 'api') {
       try {
-        const r = await api.run({ command: ['/bin/true'] });
+        const r = await withTimeout(api.run({ command: ['/bin/true'] }), 60000);
         return { ms: ms(), ok: r.exitCode === 0, error: r.exitCode === 0 ? null : `exitCode ${r.exitCode}: ${r.stderr ?? ''}` };
       } catch (err) {
         return { ms: ms(), ok: false, error: `${err?.code ?? ''} ${err?.message ?? err}` };
       }
     }
     const args = e.kind === 'cli' ? [CLI, 'run', '--rm', '--', '/bin/true'] : ['-e', '0'];
-    const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 60000 });
     return { ms: ms(), ok: r.status === 0, error: r.status === 0 ? null : `\`${commandLine('node', args)}\` exited ${r.status ?? r.signal}: ${r.stderr.trim()}` };
   };
 
