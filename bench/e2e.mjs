@@ -3,7 +3,8 @@
 //  - `run({ command: ['/bin/true'] })` through the TS API, repeated in this one Node process;
 //  - reference: `nsbox-runtime run --bundle DIR ID` of the busybox bundle, here in the host's own mount and
 //    cgroup namespaces (hybrid cgroups visible), as the CLI and API run it;
-//  - baseline: `node -e 0` (Node start-up, part of every CLI run).
+//  - baselines: `node -e 0` (Node start-up) and `nsbox --help` (start-up + the CLI's imports), both part
+//    of every CLI run.
 // Everything alternates run by run. The CLI and API use nsbox's default container (the host root
 // read-only, fresh /proc, /dev, /sys, tmpfs /tmp and /run, default namespaces), not the busybox bundle.
 import { spawnSync } from 'node:child_process';
@@ -111,6 +112,7 @@ export default async function endToEnd(ctx) {
     skipped.push({ name: 'TS API run()', skipped: `${e?.code ? `${e.code}: ` : ''}${e?.message ?? e}` });
   }
 
+  if (fs.existsSync(CLI)) entrants.push({ name: 'CLI --help (start-up + imports)', kind: 'help' });
   entrants.push({ name: 'node -e 0 (Node start-up)', kind: 'node' });
   for (const e of entrants) Object.assign(e, { samples: [], failures: 0, firstError: null });
 
@@ -127,7 +129,7 @@ export default async function endToEnd(ctx) {
         return { ms: ms(), ok: false, error: `${err?.code ?? ''} ${err?.message ?? err}` };
       }
     }
-    const args = e.kind === 'cli' ? [CLI, 'run', '--rm', '--', '/bin/true'] : ['-e', '0'];
+    const args = e.kind === 'cli' ? [CLI, 'run', '--rm', '--', '/bin/true'] : e.kind === 'help' ? [CLI, '--help'] : ['-e', '0'];
     const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 60000 });
     return { ms: ms(), ok: r.status === 0, error: r.status === 0 ? null : `\`${commandLine('node', args)}\` exited ${r.status ?? r.signal}: ${r.stderr.trim()}` };
   };
@@ -156,6 +158,7 @@ export default async function endToEnd(ctx) {
         e.kind === 'cli' ? 'fresh node process + CLI + runtime; nsbox default container (host root ro)' : null,
         e.kind === 'api' ? 'one Node process, awaited calls; nsbox default container' : null,
         e.kind === 'node' ? 'baseline included in every CLI run' : null,
+        e.kind === 'help' ? 'what every CLI run pays before it does anything' : null,
         e.failures ? `${e.failures} failed; first: ${e.firstError}` : null,
       ].filter(Boolean).join('; '),
     });
