@@ -18,3 +18,4 @@ export { encodeFrame, FrameDecoder, type ToRuntime, type FromRuntime } from './f
 export { version } from './version.js';
 export { nativeCoreVersion as coreVersion } from './native.js';
 export * from './network/index.js';
+export * from './lifecycle/index.js';

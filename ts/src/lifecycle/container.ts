@@ -1,0 +1,150 @@
+/** A container under a state root, addressed by id: works from any process, whoever started it. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import type { ExitStatus } from '../container.js';
+import type { Teardown } from '../hooks.js';
+import { runtimeCommandOk } from './driver.js';
+import { startExec, type ExecOptions, type ExecProcess } from './exec.js';
+import { readLog, type LogEntry, type LogOptions } from './logs.js';
+import { readState, type ContainerState } from './state.js';
+
+export interface StopOptions {
+  /** Seconds between the stop signal and SIGKILL (default 10, docker's). */
+  timeout?: number;
+  /** Default SIGTERM. */
+  signal?: NodeJS.Signals | string;
+}
+
+export interface ContainerProcess {
+  /** pid on the host. */
+  pid: number;
+  /** pid inside the container's pid namespace (the last NSpid), or null. */
+  nsPid: number | null;
+  ppid: number;
+  uid: number;
+  command: string;
+}
+
+export class RuntimeContainer implements AsyncDisposable {
+  /** Network (start hook) teardowns, when this process started the container. */
+  teardowns: Teardown[] = [];
+
+  constructor(readonly root: string, readonly id: string, readonly name: string, private lastPid: number | null = null) {}
+
+  /** Host pid of the container's first process (null once it has ended). */
+  get pid(): number | null {
+    return this.lastPid;
+  }
+
+  /** The state as it is now (status computed honestly). */
+  inspect(): ContainerState {
+    const s = readState(this.root, this.id);
+    this.lastPid = s.status === 'running' || s.status === 'paused' ? s.pid : null;
+    return s;
+  }
+
+  /** Resolves when the container has ended: its exit code (and signal), as the monitor recorded. */
+  async wait(o: { signal?: AbortSignal; interval?: number } = {}): Promise<ExitStatus> {
+    for (;;) {
+      const s = this.inspect();
+      if (s.status === 'exited') return { exitCode: s.exitCode ?? 255, signal: s.exitSignal };
+      if (s.status === 'dead') return { exitCode: 255, signal: null };
+      await sleep(o.interval ?? 20, undefined, { signal: o.signal });
+    }
+  }
+
+  /** Sends a signal (name like 'SIGHUP'/'HUP' or number) to the container's first process. */
+  async kill(signal: NodeJS.Signals | string | number = 'SIGKILL'): Promise<void> {
+    await runtimeCommandOk(this.root, 'kill', ['kill', this.id, String(signal)]);
+  }
+
+  /** The stop signal, then SIGKILL after `timeout` seconds; resolves with the exit status. */
+  async stop(o: StopOptions = {}): Promise<ExitStatus> {
+    const s = this.inspect();
+    if (s.status !== 'running' && s.status !== 'paused') return this.wait();
+    try {
+      await this.kill(o.signal ?? 'SIGTERM');
+    } catch {
+      /* ended meanwhile */
+    }
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), (o.timeout ?? 10) * 1000);
+    try {
+      return await this.wait({ signal: ac.signal });
+    } catch {
+      await this.kill('SIGKILL').catch(() => {});
+      return this.wait();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Removes the container and everything it left; `force` kills it first if it runs. */
+  async remove(o: { force?: boolean } = {}): Promise<void> {
+    const errors: unknown[] = [];
+    try {
+      await runtimeCommandOk(this.root, 'rm', ['delete', ...(o.force ? ['--force'] : []), this.id]);
+    } catch (e) {
+      errors.push(e);
+    }
+    for (const t of this.teardowns.splice(0).reverse()) {
+      try {
+        await t.teardown();
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+    if (errors.length) throw errors[0];
+  }
+
+  exec(command: string[], o: ExecOptions = {}): ExecProcess {
+    return startExec(this.root, this.id, command, o);
+  }
+
+  /** The log as an async iterator; `follow` ends when the container has ended. */
+  logs(o: LogOptions = {}): AsyncGenerator<LogEntry> {
+    const s = this.inspect();
+    const logPath = s.logPath || path.join(this.root, this.id, 'container.log');
+    return readLog(logPath, () => {
+      try {
+        const st = this.inspect().status;
+        return st === 'exited' || st === 'dead';
+      } catch {
+        return true;
+      }
+    }, o);
+  }
+
+  /** Every process in the container's cgroup: host pid, pid inside, uid, command. */
+  top(): ContainerProcess[] {
+    const s = this.inspect();
+    const cg = s.cgroups.find((c) => c.includes('/pids/')) ?? s.cgroups.find((c) => c.includes('/unified')) ?? s.cgroups[0];
+    if (!cg) return [];
+    let procs: number[] = [];
+    try {
+      procs = readFileSync(path.join(cg, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+    const out: ContainerProcess[] = [];
+    for (const pid of procs) {
+      try {
+        const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+        const field = (k: string) => /^(\S+):\s*(.*)$/m.exec(status.split('\n').find((l) => l.startsWith(`${k}:`)) ?? '')?.[2] ?? '';
+        const nspids = field('NSpid').split(/\s+/).filter(Boolean).map(Number);
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+        out.push({ pid, nsPid: nspids.length ? nspids[nspids.length - 1]! : null, ppid: Number(field('PPid')), uid: Number(field('Uid').split(/\s+/)[0]), command: cmd || `[${field('Name')}]` });
+      } catch {
+        /* exited meanwhile */
+      }
+    }
+    return out;
+  }
+
+  /** `await using c = await rt.run(…)`: removes the container (forcefully) at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.remove({ force: true });
+  }
+}

@@ -1,0 +1,11 @@
+/** Detached containers across processes: state root, monitor, exec, logs, events. */
+export { Runtime, type RuntimeOptions, type DetachedRunOptions } from './runtime.js';
+export { RuntimeContainer, type StopOptions, type ContainerProcess } from './container.js';
+export { type ExecOptions, type ExecProcess } from './exec.js';
+export { type LogEntry, type LogOptions } from './logs.js';
+export { type LifecycleEvent, type EventOptions } from './events.js';
+export {
+  defaultRoot, listStates, readState, resolveId,
+  type ContainerState, type ContainerStatus, type NamespaceState, type EndpointState, type MountState, type IdMapState,
+} from './state.js';
+export { ContainerNotFoundError, NameInUseError, ContainerStateError, BadSignalError, fromStderr } from './errors.js';

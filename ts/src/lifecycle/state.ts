@@ -1,0 +1,208 @@
+/**
+ * Reading the state root that `nsbox-runtime` writes (one directory per container with an
+ * atomically replaced state.json). Any process may read it; only monitors and `delete` write it.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { ContainerNotFoundError, lifecycleError } from './errors.js';
+
+export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'exited' | 'dead';
+
+export interface NamespaceState {
+  kind: string;
+  /** Inode number, as in `readlink /proc/PID/ns/KIND`. */
+  id: number;
+  /** True when the container shares this namespace with the host. */
+  shared: boolean;
+}
+
+export interface IdMapState { inside: number; outside: number; length: number }
+
+export interface MountState { destination: string; kind: string; source: string; readonly: boolean }
+
+/** One network attachment, as recorded by networking (endpoints.json in the container's directory). */
+export interface EndpointState {
+  network: string;
+  bridge?: string;
+  hostVeth?: string;
+  hostIfindex?: number;
+  address?: string;
+  mac?: string;
+  gateway?: string;
+  [k: string]: unknown;
+}
+
+/** state.json, plus the honest `status` computed when it was read. */
+export interface ContainerState {
+  id: string;
+  name: string;
+  /** What is true now: a container whose process or monitor died without recording an exit is `dead`. */
+  status: ContainerStatus;
+  /** What the monitor last wrote. */
+  recordedStatus: string;
+  pid: number | null;
+  pidStartTime: number | null;
+  monitorPid: number | null;
+  monitorStartTime: number | null;
+  exitCode: number | null;
+  exitSignal: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  bundle: string;
+  rootfs: string;
+  command: string[];
+  tty: boolean;
+  autoRemove: boolean;
+  namespaces: NamespaceState[];
+  cgroups: string[];
+  uidMap: IdMapState[];
+  gidMap: IdMapState[];
+  timeOffsets: { boottime: number; monotonic: number };
+  mounts: MountState[];
+  logPath: string;
+  logMaxSize: number;
+  logDropped: number;
+  logError: string | null;
+  errors: string[];
+  endpoints: EndpointState[];
+}
+
+/** `--root`/`NSBOX_ROOT`, else /run/nsbox as root and $XDG_RUNTIME_DIR/nsbox otherwise (as the runtime decides). */
+export function defaultRoot(): string {
+  if (process.env.NSBOX_ROOT) return path.resolve(process.env.NSBOX_ROOT);
+  if (process.getuid?.() === 0) return '/run/nsbox';
+  const xdg = process.env.XDG_RUNTIME_DIR;
+  return xdg ? path.join(xdg, 'nsbox') : path.join('/tmp', `nsbox-${process.getuid?.() ?? 0}`);
+}
+
+/** starttime (field 22 of /proc/PID/stat), or null when the process is gone or a zombie. */
+export function processStartTime(pid: number): number | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (fields[0] === 'Z' || fields[0] === 'X') return null;
+  return Number(fields[19]);
+}
+
+function alive(pid: number | null, start: number | null): boolean {
+  return pid !== null && start !== null && processStartTime(pid) === start;
+}
+
+function liveStatus(s: ContainerState): ContainerStatus {
+  const monitor = alive(s.monitorPid, s.monitorStartTime);
+  switch (s.recordedStatus) {
+    case 'running':
+    case 'created':
+      if (!monitor || !alive(s.pid, s.pidStartTime)) return 'dead';
+      return paused(s) ? 'paused' : (s.recordedStatus as ContainerStatus);
+    case 'creating':
+      return monitor ? 'creating' : 'dead';
+    case 'exited':
+      return 'exited';
+    default:
+      return 'dead';
+  }
+}
+
+function paused(s: ContainerState): boolean {
+  const freezer = s.cgroups.find((c) => c.includes('/freezer/'));
+  try {
+    if (freezer) return readFileSync(path.join(freezer, 'freezer.state'), 'utf8').trim() === 'FROZEN';
+  } catch {
+    /* no freezer: not paused */
+  }
+  return false;
+}
+
+function readJson(file: string): unknown {
+  return JSON.parse(readFileSync(file, 'utf8'));
+}
+
+/** Reads one container's state by its full id; throws ContainerNotFoundError when it has none. */
+export function readState(root: string, id: string): ContainerState {
+  const dir = path.join(root, id);
+  let raw: Record<string, unknown>;
+  try {
+    raw = readJson(path.join(dir, 'state.json')) as Record<string, unknown>;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      try {
+        readdirSync(dir);
+      } catch {
+        throw new ContainerNotFoundError(id);
+      }
+      // A directory without state: a creation cut short by a kill.
+      return { ...blank(id), status: 'dead', recordedStatus: 'unknown' };
+    }
+    throw lifecycleError('ERR_STATE', 'read state', path.join(dir, 'state.json'), String((e as Error).message));
+  }
+  const s = { ...blank(id), ...raw, recordedStatus: String(raw.status ?? 'unknown') } as ContainerState;
+  try {
+    const ep = readJson(path.join(dir, 'endpoints.json'));
+    s.endpoints = Array.isArray(ep) ? (ep as EndpointState[]) : [];
+  } catch {
+    s.endpoints = [];
+  }
+  s.status = liveStatus(s);
+  return s;
+}
+
+function blank(id: string): ContainerState {
+  return {
+    id, name: '', status: 'dead', recordedStatus: 'unknown', pid: null, pidStartTime: null, monitorPid: null,
+    monitorStartTime: null, exitCode: null, exitSignal: null, createdAt: '', startedAt: null, finishedAt: null,
+    bundle: '', rootfs: '', command: [], tty: false, autoRemove: false, namespaces: [], cgroups: [], uidMap: [],
+    gidMap: [], timeOffsets: { boottime: 0, monotonic: 0 }, mounts: [], logPath: '', logMaxSize: 0, logDropped: 0,
+    logError: null, errors: [], endpoints: [],
+  };
+}
+
+/** Every container under the root (states that vanish while listing are skipped). */
+export function listStates(root: string): ContainerState[] {
+  let names: string[];
+  try {
+    names = readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory() && d.name !== 'names' && !d.name.startsWith('.')).map((d) => d.name);
+  } catch {
+    return [];
+  }
+  const out: ContainerState[] = [];
+  for (const id of names) {
+    try {
+      out.push(readState(root, id));
+    } catch {
+      /* removed meanwhile */
+    }
+  }
+  return out.sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+}
+
+/** Resolves an id, a name or a unique id prefix to a full id (docker's rules). */
+export function resolveId(root: string, ref: string): string {
+  if (!ref || ref.includes('/') || ref.startsWith('.')) throw new ContainerNotFoundError(ref);
+  const ids = listIds(root);
+  if (ids.includes(ref)) return ref;
+  try {
+    const id = readFileSync(path.join(root, 'names', ref), 'utf8').trim();
+    if (ids.includes(id)) return id;
+  } catch {
+    /* not a name */
+  }
+  const matches = ids.filter((id) => id.startsWith(ref));
+  if (matches.length === 1) return matches[0]!;
+  if (matches.length > 1) throw lifecycleError('ERR_AMBIGUOUS_ID', 'find container', null, `${JSON.stringify(ref)} matches ${matches.length} containers: give more of the id`);
+  throw new ContainerNotFoundError(ref);
+}
+
+function listIds(root: string): string[] {
+  try {
+    return readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory() && d.name !== 'names' && !d.name.startsWith('.')).map((d) => d.name);
+  } catch {
+    return [];
+  }
+}
