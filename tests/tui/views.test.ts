@@ -78,3 +78,31 @@ test('the terminal size is followed: rows drawn and columns used change with it'
   t.is(rows(f), before + 18);
   t.true(f.split('\n')[0]!.length > 110);
 });
+
+test('a view that throws while rendering shows its error; Esc gets back to a working dashboard', async (t) => {
+  const api = new FakeApi({ containers: 1 });
+  const real = api.inspectContainer.bind(api);
+  api.inspectContainer = async (id) => ({ ...(await real(id)), namespaces: null as never });
+  const m = mount(t, api);
+  await m.waitFor(has('box-001'));
+  await m.press(KEY.enter);
+  const f = await m.waitFor(has('This view failed'));
+  t.regex(f, /This view failed: .*(null|map|length)/);
+  await m.press(KEY.esc);
+  await m.waitFor(has('NAME▲'));
+  await m.press('s');
+  await m.waitFor(has('stopped box-001'));
+});
+
+test('a failing refresh keeps the last list and says so', async (t) => {
+  const api = new FakeApi({ containers: 2 });
+  const m = mount(t, api);
+  await m.waitFor(has('box-002'));
+  const list = api.listContainers.bind(api);
+  let broken = true;
+  api.listContainers = async () => { if (broken) throw Object.assign(new Error('state root unreadable'), { code: 'EACCES' }); return list(); };
+  const f = await m.waitFor(has('refresh failed'));
+  t.true(f.includes('state root unreadable (EACCES)') && f.includes('box-002'));
+  broken = false;
+  await m.waitFor((x) => !x.includes('refresh failed'));
+});

@@ -53,7 +53,7 @@ export function ContainersView({ containers, error, list, onList, selectedId, on
   const found = rows.findIndex((c) => c.id === selectedId);
   const sel = found >= 0 ? found : 0;
   const startRef = useRef(0);
-  const bodyHeight = Math.max(1, height - 2);
+  const bodyHeight = Math.max(1, height - 2 - (error && containers ? 1 : 0));
   const start = windowStart(sel, startRef.current, bodyHeight, rows.length);
   startRef.current = start;
   // Select the first row when nothing is selected or the selection went away; a just-created container
@@ -98,6 +98,7 @@ export function ContainersView({ containers, error, list, onList, selectedId, on
       )}
       <Text bold wrap="truncate">{'  '}{head}</Text>
       {error && !containers ? <Text color="yellow" wrap="wrap">{errorMessage(error)}</Text> : null}
+      {error && containers ? <Text color="yellow" wrap="truncate">refresh failed, showing the last list: {errorMessage(error)}</Text> : null}
       {containers && rows.length === 0 ? <Text dimColor>{list.filter ? 'no container matches the filter' : 'no containers — press n to create one'}</Text> : null}
       {visible.map((c) => (
         <ContainerRow key={c.id} c={c} selected={c.id === rows[sel]?.id} width={width} now={now} />
