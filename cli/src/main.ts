@@ -10,6 +10,7 @@ import { addNetworkCommand } from './commands/network.js';
 import { addNsCommand } from './commands/ns.js';
 import { addRunCommand } from './commands/run.js';
 import { addTuiCommand } from './commands/tui.js';
+import { addLifecycleCommands } from './commands/ps.js';
 
 const program = new Command('nsbox')
   .description('Linux containers from Node.js: real namespaces, id maps and root filesystems')
@@ -29,5 +30,6 @@ addRunCommand(program);
 addNsCommand(program);
 addNetworkCommand(program);
 addTuiCommand(program);
+addLifecycleCommands(program);
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,26 @@
+/** `nsbox inspect CONTAINER...`: a JSON array like docker's, with namespaces, maps, offsets, mounts, endpoints. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+import type { Command } from 'commander';
+
+import { eachContainer, runtimeFor, withRoot, type RootFlags } from './ps-common.js';
+
+export function addInspectCommand(program: Command): void {
+  withRoot(program.command('inspect').description('low-level information on containers').argument('<container...>'))
+    .action(async (refs: string[], flags: RootFlags) => {
+      const rt = runtimeFor(flags);
+      const out: unknown[] = [];
+      process.exitCode = await eachContainer(refs, async (ref) => {
+        const s = rt.get(ref).inspect();
+        let config: unknown = null;
+        try {
+          config = JSON.parse(readFileSync(path.join(rt.root, s.id, 'config.json'), 'utf8'));
+        } catch {
+          /* removed meanwhile */
+        }
+        out.push({ ...s, config });
+      });
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    });
+}

@@ -1,0 +1,78 @@
+/** `nsbox ps [-a] [-q] [--no-trunc] [--format json]`, and the registration of every lifecycle command. */
+import type { Command } from 'commander';
+import type { ContainerState } from 'nsbox';
+
+import { reportError } from '../report-error.js';
+import { addAttachCommand } from './attach.js';
+import { addExecCommand } from './exec.js';
+import { addInspectCommand } from './inspect.js';
+import { addLogsCommand } from './logs.js';
+import { ago, runtimeFor, table, withRoot, type RootFlags } from './ps-common.js';
+import { addRmCommand } from './rm.js';
+import { addDetachFlags } from './run-detached.js';
+import { addKillCommand, addStopCommand, addWaitCommand } from './stop.js';
+import { addTopCommand } from './top.js';
+
+/** Registers ps, logs, exec, top, inspect, stop, kill, wait, rm, attach, and `run -d` (on the existing run). */
+export function addLifecycleCommands(program: Command): void {
+  addPsCommand(program);
+  addLogsCommand(program);
+  addExecCommand(program);
+  addTopCommand(program);
+  addInspectCommand(program);
+  addStopCommand(program);
+  addKillCommand(program);
+  addWaitCommand(program);
+  addRmCommand(program);
+  addAttachCommand(program);
+  addDetachFlags(program);
+}
+
+interface PsFlags extends RootFlags {
+  all?: boolean;
+  quiet?: boolean;
+  noTrunc?: boolean;
+  format?: string;
+}
+
+export function status(s: ContainerState): string {
+  switch (s.status) {
+    case 'running':
+      return `Up ${ago(s.startedAt)}`;
+    case 'paused':
+      return `Up ${ago(s.startedAt)} (Paused)`;
+    case 'exited':
+      return `Exited (${s.exitCode ?? '?'}) ${ago(s.finishedAt)} ago`;
+    case 'dead':
+      return s.monitorPid ? 'Dead (monitor gone)' : 'Dead';
+    default:
+      return s.status[0]!.toUpperCase() + s.status.slice(1);
+  }
+}
+
+function addPsCommand(program: Command): void {
+  withRoot(program.command('ps').description('list containers'))
+    .option('-a, --all', 'show all containers (default: running ones)')
+    .option('-q, --quiet', 'only ids')
+    .option('--no-trunc', 'do not truncate ids and commands')
+    .option('--format <FORMAT>', "'table' (default) or 'json' (one object per line)")
+    .action((flags: PsFlags) => {
+      try {
+        const list = runtimeFor(flags).list({ all: flags.all === true });
+        const id = (s: ContainerState) => (flags.noTrunc ? s.id : s.id.slice(0, 12));
+        if (flags.quiet) process.stdout.write(list.map((s) => `${id(s)}\n`).join(''));
+        else if (flags.format === 'json') process.stdout.write(list.map((s) => `${JSON.stringify(s)}\n`).join(''));
+        else if (flags.format && flags.format !== 'table') throw new Error(`unknown --format ${JSON.stringify(flags.format)} (table or json)`);
+        else {
+          const cmd = (s: ContainerState) => {
+            const c = JSON.stringify(s.command.join(' '));
+            return flags.noTrunc || c.length <= 22 ? c : `${c.slice(0, 19)}…"`;
+          };
+          const rows = list.map((s) => [id(s), cmd(s), `${ago(s.createdAt)} ago`, status(s), s.status === 'running' || s.status === 'paused' ? String(s.pid ?? '') : '', s.name]);
+          process.stdout.write(table([['CONTAINER ID', 'COMMAND', 'CREATED', 'STATUS', 'PID', 'NAMES'], ...rows]));
+        }
+      } catch (e) {
+        process.exitCode = reportError(e);
+      }
+    });
+}
