@@ -47,8 +47,8 @@ fn setup(plan: &Plan, sync: &mut SyncSocket) -> Result<()> {
         // Only now: the parent has moved us into our cgroup, which becomes this namespace's root.
         unshare(CloneFlags::CLONE_NEWCGROUP).map_err(sys("unshare", "cgroup"))?;
     }
-    if let Some(offsets) = plan.time_offsets.filter(|_| plan.has(NsKind::Time)) {
-        enter_time_namespace(offsets)?;
+    if plan.has(NsKind::Time) {
+        enter_time_namespace(plan.time_offsets.unwrap_or_default())?;
     }
     if plan.has(NsKind::Uts) {
         if let Some(h) = &plan.hostname {
@@ -103,6 +103,9 @@ fn become_root_inside(plan: &Plan) -> Result<()> {
 /// exactly the window in which its offsets may still be written.
 fn enter_time_namespace(offsets: [(i64, u32); 2]) -> Result<()> {
     unshare(CloneFlags::from_bits_retain(0x80)).map_err(sys("unshare", "time"))?;
+    if offsets == [(0, 0); 2] {
+        return Ok(());
+    }
     let [(boot_s, boot_ns), (mono_s, mono_ns)] = offsets;
     let text = format!("monotonic {mono_s} {mono_ns}\nboottime {boot_s} {boot_ns}\n");
     std::fs::write("/proc/self/timens_offsets", text)

@@ -155,6 +155,8 @@ impl Drop for Reservation<'_> {
 #[allow(clippy::too_many_arguments)]
 fn boot(root: &Root, id: &str, plan: &Plan, spec: &oci_spec::runtime::Spec, bundle: &std::path::Path, opts: &DetachOpts, control: Option<&mut Control>, name_out: &mut String) -> Result<Booted> {
     let sfd = signals::block_and_open()?;
+    // Orphans of the container (without a pid namespace of its own) come to us to be reaped.
+    nix::sys::prctl::set_child_subreaper(true).map_err(sys("prctl PR_SET_CHILD_SUBREAPER", ""))?;
     let devnull = nix::fcntl::open("/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty()).map_err(sys("open", "/dev/null"))?;
     dup_onto(&devnull, 0)?;
     let name = root.reserve(id, opts.name.as_deref())?;

@@ -203,13 +203,20 @@ fn client_input(c: &mut Client, master: Option<BorrowedFd<'_>>) -> bool {
     true
 }
 
+/// Reaps every child that has ended: the container, and (we are a subreaper) any of its
+/// descendants orphaned outside a pid namespace. Returns the container's status once it ended.
 fn on_signal(sfd: &nix::sys::signalfd::SignalFd, pid: nix::unistd::Pid) -> Option<(i32, Option<Signal>)> {
     let _ = sfd.read_signal();
-    match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-        Ok(WaitStatus::Exited(_, code)) => Some((code, None)),
-        Ok(WaitStatus::Signaled(_, s, _)) => Some((signals::exit_code_for(s), Some(s))),
-        Err(Errno::ECHILD) => Some((255, None)),
-        _ => None,
+    let mut result = None;
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(p, code)) if p == pid => result = Some((code, None)),
+            Ok(WaitStatus::Signaled(p, s, _)) if p == pid => result = Some((signals::exit_code_for(s), Some(s))),
+            Ok(WaitStatus::StillAlive) => return result,
+            Err(Errno::ECHILD) => return result.or(Some((255, None))),
+            Err(_) => return result,
+            Ok(_) => {}
+        }
     }
 }
 

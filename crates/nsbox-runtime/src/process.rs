@@ -50,7 +50,10 @@ pub fn set_identity(p: &ProcessPlan, in_userns: bool) -> Result<()> {
     caps::set(None, CapSet::Effective, &within(&p.effective)).map_err(caps_err("capset effective"))?;
     caps::set(None, CapSet::Inheritable, &within(&p.inheritable)).map_err(caps_err("capset inheritable"))?;
     caps::set(None, CapSet::Permitted, &permitted).map_err(caps_err("capset permitted"))?;
-    for cap in only_held(&p.ambient) {
+    // The kernel only lets a capability be ambient when it is permitted and inheritable; like crun,
+    // ask for no more than that rather than fail on a config that lists more.
+    let inheritable = caps::read(None, CapSet::Inheritable).map_err(caps_err("capget"))?;
+    for cap in within(&p.ambient).intersection(&inheritable).cloned().collect::<CapsHashSet>() {
         caps::raise(None, CapSet::Ambient, cap).map_err(caps_err("raise ambient capability"))?;
     }
     if p.no_new_privileges {

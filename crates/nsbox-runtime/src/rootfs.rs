@@ -104,6 +104,9 @@ fn mount_one(root: &OwnedFd, m: &MountEntry, source: Option<OwnedFd>, own_netns:
     if m.readonly {
         flags |= MsFlags::MS_RDONLY;
     }
+    if m.kind == "cgroup" || m.kind == "cgroup2" {
+        return mount_cgroup(m, &target);
+    }
     if m.kind == "sysfs" && !own_netns {
         // A fresh sysfs belongs to a network namespace; sharing the host's, we share its /sys,
         // read-only, as runc does.
@@ -117,6 +120,23 @@ fn mount_one(root: &OwnedFd, m: &MountEntry, source: Option<OwnedFd>, own_netns:
         // fresh instance in a user namespace; docker-rootless binds the host's instead.
         Err(Errno::EPERM | Errno::EBUSY) if matches!(m.kind.as_str(), "proc" | "sysfs") => bind_host(&m.destination, &target, m.kind == "sysfs"),
         Err(e) => Err(RtError::sys_msg("mount", &m.destination, e, format!("mount {} on {}: {}", m.kind, m.destination, e.desc()))),
+    }
+}
+
+/// OCI's `cgroup` mount: a cgroup2 instance where the host is unified (inside a cgroup namespace it
+/// shows the container's own cgroup as its root); on v1 or hybrid hosts the host's hierarchy,
+/// read-only, since a v1 tree cannot be re-rooted without one mount per controller.
+fn mount_cgroup(m: &MountEntry, target: &OwnedFd) -> Result<()> {
+    let unified = nix::sys::statfs::statfs("/sys/fs/cgroup").map(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC).unwrap_or(false);
+    if !unified {
+        return bind_host("/sys/fs/cgroup", target, true);
+    }
+    let at = format!("/proc/self/fd/{}", target.as_raw_fd());
+    let flags = m.flags | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | if m.readonly { MsFlags::MS_RDONLY } else { MsFlags::empty() };
+    match mount(Some("cgroup2"), at.as_str(), Some("cgroup2"), flags, None::<&str>) {
+        Ok(()) => Ok(()),
+        Err(Errno::EPERM | Errno::EBUSY) => bind_host("/sys/fs/cgroup", target, true),
+        Err(e) => Err(RtError::sys_msg("mount", &m.destination, e, format!("mount cgroup2 on {}: {}", m.destination, e.desc()))),
     }
 }
 
