@@ -50,12 +50,13 @@ test('scanNamespaces finds our own namespaces with this process in them', async 
 
 test('a new uts+pid namespace shows up in the explorer and its processes have pid 1 inside', async (t) => {
   if (!needsRoot(t)) return;
-  const c = child(t, 'unshare', ['--uts', '--pid', '--fork', '--mount-proc', 'sleep', '30']);
+  const secs = `30.${process.pid}`;
+  const c = child(t, 'unshare', ['--uts', '--pid', '--fork', '--mount-proc', 'sleep', secs]);
   let pid = 0;
   for (let i = 0; i < 100 && !pid; i++) {
     await delay(20);
-    const kids = (await scanNamespaces([])).find((n) => n.kind === 'pid' && n.processes.some((p) => p.command === 'sleep 30'));
-    pid = kids?.processes.find((p) => p.command === 'sleep 30')?.pid ?? 0;
+    const kids = (await scanNamespaces([])).find((n) => n.kind === 'pid' && n.processes.some((p) => p.command === `sleep ${secs}`));
+    pid = kids?.processes.find((p) => p.command === `sleep ${secs}`)?.pid ?? 0;
   }
   t.true(pid > 0, `unshare ${c.pid} started sleep`);
   const all = await scanNamespaces([{ name: 'probe', pid }]);

@@ -146,7 +146,6 @@ export async function scanNamespaces(containers: Array<{ name: string; pid: numb
       const key = `${kind}:${id}`;
       let n = byKey.get(key);
       if (!n) {
-        if (!cmds.has(pid)) cmds.set(pid, command(pid));
         n = { kind, id, nprocs: 0, ownerUserNs: ids.user, pid, command: '', processes: [], containers: [], isHost: host[kind] === id };
         byKey.set(key, n);
       }
@@ -159,8 +158,7 @@ export async function scanNamespaces(containers: Array<{ name: string; pid: numb
     for (const kind of NAMESPACE_KINDS) byKey.get(`${kind}:${ids[kind]}`)?.containers.push(c.name);
   }
   const all = [...byKey.values()];
-  const need = new Set(all.flatMap((n) => n.processes.length <= 64 ? n.processes.map((p) => p.pid) : [n.pid]));
-  for (const pid of need) if (!cmds.has(pid)) cmds.set(pid, command(pid));
+  for (const { pid } of perPid) if (!cmds.has(pid)) cmds.set(pid, command(pid));
   const resolved = new Map(await Promise.all([...cmds].map(async ([pid, p]) => [pid, await p] as const)));
   for (const n of all) {
     n.command = resolved.get(n.pid) ?? '?';
