@@ -12,6 +12,11 @@ export class Terminal {
     return new Terminal(session);
   }
   screen(): string { return tmux('capture-pane', '-p', '-t', this.session); }
+  /** Whether the pane is on the alternate screen, and whether its cursor is visible. */
+  modes(): { alternate: boolean; cursor: boolean } {
+    const [alt, cur] = tmux('display', '-p', '-t', this.session, '#{alternate_on} #{cursor_flag}').trim().split(' ');
+    return { alternate: alt === '1', cursor: cur === '1' };
+  }
   keys(...keys: string[]): void { tmux('send-keys', '-t', this.session, ...keys); }
   text(s: string): void { tmux('send-keys', '-t', this.session, '-l', s); }
   async waitFor(pred: (screen: string) => boolean, what: string, ms = 15_000): Promise<string> {

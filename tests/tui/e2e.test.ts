@@ -23,6 +23,7 @@ test('tui in tmux: form → listed with its namespaces → stop → remove → q
   t.teardown(() => term.close());
 
   await term.waitFor((s) => s.includes('[1 Containers]'), 'the dashboard');
+  t.deepEqual(term.modes(), { alternate: true, cursor: false }, 'full screen: alternate screen, cursor hidden');
   term.keys('n');
   await term.waitFor((s) => s.includes('New container'), 'the form');
   term.text(name);
@@ -75,4 +76,5 @@ test('tui in tmux: form → listed with its namespaces → stop → remove → q
   term.keys('q');
   s = await term.waitFor((x) => x.includes('TUI-EXIT 0'), 'the TUI to exit 0');
   t.false(s.includes('[1 Containers]'), 'the alternate screen is gone: the terminal shows the shell again');
+  t.deepEqual(term.modes(), { alternate: false, cursor: true }, 'terminal restored');
 });
