@@ -72,8 +72,14 @@ export class Runtime {
       throw hookError ?? error;
     }
     const started = frames.find((f) => f.type === 'started');
-    const state = readState(this.root, id);
-    const c = new RuntimeContainer(this.root, id, state.name, started?.type === 'started' ? started.pid : state.pid);
+    // With `rm`, a command that ends at once may already be gone with its state.
+    let state: ContainerState | undefined;
+    try {
+      state = readState(this.root, id);
+    } catch {
+      state = undefined;
+    }
+    const c = new RuntimeContainer(this.root, id, state?.name ?? options.name ?? '', started?.type === 'started' ? started.pid : state?.pid ?? null);
     c.teardowns = teardowns;
     return c;
   }
