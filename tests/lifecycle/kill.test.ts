@@ -3,6 +3,7 @@
  * tells the truth afterwards and `rm -f` cleans everything.
  */
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 
 import test from 'ava';
 
@@ -53,8 +54,12 @@ for (const [who, file, argv] of [
       for (const ms of DELAYS) {
         await killAfter(file, argv(f.rootfs.root).map((a) => (a === 'BUNDLE' ? bundle : a)), ms, env);
       }
-      // Whatever got far enough runs under its monitor; the rest is gone or reported dead.
-      await new Promise((r) => setTimeout(r, 300));
+      // Whatever got far enough runs under its monitor; the rest is gone or reported dead. Wait until
+      // every nsbox-runtime of this test is either gone or a recorded monitor (none still booting).
+      await until(() => {
+        const monitors = new Set(f.rt.list({ all: true }).filter((s) => s.status !== 'creating').map((s) => s.monitorPid));
+        return ours(f.root, bundle).every((pid) => monitors.has(pid));
+      }, 10000, 'monitors to finish booting');
       const states = f.rt.list({ all: true });
       for (const s of states) {
         t.true(['running', 'dead', 'creating'].includes(s.status), `${s.id}: ${s.status}`);
@@ -62,9 +67,28 @@ for (const [who, file, argv] of [
       }
       for (const s of states) await f.rt.get(s.id).remove({ force: true });
       t.deepEqual(leftovers(f.root, states), []);
+      t.deepEqual(ours(f.root, bundle), [], 'no runtime or monitor of this test is left');
       t.deepEqual(zombies(), []);
     } finally {
       await f.dispose();
     }
   });
+}
+
+/** Live (non-zombie) nsbox-runtime processes started for this test (by bundle, or by root in the environment). */
+function ours(root: string, bundle: string): number[] {
+  const out: number[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'nsbox-runtime') continue;
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const env = readFileSync(`/proc/${pid}/environ`, 'utf8');
+      if (cmd.includes(bundle) || env.includes(`NSBOX_ROOT=${root}\0`)) out.push(pid);
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
 }
