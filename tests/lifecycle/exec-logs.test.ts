@@ -34,12 +34,12 @@ test.serial('logs: JSON lines per stream, rotation at the configured size, follo
   const f = fixture();
   try {
     const events = f.rt.events({ past: true });
-    const c = await f.rt.run({ command: ['/bin/sh', '-c', 'for i in $(seq 1 3000); do echo out$i; echo err$i >&2; done; sleep 0.2'], rootfs: f.rootfs.root, logMaxSize: 65536 });
+    const c = await f.rt.run({ command: ['/bin/sh', '-c', 'for i in $(seq 1 20000); do echo out$i; echo err$i >&2; done; sleep 0.2'], rootfs: f.rootfs.root, logMaxSize: 65536 });
     const seen: string[] = [];
     for await (const e of c.logs({ follow: true })) seen.push(`${e.stream}:${e.log}`);
     const stream = (name: string) => seen.filter((l) => l.startsWith(`${name}:`)).map((l) => l.slice(name.length + 1)).join('');
-    t.true(stream('stdout').endsWith('out3000\n'));
-    t.true(stream('stderr').endsWith('err3000\n'));
+    t.true(stream('stdout').endsWith('out20000\n'));
+    t.true(stream('stderr').endsWith('err20000\n'));
     t.true(readFileSync(`${c.inspect().logPath}.1`).length <= 65536);
     t.is((await c.wait()).exitCode, 0);
     const r = await f.rt.run({ command: ['/bin/true'], rootfs: f.rootfs.root, rm: true });
