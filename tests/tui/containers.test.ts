@@ -92,3 +92,14 @@ test('when the lifecycle API is missing the list says so instead of crashing', a
   t.true(f.includes('not root: networks need root'));
   t.true(f.includes('not root'));
 });
+
+test('a filter typed together with its Enter (fast typing, paste) is applied and kept', async (t) => {
+  const m = mount(t, new FakeApi({ containers: 12 }));
+  await m.waitFor(has('box-012'));
+  await m.press('/');
+  await m.type('box-011\r');
+  const f = await m.waitFor(has('filter: box-011  (1 shown'));
+  t.false(f.includes('box-012'));
+  await m.press('s');
+  await m.waitFor(has('stopped box-011'));
+});

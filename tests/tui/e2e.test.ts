@@ -1,38 +1,45 @@
 /**
- * The dashboard in a real terminal (tmux, 120×40) over the real API: create a container from the form
- * (busybox rootfs, --network none), see it listed and its namespaces match /proc/PID/ns, stop it,
- * remove it (confirmed), quit and find the terminal restored. Needs root and tmux; `npm run build` first.
- *
- * Until the lifecycle API lands the real API runs containers with `spawn()` for as long as the dashboard
- * lives; e2e-detached.test.ts.pending covers what detaching adds (see the report in that file).
+ * The dashboard in a real terminal (tmux, 120×40) over the real API (the lifecycle API's Runtime, the
+ * default state root): create a container from the form, see it listed with its namespaces (checked
+ * against /proc and `nsbox inspect`) and its log, exec a shell and come back, quit the dashboard and find
+ * the container still running (the CLI agrees), open the dashboard again, stop and remove it there, and
+ * the CLI no longer lists it. Needs root and tmux; `npm run build` first.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readlinkSync } from 'node:fs';
 import test from 'ava';
 import { CLI } from '../helpers/cli.js';
 import { needsRoot } from '../helpers/privileged.js';
 import { makeBusyboxRootfs } from '../helpers/rootfs.js';
 import { Terminal } from './e2e-terminal.js';
+import { delay } from './helpers.js';
 
-test('tui in tmux: form → listed with its namespaces → stop → remove → quit', async (t) => {
+const cli = (...args: string[]): string => execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+const ps = (all: boolean): unknown[] => cli('ps', ...(all ? ['-a'] : []), '--format', 'json').split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown);
+const listed = (name: string, all = false): boolean => ps(all).some((c) => JSON.stringify(c).includes(`"${name}"`));
+
+test('tui in tmux over detached containers: form → namespaces, logs → exec → quit (still running) → reopen → stop → remove', async (t) => {
   if (!needsRoot(t)) return;
   t.true(existsSync(CLI), `build first: ${CLI} is missing`);
   const rootfs = makeBusyboxRootfs();
   t.teardown(() => rootfs.remove());
   const name = `e2e-${process.pid}`;
-  const term = Terminal.open(`nsbox-tui-e2e-${process.pid}`, `node ${CLI} tui; echo "TUI-EXIT $?"; sleep 60`);
+  t.teardown(() => { try { cli('rm', '-f', name); } catch { /* already removed */ } });
+  let term = Terminal.open(`nsbox-tui-e2e-${process.pid}`, `node ${CLI} tui; echo "TUI-EXIT $?"; sleep 60`);
   t.teardown(() => term.close());
 
   await term.waitFor((s) => s.includes('[1 Containers]'), 'the dashboard');
   t.deepEqual(term.modes(), { alternate: true, cursor: false }, 'full screen: alternate screen, cursor hidden');
+  t.false(term.screen().includes('end when the dashboard quits'), 'containers are detached');
   term.keys('n');
   await term.waitFor((s) => s.includes('New container'), 'the form');
   term.text(name);
-  term.keys('Down', 'Right');                       // root: rootfs
+  term.keys('Down', 'Right');
   await term.waitFor((s) => s.includes('[rootfs]'), 'rootfs chosen');
   term.keys('Down');
   term.text(rootfs.root);
   term.keys('Down');
-  term.text('sleep 1000');
+  term.text("sh -c 'echo hello-from-e2e; exec sleep 1000'");
   term.keys('Down');
   term.text('e2ehost');
   term.keys('Down');
@@ -42,39 +49,54 @@ test('tui in tmux: form → listed with its namespaces → stop → remove → q
     term.keys('Right');
     await term.waitFor((x) => chosen(x) !== before, 'the network choice to move');
   }
-  t.is(chosen(term.screen()), 'none');
-  term.keys('Down', 'Down', 'Enter');               // namespaces (defaults) → Create
-  let s = await term.waitFor((x) => new RegExp(`${name}\\s+[0-9a-f]{12} running\\s+\\d+`).test(x), 'the container running in the list');
-  const pid = Number(new RegExp(`${name}\\s+[0-9a-f]{12} running\\s+(\\d+)`).exec(s)![1]);
-  t.true(existsSync(`/proc/${pid}`), `pid ${pid} is a live process`);
+  term.keys('Down', 'Down', 'Enter');
+  const row = new RegExp(`${name}\\s+[0-9a-f]{12} running\\s+(\\d+)`);
+  let s = await term.waitFor((x) => row.test(x), 'the container running in the list');
+  const pid = Number(row.exec(s)![1]);
+  t.true(listed(name), '`nsbox ps --format json` lists it too');
 
   term.keys('Enter');
   s = await term.waitFor((x) => x.includes('[Namespaces]') && x.includes('of 8 isolated'), 'the Namespaces tab');
   for (const kind of ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'uts']) {
-    const inode = /\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/${kind}`))![1];
+    const inode = /\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/${kind}`))![1]!;
     t.regex(s, new RegExp(`^${kind}\\s+${inode}\\s+\\d+\\s+isolated`, 'm'), `${kind} namespace ${inode}`);
+    t.true(cli('inspect', name).includes(inode), `nsbox inspect shows the ${kind} namespace ${inode}`);
   }
-  term.keys('Right');
-  await term.waitFor((x) => x.includes('No endpoints'), 'Network tab: --network none');
-  term.keys('Escape');
-  await term.waitFor((x) => x.includes('NAME▲'), 'back to the list');
+  term.keys('Left');
+  await term.waitFor((x) => x.includes('[Logs]') && x.includes('hello-from-e2e'), 'the log line');
 
-  // e leaves the dashboard for a shell and comes back to it; without Container.exec it comes back with why.
   term.keys('e');
-  s = await term.waitFor((x) => x.includes('[1 Containers]') && /shell exited with code|exec failed/.test(x), 'back from e');
-  t.regex(s, new RegExp(`› ${name}\\s`), 'the same container is still selected');
+  await term.waitFor((x) => !x.includes('[1 Containers]'), 'the shell on the plain screen');
+  await delay(300);
+  term.text('hostname');
+  term.keys('Enter');
+  await term.waitFor((x) => x.includes('e2ehost'), 'the container hostname from the shell');
+  term.text('exit 3');
+  term.keys('Enter');
+  await term.waitFor((x) => x.includes('[1 Containers]') && x.includes('shell exited with code 3'), 'back in the dashboard');
 
+  term.keys('q');
+  await term.waitFor((x) => x.includes('TUI-EXIT 0'), 'the TUI to exit 0');
+  t.deepEqual(term.modes(), { alternate: false, cursor: true }, 'terminal restored');
+  t.true(existsSync(`/proc/${pid}`), 'the container outlives the dashboard');
+  t.true(listed(name), '…and the CLI still lists it');
+  term.close();
+
+  term = Terminal.open(`nsbox-tui-e2e2-${process.pid}`, `node ${CLI} tui; echo "TUI-EXIT $?"; sleep 60`);
+  s = await term.waitFor((x) => row.test(x), 'the container in a new dashboard');
+  t.is(Number(row.exec(s)![1]), pid);
+  term.keys('/');
+  term.text(name);
+  term.keys('Enter');
+  await term.waitFor((x) => x.includes(`filter: ${name}  (1 shown`), 'filtered');
   term.keys('s');
-  await term.waitFor((x) => new RegExp(`${name}\\s+[0-9a-f]{12} exited\\(\\d+\\)`).test(x), 'the container exited');
+  await term.waitFor((x) => new RegExp(`${name}\\s+[0-9a-f]{12} exited\\(\\d+\\)`).test(x), 'the container exited', 20_000);
   t.false(existsSync(`/proc/${pid}`), 'the process is gone after stop');
   term.keys('d');
   await term.waitFor((x) => x.includes(`Remove ${name}?`), 'the confirmation');
   term.keys('y');
-  s = await term.waitFor((x) => x.includes(`removed ${name}`), 'removed');
-  t.false(new RegExp(`${name}\\s+[0-9a-f]{12}`).test(s), 'no longer listed');
-
+  await term.waitFor((x) => x.includes(`removed ${name}`), 'removed');
+  t.false(listed(name, true), '`nsbox ps -a` no longer lists it');
   term.keys('q');
-  s = await term.waitFor((x) => x.includes('TUI-EXIT 0'), 'the TUI to exit 0');
-  t.false(s.includes('[1 Containers]'), 'the alternate screen is gone: the terminal shows the shell again');
-  t.deepEqual(term.modes(), { alternate: false, cursor: true }, 'terminal restored');
+  await term.waitFor((x) => x.includes('TUI-EXIT 0'), 'the TUI to exit 0');
 });

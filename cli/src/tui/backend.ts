@@ -3,7 +3,7 @@
  * SessionRuntime (spawn(): containers live as long as the dashboard) until the lifecycle API
  * (issue 4: Runtime.list/run/…, detached containers with a monitor) provides a detached one.
  */
-import type { ContainerSummary, DashboardEvent, LogLine, NewContainerForm } from './api.js';
+import type { ContainerDetail, ContainerSummary, DashboardEvent, LogLine, NewContainerForm, ProcessInfo } from './api.js';
 
 export interface ContainerBackend {
   /** true when containers outlive the dashboard. */
@@ -21,5 +21,9 @@ export interface ContainerBackend {
   /** An interactive shell in it on this process's terminal; resolves with the shell's exit code. */
   exec(id: string): Promise<number>;
   events(signal?: AbortSignal): AsyncIterable<DashboardEvent>;
+  /** What the backend's own state says (namespaces, maps, endpoints…); /proc fills in the rest. */
+  details?(id: string): Promise<Partial<ContainerDetail>>;
+  /** Its processes, when the backend can list them (else /proc's view of its pid namespace). */
+  processes?(id: string): Promise<ProcessInfo[]>;
   close(): Promise<void>;
 }

@@ -16,6 +16,8 @@ export interface RunTuiOptions {
   stdin?: NodeJS.ReadStream;
   stdout?: NodeJS.WriteStream;
   refreshMs?: number;
+  /** State root for the real API (default: NSBOX_ROOT, else the runtime's default). */
+  root?: string;
 }
 
 const ENTER = '\x1b[?1049h\x1b[H\x1b[2J\x1b[?25l';
@@ -28,7 +30,7 @@ export async function runTui(opts: RunTuiOptions = {}): Promise<number> {
     process.stderr.write('nsbox: tui: needs a terminal (stdin and stdout must be a tty); use `nsbox ps --format json` in scripts\n');
     return 1;
   }
-  const api = opts.api ?? new (await import('./real-api.js')).RealApi();
+  const api = opts.api ?? new (await import('./real-api.js')).RealApi(undefined, opts.root === undefined ? {} : { root: opts.root });
   let screen = false;
   const enter = (): void => { if (!screen) { stdout.write(ENTER); screen = true; } };
   const leave = (): void => { if (screen) { stdout.write(LEAVE); screen = false; } };

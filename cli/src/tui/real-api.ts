@@ -22,11 +22,14 @@ import {
   type NetworkSummary, type NewContainerForm, type ProcessInfo,
 } from './api.js';
 import { cgroupPath, cgroupUsage, hostNsIds, idMap, nsIds, processesInPidNs, scanNamespaces, timeOffsets } from './procfs.js';
+import type { Runtime } from 'nsbox';
 import type { ContainerBackend } from './backend.js';
+import { LifecycleBackend } from './lifecycle-backend.js';
 import { SessionRuntime, type SpawnFn } from './session-runtime.js';
 
 /** The parts of the library this adapter can use, each optional until it exists. */
 interface Library {
+  Runtime?: new (o?: { root?: string }) => Runtime;
   spawn?: SpawnFn;
   listNetworks?: () => Promise<LibNetwork[]>;
   inspectNetwork?: (name: string) => Promise<LibNetwork & { endpoints: LibEndpoint[] }>;
@@ -45,9 +48,11 @@ export class RealApi implements DashboardApi {
   private readonly lib: Library;
   private readonly cpu = new Map<string, { usec: number; at: number }>();
 
-  constructor(lib: Library = nsbox as unknown as Library, backend?: ContainerBackend) {
+  constructor(lib: Library = nsbox as unknown as Library, opts: { root?: string; backend?: ContainerBackend } = {}) {
     this.lib = lib;
-    this.backend = backend ?? (typeof lib.spawn === 'function' ? new SessionRuntime(lib.spawn) : undefined);
+    this.backend = opts.backend
+      ?? (typeof lib.Runtime === 'function' ? new LifecycleBackend(new lib.Runtime(opts.root === undefined ? {} : { root: opts.root })) : undefined)
+      ?? (typeof lib.spawn === 'function' ? new SessionRuntime(lib.spawn) : undefined);
   }
 
   private get rt(): ContainerBackend {
@@ -72,7 +77,7 @@ export class RealApi implements DashboardApi {
     const eps = list.some((c) => c.pid) ? await this.allEndpoints() : [];
     return Promise.all(list.map(async (c) => {
       if (c.status !== 'running' || !c.pid) return c;
-      const ip = eps.find((e) => e.ownerPid === c.pid)?.address.split('/')[0];
+      const ip = eps.find((e) => e.ownerPid === c.pid)?.address.split('/')[0] ?? c.ip;
       if (!(await this.ownCgroup(c.pid))) return { ...c, ip };
       const u = await cgroupUsage(c.pid);
       const prev = this.cpu.get(c.id);
@@ -96,17 +101,23 @@ export class RealApi implements DashboardApi {
     const pid = summary.pid;
     const base: ContainerDetail = { summary, namespaces: [], uidMap: [], gidMap: [], endpoints: [], processes: [], raw: await this.rt.inspect(id) };
     if (!pid) return base;
-    const [inside, host, uidMap, gidMap, offsets, cgroup, processes, eps] = await Promise.all([
-      nsIds(pid), hostNsIds(), idMap(pid, 'uid'), idMap(pid, 'gid'), timeOffsets(pid), cgroupPath(pid), processesInPidNs(pid),
-      this.endpointsOf(pid),
+    const [inside, host, uidMap, gidMap, offsets, cgroup, processes, eps, own] = await Promise.all([
+      nsIds(pid), hostNsIds(), idMap(pid, 'uid'), idMap(pid, 'gid'), timeOffsets(pid), cgroupPath(pid), this.processes(id),
+      this.endpointsOf(pid), this.rt.details?.(id).catch(() => undefined),
     ]);
-    const endpoints = eps.map(({ network, bridge, gateway, hostVeth, hostIfindex, containerIf, address, mac }) =>
-      ({ network, bridge, gateway, hostVeth, hostIfindex, containerIf, address, mac }));
     const namespaces = NAMESPACE_KINDS.map((kind) => ({
       kind, id: inside[kind], hostId: host.ids[kind], shared: inside[kind] !== undefined && inside[kind] === host.ids[kind],
     }));
-    const raw = { ...(base.raw as object), Namespaces: namespaces, UidMap: uidMap, GidMap: gidMap, TimeOffsets: offsets ?? null, CgroupPath: cgroup ?? null, Endpoints: endpoints };
-    return { ...base, namespaces, uidMap, gidMap, timeOffsets: offsets, cgroupPath: cgroup, processes, endpoints, raw };
+    const endpoints = own?.endpoints?.length ? own.endpoints : eps.map(({ network, bridge, gateway, hostVeth, hostIfindex, containerIf, address, mac }) =>
+      ({ network, bridge, gateway, hostVeth, hostIfindex, containerIf, address, mac }));
+    // /proc is what is true now; the state (when there is one) is what the runtime set up and is the raw JSON.
+    return {
+      ...base, namespaces, uidMap: uidMap.length ? uidMap : own?.uidMap ?? [], gidMap: gidMap.length ? gidMap : own?.gidMap ?? [],
+      timeOffsets: offsets ?? own?.timeOffsets, cgroupPath: cgroup ?? own?.cgroupPath, processes, endpoints,
+      raw: this.backend instanceof SessionRuntime
+        ? { ...(base.raw as object), Namespaces: namespaces, UidMap: uidMap, GidMap: gidMap, TimeOffsets: offsets ?? null, CgroupPath: cgroup ?? null, Endpoints: endpoints }
+        : base.raw,
+    };
   }
 
   async *logs(id: string, opts: { follow: boolean; signal?: AbortSignal }): AsyncIterable<LogLine> {
@@ -114,6 +125,7 @@ export class RealApi implements DashboardApi {
   }
 
   async processes(id: string): Promise<ProcessInfo[]> {
+    if (this.rt.processes) return this.rt.processes(id);
     const { pid } = await this.rt.get(id);
     return pid ? processesInPidNs(pid) : [];
   }

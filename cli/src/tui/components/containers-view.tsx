@@ -90,8 +90,9 @@ export function ContainersView({ containers, error, list, onList, selectedId, on
     <Box flexDirection="column" height={height}>
       {list.editing || list.filter ? (
         <TextInput label="filter: " value={list.filter} active={list.editing}
+          hint={list.editing ? '(Enter applies, Esc clears)' : `(${rows.length} shown · / edits, Esc clears)`}
           onChange={(filter) => onList({ ...list, filter })}
-          onSubmit={() => onList({ ...list, editing: false })}
+          onSubmit={(filter) => onList({ ...list, filter, editing: false })}
           onCancel={() => onList({ ...list, editing: false, filter: '' })} />
       ) : (
         <Text dimColor wrap="truncate">{rows.length} containers · sort {list.sort} {arrow} (o/O) · / filter · n new · ? keys</Text>

@@ -17,6 +17,7 @@ export function LogsTab({ api, id, width, height }: { api: DashboardApi; id: str
   const [offset, setOffset] = useState(0);
   const [query, setQuery] = useState('');
   const [editing, setEditing] = useState(false);
+  const [jumpToLast, setJumpToLast] = useState(false);
   useEffect(() => {
     const ac = new AbortController();
     let pending: LogLine[] = [];
@@ -51,6 +52,8 @@ export function LogsTab({ api, id, width, height }: { api: DashboardApi; id: str
     const m = matches[matches.length - 1];
     if (m !== undefined) { setFollow(false); setOffset(Math.max(0, Math.min(max, m - Math.floor(body / 2)))); }
   };
+  // After a search is submitted, once its matches are computed: show the last one.
+  useEffect(() => { if (jumpToLast) { setJumpToLast(false); toLast(); } });
   useKeys(LAYER.tab, (input, key) => {
     if (input === 'f') { setFollow(!follow); return true; }
     if (input === '/') { setEditing(true); return true; }
@@ -68,8 +71,8 @@ export function LogsTab({ api, id, width, height }: { api: DashboardApi; id: str
       {error ? <Text color="yellow">{errorMessage(error)}</Text> : null}
       <LineView lines={lines} offset={shownOffset} height={body} width={width} />
       {editing ? (
-        <TextInput label="search: " value={query} active onChange={setQuery}
-          onSubmit={() => { setEditing(false); toLast(); }} onCancel={() => { setEditing(false); setQuery(''); }} />
+        <TextInput label="search: " value={query} active onChange={setQuery} hint="(Enter finds, Esc cancels)"
+          onSubmit={(v) => { setQuery(v); setEditing(false); setJumpToLast(true); }} onCancel={() => { setEditing(false); setQuery(''); }} />
       ) : (
         <Text dimColor wrap="truncate">
           {follow ? <Text color="green">following</Text> : 'paused'} · {lines.length} lines

@@ -62,7 +62,8 @@ export function NamespaceExplorer({ api, width, height, refreshMs }: Props) {
     <Box flexDirection="column">
       {editing || filter ? (
         <TextInput label="filter: " value={filter} active={editing} onChange={setFilter}
-          onSubmit={() => setEditing(false)} onCancel={() => { setEditing(false); setFilter(''); }} />
+          hint={editing ? '(Enter applies, Esc clears)' : `(${list.length} shown · / edits, Esc clears)`}
+          onSubmit={(v) => { setFilter(v); setEditing(false); }} onCancel={() => { setEditing(false); setFilter(''); }} />
       ) : <Text dimColor wrap="truncate">{list.length} namespaces · owner = user ns of the lowest pid (heuristic) · / filter · Enter processes</Text>}
       <Text bold>{'  '}{fit('KIND', 7)} {fit('ID', 11)} {fit('NPROCS', 6, 'right')} {fit('OWNER', 11)} {fit('PID', 7, 'right')} {fit('COMMAND', cmdWidth)} USED BY</Text>
       {list.slice(start, start + body).map((n, j) => (

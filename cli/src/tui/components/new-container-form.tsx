@@ -67,7 +67,11 @@ export function NewContainerFormView({ api, root, onSubmit, onCancel }: Props) {
     } else if (field === 'name' || field === 'rootfs' || field === 'command' || field === 'hostname') {
       if (key.backspace || key.delete) setText({ ...text, [field]: text[field].slice(0, -1) });
       else if (key.ctrl && input === 'u') setText({ ...text, [field]: '' });
-      else if (input && !key.ctrl && !key.meta && !key.leftArrow && !key.rightArrow) setText({ ...text, [field]: text[field] + input });
+      else if (input && !key.ctrl && !key.meta && !key.leftArrow && !key.rightArrow) {
+        const end = input.search(/[\r\n]/);
+        setText({ ...text, [field]: text[field] + (end < 0 ? input : input.slice(0, end)) });
+        if (end >= 0) go(1);
+      }
     }
     return true;
   });

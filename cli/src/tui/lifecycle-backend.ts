@@ -1,0 +1,99 @@
+/**
+ * ContainerBackend over the lifecycle API (`Runtime` from `nsbox`): detached containers under a state
+ * root, shared with `nsbox ps/logs/exec/stop/rm` and any other process.
+ */
+import type { ContainerState, Runtime, RuntimeContainer } from 'nsbox';
+import type { ContainerDetail, ContainerStatus, ContainerSummary, DashboardEvent, LogLine, NewContainerForm, ProcessInfo } from './api.js';
+import { NAMESPACE_KINDS } from './api.js';
+import type { ContainerBackend } from './backend.js';
+
+const STATUS: Record<string, ContainerStatus> = { creating: 'created', created: 'created', running: 'running', paused: 'paused', exited: 'exited', dead: 'dead' };
+
+export function summaryOf(s: ContainerState): ContainerSummary {
+  const running = s.status === 'running' || s.status === 'paused';
+  return {
+    id: s.id, name: s.name, status: STATUS[s.status] ?? 'unknown', pid: running ? s.pid ?? 0 : 0,
+    ...(s.exitCode === null ? {} : { exitCode: s.exitCode }),
+    ...(s.startedAt ? { startedAt: s.startedAt } : {}),
+    ...(s.endpoints[0]?.address ? { ip: s.endpoints[0].address.split('/')[0] } : {}),
+  };
+}
+
+/** What the state itself says about namespaces, maps, offsets, cgroup and endpoints (host ids come from /proc). */
+export function detailOf(s: ContainerState): Partial<ContainerDetail> {
+  const kinds = new Set<string>(NAMESPACE_KINDS);
+  return {
+    namespaces: s.namespaces.filter((n) => kinds.has(n.kind)).map((n) => ({ kind: n.kind as ContainerDetail['namespaces'][number]['kind'], id: n.id, shared: n.shared })),
+    uidMap: s.uidMap, gidMap: s.gidMap,
+    timeOffsets: { monotonic: { secs: s.timeOffsets.monotonic, nanos: 0 }, boottime: { secs: s.timeOffsets.boottime, nanos: 0 } },
+    cgroupPath: s.cgroups.find((c) => c.includes('/unified')) ?? s.cgroups.find((c) => !/\/(cpu|memory|pids|blkio|devices|freezer|cpuset|cpuacct|systemd)[,/]/.test(c)) ?? s.cgroups[0],
+    endpoints: s.endpoints.map((e) => ({
+      network: e.network, bridge: e.bridge ?? '?', gateway: e.gateway ?? '?', hostVeth: e.hostVeth ?? '?',
+      ...(e.hostIfindex === undefined ? {} : { hostIfindex: e.hostIfindex }), containerIf: 'eth0', address: e.address ?? '?', mac: e.mac ?? '?',
+    })),
+  };
+}
+
+export class LifecycleBackend implements ContainerBackend {
+  readonly detached = true;
+  /** Containers this dashboard started: their handles hold the network teardowns for remove(). */
+  private readonly started = new Map<string, RuntimeContainer>();
+  constructor(private readonly rt: Runtime) {}
+
+  private handle(ref: string): RuntimeContainer {
+    const c = this.rt.get(ref);
+    return this.started.get(c.id) ?? c;
+  }
+
+  /** Only real containers: the state root also holds other directories (e.g. networking's leases). */
+  async list(): Promise<ContainerSummary[]> { return this.rt.list({ all: true }).filter((s) => /^[0-9a-f]{64}$/.test(s.id)).map(summaryOf); }
+  async get(ref: string): Promise<ContainerSummary> { return summaryOf(this.rt.get(ref).inspect()); }
+  async inspect(ref: string): Promise<unknown> { return this.rt.get(ref).inspect(); }
+  async details(ref: string): Promise<Partial<ContainerDetail>> { return detailOf(this.rt.get(ref).inspect()); }
+
+  async processes(ref: string): Promise<ProcessInfo[]> {
+    return this.rt.get(ref).top().map((p) => ({ pidInside: p.nsPid ?? 0, pidHost: p.pid, ppidHost: p.ppid, user: String(p.uid), command: p.command }));
+  }
+
+  async create(form: NewContainerForm): Promise<ContainerSummary> {
+    const c = await this.rt.run({
+      command: form.command,
+      ...(form.name ? { name: form.name } : {}), ...(form.rootfs ? { rootfs: form.rootfs } : {}),
+      ...(form.hostname ? { hostname: form.hostname } : {}), ...(form.network ? { network: form.network } : {}),
+      ...(form.namespaces ? { namespaces: form.namespaces } : {}),
+    });
+    this.started.set(c.id, c);
+    return summaryOf(c.inspect());
+  }
+
+  async *logs(ref: string, follow: boolean, signal?: AbortSignal): AsyncIterable<LogLine> {
+    for await (const e of this.rt.get(ref).logs({ follow, ...(signal ? { signal } : {}) })) {
+      yield { stream: e.stream, time: e.time, line: e.log.replace(/\r?\n$/, '') };
+    }
+  }
+
+  async stop(ref: string): Promise<void> { await this.rt.get(ref).stop(); }
+  async kill(ref: string, signal: string): Promise<void> { await this.rt.get(ref).kill(signal); }
+
+  async remove(ref: string, force: boolean): Promise<void> {
+    const c = this.handle(ref);
+    await c.remove({ force });
+    this.started.delete(c.id);
+  }
+
+  /** `nsbox exec -it REF sh` from here: the runtime gets our terminal; we relay signals meant for it. */
+  async exec(ref: string): Promise<number> {
+    const p = this.rt.get(ref).exec(['/bin/sh'], { tty: true, stdin: 'inherit', stdout: 'inherit', stderr: 'inherit' });
+    const relay = (sig: NodeJS.Signals) => (): void => { p.kill(sig); };
+    const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => [s, relay(s)] as const);
+    for (const [s, h] of handlers) process.on(s, h);
+    try { return (await p.wait()).exitCode; } finally { for (const [s, h] of handlers) process.off(s, h); }
+  }
+
+  async *events(signal?: AbortSignal): AsyncIterable<DashboardEvent> {
+    for await (const e of this.rt.events(signal ? { signal } : {})) yield { type: e.type, id: e.id, name: e.name, time: e.time };
+  }
+
+  /** Detached containers outlive the dashboard: nothing to stop here. */
+  async close(): Promise<void> {}
+}
