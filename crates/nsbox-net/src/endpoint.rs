@@ -15,7 +15,7 @@ use crate::link::{self, VethPeer};
 use crate::netlink::Netlink;
 use crate::network::{self, ignore_enodev, CreateOptions, DEFAULT_NETWORK, DEFAULT_SUBNET};
 use crate::state::{self, Lease, Network, PortMap, Protocol, Store};
-use crate::{files, nft, sys};
+use crate::{files, nft, sys, teardown};
 
 pub const CONTAINER_IFNAME: &str = "eth0";
 
@@ -115,7 +115,7 @@ fn check_ports(ports: &[PortMap], others: &[Lease]) -> Result<()> {
 }
 
 /// Drops the leases whose owner died (undoing their veth and ports); returns the live ones.
-pub(crate) fn reclaim_dead(store: &Store, nl: &mut Netlink, net: &Network) -> Result<Vec<Lease>> {
+pub(crate) fn reclaim_dead(store: &Store, net: &Network) -> Result<Vec<Lease>> {
     let leases = store.leases(&net.name)?;
     let (live, dead): (Vec<Lease>, Vec<Lease>) = leases.into_iter().partition(|l| sys::owner_alive(l.owner_pid, l.owner_start));
     if dead.is_empty() {
@@ -123,25 +123,30 @@ pub(crate) fn reclaim_dead(store: &Store, nl: &mut Netlink, net: &Network) -> Re
     }
     let mut errs = Errors::default();
     for l in &dead {
-        undo(store, nl, l, &mut errs);
+        undo(store, l, &mut errs);
     }
     errs.keep(store.save_leases(&net.name, &live));
     errs.finish("reclaim leases").map(|_| live)
 }
 
-fn undo(store: &Store, nl: &mut Netlink, l: &Lease, errs: &mut Errors) {
-    // Both the nft element deletion and the veth deletion wait for an RCU grace period in the
-    // kernel: run them at once (the helper thread never changes namespace).
-    std::thread::scope(|s| {
-        let ports = s.spawn(|| nft::update_ports(l, false));
-        errs.keep(ignore_enodev(link::delete_link(nl, &l.host_veth)));
-        match ports.join() {
-            Ok(r) => {
-                errs.keep(r);
+fn undo(store: &Store, l: &Lease, errs: &mut Errors) {
+    // The veth: returns once the kernel has unregistered it (see teardown.rs: the rest of its
+    // deletion, waiting for RCU to free it, finishes on a helper thread). The nft element deletion
+    // waits for a grace period too (nft's socket close): run it alongside, only when there are ports.
+    if l.ports.is_empty() {
+        errs.keep(ignore_enodev(teardown::delete_link(&l.host_veth)));
+    } else {
+        std::thread::scope(|s| {
+            let ports = s.spawn(|| nft::update_ports(l, false));
+            errs.keep(ignore_enodev(teardown::delete_link(&l.host_veth)));
+            match ports.join() {
+                Ok(r) => {
+                    errs.keep(r);
+                }
+                Err(_) => errs.0.push(NetError::Invalid { field: "ports", message: "nft helper thread died".into() }),
             }
-            Err(_) => errs.0.push(NetError::Invalid { field: "ports", message: "nft helper thread died".into() }),
-        }
-    });
+        });
+    }
     let dir = store.endpoint_dir(&l.id);
     if let Err(e) = std::fs::remove_dir_all(&dir) {
         if e.kind() != std::io::ErrorKind::NotFound {
@@ -198,7 +203,7 @@ pub fn attach(store: &Store, opts: &AttachOptions) -> Result<Endpoint> {
     if net.internal && !ports.is_empty() {
         return Err(NetError::Invalid { field: "ports", message: format!("network {name:?} is internal: nothing can be published") });
     }
-    let mut leases = reclaim_dead(store, &mut nl, &net)?;
+    let mut leases = reclaim_dead(store, &net)?;
     if leases.iter().any(|l| l.netns == opts.netns) {
         return Err(NetError::AlreadyAttached { path: opts.netns.clone(), network: name });
     }
@@ -241,13 +246,13 @@ pub fn attach(store: &Store, opts: &AttachOptions) -> Result<Endpoint> {
     let result = configure(&net, &lease, &leases, &dns, netns.as_fd(), &opts.netns, &paths);
     if let Err(e) = result {
         let mut errs = Errors(vec![e]);
-        undo(store, &mut nl, &lease, &mut errs);
+        undo(store, &lease, &mut errs);
         return errs.fail("attach");
     }
     leases.push(lease.clone());
     if let Err(e) = store.save_leases(&name, &leases) {
         let mut errs = Errors(vec![e.into()]);
-        undo(store, &mut nl, &lease, &mut errs);
+        undo(store, &lease, &mut errs);
         return errs.fail("attach");
     }
     Ok(Endpoint {
@@ -362,7 +367,6 @@ pub fn detach(store: &Store, opts: &DetachOptions) -> Result<Vec<String>> {
         return Err(NetError::Invalid { field: "netns", message: "give a netns path or an endpoint id".into() });
     }
     let _lock = store.lock()?;
-    let mut nl = Netlink::open()?;
     let mut errs = Errors::default();
     let mut removed = Vec::new();
     for net in store.networks()? {
@@ -378,7 +382,7 @@ pub fn detach(store: &Store, opts: &DetachOptions) -> Result<Vec<String>> {
             continue;
         }
         for l in &gone {
-            undo(store, &mut nl, l, &mut errs);
+            undo(store, l, &mut errs);
             removed.push(l.id.clone());
         }
         errs.keep(store.save_leases(&net.name, &keep));

@@ -15,6 +15,7 @@ pub mod network;
 pub mod nft;
 pub mod state;
 pub mod sys;
+pub mod teardown;
 
 pub use endpoint::{attach, detach, AttachOptions, DetachOptions, Endpoint};
 pub use error::NetError;

@@ -78,6 +78,52 @@ impl Netlink {
         Ok(Netlink { sock, seq: std::process::id().wrapping_mul(7919), buf: Vec::with_capacity(RECV_BUF) })
     }
 
+    /// A socket that only listens: subscribed to the given rtnetlink multicast groups (e.g.
+    /// `RTNLGRP_LINK`), for the kernel's notifications about changes made by anyone.
+    pub fn open_subscribed(groups: &[u32]) -> Result<Self> {
+        let nl = Netlink::open()?;
+        for g in groups {
+            nl.sock.add_membership(*g).map_err(|e| NetlinkError::io("subscribe(netlink)", &g.to_string(), e))?;
+        }
+        Ok(nl)
+    }
+
+    pub fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.sock)
+    }
+
+    /// Receives one datagram of notifications (blocking) and returns the messages in it. ENOBUFS means
+    /// the kernel dropped some (the socket's buffer overflowed): the caller must not rely on seeing one.
+    pub fn notifications(&mut self) -> Result<Vec<RouteNetlinkMessage>> {
+        self.buf.clear();
+        self.sock.recv(&mut self.buf, 0).map_err(|e| NetlinkError::io("receive notifications", "", e))?;
+        let mut out = Vec::new();
+        let mut off = 0;
+        while off + 16 <= self.buf.len() {
+            let len = u32::from_ne_bytes([self.buf[off], self.buf[off + 1], self.buf[off + 2], self.buf[off + 3]]) as usize;
+            if len < 16 || off + len > self.buf.len() {
+                break;
+            }
+            if let Ok(m) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&self.buf[off..off + len]) {
+                if let NetlinkPayload::InnerMessage(inner) = m.payload {
+                    out.push(inner);
+                }
+            }
+            off += (len + 3) & !3;
+        }
+        Ok(out)
+    }
+
+    /// Discards notifications already queued (without blocking).
+    pub fn drain_notifications(&mut self) {
+        loop {
+            self.buf.clear();
+            if self.sock.recv(&mut self.buf, libc::MSG_DONTWAIT).is_err() {
+                return;
+            }
+        }
+    }
+
     fn send(&mut self, msg: RouteNetlinkMessage, flags: u16, op: &str, target: &str) -> Result<u32> {
         self.seq = self.seq.wrapping_add(1);
         let mut header = NetlinkHeader::default();

@@ -225,8 +225,8 @@ pub fn remove(store: &Store, name: &str) -> Result<()> {
 
 fn remove_locked(store: &Store, name: &str) -> Result<()> {
     let net = store.network(name)?.ok_or_else(|| NetError::NotFound { name: name.into() })?;
+    let live = endpoint::reclaim_dead(store, &net)?;
     let mut nl = Netlink::open()?;
-    let live = endpoint::reclaim_dead(store, &mut nl, &net)?;
     if !live.is_empty() {
         let who: Vec<String> = live.iter().map(|l| format!("{} ({})", l.container.clone().unwrap_or(l.id.clone()), l.ip)).collect();
         return Err(NetError::InUse { name: name.into(), endpoints: who.join(", ") });
