@@ -14,7 +14,7 @@ import { makeBusyboxRootfs } from '../helpers/rootfs.js';
 import { Terminal } from './e2e-terminal.js';
 import { delay } from './helpers.js';
 
-const cli = (...args: string[]): string => execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+const cli = (...args: string[]): string => execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const ps = (all: boolean): unknown[] => cli('ps', ...(all ? ['-a'] : []), '--format', 'json').split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown);
 const listed = (name: string, all = false): boolean => ps(all).some((c) => JSON.stringify(c).includes(`"${name}"`));
 

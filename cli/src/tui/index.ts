@@ -4,6 +4,8 @@
  * `e` (exec a shell) unmounts the app, leaves the alternate screen, runs the shell on the real
  * terminal, and mounts the app again where it was.
  */
+import { closeSync, openSync } from 'node:fs';
+import tty from 'node:tty';
 import { render } from 'ink';
 import { createElement } from 'react';
 import { errorMessage, type DashboardApi } from './api.js';
@@ -24,9 +26,8 @@ const ENTER = '\x1b[?1049h\x1b[H\x1b[2J\x1b[?25l';
 const LEAVE = '\x1b[?25h\x1b[?1049l';
 
 export async function runTui(opts: RunTuiOptions = {}): Promise<number> {
-  const stdin = opts.stdin ?? process.stdin;
   const stdout = opts.stdout ?? process.stdout;
-  if (!stdin.isTTY || !stdout.isTTY) {
+  if (!(opts.stdin ? opts.stdin.isTTY : tty.isatty(0)) || !stdout.isTTY) {
     process.stderr.write('nsbox: tui: needs a terminal (stdin and stdout must be a tty); use `nsbox ps --format json` in scripts\n');
     return 1;
   }
@@ -47,17 +48,26 @@ export async function runTui(opts: RunTuiOptions = {}): Promise<number> {
   try {
     for (;;) {
       let exec: { id: string; state: UiState } | undefined;
+      // Our own handle on the terminal (a second open of fd 0's tty), closed before a shell runs: a
+      // tty stream keeps reading ahead after ink lets go of it, and would eat the shell's keystrokes.
+      // (libuv reopens the tty for its handle and dup2s it over our fd, so the fd stays ours to close.)
+      const fd = opts.stdin ? -1 : openSync('/proc/self/fd/0', 'r');
+      const stdin = opts.stdin ?? (new tty.ReadStream(fd) as NodeJS.ReadStream);
       enter();
       const instance = render(createElement(App, {
         api, refreshMs: opts.refreshMs, initial: state, notice,
         onExec: (id: string, s: UiState) => { exec = { id, state: s }; instance.unmount(); },
       }), { stdin, stdout, exitOnCtrlC: true, patchConsole: true, maxFps: 30 });
-      await instance.waitUntilExit();
+      await instance.waitUntilExit().finally(() => {
+        if (opts.stdin) return;
+        stdin.setRawMode?.(false);
+        stdin.destroy();
+        try { closeSync(fd); } catch { /* already closed */ }
+      });
       if (!exec) return 0;
       const { id, state: s } = exec;
       state = s;
       leave();
-      stdin.setRawMode?.(false);
       try {
         const code = await api.execShell(id);
         notice = { kind: 'info', text: `shell exited with code ${code}` };

@@ -1,8 +1,9 @@
 /* @jsxRuntime automatic */
-import { Box, useApp, useInput, type Key } from 'ink';
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { Box, useApp, type Key } from 'ink';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { DashboardApi, NewContainerForm } from '../api.js';
 import { useActions } from '../hooks/use-actions.js';
+import { useKeyQueue } from '../hooks/use-key-queue.js';
 import { KeyContext, KeyRouter } from '../hooks/use-keys.js';
 import { usePoll } from '../hooks/use-poll.js';
 import { useTerminalSize, type Size } from '../hooks/use-terminal-size.js';
@@ -74,8 +75,6 @@ export function App({ api, refreshMs = 1000, size, initial, onExec, clock = Date
     });
   };
 
-  // At most one key per render: a key arriving before the last one's render is queued, so every
-  // handler sees the state the previous key left.
   const handleKey = (input: string, key: Key): void => {
     if (router.dispatch(input, key)) return;
     if (input === 'q') { exit({ kind: 'quit' } satisfies ExitResult); return; }
@@ -99,28 +98,11 @@ export function App({ api, refreshMs = 1000, size, initial, onExec, clock = Date
       else void run(`shell in ${current.name}…`, `shell in ${current.name} ended`, () => api.execShell(current.id));
     }
   };
-  const [, setKeyTick] = useState(0);
-  const keyQueue = useRef<Array<[string, Key]>>([]);
-  const handled = useRef(false);
-  // ink re-subscribes useInput in a passive effect, so its closure can be a render old: go through a ref.
-  const keyRef = useRef(handleKey);
-  keyRef.current = handleKey;
-  useInput((input, key) => {
-    if (!handled.current && keyQueue.current.length === 0) { handled.current = true; keyRef.current(input, key); return; }
-    keyQueue.current.push([input, key]);
-    setKeyTick((t) => t + 1);
-  });
-  useLayoutEffect(() => {
-    handled.current = false;
-    const next = keyQueue.current.shift();
-    if (!next) return;
-    handled.current = true;
-    keyRef.current(...next);
-    if (keyQueue.current.length) setKeyTick((t) => t + 1);
-  });
+  useKeyQueue(handleKey);
 
   const top = 1 + Math.min(MAX_REASONS, caps.data?.reasons.length ?? 0);
-  const bodyHeight = Math.max(3, rows - 1 - top - 1);
+  const statusLines = message && message.text.length + 2 > columns ? 2 : 1;
+  const bodyHeight = Math.max(3, rows - 1 - top - statusLines);
   const removing = typeof overlay === 'object' ? containers.data?.find((c) => c.id === overlay.remove) : undefined;
   let body;
   if (overlay === 'help') body = <HelpOverlay onClose={() => setOverlay(undefined)} />;

@@ -1,4 +1,4 @@
-import { useCallback, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { errorMessage } from '../api.js';
 import type { Message } from '../components/status-bar.js';
 
@@ -9,6 +9,7 @@ import type { Message } from '../components/status-bar.js';
 export function useActions(after: () => void, keepMs = 4000) {
   const [message, setMessage] = useState<Message | undefined>();
   const timer = useRef<NodeJS.Timeout | undefined>(undefined);
+  useEffect(() => () => clearTimeout(timer.current), []);
   const show = useCallback((m: Message | undefined) => {
     clearTimeout(timer.current);
     setMessage(m);
