@@ -1,14 +1,14 @@
 /**
  * DashboardApi over the `nsbox` package and /proc. Which call backs which method:
  *
- *   listContainers, createContainer, stop, kill, remove, logs, events, execShell, the Inspect JSON
- *       a ContainerBackend (backend.ts). Today: SessionRuntime over `spawn()` — real containers that live
- *       as long as the dashboard; execShell rejects (needs Container.exec). With the lifecycle API
- *       (issue 4): Runtime.list / run({ detach }) / Container.logs / stop / kill / remove / exec / inspect,
- *       Runtime.events — passed in as `backend`.
+ *   listContainers, createContainer, stop, kill, remove, logs, events, execShell, processes, Inspect JSON
+ *       a ContainerBackend (backend.ts): LifecycleBackend over `Runtime` (list({all}), run(), get(ref)
+ *       .stop/kill/remove/logs/exec/top/inspect, events()) when the library has it; otherwise
+ *       SessionRuntime over `spawn()` (containers that live as long as the dashboard, no exec).
  *   listContainers cpu % and memory   the container's cgroup (v2 cpu.stat, memory.current; v1 fallbacks)
  *   inspectContainer   namespaces (vs pid 1's, or ours when pid 1 is unreadable), uid/gid maps, time
- *                      offsets, cgroup path and processes from /proc/<pid>; endpoints from the networking API
+ *                      offsets, cgroup path from /proc/<pid>, falling back to the runtime's state;
+ *                      endpoints from the state, else from the networking API
  *   listNetworks       listNetworks + inspectNetwork (issue 3)
  *   hostNamespaces     /proc/<pid>/ns/* of every process (no library call needed)
  *
