@@ -6,7 +6,9 @@
  * the CLI no longer lists it. Needs root and tmux; `npm run build` first.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import test from 'ava';
 import { CLI } from '../helpers/cli.js';
 import { needsRoot } from '../helpers/privileged.js';
@@ -23,9 +25,13 @@ test('tui in tmux over detached containers: form → namespaces, logs → exec �
   t.true(existsSync(CLI), `build first: ${CLI} is missing`);
   const rootfs = makeBusyboxRootfs();
   t.teardown(() => rootfs.remove());
+  // A state root of the test's own, so nothing is left in the machine's /run/nsbox.
+  const stateRoot = mkdtempSync(path.join(tmpdir(), 'nsbox-tui-e2e-'));
+  process.env.NSBOX_ROOT = stateRoot;
+  t.teardown(() => { delete process.env.NSBOX_ROOT; rmSync(stateRoot, { recursive: true, force: true }); });
   const name = `e2e-${process.pid}`;
   t.teardown(() => { try { cli('rm', '-f', name); } catch { /* already removed */ } });
-  let term = Terminal.open(`nsbox-tui-e2e-${process.pid}`, `node ${CLI} tui; echo "TUI-EXIT $?"; sleep 60`);
+  let term = Terminal.open(`nsbox-tui-e2e-${process.pid}`, `NSBOX_ROOT=${stateRoot} node ${CLI} tui; echo "TUI-EXIT $?"; sleep 60`);
   t.teardown(() => term.close());
 
   await term.waitFor((s) => s.includes('[1 Containers]'), 'the dashboard');
@@ -82,7 +88,7 @@ test('tui in tmux over detached containers: form → namespaces, logs → exec �
   t.true(listed(name), '…and the CLI still lists it');
   term.close();
 
-  term = Terminal.open(`nsbox-tui-e2e2-${process.pid}`, `node ${CLI} tui; echo "TUI-EXIT $?"; sleep 60`);
+  term = Terminal.open(`nsbox-tui-e2e2-${process.pid}`, `NSBOX_ROOT=${stateRoot} node ${CLI} tui; echo "TUI-EXIT $?"; sleep 60`);
   s = await term.waitFor((x) => row.test(x), 'the container in a new dashboard');
   t.is(Number(row.exec(s)![1]), pid);
   term.keys('/');
