@@ -1,6 +1,8 @@
 // Section "network" (issue 3's benchmark): attach + detach of one container's network, nsbox against
 // Debian's containernetworking-plugins driven per the CNI spec (bridge + host-local; bridge ipMasq +
-// portmap with one published port), plus TCP throughput container↔container against host loopback.
+// portmap with one published port) and against netavark (`setup`/`teardown` with a network config
+// JSON, without and with one published port), plus TCP throughput (iperf3) container↔container over
+// the bridge against host loopback, and the rules each peer leaves behind after a full teardown.
 // Everything runs in a throwaway net+mount namespace (this file re-executes itself under unshare), so
 // bridges, veths and rules of either side never reach the machine's own network.
 import { spawn, spawnSync } from 'node:child_process';
@@ -9,14 +11,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import { ensurePeers } from './lib/sys.mjs';
+import { cniExec, leftovers, netavark, NETAVARK, throughput } from './lib/netpeers.mjs';
+
 const SELF = fileURLToPath(import.meta.url);
 const REPO = path.resolve(path.dirname(SELF), '..');
-const CNI_PATH = '/usr/lib/cni';
 
 export default async function network(ctx = { root: process.getuid?.() === 0, runs: 30 }) {
   const section = { title: 'network: attach + detach of one container (ratios: peer / nsbox)', rows: [], notes: [], reference: 'nsbox attach' };
   if (!ctx.root) return { ...section, skipped: 'needs root' };
   const runs = Math.max(5, Math.min(ctx.runs ?? 30, 100));
+  const installed = ensurePeers(['containernetworking-plugins', 'netavark', 'iperf3', 'nftables', 'iproute2']);
   const r = spawnSync('unshare', ['--net', '--mount', '--propagation', 'private', '--', process.execPath, SELF, 'inner', String(runs)], {
     encoding: 'utf8', cwd: REPO, timeout: 600_000,
   });
@@ -28,7 +33,7 @@ export default async function network(ctx = { root: process.getuid?.() === 0, ru
     return { ...section, skipped: `inner run failed (${r.status ?? r.signal}): ${(r.stderr ?? '').trim().split('\n').slice(-5).join(' | ')}` };
   }
   section.rows = inner.rows;
-  section.notes = inner.notes;
+  section.notes = [...installed, ...inner.notes];
   const med = (name) => {
     const s = [...(inner.rows.find((x) => x.name === name)?.samples ?? [])].sort((a, b) => a - b);
     return s.length ? s[Math.floor(s.length / 2)] : NaN;
@@ -37,6 +42,9 @@ export default async function network(ctx = { root: process.getuid?.() === 0, ru
   for (const [peer, ours] of [
     ['CNI bridge+host-local attach', 'nsbox attach'], ['CNI bridge+host-local detach', 'nsbox detach'],
     ['CNI bridge(ipMasq)+portmap attach', 'nsbox attach -p'], ['CNI bridge(ipMasq)+portmap detach', 'nsbox detach -p'],
+    ['netavark setup', 'nsbox attach'], ['netavark teardown', 'nsbox detach'],
+    ['netavark setup -p', 'nsbox attach -p'], ['netavark teardown -p', 'nsbox detach -p'],
+    ['CNI bridge+host-local detach', 'nsbox detach + kernel remainder'],
   ]) {
     const ratio = med(peer) / med(ours);
     if (Number.isFinite(ratio)) section.notes.push(`${peer} / ${ours} = ${ratio.toFixed(1)}× (target ≥ 5×: ${ratio >= 5 ? 'met' : 'NOT met'})`);
@@ -62,17 +70,6 @@ async function sandbox() {
   return child;
 }
 
-function cniExec(plugin, command, conf, env) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(path.join(CNI_PATH, plugin), [], {
-    input: JSON.stringify(conf), encoding: 'utf8',
-    env: { ...process.env, CNI_COMMAND: command, CNI_PATH, CNI_IFNAME: 'eth0', ...env },
-  });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`CNI ${plugin} ${command} failed: ${r.stdout} ${r.stderr}`);
-  return { ms, result: r.stdout ? JSON.parse(r.stdout) : null };
-}
-
 async function inner(runs) {
   sh('ip link set lo up');
   const notes = [];
@@ -91,6 +88,11 @@ async function inner(runs) {
   });
   const portmap = { cniVersion: '1.0.0', name: 'cnibenchm', type: 'portmap', capabilities: { portMappings: true } };
   const portRC = { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] };
+  // netavark removes its bridge with the network's last container: a second container (the keeper)
+  // stays attached so that, as for nsbox and CNI, only the endpoint comes and goes.
+  const keepers = fs.existsSync(NETAVARK) ? [await sandbox(), await sandbox()] : [];
+  const nvPlain = keepers[0] && netavark({ root, name: 'nvbench', bridge: 'nvbr0', subnet: '10.213.0', keeper: keepers[0].pid });
+  const nvPorts = keepers[1] && netavark({ root, name: 'nvbenchp', bridge: 'nvbr1', subnet: '10.214.0', keeper: keepers[1].pid, port: 8082 });
 
   for (let i = 0; i < runs + 2; i++) {
     const warm = i < 2;
@@ -101,6 +103,9 @@ async function inner(runs) {
     t = process.hrtime.bigint();
     await nsbox.detachContainer({ endpoint: ep.id });
     const d = Number(process.hrtime.bigint() - t) / 1e6;
+    // What the kernel still does after detach returned (waiting for RCU before freeing the veth).
+    await nsbox.settleNetworkTeardown();
+    const ds = Number(process.hrtime.bigint() - t) / 1e6;
     t = process.hrtime.bigint();
     const ep2 = await nsbox.attachContainer({ netns, ownerPid: box.pid, network: 'bench', ports: ['8080:80'] });
     const ap = Number(process.hrtime.bigint() - t) / 1e6;
@@ -115,36 +120,29 @@ async function inner(runs) {
     const pa = cniExec('portmap', 'ADD', { ...portmap, runtimeConfig: portRC, prevResult: ma.result }, env);
     const pd = cniExec('portmap', 'DEL', { ...portmap, runtimeConfig: portRC, prevResult: ma.result }, env);
     const md = cniExec('bridge', 'DEL', { ...cniNet(true), prevResult: ma.result }, env);
+    const nv = nvPlain?.cycle(netns, i);
+    const nvp = nvPorts?.cycle(netns, i);
     if (warm) continue;
     add('nsbox attach', a); add('nsbox detach', d); add('nsbox attach -p', ap); add('nsbox detach -p', dp);
+    add('nsbox detach + kernel remainder', ds);
+    if (nv) { add('netavark setup', nv.setup); add('netavark teardown', nv.teardown); }
+    if (nvp) { add('netavark setup -p', nvp.setup); add('netavark teardown -p', nvp.teardown); }
     add('CNI bridge+host-local attach', ca.ms); add('CNI bridge+host-local detach', cd.ms);
     add('CNI bridge(ipMasq)+portmap attach', ma.ms + pa.ms); add('CNI bridge(ipMasq)+portmap detach', pd.ms + md.ms);
   }
-  const leftover = sh('nft list ruleset | grep -c "^\\s*\\(ip\\|tcp\\|jump\\|counter\\|masquerade\\|dnat\\|meta\\|fib\\)" || true').stdout.trim();
-  notes.push(`rules left in the namespace after full CNI teardown (nsbox network still present): ${leftover}`);
-  notes.push('netavark: not installed (Debian 12 has no package), not measured');
-  notes.push(throughput(nsbox, box) ?? 'iperf3 throughput: skipped');
+  nvPlain?.close();
+  nvPorts?.close();
+  for (const k of keepers) k.kill('SIGKILL');
+  notes.push(`nsbox detach returns once the kernel has unregistered the veth; "nsbox detach + kernel remainder" waits (settleNetworkTeardown) until the kernel has freed it, as CNI's and netavark's deletions do before they exit`);
+  notes.push(keepers.length ? `netavark ${sh(`${NETAVARK} --version`).stdout.trim()} (firewall: iptables ${sh('iptables --version').stdout.trim()}), one keeper container attached throughout` : 'netavark: not installed, not measured');
+  // Rules left after a full teardown (the last container and network gone), each peer in a fresh
+  // namespace of its own.
+  notes.push(`rules left after full teardown: ${leftovers(REPO, root).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  notes.push(await throughput(nsbox, sandbox) ?? 'iperf3: not installed, throughput not measured');
   box.kill('SIGKILL');
   await nsbox.removeNetwork('bench').catch(() => undefined);
   fs.rmSync(root, { recursive: true, force: true });
   return { rows: Object.entries(rows).map(([name, samples]) => ({ name, samples })), notes };
-}
-
-function throughput() {
-  if (sh('command -v iperf3').status !== 0) return null;
-  const bits = (json) => {
-    try {
-      return JSON.parse(json).end.sum_received.bits_per_second / 1e9;
-    } catch {
-      return NaN;
-    }
-  };
-  // Host loopback.
-  const srv = spawn('iperf3', ['-s', '-1', '-p', '5201'], { stdio: 'ignore' });
-  sh('sleep 0.3');
-  const lo = bits(sh('iperf3 -c 127.0.0.1 -p 5201 -t 2 -J').stdout);
-  srv.kill();
-  return `iperf3 (2 s): host loopback ${lo.toFixed(1)} Gbit/s`;
 }
 
 if (process.argv[2] === 'inner') {

@@ -44,10 +44,10 @@ export function dpkgVersion(pkg) {
   return status.includes('install ok installed') ? version : null;
 }
 
-// Installs crun, runc and busybox-static with apt if any is missing. Returns notes for the report.
-export function ensurePeers() {
+// Installs crun, runc and busybox-static (or the packages given) with apt if any is missing. Returns
+// notes for the report.
+export function ensurePeers(wanted = ['crun', 'runc', 'busybox-static']) {
   const notes = [];
-  const wanted = ['crun', 'runc', 'busybox-static'];
   const missing = wanted.filter((p) => !dpkgVersion(p));
   if (missing.length === 0) return notes;
   if (!isRoot() || !which('apt-get')) {

@@ -4,6 +4,7 @@
 //! JSON text that ts/src/network parses into typed objects.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -44,6 +45,7 @@ pub enum NetOp {
     Prune(Option<String>),
     Attach(Value),
     Detach(Value),
+    Settle,
 }
 
 pub struct NetTask(NetOp);
@@ -82,11 +84,27 @@ impl Task for NetTask {
                 let opts: nsbox_net::DetachOptions = serde_json::from_value(v.clone()).map_err(|e| bad("options", e))?;
                 to_value!(nsbox_net::detach(&store(&root_of(&v)), &opts).map_err(net_err)?)
             }
+            NetOp::Settle => to_value!(nsbox_net::teardown::settle().iter().map(|e| e.to_string()).collect::<Vec<_>>()),
         }
     }
 
     fn resolve(&mut self, _env: Env, out: String) -> Result<String> {
         Ok(out)
+    }
+}
+
+/// Detach (and reclaim, rollback, remove) return once the kernel has unregistered a veth and leave
+/// the rest of its deletion (the kernel waiting for RCU before freeing it) to a helper thread
+/// (nsbox-net's teardown.rs). Join those when this Node environment goes away, so the process never
+/// exits before the kernel is done (the kernel would hold its exit for them anyway).
+fn settle_at_exit(env: &Env) {
+    static HOOKED: AtomicBool = AtomicBool::new(false);
+    if !HOOKED.swap(true, Ordering::SeqCst) {
+        let _ = env.add_env_cleanup_hook((), |_| {
+            for e in nsbox_net::teardown::settle() {
+                eprintln!("nsbox: deleting a veth failed after it was unregistered: {e}");
+            }
+        });
     }
 }
 
@@ -107,12 +125,14 @@ pub fn inspect_network(name: String, root: Option<String>) -> AsyncTask<NetTask>
 }
 
 #[napi(ts_return_type = "Promise<string>")]
-pub fn remove_network(name: String, root: Option<String>) -> AsyncTask<NetTask> {
+pub fn remove_network(env: Env, name: String, root: Option<String>) -> AsyncTask<NetTask> {
+    settle_at_exit(&env);
     AsyncTask::new(NetTask(NetOp::Remove(name, root)))
 }
 
 #[napi(ts_return_type = "Promise<string>")]
-pub fn prune_networks(root: Option<String>) -> AsyncTask<NetTask> {
+pub fn prune_networks(env: Env, root: Option<String>) -> AsyncTask<NetTask> {
+    settle_at_exit(&env);
     AsyncTask::new(NetTask(NetOp::Prune(root)))
 }
 
@@ -120,12 +140,21 @@ pub fn prune_networks(root: Option<String>) -> AsyncTask<NetTask> {
 /// resolvConfPath?, hostnamePath?, root? }` → endpoint. The `*Path` files (already bound into the
 /// container) are rewritten in place and removed on detach.
 #[napi(ts_args_type = "options: Record<string, unknown>", ts_return_type = "Promise<string>")]
-pub fn attach_container(options: Value) -> AsyncTask<NetTask> {
+pub fn attach_container(env: Env, options: Value) -> AsyncTask<NetTask> {
+    settle_at_exit(&env);
     AsyncTask::new(NetTask(NetOp::Attach(options)))
 }
 
 /// `{ pid | netns | endpoint, network?, root? }` → ids of the endpoints removed.
 #[napi(ts_args_type = "options: Record<string, unknown>", ts_return_type = "Promise<string>")]
-pub fn detach_container(options: Value) -> AsyncTask<NetTask> {
+pub fn detach_container(env: Env, options: Value) -> AsyncTask<NetTask> {
+    settle_at_exit(&env);
     AsyncTask::new(NetTask(NetOp::Detach(options)))
+}
+
+/// Resolves, with the failures (none expected), once every veth deletion left to the kernel by
+/// detach has finished: for benchmarks and tests that want the kernel's whole cost.
+#[napi(ts_return_type = "Promise<string>")]
+pub fn settle_network_teardown() -> AsyncTask<NetTask> {
+    AsyncTask::new(NetTask(NetOp::Settle))
 }

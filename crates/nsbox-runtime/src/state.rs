@@ -165,7 +165,9 @@ impl Root {
         rd.filter_map(|e| e.ok())
             .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
             .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| n != "names" && !n.starts_with('.'))
+            // The network layer keeps its state (leases, endpoints, per-container /etc files) in
+            // the same root; those folders are not containers.
+            .filter(|n| !matches!(n.as_str(), "names" | "leases" | "endpoints" | "containers" | "networks") && !n.starts_with('.'))
             .collect()
     }
 

@@ -18,6 +18,7 @@ interface NetBinding {
   pruneNetworks(root?: string | null): Promise<string>;
   attachContainer(options: Record<string, unknown>): Promise<string>;
   detachContainer(options: Record<string, unknown>): Promise<string>;
+  settleNetworkTeardown(): Promise<string>;
 }
 
 let binding: NetBinding | undefined;
@@ -78,4 +79,15 @@ export function attachContainer(options: AttachOptions): Promise<Endpoint> {
 /** Undoes attachContainer; resolves to the endpoint ids removed. */
 export function detachContainer(options: DetachOptions): Promise<string[]> {
   return call((b) => b.detachContainer(strip(options)));
+}
+
+/**
+ * Detach resolves once the kernel has unregistered the container's veth (gone from every listing, off
+ * the bridge, its name free); the kernel then still waits for an RCU grace period before it frees
+ * the device, on a helper thread. This resolves when all of those have finished (the addon also
+ * waits for them when Node exits); it rejects with the failures, of which none are expected.
+ */
+export async function settleNetworkTeardown(): Promise<void> {
+  const failures = await call<string[]>((b) => b.settleNetworkTeardown());
+  if (failures.length > 0) throw new Error(`veth teardown: ${failures.join('; ')}`);
 }

@@ -3,6 +3,7 @@ import { enableNetworking } from './hook.js';
 
 export {
   createNetwork, listNetworks, inspectNetwork, removeNetwork, pruneNetworks, attachContainer, detachContainer, portSpec,
+  settleNetworkTeardown,
 } from './api.js';
 export { networkStartHook, enableNetworking, disableNetworking } from './hook.js';
 export type {
