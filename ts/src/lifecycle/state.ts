@@ -7,6 +7,10 @@ import path from 'node:path';
 
 import { ContainerNotFoundError, lifecycleError } from './errors.js';
 
+/** The network layer keeps its state (leases, endpoints, per-container /etc files) in the same root. */
+const NOT_CONTAINERS = new Set(['names', 'leases', 'endpoints', 'containers', 'networks']);
+const isContainerDir = (name: string): boolean => !NOT_CONTAINERS.has(name) && !name.startsWith('.');
+
 export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'exited' | 'dead';
 
 export interface NamespaceState {
@@ -167,7 +171,7 @@ function blank(id: string): ContainerState {
 export function listStates(root: string): ContainerState[] {
   let names: string[];
   try {
-    names = readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory() && d.name !== 'names' && !d.name.startsWith('.')).map((d) => d.name);
+    names = readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory() && isContainerDir(d.name)).map((d) => d.name);
   } catch {
     return [];
   }
@@ -201,7 +205,7 @@ export function resolveId(root: string, ref: string): string {
 
 function listIds(root: string): string[] {
   try {
-    return readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory() && d.name !== 'names' && !d.name.startsWith('.')).map((d) => d.name);
+    return readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory() && isContainerDir(d.name)).map((d) => d.name);
   } catch {
     return [];
   }
