@@ -9,7 +9,7 @@ interface Facts {
   createBlue: Cli; createRed: Cli; overlap: Cli; ls: Array<[string, number]>;
   bOut: string; bErr: string; redMtu: string;
   ips: string[]; reclaimed: string; reclaimedErr: string;
-  inUse: Cli; endpointsLeft: number; prune: string; tables: string; links: string;
+  rmUnknown: Cli; endpointsLeft: number; prune: string; tables: string; links: string;
 }
 
 test('isolation between networks, egress via the host address, CLI, 50 at once, reclaim', async (t) => {
@@ -29,8 +29,8 @@ test('isolation between networks, egress via the host address, CLI, 50 at once, 
   t.is(new Set(f.ips).size, 50, `50 distinct addresses: ${f.ips.join(' ')}`);
   t.true(f.ips.every((ip) => /^10\.201\.0\.\d+\/24$/.test(ip)), f.ips.join(' '));
   t.is(f.reclaimed, '10.201.0.77/24', `the SIGKILLed owner's address was reclaimed ${f.reclaimedErr}`);
-  t.is(f.inUse.code, 125);
-  t.regex(f.inUse.stderr, /ERR_NETWORK_NOT_FOUND/);
+  t.is(f.rmUnknown.code, 125);
+  t.regex(f.rmUnknown.stderr, /ERR_NETWORK_NOT_FOUND/);
   t.is(f.endpointsLeft, 0);
   t.deepEqual(JSON.parse(f.prune), ['blue', 'red']);
   t.is(f.tables, '');

@@ -124,12 +124,15 @@ export function addNetworkCommand(program: Command): void {
     }));
 }
 
-/** bridge → host-side veth → container eth0, the article's picture as text. */
+/** bridge → host-side veth → container eth0, the article's picture as text (with each end's ifindex). */
 export function topology(d: NetworkDetail): string {
   const lines = [`${d.name}: bridge ${d.bridge} ${d.gateway}/${d.subnet.split('/')[1]} mac ${d.mac} mtu ${d.mtu}${d.internal ? ' internal' : ''}${d.bridgeLink ? '' : ' (bridge missing)'}`];
   for (const e of d.endpoints) {
     const ports = e.ports.map((p) => `${p.hostIp ? `${p.hostIp}:` : ''}${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
-    lines.push(`  └─ ${e.hostVeth} ⇄ ${e.containerIfname} ${e.ip} ${e.mac}  ${e.container ?? e.id}${e.alive ? '' : ' (dead)'}${ports ? `  ${ports}` : ''}`);
+    // Like `ip link`: NAME@ifPEER, here on both ends of the pair (host end, container end).
+    const host = e.hostLink ? `${e.hostVeth}@if${e.hostLink.index}` : `${e.hostVeth} (missing)`;
+    const inside = e.hostLink?.peer != null ? `${e.containerIfname}@if${e.hostLink.peer}` : e.containerIfname;
+    lines.push(`  └─ ${host} ⇄ ${inside} ${e.ip} ${e.mac}  ${e.container ?? e.id}${e.alive ? '' : ' (dead)'}${ports ? `  ${ports}` : ''}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -25,6 +25,8 @@ pub struct Link {
     pub up: bool,
     /// ifindex of the bridge this link is enslaved to.
     pub master: Option<u32>,
+    /// For a veth: the other end's ifindex, in the namespace that end lives in (IFLA_LINK).
+    pub peer: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -175,6 +177,7 @@ fn to_link(l: &LinkMessage) -> Link {
         mtu: None,
         up: l.header.flags.contains(LinkFlags::Up),
         master: None,
+        peer: None,
     };
     for a in &l.attributes {
         match a {
@@ -182,6 +185,7 @@ fn to_link(l: &LinkMessage) -> Link {
             LinkAttribute::Address(m) => out.mac = Some(format_mac(m)),
             LinkAttribute::Mtu(m) => out.mtu = Some(*m),
             LinkAttribute::Controller(m) => out.master = Some(*m),
+            LinkAttribute::Link(p) => out.peer = Some(*p),
             LinkAttribute::LinkInfo(infos) => {
                 for i in infos {
                     if let LinkInfo::Kind(k) = i {

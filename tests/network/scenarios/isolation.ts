@@ -63,7 +63,7 @@ sleeper.kill('SIGKILL');
 await until(() => sh(`[ ! -e /proc/${sleeper.pid}/ns ]`).ok);
 const reclaimed = await run({ network: 'blue', ip: '10.201.0.77', stdout: 'pipe', command: ['sh', '-c', 'ip -4 -o addr show eth0 | awk \'{print $4}\''] });
 
-const inUse = cli('network', 'rm', 'nosuch');
+const rmUnknown = cli('network', 'rm', 'nosuch');
 const endpointsLeft = (await inspectNetwork('blue')).endpoints.length;
 const prune = cli('network', 'prune', '--format', 'json');
 srv.kill();
@@ -73,5 +73,5 @@ report({
   createBlue, createRed, overlap, ls: ls.map((n) => [n.name, n.mtu]),
   bOut: b.stdout, bErr: b.stderr, redMtu: redMtu.stdout.trim(),
   ips, reclaimed: reclaimed.stdout.trim(), reclaimedErr: reclaimed.stderr,
-  inUse, endpointsLeft, prune: prune.stdout, tables: sh(`${NFT} list tables`).out.trim(), links: sh('ip -o link').out,
+  rmUnknown, endpointsLeft, prune: prune.stdout, tables: sh(`${NFT} list tables`).out.trim(), links: sh('ip -o link').out,
 });

@@ -43,6 +43,8 @@ export interface LinkInfo {
   up: boolean;
   /** ifindex of the bridge the link is enslaved to. */
   master: number | null;
+  /** For a veth: the other end's ifindex, in its own namespace (the container's `eth0`). */
+  peer: number | null;
 }
 
 /** One container on a network: bridge → host-side veth → container `eth0`. */
