@@ -9,6 +9,7 @@ import { addInspectCommand } from './inspect.js';
 import { addLogsCommand } from './logs.js';
 import { ago, runtimeFor, table, withRoot, type RootFlags } from './ps-common.js';
 import { addRmCommand } from './rm.js';
+import { addCreateCommand, addStartCommand } from './create.js';
 import { addDetachFlags } from './run-detached.js';
 import { addKillCommand, addStopCommand, addWaitCommand } from './stop.js';
 import { addTopCommand } from './top.js';
@@ -26,6 +27,8 @@ export function addLifecycleCommands(program: Command): void {
   addRmCommand(program);
   addAttachCommand(program);
   addDetachFlags(program);
+  addCreateCommand(program);
+  addStartCommand(program);
 }
 
 interface PsFlags extends RootFlags {

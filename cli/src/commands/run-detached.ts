@@ -4,10 +4,9 @@
  * run.ts itself is untouched: without -d the hook does nothing.
  */
 import type { Command } from 'commander';
-import type { DetachedRunOptions } from 'nsbox';
-
 import { reportError } from '../report-error.js';
-import { runOptionsFromFlags, type RunFlags } from '../run-flags.js';
+import type { RunFlags } from '../run-flags.js';
+import { detachedOptions } from './create.js';
 import { runtimeFor } from './ps-common.js';
 
 export function addDetachFlags(program: Command): void {
@@ -22,11 +21,8 @@ export function addDetachFlags(program: Command): void {
       if (!flags.detach) return;
       let code = 0;
       try {
-        if (flags.interactive) throw new Error('-i is not supported with -d: use `nsbox attach` (with -t) or `nsbox exec -i`');
-        const { stdin: _i, stdout: _o, stderr: _e, newSession: _n, interactive: _x, signal: _s, ...opts } = runOptionsFromFlags(flags, cmd.args);
-        const o: DetachedRunOptions = { ...opts, ...(flags.rm ? { rm: true } : {}) };
-        if (flags.logMaxSize !== undefined) o.logMaxSize = Number(flags.logMaxSize);
-        const c = await runtimeFor(flags).run(o);
+        // -i: stdin stays open through the monitor, for `nsbox attach` to write to (docker's -d -i).
+        const c = await runtimeFor(flags).run(detachedOptions(flags, cmd.args));
         process.stdout.write(`${c.id}\n`);
       } catch (e) {
         code = reportError(e);

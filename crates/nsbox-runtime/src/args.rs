@@ -11,6 +11,7 @@ pub enum Cmd {
     Help,
     Run(RunArgs, Option<DetachOpts>),
     Exec(ExecArgs),
+    Start(String),
     Kill(String, String),
     Delete(String, bool),
     State(String),
@@ -97,27 +98,29 @@ pub fn parse(all: &[String]) -> Result<Parsed, String> {
             continue;
         }
         let flag = a.split(raw);
-        let d = || DetachOpts { root: None, name: None, auto_remove: false, log_max_size: crate::logs::DEFAULT_MAX_SIZE };
+        let create = cmd_name == Some("create");
+        let d = || DetachOpts { root: None, name: None, auto_remove: false, log_max_size: crate::logs::DEFAULT_MAX_SIZE, create, stdin: false };
         match (cmd_name.unwrap_or(""), flag) {
             (_, "--") => after_dashdash = true,
             (_, "--root") => root = Some(PathBuf::from(a.value(flag)?)),
             (_, "--json") => json = true,
-            ("run", "--bundle" | "-b") => run.bundle = Some(PathBuf::from(a.value(flag)?)),
-            ("run", "--config-fd") => run.config_fd = Some(fd(flag, a.value(flag)?)?),
-            ("run" | "exec", "--control-fd") => {
+            ("run" | "create", "--bundle" | "-b") => run.bundle = Some(PathBuf::from(a.value(flag)?)),
+            ("run" | "create", "--config-fd") => run.config_fd = Some(fd(flag, a.value(flag)?)?),
+            ("run" | "create" | "exec", "--control-fd") => {
                 let v = fd(flag, a.value(flag)?)?;
                 run.control_fd = Some(v);
                 exec.control_fd = Some(v);
             }
             ("run", "--detach" | "-d") => detach = Some(detach.take().unwrap_or_else(d)),
-            ("run", "--name") => detach.get_or_insert_with(d).name = Some(a.value(flag)?),
-            ("run", "--rm") => detach.get_or_insert_with(d).auto_remove = true,
-            ("run", "--log-max-size") => {
+            ("run" | "create", "--name") => detach.get_or_insert_with(d).name = Some(a.value(flag)?),
+            ("run" | "create", "--rm") => detach.get_or_insert_with(d).auto_remove = true,
+            ("run" | "create", "-i" | "--interactive") => detach.get_or_insert_with(d).stdin = true,
+            ("run" | "create", "--log-max-size") => {
                 let v = a.value(flag)?;
                 detach.get_or_insert_with(d).log_max_size = v.parse().map_err(|_| format!("{flag}: {v:?} is not a number of bytes"))?;
             }
             // Accepted for compatibility with crun/runc callers.
-            ("run", "--no-pivot" | "--no-new-keyring") => return Err(format!("{flag} is not supported")),
+            ("run" | "create", "--no-pivot" | "--no-new-keyring") => return Err(format!("{flag} is not supported")),
             ("exec", "-t" | "--tty") => exec.tty = true,
             ("exec", "-i" | "--interactive") => {}
             ("exec", "-e" | "--env") => exec.env.push(a.value(flag)?),
@@ -136,6 +139,7 @@ pub fn parse(all: &[String]) -> Result<Parsed, String> {
     let need = |n: usize, what: &str| -> Result<(), String> {
         if positional.len() < n { Err(format!("{what} is required")) } else { Ok(()) }
     };
+    let d_create = || DetachOpts { root: None, name: None, auto_remove: false, log_max_size: crate::logs::DEFAULT_MAX_SIZE, create: true, stdin: false };
     let cmd = match cmd_name {
         Some("--version" | "-v" | "version") => Cmd::Version,
         Some("--help" | "-h" | "help") => Cmd::Help,
@@ -146,6 +150,18 @@ pub fn parse(all: &[String]) -> Result<Parsed, String> {
             }
             run.id = positional.remove(0);
             Cmd::Run(run, detach)
+        }
+        Some("create") => {
+            need(1, "a container id")?;
+            if positional.len() > 1 {
+                return Err(format!("unexpected argument {:?}", positional[1]));
+            }
+            run.id = positional.remove(0);
+            Cmd::Run(run, Some(detach.unwrap_or_else(d_create)))
+        }
+        Some("start") => {
+            need(1, "a container")?;
+            Cmd::Start(positional.remove(0))
         }
         Some("exec") => {
             need(2, "a container and a command")?;

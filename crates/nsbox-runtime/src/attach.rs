@@ -31,7 +31,8 @@ pub fn attach(root: Option<&std::path::Path>, reference: &str, stdin: bool) -> R
     let sfd = SignalFd::with_flags(&winch, SfdFlags::SFD_CLOEXEC).map_err(sys("signalfd", ""))?;
     let _raw = if st.tty && stdin { pty::RawMode::enter() } else { None };
     send_size(&mut sock);
-    let mut input_open = stdin && st.tty;
+    // A tty, or a pipe kept open by the monitor (`-d -i`), takes our input.
+    let mut input_open = stdin && (st.tty || st.stdin_open);
     let mut buf: Vec<u8> = Vec::new();
     let sin = std::io::stdin();
     loop {

@@ -1,7 +1,7 @@
 //! The container's first process, from clone to exec. It waits until the parent has written its
 //! id maps and placed it in its cgroups, then builds everything else from the inside.
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::stat::{umask, Mode};
@@ -77,6 +77,8 @@ fn setup(plan: &Plan, sync: &mut SyncSocket) -> Result<()> {
         pty::attach_slave(slave)?;
     }
     if plan.wait_start {
+        // Held maybe for long (`create`): let go of everything of the runtime's but the sync socket.
+        syscalls::close_from_except(3, sync.0.as_raw_fd() as u32);
         sync.send(&SyncMsg::Created)?;
         sync.expect("Start", |m| matches!(m, SyncMsg::Start))?;
     }

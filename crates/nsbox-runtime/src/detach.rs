@@ -27,6 +27,10 @@ pub struct DetachOpts {
     pub name: Option<String>,
     pub auto_remove: bool,
     pub log_max_size: u64,
+    /// `create`: stop at `created` (the command waits for `start`).
+    pub create: bool,
+    /// `-i`: the container's stdin is a pipe the monitor keeps open (attach writes to it).
+    pub stdin: bool,
 }
 
 /// Monitor → caller, once: the container runs (pid), or why it does not.
@@ -46,10 +50,11 @@ pub fn run(args: RunArgs, opts: DetachOpts) -> i32 {
     let prepared = run::validate_id(&args.id)
         .and_then(|_| run::load_spec(&args, control.as_mut()))
         .and_then(|(spec, bundle)| Ok((Plan::from_spec(&spec, &bundle)?, spec, bundle)));
-    let (plan, spec, bundle) = match prepared {
+    let (mut plan, spec, bundle) = match prepared {
         Ok(p) => p,
         Err(e) => return run::report(control.as_mut(), &e),
     };
+    plan.wait_start |= opts.create;
     if let Some(n) = &opts.name {
         if let Err(e) = state::validate_name(n) {
             return run::report(control.as_mut(), &e);
@@ -114,7 +119,8 @@ fn monitor_main(id: &str, plan: &Plan, spec: &oci_spec::runtime::Spec, bundle: &
         }
         Ok(booted) => {
             let pid = booted.started.pid.as_raw();
-            if let Some(c) = control.as_mut() {
+            // A created container's `created` frame went out when it got there (run::start_or_hold).
+            if let (Some(c), None) = (control.as_mut(), &booted.started.held) {
                 c.send(&FromRuntime::Started { id: id.to_string(), pid });
             }
             let _ = write_frame(&mut report, &Report { pid: Some(pid), name: booted.state.name.clone(), error: None, exit_code: 0 });
@@ -132,6 +138,8 @@ pub struct Booted {
     pub state: State,
     pub stdout: Option<OwnedFd>,
     pub stderr: Option<OwnedFd>,
+    /// With `-i` (no tty): the write end of the container's stdin.
+    pub stdin: Option<OwnedFd>,
     pub signals: nix::sys::signalfd::SignalFd,
     pub log: logs::LogWriter,
 }
@@ -159,6 +167,15 @@ fn boot(root: &Root, id: &str, plan: &Plan, spec: &oci_spec::runtime::Spec, bund
     nix::sys::prctl::set_child_subreaper(true).map_err(sys("prctl PR_SET_CHILD_SUBREAPER", ""))?;
     let devnull = nix::fcntl::open("/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty()).map_err(sys("open", "/dev/null"))?;
     dup_onto(&devnull, 0)?;
+    // With -i the container reads a pipe whose write end stays with us (for attach); else /dev/null.
+    let stdin = if opts.stdin && !plan.process.terminal {
+        let (r, w) = pipe2(OFlag::O_CLOEXEC).map_err(sys("pipe2", "stdin"))?;
+        nix::fcntl::fcntl(&w, nix::fcntl::FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).map_err(sys("fcntl O_NONBLOCK", "stdin pipe"))?;
+        dup_onto(&r, 0)?;
+        Some(w)
+    } else {
+        None
+    };
     let name = root.reserve(id, opts.name.as_deref())?;
     name_out.clone_from(&name);
     let mut reservation = Reservation { root, id: id.to_string(), name: name.clone(), armed: true };
@@ -177,9 +194,9 @@ fn boot(root: &Root, id: &str, plan: &Plan, spec: &oci_spec::runtime::Spec, bund
         dup_onto(&devnull, 1)?;
         dup_onto(&devnull, 2)?;
     }
-    let started = run::start(id, plan, control);
-    // Our own stdout/stderr go nowhere from now on; only the container holds the pipes' write ends.
-    let _ = dup_onto(&devnull, 1).and_then(|_| dup_onto(&devnull, 2));
+    let started = run::start_or_hold(id, plan, control, opts.create);
+    // Our own stdio goes nowhere from now on; only the container holds the pipes' other ends.
+    let _ = dup_onto(&devnull, 0).and_then(|_| dup_onto(&devnull, 1)).and_then(|_| dup_onto(&devnull, 2));
     let started = started?;
     if let Some(m) = &started.master {
         nix::fcntl::fcntl(m, nix::fcntl::FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).map_err(sys("fcntl O_NONBLOCK", "pty master"))?;
@@ -189,17 +206,20 @@ fn boot(root: &Root, id: &str, plan: &Plan, spec: &oci_spec::runtime::Spec, bund
         None => (None, None),
     };
     let pid = started.pid.as_raw();
-    st.status = "running".into();
+    let held = started.held.is_some();
+    st.status = if held { "created" } else { "running" }.into();
     st.pid = Some(pid);
     st.pid_start_time = state::start_time(pid);
-    st.started_at = Some(logs::now_rfc3339());
+    st.started_at = (!held).then(logs::now_rfc3339);
     st.namespaces = namespaces_of(pid);
     st.cgroups = started.guard.cgroups.as_ref().map(|c| c.dirs.iter().map(|d| d.display().to_string()).collect()).unwrap_or_default();
     root.write(&st)?;
-    root.event("start", &st);
+    if !held {
+        root.event("start", &st);
+    }
     reservation.armed = false;
     let log = logs::LogWriter::open(dir.join("container.log"), opts.log_max_size);
-    Ok(Booted { started, state: st, stdout, stderr, signals: sfd, log })
+    Ok(Booted { started, state: st, stdout, stderr, stdin, signals: sfd, log })
 }
 
 fn initial_state(id: &str, name: &str, plan: &Plan, bundle: &std::path::Path, opts: &DetachOpts, dir: &std::path::Path) -> State {
@@ -215,6 +235,7 @@ fn initial_state(id: &str, name: &str, plan: &Plan, bundle: &std::path::Path, op
         rootfs: plan.root.display().to_string(),
         command: plan.process.args.clone(),
         tty: plan.process.terminal,
+        stdin_open: opts.stdin,
         auto_remove: opts.auto_remove,
         uid_map: plan.uid_map.clone(),
         gid_map: plan.gid_map.clone(),
@@ -227,7 +248,7 @@ fn initial_state(id: &str, name: &str, plan: &Plan, bundle: &std::path::Path, op
 }
 
 /// Each of the eight namespaces of the container, and whether it is ours (the host's) too.
-fn namespaces_of(pid: i32) -> Vec<state::NsState> {
+pub fn namespaces_of(pid: i32) -> Vec<state::NsState> {
     let theirs = nsbox_core::namespaces::read_ids(Some(pid)).unwrap_or_default();
     let ours = nsbox_core::namespaces::read_ids(None).unwrap_or_default();
     theirs

@@ -6,6 +6,7 @@ mod attach;
 mod cgroup;
 mod child;
 mod control;
+mod created;
 mod detach;
 mod devices;
 mod error;
@@ -24,6 +25,7 @@ mod pty;
 mod rootfs;
 mod run;
 mod signals;
+mod stdin;
 mod state;
 mod supervise;
 mod sync;
@@ -34,14 +36,16 @@ use error::RtError;
 use state::Root;
 
 const USAGE: &str = "usage: nsbox-runtime [--root DIR] [--json] COMMAND ...
-  run [--bundle DIR] [--config-fd N --control-fd N] [-d|--detach [--name NAME] [--rm] [--log-max-size BYTES]] ID
+  run [--bundle DIR] [--config-fd N --control-fd N] [-d|--detach [--name NAME] [--rm] [-i] [--log-max-size BYTES]] ID
+  create [--bundle DIR] [--config-fd N --control-fd N] [--name NAME] [--rm] [-i] [--log-max-size BYTES] ID
+  start CONTAINER
   exec [-t] [-i] [-e K=V]... [-w DIR] [-u UID[:GID]] [--control-fd N] CONTAINER [--] COMMAND [ARG...]
   kill CONTAINER [SIGNAL]        state CONTAINER        list        delete [-f|--force] CONTAINER
   attach [--no-stdin] CONTAINER
   --version
 
 Runs an OCI bundle (config.json per the runtime-spec) like `crun run`; with --detach a monitor
-process of ours owns the container, whose state lives under --root (NSBOX_ROOT; default
+process of ours owns the container (create: held before its command until `start`), whose state lives under --root (NSBOX_ROOT; default
 /run/nsbox as root, $XDG_RUNTIME_DIR/nsbox otherwise). CONTAINER: an id, a name or a unique id
 prefix. With --control-fd the caller gets length-prefixed JSON frames (docs/protocol.md); with
 --json errors on stderr are one JSON object.
@@ -91,6 +95,7 @@ fn dispatch(args: &[String]) -> i32 {
             a.root = Some(r.dir);
             exec::exec(a)
         }
+        Cmd::Start(c) => created::start(&r, &c).map(|_| 0).unwrap_or_else(fail),
         Cmd::Kill(c, sig) => ops::kill(&r, &c, &sig).map(|_| 0).unwrap_or_else(fail),
         Cmd::Delete(c, force) => ops::delete(&r, &c, force).map(|_| 0).unwrap_or_else(fail),
         Cmd::State(c) => match ops::state(&r, &c) {

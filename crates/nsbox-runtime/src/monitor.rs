@@ -16,17 +16,22 @@ use nix::unistd::read;
 use crate::detach::Booted;
 use crate::logs::now_rfc3339;
 use crate::state::Root;
+use crate::stdin::StdinPipe;
 use crate::{pty, signals};
 
 /// Attach frames: an 8-byte header (kind, 0, 0, 0, big-endian u32 length) and the payload, the
 /// layout of docker's multiplexed attach stream. Monitor → client: STDOUT, STDERR, EXIT (payload:
 /// the exit code in decimal). Client → monitor: STDIN (bytes for the pty), RESIZE (rows, cols as
-/// big-endian u16), CLOSE_STDIN.
+/// big-endian u16), START (start a container held at `created`; the monitor answers with a START
+/// frame whose payload is JSON: `{"pid":N}` or `{"error":{…},"exitCode":N}`), CLOSE_STDIN (with
+/// `-i`: close the container's stdin).
 pub const STDIN: u8 = 0;
 pub const STDOUT: u8 = 1;
 pub const STDERR: u8 = 2;
 pub const EXIT: u8 = 3;
 pub const RESIZE: u8 = 4;
+pub const START: u8 = 5;
+pub const CLOSE_STDIN: u8 = 6;
 
 pub fn frame(kind: u8, payload: &[u8]) -> Vec<u8> {
     let mut v = Vec::with_capacity(8 + payload.len());
@@ -39,6 +44,8 @@ pub fn frame(kind: u8, payload: &[u8]) -> Vec<u8> {
 struct Client {
     stream: UnixStream,
     inbuf: Vec<u8>,
+    /// Asked to start the (created) container and waits for the answer.
+    start: bool,
 }
 
 pub fn serve(root: Root, mut b: Booted) -> i32 {
@@ -52,6 +59,7 @@ pub fn serve(root: Root, mut b: Booted) -> i32 {
         b.state.errors.push(format!("bind({}): attach is unavailable", sock_path.display()));
     }
     let mut clients: Vec<Client> = Vec::new();
+    let mut input = StdinPipe::new(b.stdin.take());
     let mut open = [b.stdout.is_some(), b.stderr.is_some(), b.started.master.is_some()];
     let mut exit = None;
     while exit.is_none() {
@@ -67,7 +75,13 @@ pub fn serve(root: Root, mut b: Booted) -> i32 {
         if let Some(l) = &listener {
             fds.push(PollFd::new(l.as_fd(), PollFlags::POLLIN));
         }
-        for c in &clients {
+        let stdin_polled = input.waiting().is_some();
+        if let Some(fd) = input.waiting() {
+            fds.push(PollFd::new(fd, PollFlags::POLLOUT));
+        }
+        // While the container's stdin cannot take more, its writers wait (their sockets fill up).
+        let listen_clients = !input.full();
+        for c in clients.iter().filter(|_| listen_clients) {
             fds.push(PollFd::new(c.stream.as_fd(), PollFlags::POLLIN));
         }
         match poll(&mut fds, PollTimeout::NONE) {
@@ -85,18 +99,32 @@ pub fn serve(root: Root, mut b: Booted) -> i32 {
         if let Some(l) = listener.as_ref().filter(|_| ready[base]) {
             if let Ok((s, _)) = l.accept() {
                 let _ = s.set_nonblocking(true);
-                clients.push(Client { stream: s, inbuf: Vec::new() });
+                clients.push(Client { stream: s, inbuf: Vec::new(), start: false });
             }
         }
-        let cbase = base + usize::from(listener.is_some());
+        let mut cbase = base + usize::from(listener.is_some());
+        if stdin_polled {
+            if ready[cbase] {
+                input.flush();
+            }
+            cbase += 1;
+        }
         let mut gone = Vec::new();
-        for (k, c) in clients.iter_mut().enumerate() {
-            if ready[cbase + k] && !client_input(c, b.started.master.as_ref().map(|m| m.as_fd())) {
+        for (k, c) in clients.iter_mut().enumerate().filter(|_| listen_clients) {
+            // A client accepted just now was not polled yet.
+            if ready.get(cbase + k) == Some(&true) && !client_input(c, b.started.master.as_ref().map(|m| m.as_fd()), &mut input) {
                 gone.push(k);
             }
         }
         for k in gone.into_iter().rev() {
             clients.remove(k);
+        }
+        for c in clients.iter_mut().filter(|c| c.start) {
+            c.start = false;
+            let answer = crate::created::start_held(&root, &mut b);
+            let _ = c.stream.set_nonblocking(false);
+            let _ = c.stream.write_all(&frame(START, answer.to_string().as_bytes()));
+            let _ = c.stream.set_nonblocking(true);
         }
         if ready[0] {
             exit = on_signal(&b.signals, pid);
@@ -170,7 +198,7 @@ fn pump(b: &mut Booted, i: usize, clients: &mut Vec<Client>) -> Pumped {
 }
 
 /// Handles input from an attached client; false when it has gone.
-fn client_input(c: &mut Client, master: Option<BorrowedFd<'_>>) -> bool {
+fn client_input(c: &mut Client, master: Option<BorrowedFd<'_>>, input: &mut StdinPipe) -> bool {
     let mut buf = [0u8; 8192];
     match c.stream.read(&mut buf) {
         Ok(0) => return false,
@@ -188,6 +216,12 @@ fn client_input(c: &mut Client, master: Option<BorrowedFd<'_>>) -> bool {
             break;
         }
         let payload: Vec<u8> = c.inbuf.drain(..8 + len).skip(8).collect();
+        match kind {
+            START => c.start = true,
+            STDIN if master.is_none() => input.feed(&payload),
+            CLOSE_STDIN => input.close(),
+            _ => {}
+        }
         let Some(m) = master else { continue };
         match kind {
             // Input the pty cannot take right now is dropped, as a terminal would under flow control.

@@ -23,11 +23,33 @@ pub fn parse_signal(text: &str) -> Result<Signal> {
     name.parse::<Signal>().map_err(|_| bad())
 }
 
-/// The OCI `state` of one container, with our fields (the whole state.json) alongside.
+/// The OCI `state` of one container, as crun prints it: ociVersion, id, status (creating,
+/// created, running, paused, stopped), pid (0 once stopped), bundle, rootfs, created, owner and the
+/// config's annotations. Our own fields are in state.json (and `list`).
 pub fn state(root: &Root, reference: &str) -> Result<String> {
     let id = root.find(reference)?;
     let st = root.read(&id)?;
-    Ok(describe(&st).to_string())
+    let status = match st.live_status() {
+        s @ ("creating" | "created" | "running" | "paused") => s,
+        _ => "stopped",
+    };
+    let pid = if status == "stopped" { 0 } else { st.pid.unwrap_or(0) };
+    let config = root.dir_of(&id).join("config.json");
+    let annotations = std::fs::read_to_string(&config)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v.get("annotations").cloned())
+        .unwrap_or_else(|| serde_json::json!({}));
+    let owner = std::fs::metadata(root.dir_of(&id)).map(|m| std::os::unix::fs::MetadataExt::uid(&m)).unwrap_or(0);
+    let v = serde_json::json!({
+        "ociVersion": "1.2.0", "id": st.id, "pid": pid, "status": status, "bundle": st.bundle,
+        "rootfs": st.rootfs, "created": st.created_at, "owner": owner_name(owner), "annotations": annotations,
+    });
+    Ok(serde_json::to_string_pretty(&v).unwrap_or_default())
+}
+
+fn owner_name(uid: u32) -> String {
+    nix::unistd::User::from_uid(uid.into()).ok().flatten().map(|u| u.name).unwrap_or_else(|| uid.to_string())
 }
 
 fn describe(st: &State) -> serde_json::Value {

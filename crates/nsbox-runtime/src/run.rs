@@ -97,7 +97,7 @@ fn run_container(args: &RunArgs, mut control: Option<&mut Control>) -> Result<i3
     let (spec, bundle) = load_spec(args, control.as_deref_mut())?;
     let plan = Plan::from_spec(&spec, Path::new(&bundle))?;
     let sfd = signals::block_and_open()?;
-    let Started { pid, guard, master } = start(&args.id, &plan, control.as_deref_mut())?;
+    let Started { pid, guard, master, .. } = start(&args.id, &plan, control.as_deref_mut())?;
     if let Some(c) = control.as_deref_mut() {
         c.send(&FromRuntime::Started { id: args.id.clone(), pid: pid.as_raw() });
     }
@@ -113,18 +113,57 @@ fn run_container(args: &RunArgs, mut control: Option<&mut Control>) -> Result<i3
     Ok(exit.code)
 }
 
-/// A container whose command was exec'd; `guard` kills it and removes its cgroups if dropped
-/// before `finish`.
+/// A container whose command was exec'd (or, with `sync` still set, one held at `created`:
+/// namespaces and rootfs ready, waiting for [`Started::release`]); `guard` kills it and removes its
+/// cgroups if dropped before `finish`.
 pub struct Started {
     pub pid: Pid,
     pub guard: Guard,
     pub master: Option<OwnedFd>,
+    /// The sync socket while the child waits at `created` for Start.
+    pub held: Option<SyncSocket>,
+}
+
+impl Started {
+    /// Lets a held container exec its command; Ok once it did (the sync socket closed on exec).
+    pub fn release(&mut self) -> Result<()> {
+        let Some(mut sync) = self.held.take() else { return Ok(()) };
+        sync.send(&SyncMsg::Start)?;
+        match drive(&mut sync, &mut self.master)? {
+            Step::Execd => Ok(()),
+            Step::Created => Err(RtError::Protocol { op: "sync".into(), msg: "created twice".into() }),
+        }
+    }
+}
+
+enum Step {
+    Created,
+    Execd,
+}
+
+/// Reads the child's sync messages until it waits at `created` or has exec'd.
+fn drive(sync: &mut SyncSocket, master: &mut Option<OwnedFd>) -> Result<Step> {
+    loop {
+        match sync.recv()? {
+            None => return Ok(Step::Execd),
+            Some(SyncMsg::Created) => return Ok(Step::Created),
+            Some(SyncMsg::PtyMaster) => *master = Some(sync.recv_fd()?),
+            Some(SyncMsg::Failed { error, exit_code }) => return Err(RtError::Reported(error, exit_code)),
+            Some(other) => return Err(RtError::Protocol { op: "sync".into(), msg: format!("unexpected {other:?}") }),
+        }
+    }
 }
 
 /// Clones the container's first process, writes its maps, places it in its cgroups, and walks it
 /// through the sync handshake (with `created`/`start` on `control` when the spec asks for it)
 /// up to the exec of its command. The caller must have blocked signals (signals::block_and_open).
-pub fn start(id: &str, plan: &Plan, mut control: Option<&mut Control>) -> Result<Started> {
+pub fn start(id: &str, plan: &Plan, control: Option<&mut Control>) -> Result<Started> {
+    start_or_hold(id, plan, control, false)
+}
+
+/// As [`start`]; with `hold` (and a plan with `wait_start`) it returns at `created` with the child
+/// still waiting (`held`), after sending `created` on `control`.
+pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, hold: bool) -> Result<Started> {
     let (mut sync, child_sync) = SyncSocket::pair()?;
     // Time and cgroup namespaces are unshared by the child itself: the first so its offsets can
     // be written before anything enters it, the second after it has joined its own cgroup.
@@ -150,21 +189,22 @@ pub fn start(id: &str, plan: &Plan, mut control: Option<&mut Control>) -> Result
     cgroups.join(raw)?;
     guard.cgroups = Some(cgroups);
     sync.send(&SyncMsg::Go)?;
-    loop {
-        match sync.recv()? {
-            None => break,
-            Some(SyncMsg::Created) => {
-                let c = control.as_deref_mut().ok_or_else(|| RtError::spec("annotations", "org.nsbox.wait-start needs --control-fd"))?;
+    if let Step::Created = drive(&mut sync, &mut master)? {
+        let c = control.as_deref_mut();
+        if hold {
+            if let Some(c) = c {
                 c.send(&FromRuntime::Created { id: id.to_string(), pid: raw });
-                wait_for_start(c, pid)?;
-                sync.send(&SyncMsg::Start)?;
             }
-            Some(SyncMsg::PtyMaster) => master = Some(sync.recv_fd()?),
-            Some(SyncMsg::Failed { error, exit_code }) => return Err(RtError::Reported(error, exit_code)),
-            Some(other) => return Err(RtError::Protocol { op: "sync".into(), msg: format!("unexpected {other:?}") }),
+            return Ok(Started { pid, guard, master, held: Some(sync) });
         }
+        let c = c.ok_or_else(|| RtError::spec("annotations", "org.nsbox.wait-start needs --control-fd"))?;
+        c.send(&FromRuntime::Created { id: id.to_string(), pid: raw });
+        wait_for_start(c, pid)?;
+        let mut s = Started { pid, guard, master, held: Some(sync) };
+        s.release()?;
+        return Ok(s);
     }
-    Ok(Started { pid, guard, master })
+    Ok(Started { pid, guard, master, held: None })
 }
 
 fn wait_for_start(c: &mut Control, pid: Pid) -> Result<()> {

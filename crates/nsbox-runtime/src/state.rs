@@ -38,6 +38,8 @@ pub struct State {
     pub rootfs: String,
     pub command: Vec<String>,
     pub tty: bool,
+    /// `-i`: the container's stdin stays open for attach.
+    pub stdin_open: bool,
     pub auto_remove: bool,
     pub namespaces: Vec<NsState>,
     pub cgroups: Vec<String>,

@@ -155,3 +155,14 @@ pub fn cloexec_from(first: u32) {
     // SAFETY: close_range only changes descriptor flags; failure (old kernel) is harmless.
     unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
 }
+
+/// Closes every descriptor from `first` up but `keep`: a container held at `created` must not
+/// keep its caller's control socket (or anything else of the runtime's) open until it execs.
+pub fn close_from_except(first: u32, keep: u32) {
+    if keep > first {
+        // SAFETY: closes descriptors we own and no longer use; failure (old kernel) is harmless.
+        unsafe { libc::syscall(libc::SYS_close_range, first, keep - 1, 0) };
+    }
+    // SAFETY: as above.
+    unsafe { libc::syscall(libc::SYS_close_range, keep.max(first - 1) + 1, u32::MAX, 0) };
+}

@@ -1,11 +1,12 @@
 /** A container under a state root, addressed by id: works from any process, whoever started it. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { ExitStatus } from '../container.js';
 import type { Teardown } from '../hooks.js';
 import { runtimeCommandOk } from './driver.js';
+import { readEndpoints, releaseEndpoints } from './endpoints.js';
 import { startExec, type ExecOptions, type ExecProcess } from './exec.js';
 import { readLog, type LogEntry, type LogOptions } from './logs.js';
 import { readState, type ContainerState } from './state.js';
@@ -41,7 +42,7 @@ export class RuntimeContainer implements AsyncDisposable {
   /** The state as it is now (status computed honestly). */
   inspect(): ContainerState {
     const s = readState(this.root, this.id);
-    this.lastPid = s.status === 'running' || s.status === 'paused' ? s.pid : null;
+    this.lastPid = s.status === 'running' || s.status === 'paused' || s.status === 'created' ? s.pid : null;
     return s;
   }
 
@@ -55,6 +56,16 @@ export class RuntimeContainer implements AsyncDisposable {
     }
   }
 
+  /**
+   * Starts a `created` container's command (OCI `start`); resolves once it was exec'd. Rejects
+   * with ContainerStateError when the container is not `created`, and with the exec error
+   * (CommandNotFoundError, …) when its command cannot run — the container has then exited.
+   */
+  async start(): Promise<void> {
+    await runtimeCommandOk(this.root, 'start', ['start', this.id]);
+    this.inspect();
+  }
+
   /** Sends a signal (name like 'SIGHUP'/'HUP' or number) to the container's first process. */
   async kill(signal: NodeJS.Signals | string | number = 'SIGKILL'): Promise<void> {
     await runtimeCommandOk(this.root, 'kill', ['kill', this.id, String(signal)]);
@@ -63,7 +74,7 @@ export class RuntimeContainer implements AsyncDisposable {
   /** The stop signal, then SIGKILL after `timeout` seconds; resolves with the exit status. */
   async stop(o: StopOptions = {}): Promise<ExitStatus> {
     const s = this.inspect();
-    if (s.status !== 'running' && s.status !== 'paused') return this.wait();
+    if (s.status !== 'running' && s.status !== 'paused' && s.status !== 'created') return this.wait();
     try {
       await this.kill(o.signal ?? 'SIGTERM');
     } catch {
@@ -81,14 +92,21 @@ export class RuntimeContainer implements AsyncDisposable {
     }
   }
 
-  /** Removes the container and everything it left; `force` kills it first if it runs. */
+  /**
+   * Removes the container and everything it left, its network endpoints included (recorded in
+   * endpoints.json by whichever process started it); `force` kills it first if it runs.
+   */
   async remove(o: { force?: boolean } = {}): Promise<void> {
     const errors: unknown[] = [];
+    const endpoints = readEndpoints(this.root, this.id);
     try {
       await runtimeCommandOk(this.root, 'rm', ['delete', ...(o.force ? ['--force'] : []), this.id]);
     } catch (e) {
+      // Still there (running, without force): its endpoints stay with it.
+      if (endpoints.length && existsSync(path.join(this.root, this.id))) throw e;
       errors.push(e);
     }
+    errors.push(...(await releaseEndpoints(endpoints)));
     for (const t of this.teardowns.splice(0).reverse()) {
       try {
         await t.teardown();

@@ -11,7 +11,7 @@ export class ContainerNotFoundError extends NsboxError {
 /** The name is taken (`ERR_NAME_IN_USE`). */
 export class NameInUseError extends NsboxError {}
 
-/** The operation needs a running container (`ERR_NOT_RUNNING`) or a stopped one (`ERR_IS_RUNNING`). */
+/** The operation needs a running container (`ERR_NOT_RUNNING`), a stopped one (`ERR_IS_RUNNING`) or a created one (`ERR_NOT_CREATED`). */
 export class ContainerStateError extends NsboxError {}
 
 /** An unknown signal name or number (`ERR_BAD_SIGNAL`). */
@@ -30,6 +30,7 @@ export function fromLifecycleWire(w: WireError & { exitCode?: number }): NsboxEr
       return new NameInUseError(w);
     case 'ERR_NOT_RUNNING':
     case 'ERR_IS_RUNNING':
+    case 'ERR_NOT_CREATED':
       return new ContainerStateError(w);
     case 'ERR_BAD_SIGNAL':
       return new BadSignalError(w);

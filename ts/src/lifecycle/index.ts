@@ -1,5 +1,6 @@
 /** Detached containers across processes: state root, monitor, exec, logs, events. */
 export { Runtime, type RuntimeOptions, type DetachedRunOptions } from './runtime.js';
+export { type EndpointRecord } from './endpoints.js';
 export { RuntimeContainer, type StopOptions, type ContainerProcess } from './container.js';
 export { type ExecOptions, type ExecProcess } from './exec.js';
 export { type LogEntry, type LogOptions } from './logs.js';

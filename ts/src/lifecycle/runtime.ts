@@ -3,29 +3,16 @@
  * process of ours (part of nsbox-runtime) and returns as soon as the command runs; the container
  * outlives this Node process. Everything else reads the state root, so any process can manage it.
  */
-import { randomBytes } from 'node:crypto';
-import { constants as osConstants } from 'node:os';
-
-import { invalidSpec, type NsboxError } from '../errors.js';
-import { startHooks, type Teardown } from '../hooks.js';
-import { validateOptions, type RunOptions } from '../options.js';
-import { buildSpec } from '../spec.js';
-import { controlSession } from './driver.js';
 import { RuntimeContainer } from './container.js';
 import { readEvents, type EventOptions, type LifecycleEvent } from './events.js';
+import { launch, type DetachedRunOptions } from './launch.js';
 import { defaultRoot, listStates, readState, resolveId, type ContainerState } from './state.js';
+
+export type { DetachedRunOptions } from './launch.js';
 
 export interface RuntimeOptions {
   /** State root; default NSBOX_ROOT, /run/nsbox as root, $XDG_RUNTIME_DIR/nsbox otherwise. */
   root?: string;
-}
-
-/** Options of a detached container: the run options (stdio is the log), plus lifecycle ones. */
-export interface DetachedRunOptions extends Omit<RunOptions, 'stdin' | 'stdout' | 'stderr' | 'signal' | 'newSession' | 'interactive'> {
-  /** Remove everything when the container exits (`--rm`). */
-  rm?: boolean;
-  /** Rotate the log at this many bytes (default 10 MiB). */
-  logMaxSize?: number;
 }
 
 export class Runtime {
@@ -37,50 +24,28 @@ export class Runtime {
 
   /** Starts a detached container; resolves once its command runs (rejects with the runtime's typed error). */
   async run(options: DetachedRunOptions): Promise<RuntimeContainer> {
-    const { rm, logMaxSize, ...rest } = options;
-    if (logMaxSize !== undefined && !(Number.isSafeInteger(logMaxSize) && logMaxSize > 0)) throw invalidSpec('logMaxSize', 'must be a positive whole number of bytes');
-    const validated = validateOptions({ ...rest, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' });
-    const { spec } = buildSpec(validated);
-    const id = randomBytes(32).toString('hex');
-    const args = ['run', '--detach', '--config-fd', '3', '--control-fd', '3'];
-    if (options.name !== undefined) args.push('--name', options.name);
-    if (rm) args.push('--rm');
-    if (logMaxSize !== undefined) args.push('--log-max-size', String(logMaxSize));
-    const teardowns: Teardown[] = [];
-    let hookError: NsboxError | undefined;
-    const session = controlSession(this.root, [...args, id], ['ignore', 'ignore', 'pipe'], (f) => {
-      // Networking: hooks run while the monitor holds the command back (docs/protocol.md).
-      if (f.type === 'created') void runHooks(f.pid);
-    });
-    const runHooks = async (pid: number) => {
-      for (const hook of startHooks()) {
-        try {
-          const t = await hook({ id, pid, spec, options: validated });
-          if (t) teardowns.push(t);
-        } catch (e) {
-          hookError = e as NsboxError;
-          session.send({ type: 'kill', signal: osConstants.signals.SIGKILL });
-          break;
-        }
-      }
-      session.send({ type: 'start' });
-    };
-    session.send({ type: 'config', spec });
-    const { frames, error } = await session.done;
-    if (hookError || error) {
-      for (const t of teardowns.reverse()) await Promise.resolve(t.teardown()).catch(() => {});
-      throw hookError ?? error;
-    }
-    const started = frames.find((f) => f.type === 'started');
+    return this.container(await launch(this.root, options, 'run'), options);
+  }
+
+  /**
+   * Creates a detached container without starting it (OCI `create`, docker's `create`): namespaces,
+   * rootfs and network are ready, its monitor holds the command back until `start()` (from any
+   * process). Status `created`; `pid` is its first process, waiting.
+   */
+  async create(options: DetachedRunOptions): Promise<RuntimeContainer> {
+    return this.container(await launch(this.root, options, 'create'), options);
+  }
+
+  private container(l: Awaited<ReturnType<typeof launch>>, options: DetachedRunOptions): RuntimeContainer {
     // With `rm`, a command that ends at once may already be gone with its state.
     let state: ContainerState | undefined;
     try {
-      state = readState(this.root, id);
+      state = readState(this.root, l.id);
     } catch {
       state = undefined;
     }
-    const c = new RuntimeContainer(this.root, id, state?.name ?? options.name ?? '', started?.type === 'started' ? started.pid : state?.pid ?? null);
-    c.teardowns = teardowns;
+    const c = new RuntimeContainer(this.root, l.id, state?.name ?? options.name ?? '', l.pid ?? state?.pid ?? null);
+    c.teardowns = l.teardowns;
     return c;
   }
 
@@ -88,7 +53,7 @@ export class Runtime {
   get(ref: string): RuntimeContainer {
     const id = resolveId(this.root, ref);
     const s = readState(this.root, id);
-    return new RuntimeContainer(this.root, id, s.name, s.status === 'running' ? s.pid : null);
+    return new RuntimeContainer(this.root, id, s.name, s.status === 'running' || s.status === 'created' || s.status === 'paused' ? s.pid : null);
   }
 
   /** States of the containers (running ones only unless `all`), newest first. */

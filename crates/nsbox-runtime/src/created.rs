@@ -1,0 +1,94 @@
+//! The OCI two-step start. `create` leaves the container held at `created` (namespaces and rootfs
+//! ready, the command not exec'd) under its monitor; `start` — from any process — asks the monitor
+//! over `attach.sock` (a START frame) to let it exec, and gets `{"pid"}` or the error back.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+
+use nsbox_core::WireError;
+use serde_json::json;
+
+use crate::detach::{namespaces_of, Booted};
+use crate::error::{Result, RtError};
+use crate::logs::now_rfc3339;
+use crate::monitor::{frame, START};
+use crate::state::Root;
+
+/// In the monitor: releases the held container; the answer for the client that asked.
+pub fn start_held(root: &Root, b: &mut Booted) -> serde_json::Value {
+    if b.started.held.is_none() {
+        let e = not_created(&b.state.name, &b.state.status);
+        return json!({ "error": e.to_wire(), "exitCode": e.exit_code() });
+    }
+    match b.started.release() {
+        Ok(()) => {
+            let pid = b.started.pid.as_raw();
+            let st = &mut b.state;
+            st.status = "running".into();
+            st.started_at = Some(now_rfc3339());
+            // The time namespace is entered at exec: read them again now.
+            st.namespaces = namespaces_of(pid);
+            if let Err(e) = root.write(st) {
+                st.errors.push(e.to_string());
+            }
+            root.event("start", st);
+            crate::monitor::trim_memory();
+            json!({ "pid": pid })
+        }
+        // The child reported why it could not exec and exits; the loop reaps it and records that.
+        Err(e) => json!({ "error": e.to_wire(), "exitCode": e.exit_code() }),
+    }
+}
+
+fn not_created(name: &str, status: &str) -> RtError {
+    RtError::lifecycle("ERR_NOT_CREATED", "start", "", format!("container {name} is {status}: only a created container can be started"))
+}
+
+/// `nsbox-runtime start C`: lets a created container exec its command.
+pub fn start(root: &Root, reference: &str) -> Result<()> {
+    let id = root.find(reference)?;
+    let st = root.read(&id)?;
+    let status = st.live_status();
+    if status != "created" {
+        return Err(not_created(&st.name, status));
+    }
+    let path = root.dir_of(&id).join("attach.sock");
+    let at = path.display().to_string();
+    let io = |op: &'static str| {
+        let at = at.clone();
+        move |e: std::io::Error| RtError::io(op, &at, &e)
+    };
+    let mut sock = UnixStream::connect(&path).map_err(io("connect"))?;
+    sock.write_all(&frame(START, b"")).map_err(io("write"))?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        // Output of the container (it runs once started) may arrive before the answer: skip it.
+        while buf.len() >= 8 {
+            let len = u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]) as usize;
+            if buf.len() < 8 + len {
+                break;
+            }
+            let kind = buf[0];
+            let payload: Vec<u8> = buf.drain(..8 + len).skip(8).collect();
+            if kind == START {
+                return answer(&payload);
+            }
+        }
+        let n = sock.read(&mut chunk).map_err(io("read"))?;
+        if n == 0 {
+            return Err(RtError::lifecycle("ERR_RUNTIME", "start", at, "the container's monitor closed the connection before answering"));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn answer(payload: &[u8]) -> Result<()> {
+    let v: serde_json::Value = serde_json::from_slice(payload).map_err(|e| RtError::Protocol { op: "start".into(), msg: e.to_string() })?;
+    if v.get("pid").is_some_and(|p| p.is_i64()) {
+        return Ok(());
+    }
+    let wire: WireError = serde_json::from_value(v["error"].clone()).map_err(|e| RtError::Protocol { op: "start".into(), msg: e.to_string() })?;
+    let code = v["exitCode"].as_i64().unwrap_or(125) as i32;
+    Err(RtError::Reported(wire, code))
+}

@@ -1,0 +1,70 @@
+/**
+ * A detached container's network endpoints outlive the process that attached them, so what
+ * releasing one needs is written to `ID/endpoints.json` in the state root (before the command
+ * starts): `remove()` — from any process — reads it and detaches each endpoint after the container
+ * is gone. inspect shows the same records.
+ */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { detachContainer } from '../network/api.js';
+import type { Endpoint } from '../network/types.js';
+import type { EndpointState } from './state.js';
+
+/** endpoints.json: what inspect shows, plus the endpoint id and the network store's root for detach. */
+export interface EndpointRecord extends EndpointState {
+  /** The endpoint id (nsbox-net's lease). */
+  endpoint: string;
+  /** The network store's root (NSBOX_ROOT when attached), or null for the default. */
+  netRoot: string | null;
+}
+
+function ifindexOf(name: string): number | undefined {
+  try {
+    return Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+}
+
+export function recordOf(ep: Endpoint, netRoot: string | undefined): EndpointRecord {
+  const r: EndpointRecord = {
+    network: ep.network, bridge: ep.bridge, hostVeth: ep.hostVeth, address: `${ep.ip}/${ep.prefixLen}`, mac: ep.mac,
+    gateway: ep.gateway, endpoint: ep.id, netRoot: netRoot ?? null, ports: ep.ports,
+  };
+  const i = ifindexOf(ep.hostVeth);
+  if (i !== undefined) r.hostIfindex = i;
+  return r;
+}
+
+/** Writes ID/endpoints.json atomically (tmp + rename). */
+export function writeEndpoints(root: string, id: string, records: EndpointRecord[]): void {
+  const file = path.join(root, id, 'endpoints.json');
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(records, null, 2), { mode: 0o644 });
+  renameSync(tmp, file);
+}
+
+/** The records of a container (none when it has no endpoints.json). */
+export function readEndpoints(root: string, id: string): EndpointRecord[] {
+  try {
+    const v = JSON.parse(readFileSync(path.join(root, id, 'endpoints.json'), 'utf8')) as unknown;
+    return Array.isArray(v) ? (v as EndpointRecord[]).filter((r) => typeof r?.endpoint === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Detaches every recorded endpoint (veth, lease, nft rules, /etc files); returns the failures. */
+export async function releaseEndpoints(records: EndpointRecord[]): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  for (const r of records) {
+    try {
+      await detachContainer({ endpoint: r.endpoint, network: r.network, ...(r.netRoot ? { root: r.netRoot } : {}) });
+    } catch (e) {
+      errors.push(e);
+    }
+  }
+  return errors;
+}
+
