@@ -1,5 +1,5 @@
 /** Shared pieces of the lifecycle tests: a private state root, a busybox rootfs, leak checks. */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -91,4 +91,30 @@ export async function batched<T, R>(items: T[], limit: number, fn: (t: T, i: num
     }
   }));
   return out;
+}
+
+/**
+ * Runs tests/lifecycle/scenarios/NAME.ts as its own node process under `unshare --mount
+ * --propagation private` (a mount namespace of its own: its tmpfs mounts die with it). The
+ * scenario prints one JSON object of observations on its last stdout line.
+ */
+export function runScenario<T>(name: string): Promise<{ code: number | null; facts: T; stderr: string }> {
+  const file = new URL(`./scenarios/${name}.ts`, import.meta.url).pathname;
+  const child = spawn('unshare', ['--mount', '--propagation', 'private', '--', process.execPath, '--import=tsx', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      let facts = {} as T;
+      try {
+        facts = JSON.parse(stdout.trim().split('\n').pop() ?? '') as T;
+      } catch {
+        stderr += `\n(no JSON result; stdout was: ${stdout})`;
+      }
+      resolve({ code, facts, stderr });
+    });
+  });
 }

@@ -13,6 +13,10 @@ use serde::Serialize;
 
 pub const DEFAULT_MAX_SIZE: u64 = 10 << 20;
 
+/// Space kept aside (a file of zeros next to the log) for what must be written at the end even on
+/// a full disk: the note about dropped output, the final state.json and the exit event.
+const RESERVE: usize = 16 << 10;
+
 #[derive(Serialize)]
 struct Line<'a> {
     stream: &'a str,
@@ -29,13 +33,46 @@ pub struct LogWriter {
     pub dropped: u64,
     pending_dropped: u64,
     pub error: Option<String>,
+    /// A failed write may have left part of a line: start the next write on a fresh line.
+    torn: bool,
 }
 
 impl LogWriter {
     pub fn open(path: PathBuf, max_size: u64) -> LogWriter {
-        let mut w = LogWriter { path, file: None, size: 0, max_size: max_size.max(4096), dropped: 0, pending_dropped: 0, error: None };
+        let _ = std::fs::write(path.with_extension("reserve"), [0u8; RESERVE]);
+        let mut w = LogWriter { path, file: None, size: 0, max_size: max_size.max(4096), dropped: 0, pending_dropped: 0, error: None, torn: false };
         w.reopen();
         w
+    }
+
+    /// At the end: frees the reserved space and writes the note about dropped output, if any is
+    /// still unwritten, so the log itself says what the full disk cost.
+    pub fn close(&mut self) {
+        let _ = std::fs::remove_file(self.path.with_extension("reserve"));
+        if self.pending_dropped > 0 {
+            self.write_raw(&self.note());
+        }
+    }
+
+    fn note(&self) -> String {
+        let note = format!("nsbox: {} bytes of output were dropped: {}\n", self.pending_dropped, self.error.as_deref().unwrap_or("log write failed"));
+        let mut line = serde_json::to_string(&Line { stream: "stderr", time: now_rfc3339(), log: note }).unwrap_or_default();
+        line.push('\n');
+        line
+    }
+
+    fn write_raw(&mut self, text: &str) {
+        if self.file.is_none() {
+            self.reopen();
+        }
+        let text = if self.torn { format!("\n{text}") } else { text.to_string() };
+        if let Some(f) = &mut self.file {
+            if f.write_all(text.as_bytes()).is_ok() {
+                self.size += text.len() as u64;
+                self.pending_dropped = 0;
+                self.torn = false;
+            }
+        }
     }
 
     fn reopen(&mut self) {
@@ -64,13 +101,14 @@ impl LogWriter {
         let mut text = serde_json::to_string(&line).unwrap_or_default();
         text.push('\n');
         if self.pending_dropped > 0 {
-            let note = format!("nsbox: {} bytes of output were dropped: {}\n", self.pending_dropped, self.error.as_deref().unwrap_or("log write failed"));
-            let mut head = serde_json::to_string(&Line { stream: "stderr", time: now_rfc3339(), log: note }).unwrap_or_default();
-            head.push('\n');
-            text.insert_str(0, &head);
+            text.insert_str(0, &self.note());
         }
         if self.size > 0 && self.size + text.len() as u64 > self.max_size {
             self.rotate();
+            self.torn = false;
+        }
+        if self.torn {
+            text.insert(0, '\n');
         }
         if self.file.is_none() {
             self.reopen();
@@ -83,6 +121,7 @@ impl LogWriter {
             Ok(()) => {
                 self.size += text.len() as u64;
                 self.pending_dropped = 0;
+                self.torn = false;
             }
             Err(e) => {
                 // A full disk: give up the rotated file to make room for the next attempt.
@@ -94,9 +133,7 @@ impl LogWriter {
                 self.pending_dropped += data.len() as u64;
                 // Whatever part of the line reached the file is unknown: start a fresh line next time.
                 self.size = self.file.as_ref().and_then(|f| f.metadata().ok()).map(|m| m.len()).unwrap_or(self.size);
-                if let Some(f) = &mut self.file {
-                    let _ = f.write_all(b"\n");
-                }
+                self.torn = self.file.as_mut().map(|f| f.write_all(b"\n").is_err()).unwrap_or(false);
             }
         }
     }

@@ -154,9 +154,16 @@ fn finish(root: Root, mut b: Booted, code: i32, signal: Option<Signal>) -> i32 {
     st.exit_code = Some(code);
     st.exit_signal = signal.map(|s| s.as_str().to_string());
     st.finished_at = Some(now_rfc3339());
+    b.log.close();
     st.log_dropped = b.log.dropped;
     st.log_error.clone_from(&b.log.error);
-    let _ = root.write(st);
+    if let Err(e) = root.write(st) {
+        // A full disk: the rotated log goes first, then try again.
+        let _ = std::fs::remove_file(b.log.path.with_extension("log.1"));
+        if root.write(st).is_err() {
+            st.errors.push(e.to_string());
+        }
+    }
     root.event("exit", st);
     if st.auto_remove {
         let _ = root.remove(&st.id, &st.name);
