@@ -142,6 +142,8 @@ pub struct Booted {
     pub stdin: Option<OwnedFd>,
     pub signals: nix::sys::signalfd::SignalFd,
     pub log: logs::LogWriter,
+    /// attach.sock, bound before the caller hears back (so attach/start right after work).
+    pub listener: Option<std::os::unix::net::UnixListener>,
 }
 
 /// Removes the container's directory and name unless disarmed (the container started).
@@ -219,7 +221,8 @@ fn boot(root: &Root, id: &str, plan: &Plan, spec: &oci_spec::runtime::Spec, bund
     }
     reservation.armed = false;
     let log = logs::LogWriter::open(dir.join("container.log"), opts.log_max_size);
-    Ok(Booted { started, state: st, stdout, stderr, stdin, signals: sfd, log })
+    let listener = std::os::unix::net::UnixListener::bind(dir.join("attach.sock")).ok();
+    Ok(Booted { started, state: st, stdout, stderr, stdin, signals: sfd, log, listener })
 }
 
 fn initial_state(id: &str, name: &str, plan: &Plan, bundle: &std::path::Path, opts: &DetachOpts, dir: &std::path::Path) -> State {

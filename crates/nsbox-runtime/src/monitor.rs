@@ -5,7 +5,7 @@
 
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixStream;
 
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -51,7 +51,7 @@ struct Client {
 pub fn serve(root: Root, mut b: Booted) -> i32 {
     let pid = b.started.pid;
     let sock_path = root.dir_of(&b.state.id).join("attach.sock");
-    let listener = UnixListener::bind(&sock_path).ok();
+    let listener = b.listener.take();
     if let Some(l) = &listener {
         let _ = l.set_nonblocking(true);
     }

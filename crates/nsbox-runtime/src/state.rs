@@ -83,12 +83,14 @@ pub struct MountState {
 }
 
 impl State {
-    /// The status as it really is now: a container recorded as running whose process is gone (or
-    /// whose pid was reused) is `dead`, and so is one whose monitor died before it could record an exit.
+    /// The status as it really is now: a container whose monitor died before it could record an
+    /// exit is `dead` (its process died with it: PDEATHSIG).
     pub fn live_status(&self) -> &str {
         let monitor_alive = alive(self.monitor_pid, self.monitor_start_time);
         match self.status.as_str() {
-            "running" | "created" if !alive(self.pid, self.pid_start_time) || !monitor_alive => "dead",
+            // A live monitor is the container's parent: it reaps it and records the exit, and until
+            // then the pid (a zombie at most) cannot be reused.
+            "running" | "created" if !monitor_alive => "dead",
             "creating" if !monitor_alive => "dead",
             s => s,
         }
@@ -169,7 +171,7 @@ impl Root {
             .filter_map(|e| e.file_name().into_string().ok())
             // The network layer keeps its state (leases, endpoints, per-container /etc files) in
             // the same root; those folders are not containers.
-            .filter(|n| !matches!(n.as_str(), "names" | "leases" | "endpoints" | "containers" | "networks") && !n.starts_with('.'))
+            .filter(|n| !matches!(n.as_str(), "names" | "leases" | "endpoints" | "containers" | "networks" | "run") && !n.starts_with('.'))
             .collect()
     }
 

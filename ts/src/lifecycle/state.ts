@@ -8,7 +8,7 @@ import path from 'node:path';
 import { ContainerNotFoundError, lifecycleError } from './errors.js';
 
 /** The network layer keeps its state (leases, endpoints, per-container /etc files) in the same root. */
-const NOT_CONTAINERS = new Set(['names', 'leases', 'endpoints', 'containers', 'networks']);
+const NOT_CONTAINERS = new Set(['names', 'leases', 'endpoints', 'containers', 'networks', 'run']);
 const isContainerDir = (name: string): boolean => !NOT_CONTAINERS.has(name) && !name.startsWith('.');
 
 export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'exited' | 'dead';
@@ -58,6 +58,8 @@ export interface ContainerState {
   rootfs: string;
   command: string[];
   tty: boolean;
+  /** `-i`: stdin is kept open by the monitor for attach. */
+  stdinOpen: boolean;
   autoRemove: boolean;
   namespaces: NamespaceState[];
   cgroups: string[];
@@ -103,7 +105,9 @@ function liveStatus(s: ContainerState): ContainerStatus {
   switch (s.recordedStatus) {
     case 'running':
     case 'created':
-      if (!monitor || !alive(s.pid, s.pidStartTime)) return 'dead';
+      // A live monitor is the process's parent: it reaps it and records the exit (until then the
+      // pid, a zombie at most, cannot be reused).
+      if (!monitor) return 'dead';
       return paused(s) ? 'paused' : (s.recordedStatus as ContainerStatus);
     case 'creating':
       return monitor ? 'creating' : 'dead';
@@ -161,7 +165,7 @@ function blank(id: string): ContainerState {
   return {
     id, name: '', status: 'dead', recordedStatus: 'unknown', pid: null, pidStartTime: null, monitorPid: null,
     monitorStartTime: null, exitCode: null, exitSignal: null, createdAt: '', startedAt: null, finishedAt: null,
-    bundle: '', rootfs: '', command: [], tty: false, autoRemove: false, namespaces: [], cgroups: [], uidMap: [],
+    bundle: '', rootfs: '', command: [], tty: false, stdinOpen: false, autoRemove: false, namespaces: [], cgroups: [], uidMap: [],
     gidMap: [], timeOffsets: { boottime: 0, monotonic: 0 }, mounts: [], logPath: '', logMaxSize: 0, logDropped: 0,
     logError: null, errors: [], endpoints: [],
   };
