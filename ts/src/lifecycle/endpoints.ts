@@ -6,8 +6,10 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { rm } from 'node:fs/promises';
 
 import { detachContainer } from '../network/api.js';
+import { containerFilesDir } from '../network/hook.js';
 import type { Endpoint } from '../network/types.js';
 import type { EndpointState } from './state.js';
 
@@ -17,6 +19,8 @@ export interface EndpointRecord extends EndpointState {
   endpoint: string;
   /** The network store's root (NSBOX_ROOT when attached), or null for the default. */
   netRoot: string | null;
+  /** The container's /etc files (hosts, resolv.conf, hostname) bound in by networking's prepare stage. */
+  filesDir: string | null;
 }
 
 function ifindexOf(name: string): number | undefined {
@@ -27,10 +31,10 @@ function ifindexOf(name: string): number | undefined {
   }
 }
 
-export function recordOf(ep: Endpoint, netRoot: string | undefined): EndpointRecord {
+export function recordOf(id: string, ep: Endpoint, netRoot: string | undefined): EndpointRecord {
   const r: EndpointRecord = {
     network: ep.network, bridge: ep.bridge, hostVeth: ep.hostVeth, address: `${ep.ip}/${ep.prefixLen}`, mac: ep.mac,
-    gateway: ep.gateway, endpoint: ep.id, netRoot: netRoot ?? null, ports: ep.ports,
+    gateway: ep.gateway, endpoint: ep.id, netRoot: netRoot ?? null, filesDir: containerFilesDir(id, netRoot), ports: ep.ports,
   };
   const i = ifindexOf(ep.hostVeth);
   if (i !== undefined) r.hostIfindex = i;
@@ -61,6 +65,11 @@ export async function releaseEndpoints(records: EndpointRecord[]): Promise<unkno
   for (const r of records) {
     try {
       await detachContainer({ endpoint: r.endpoint, network: r.network, ...(r.netRoot ? { root: r.netRoot } : {}) });
+    } catch (e) {
+      errors.push(e);
+    }
+    try {
+      if (r.filesDir) await rm(r.filesDir, { recursive: true, force: true });
     } catch (e) {
       errors.push(e);
     }

@@ -1,0 +1,66 @@
+/**
+ * (Lifecycle) A detached container on a network, started by one CLI process and removed by another:
+ * `nsbox rm -f` releases its endpoint (veth, lease, nft rules, /etc files) from what the starting
+ * process recorded in the container's endpoints.json — also when its monitor was SIGKILLed first.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { createNetwork, inspectNetwork, removeNetwork } from 'nsbox';
+
+import { makeBusyboxRootfs } from '../../helpers/rootfs.js';
+import { NFT, prepare, report, sh } from './common.js';
+
+prepare();
+// As etc-files: the state root on a tmpfs of this namespace (file binds from under /tmp misfire).
+const root = '/mnt';
+execFileSync('mount', ['-t', 'tmpfs', '-o', 'mode=755', 'tmpfs', root]);
+process.env.NSBOX_ROOT = root;
+const CLI = fileURLToPath(new URL('../../../cli/dist/main.js', import.meta.url));
+const cli = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout.trim(), stderr: r.stderr };
+};
+const rootfs = makeBusyboxRootfs();
+await createNetwork({ name: 'blue', subnet: '10.201.0.0/24' });
+
+interface Seen { records: Array<Record<string, unknown>>; veth: boolean; leases: number; nftPort: boolean; files: string | null }
+const look = (id: string, veth: string): Seen => {
+  const f = path.join(root, id, 'endpoints.json');
+  return {
+    records: existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as Array<Record<string, unknown>>) : [],
+    veth: sh(`ip -o link show ${veth}`).ok,
+    leases: 0,
+    nftPort: /8080/.test(sh(`${NFT} list ruleset`).out),
+    files: existsSync(path.join(root, 'run', 'containers', id)) ? readdirSync(path.join(root, 'run', 'containers', id)).join(',') || '(empty dir)' : null,
+  };
+};
+const withLeases = async (s: Seen) => ({ ...s, leases: (await inspectNetwork('blue')).endpoints.length });
+
+const facts: Record<string, unknown> = {};
+for (const scenario of ['rm-f', 'monitor-killed']) {
+  const started = cli('run', '-d', '--name', 'web', '--network', 'blue', '-p', '8080:80', '--rootfs', rootfs.root, '--', '/bin/sleep', '1000');
+  const id = started.stdout;
+  const rec = (existsSync(path.join(root, id, 'endpoints.json')) ? JSON.parse(readFileSync(path.join(root, id, 'endpoints.json'), 'utf8')) : [{}]) as Array<{ hostVeth: string }>;
+  const veth = rec[0]?.hostVeth ?? 'none';
+  const during = await withLeases(look(id, veth));
+  const inspect = cli('inspect', 'web');
+  if (scenario === 'monitor-killed') {
+    const st = JSON.parse(readFileSync(path.join(root, id, 'state.json'), 'utf8')) as { monitorPid: number };
+    process.kill(st.monitorPid, 'SIGKILL');
+    for (let i = 0; i < 200 && (JSON.parse(cli('ps', '-a', '--format', 'json').stdout || '{}') as { status?: string }).status !== 'dead'; i++) await new Promise((r) => setTimeout(r, 20));
+  }
+  const ps = cli('ps', '-a', '--format', 'json').stdout;
+  const rm = cli('rm', '-f', 'web');
+  const after = await withLeases(look(id, veth));
+  facts[scenario] = {
+    started: { code: started.code, stderr: started.stderr }, during, ps: (JSON.parse(ps || '{}') as { status?: string }).status, rm, after,
+    inspectEndpoints: inspect.code === 0 ? (JSON.parse(inspect.stdout) as Array<{ endpoints: unknown[] }>)[0]!.endpoints : inspect.stderr,
+    containerDir: existsSync(path.join(root, id)),
+  };
+}
+const rmNet = await removeNetwork('blue').then(() => 'ok', (e: Error) => e.message);
+rootfs.remove();
+report({ ...facts, rmNet });
