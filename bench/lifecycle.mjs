@@ -4,12 +4,13 @@
 //    and for nsbox the RSS (and PSS) of its monitor processes (target ≤ 2 MiB each);
 //  - `exec /bin/true` into one running container, alternating;
 //  - `delete -f` of each running container;
-//  - `run -d` + `delete -f` round trips (the TS API's `run -d` + `rm -f` will join these).
+//  - `run -d` + `delete -f` round trips, and the same from one Node process through the TS API
+//    (`Runtime.run` + `remove({ force: true })`) against crun's/runc's.
 // nsbox rows appear when `nsbox-runtime` supports `run --detach` and `exec`; otherwise they say pending.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { findAdjustments, makeBundle } from './lib/bundle.mjs';
 import { sweepCgroups } from './lib/cgroups.mjs';
 import { runInPrivateMountNs } from './lib/privns.mjs';
@@ -86,6 +87,42 @@ function monitorMemory(ids) {
     } catch {}
   }
   return { rss, pss };
+}
+
+/**
+ * 5. The same round trip from one Node process through the TS API: `Runtime.run()` of a detached
+ * `sleep` (its own spec: docker's namespaces, not the bench bundle) + `remove({ force: true })`.
+ */
+async function tsApiTrips({ scratch, rootfs, prefix, runs, warmup, nsboxBin, peers }) {
+  const name = 'TS API run -d + rm -f';
+  const dist = path.join(path.dirname(SELF), '..', 'ts', 'dist', 'index.js');
+  if (!fs.existsSync(dist)) return { name, skipped: 'ts/dist/index.js not built (npm run build:ts)' };
+  process.env.NSBOX_RUNTIME ??= nsboxBin;
+  const { Runtime } = await import(pathToFileURL(dist).href);
+  const root = path.join(scratch, `${prefix}-tsroot`);
+  const rt = new Runtime({ root });
+  const t = tally();
+  try {
+    for (let round = -warmup; round < runs; round++) {
+      await checkInterrupted();
+      const t0 = process.hrtime.bigint();
+      try {
+        const c = await rt.run({ command: ['/bin/sleep', '100000'], rootfs, hostname: 'bench' });
+        await c.remove({ force: true });
+        if (round >= 0) record(t, { ok: true, ms: Number(process.hrtime.bigint() - t0) / 1e6 });
+      } catch (e) {
+        if (round >= 0) record(t, { ok: false, error: String(e?.message ?? e) });
+      }
+    }
+  } finally {
+    for (const st of rt.list({ all: true })) await rt.get(st.id).remove({ force: true }).catch(() => {});
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+  const med = (xs) => summarize(xs).median;
+  const ratios = t.samples.length
+    ? peers.filter(([, p]) => p.samples.length).map(([n, p]) => `÷ ${n} run -d + delete -f: ${(med(t.samples) / med(p.samples)).toFixed(2)}`)
+    : [];
+  return { name, reference: 'nsbox run -d + delete -f', samples: t.samples, note: ['one Node process, Runtime.run + remove({force}) per sample', ...ratios, failNote(t)].filter(Boolean).join('; ') };
 }
 
 export async function inner({ scratch, rootfs, nsboxBin, runs, warmup, detached, prefix, cgroupNote }) {
@@ -209,11 +246,11 @@ export async function inner({ scratch, rootfs, nsboxBin, runs, warmup, detached,
     }
     const refTrip = 'nsbox run -d + delete -f';
     if (nsboxPending) rows.push({ name: refTrip, skipped: nsboxPending });
-    rows.push({ name: 'TS API run -d + rm -f', skipped: `${PENDING}: the TS API has no detached containers yet` });
     for (const rt of rts) {
       const t = trips.get(rt.name);
       rows.push({ name: `${short(rt)} run -d + delete -f`, reference: refTrip, samples: t.samples, note: failNote(t) });
     }
+    rows.push(await tsApiTrips({ scratch, rootfs, prefix, runs, warmup, nsboxBin, peers: rts.filter((rt) => rt !== nsbox).map((rt) => [short(rt), trips.get(rt.name)]) }));
   } finally {
     let lingering = 0;
     for (const [rt, id] of live) if (cleanup(rt, id)) lingering++;
