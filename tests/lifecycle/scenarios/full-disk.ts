@@ -50,10 +50,14 @@ try {
   const rt2 = new Runtime({ root: root2 });
   const b = await rt2.create({ command: ['/bin/sh', '-c', 'yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 8000000'], rootfs: rootfs.root });
   const sock = net.connect(path.join(root2, b.id, 'attach.sock'));
-  await new Promise((r) => sock.once('connect', r));
+  // A failure to connect is reported (below), not an uncaught error that skips the cleanup.
+  await new Promise((resolve, reject) => sock.once('connect', resolve).once('error', reject));
   sock.pause();
   let received = 0;
-  await b.start();
+  await b.start().catch(async (e: unknown) => {
+    await b.remove({ force: true });
+    throw e;
+  });
   facts.slowExit = await b.wait();
   const ended = new Promise((r) => sock.once('close', r));
   sock.on('data', (d: Buffer) => (received += d.length));
