@@ -77,6 +77,15 @@ impl Sandbox {
     }
 }
 
+pub struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 impl Drop for Sandbox {
     fn drop(&mut self) {
         self.kill();
@@ -103,15 +112,16 @@ impl Sandbox {
             .spawn()
             .unwrap()
     }
-    /// A TCP server on `port` answering each connection with the peer's address.
-    pub fn echo_peer(&self, port: u16) -> Child {
+    /// A TCP server on `port` answering each connection with the peer's address; it is killed when
+    /// the returned guard is dropped (a plain Child would outlive the test).
+    pub fn echo_peer(&self, port: u16) -> Server {
         let c = self.spawn(&["socat", &format!("TCP-LISTEN:{port},reuseaddr,fork"), "SYSTEM:echo $SOCAT_PEERADDR"]);
         let t = Instant::now();
         while !self.exec(&["sh", "-c", &format!("grep -q ':{port:04X} ' /proc/net/tcp")]).0 {
             assert!(t.elapsed() < Duration::from_secs(5), "server on {port} never listened");
             std::thread::sleep(Duration::from_millis(10));
         }
-        c
+        Server(c)
     }
     /// Connects to addr:port from inside; returns what the server said (trimmed) or None.
     pub fn tcp(&self, addr: &str, port: u16) -> Option<String> {
