@@ -12,6 +12,7 @@ interface Seen { records: Array<Record<string, unknown>>; veth: boolean; leases:
 interface Case {
   started: { code: number; stderr: string };
   during: Seen;
+  vethIndex: number;
   ps: string;
   rm: { code: number; stderr: string };
   after: Seen;
@@ -29,6 +30,8 @@ test('run -d --network in one process, rm -f in another: veth, lease, nft rules 
     t.like(c.during.records[0], { network: 'blue', address: '10.201.0.2/24', gateway: '10.201.0.1', netRoot: '/mnt' }, name);
     t.like(c.during, { veth: true, leases: 1, nftPort: true, files: 'hostname,hosts,resolv.conf' }, name);
     t.like(c.inspectEndpoints[0], { network: 'blue', hostVeth: c.during.records[0]!.hostVeth }, `${name}: inspect shows the endpoint`);
+    t.true(c.vethIndex > 0, `${name}: the host veth exists`);
+    t.like(c.inspectEndpoints[0], { hostIfindex: c.vethIndex }, `${name}: inspect gives the host veth's ifindex as the kernel has it`);
     t.is(c.ps, name === 'rm-f' ? 'running' : 'dead');
     t.is(c.rm.code, 0, `${name}: ${c.rm.stderr}`);
     t.deepEqual(c.after, { records: [], veth: false, leases: 0, nftPort: false, files: null }, `${name}: nothing of the endpoint is left`);

@@ -46,6 +46,7 @@ for (const scenario of ['rm-f', 'monitor-killed']) {
   const rec = (existsSync(path.join(root, id, 'endpoints.json')) ? JSON.parse(readFileSync(path.join(root, id, 'endpoints.json'), 'utf8')) : [{}]) as Array<{ hostVeth: string }>;
   const veth = rec[0]?.hostVeth ?? 'none';
   const during = await withLeases(look(id, veth));
+  const vethIndex = Number(sh(`ip -o link show ${veth}`).out.split(':')[0]);
   const inspect = cli('inspect', 'web');
   if (scenario === 'monitor-killed') {
     const st = JSON.parse(readFileSync(path.join(root, id, 'state.json'), 'utf8')) as { monitorPid: number };
@@ -56,7 +57,7 @@ for (const scenario of ['rm-f', 'monitor-killed']) {
   const rm = cli('rm', '-f', 'web');
   const after = await withLeases(look(id, veth));
   facts[scenario] = {
-    started: { code: started.code, stderr: started.stderr }, during, ps: (JSON.parse(ps || '{}') as { status?: string }).status, rm, after,
+    started: { code: started.code, stderr: started.stderr }, during, vethIndex, ps: (JSON.parse(ps || '{}') as { status?: string }).status, rm, after,
     inspectEndpoints: inspect.code === 0 ? (JSON.parse(inspect.stdout) as Array<{ endpoints: unknown[] }>)[0]!.endpoints : inspect.stderr,
     containerDir: existsSync(path.join(root, id)),
   };

@@ -8,7 +8,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
 
-import { detachContainer } from '../network/api.js';
+import { detachContainer, inspectNetwork } from '../network/api.js';
 import { containerFilesDir } from '../network/hook.js';
 import type { Endpoint } from '../network/types.js';
 import type { EndpointState } from './state.js';
@@ -23,20 +23,25 @@ export interface EndpointRecord extends EndpointState {
   filesDir: string | null;
 }
 
-function ifindexOf(name: string): number | undefined {
+/**
+ * The host end's ifindex, asked of the kernel over netlink (via the network's inspect): a
+ * /sys/class/net lookup would describe whichever network namespace that sysfs was mounted for.
+ */
+async function hostIfindexOf(ep: Endpoint, netRoot: string | undefined): Promise<number | undefined> {
   try {
-    return Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim());
+    const detail = await inspectNetwork(ep.network, netRoot === undefined ? {} : { root: netRoot });
+    return detail.endpoints.find((e) => e.id === ep.id)?.hostLink?.index ?? undefined;
   } catch {
     return undefined;
   }
 }
 
-export function recordOf(id: string, ep: Endpoint, netRoot: string | undefined): EndpointRecord {
+export async function recordOf(id: string, ep: Endpoint, netRoot: string | undefined): Promise<EndpointRecord> {
   const r: EndpointRecord = {
     network: ep.network, bridge: ep.bridge, hostVeth: ep.hostVeth, address: `${ep.ip}/${ep.prefixLen}`, mac: ep.mac,
     gateway: ep.gateway, endpoint: ep.id, netRoot: netRoot ?? null, filesDir: containerFilesDir(id, netRoot), ports: ep.ports,
   };
-  const i = ifindexOf(ep.hostVeth);
+  const i = await hostIfindexOf(ep, netRoot);
   if (i !== undefined) r.hostIfindex = i;
   return r;
 }

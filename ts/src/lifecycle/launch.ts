@@ -73,7 +73,7 @@ export async function launch(root: string, options: DetachedRunOptions, mode: 'r
       try {
         const t = await hook({ id, pid, spec, options: prepared.options });
         const ep = (t as { endpoint?: Endpoint } | undefined)?.endpoint;
-        if (ep) records.push(recordOf(id, ep, process.env.NSBOX_ROOT || undefined));
+        if (ep) records.push(await recordOf(id, ep, process.env.NSBOX_ROOT || undefined));
         else if (t) teardowns.push(t);
       } catch (e) {
         hookError = e as NsboxError;
