@@ -189,6 +189,9 @@ pub fn attach(store: &Store, opts: &AttachOptions) -> Result<Endpoint> {
     })?;
     let netns = sys::open_netns(&opts.netns)?;
     let owner_start = sys::process_start_time(owner_pid).ok_or(NetError::NoOwner { path: opts.netns.clone(), pid: owner_pid })?;
+    // The container-side socket is opened by a helper thread while this one takes the lock, checks
+    // and creates the veth; configure() joins it (so does every early return, by drop).
+    let inside = sys::spawn_netlink_in(netns.as_fd(), &opts.netns)?;
 
     let _lock = store.lock()?;
     let mut nl = Netlink::open()?;
@@ -207,11 +210,14 @@ pub fn attach(store: &Store, opts: &AttachOptions) -> Result<Endpoint> {
     if leases.iter().any(|l| l.netns == opts.netns) {
         return Err(NetError::AlreadyAttached { path: opts.netns.clone(), network: name });
     }
-    let mut others = Vec::new();
-    for n in store.networks()? {
-        others.extend(if n.name == name { leases.clone() } else { store.leases(&n.name)? });
+    if !ports.is_empty() {
+        // Published ports clash across networks: every network's leases (only read when needed).
+        let mut others = Vec::new();
+        for n in store.networks()? {
+            others.extend(if n.name == name { leases.clone() } else { store.leases(&n.name)? });
+        }
+        check_ports(&ports, &others)?;
     }
-    check_ports(&ports, &others)?;
     let mut used: HashSet<Ipv4Addr> = network::used_ips(&leases);
     used.insert(net.gateway);
     let ip = ipam::allocate(&name, &net.subnet, net.gateway, &used, wanted_ip)?;
@@ -243,7 +249,7 @@ pub fn attach(store: &Store, opts: &AttachOptions) -> Result<Endpoint> {
     };
     link::create_veth(&mut nl, &lease.host_veth, net.mtu, bridge, &VethPeer { name: CONTAINER_IFNAME, netns: netns.as_fd(), mac })?;
     let paths = files_for(store, &lease.id, opts);
-    let result = configure(&net, &lease, &leases, &dns, netns.as_fd(), &opts.netns, &paths);
+    let result = configure(&net, &lease, &leases, &dns, inside, &paths);
     if let Err(e) = result {
         let mut errs = Errors(vec![e]);
         undo(store, &lease, &mut errs);
@@ -312,11 +318,10 @@ fn configure(
     lease: &Lease,
     peers: &[Lease],
     dns: &[Ipv4Addr],
-    netns: std::os::fd::BorrowedFd<'_>,
-    path: &str,
+    inside: sys::PendingNetlink,
     paths: &FilePaths,
 ) -> Result<()> {
-    let mut inside = sys::netlink_in(netns, path)?;
+    let mut inside = inside.join()?;
     link::set_up(&mut inside, "lo")?;
     let eth0 = link::get_link(&mut inside, CONTAINER_IFNAME)?.index;
     link::set_up(&mut inside, CONTAINER_IFNAME)?;
@@ -334,7 +339,7 @@ fn configure(
         if *in_place {
             state::write_in_place(p, text)
         } else {
-            state::write_text(p, text)
+            state::write_new(p, text)
         }
     };
     let names = |l: &Lease| -> Vec<String> { l.hostname.iter().chain(l.container.iter()).cloned().collect() };

@@ -117,7 +117,11 @@ pub struct VethPeer<'a> {
 }
 
 /// One message creates the pair: the host end up, MTU set and enslaved to `master`; the peer born in
-/// its final netns (IFLA_NET_NS_FD), named, with its MAC and MTU.
+/// its final netns (IFLA_NET_NS_FD), named, with its MAC and MTU. Both ends get one tx and one rx
+/// queue: without IFLA_NUM_{TX,RX}_QUEUES the kernel allocates one per possible CPU, registers a
+/// sysfs object for each, then trims both back to one real queue (`veth_init_queues`), and trimming
+/// tx queues of a registered device waits for an expedited RCU grace period (`synchronize_net`)
+/// under RTNL, once per end. The result in use is the same single queue either way.
 pub fn create_veth(nl: &mut Netlink, host: &str, mtu: u32, master: u32, peer: &VethPeer<'_>) -> Result<()> {
     // Not up here: veth_open() of the peer fails with ENOTCONN until the pair is linked; the
     // container side sets it up over its own socket.
@@ -127,12 +131,16 @@ pub fn create_veth(nl: &mut Netlink, host: &str, mtu: u32, master: u32, peer: &V
         LinkAttribute::NetNsFd(peer.netns.as_raw_fd()),
         LinkAttribute::Address(peer.mac.to_vec()),
         LinkAttribute::Mtu(mtu),
+        LinkAttribute::NumTxQueues(1),
+        LinkAttribute::NumRxQueues(1),
     ];
     let mut msg = LinkMessage::default();
     up_header(&mut msg);
     msg.attributes = vec![
         LinkAttribute::IfName(host.into()),
         LinkAttribute::Mtu(mtu),
+        LinkAttribute::NumTxQueues(1),
+        LinkAttribute::NumRxQueues(1),
         LinkAttribute::Controller(master),
         LinkAttribute::LinkInfo(vec![
             LinkInfo::Kind(InfoKind::Veth),

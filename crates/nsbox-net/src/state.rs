@@ -235,11 +235,12 @@ pub fn write_in_place(path: &Path, text: &str) -> Result<()> {
     f.write_all(text.as_bytes()).map_err(io("write", path))
 }
 
-/// Writes a plain text file atomically (hosts, resolv.conf).
-pub fn write_text(path: &Path, text: &str) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    fs::write(&tmp, text).map_err(io("write", &tmp))?;
-    fs::rename(&tmp, path).map_err(io("rename", path))
+/// Writes a new file (hosts, resolv.conf in an endpoint's own directory, made by this attach under
+/// the lock): created exclusively, so nothing existing is ever overwritten, and without a temporary
+/// file and rename, since nobody knows the path before attach returns it.
+pub fn write_new(path: &Path, text: &str) -> Result<()> {
+    let mut f = File::options().write(true).create_new(true).open(path).map_err(io("create", path))?;
+    f.write_all(text.as_bytes()).map_err(io("write", path))
 }
 
 pub fn now() -> u64 {

@@ -102,6 +102,12 @@ pub fn open_netns(path: &str) -> Result<OwnedFd, SysError> {
 /// libuv thread) enters the namespace, opens the socket and exits; the socket stays bound to that
 /// namespace, and the calling thread never changes namespace.
 pub fn netlink_in(netns: BorrowedFd<'_>, path: &str) -> Result<Netlink, SysError> {
+    spawn_netlink_in(netns, path)?.join()
+}
+
+/// [`netlink_in`] started, not waited for: the helper thread opens the socket while the caller goes
+/// on (attach creates the veth meanwhile). Opening a socket changes nothing in the namespace.
+pub fn spawn_netlink_in(netns: BorrowedFd<'_>, path: &str) -> Result<PendingNetlink, SysError> {
     let fd = netns.try_clone_to_owned().map_err(|e| SysError::io("dup netns", path, e))?;
     let p = path.to_string();
     let handle = std::thread::Builder::new()
@@ -112,5 +118,26 @@ pub fn netlink_in(netns: BorrowedFd<'_>, path: &str) -> Result<Netlink, SysError
             // The thread ends here, still in the container's namespace: nothing else ever runs on it.
         })
         .map_err(|e| SysError::io("spawn netns thread", path, e))?;
-    handle.join().map_err(|_| SysError::Thread { path: path.into() })?
+    Ok(PendingNetlink { handle: Some(handle), path: path.into() })
+}
+
+/// The helper thread of [`spawn_netlink_in`]; always joined, by [`PendingNetlink::join`] or on drop.
+pub struct PendingNetlink {
+    handle: Option<std::thread::JoinHandle<Result<Netlink, SysError>>>,
+    path: String,
+}
+
+impl PendingNetlink {
+    pub fn join(mut self) -> Result<Netlink, SysError> {
+        let h = self.handle.take().ok_or_else(|| SysError::Thread { path: self.path.clone() })?;
+        h.join().map_err(|_| SysError::Thread { path: self.path.clone() })?
+    }
+}
+
+impl Drop for PendingNetlink {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
 }
