@@ -54,6 +54,14 @@ impl LogWriter {
         }
     }
 
+    /// A line of ours (stream stderr, starting `nsbox: `) after the container's output, e.g. a
+    /// failure to release its network at the exit. Best effort, like the dropped-output note.
+    pub fn notice(&mut self, text: &str) {
+        let mut line = serde_json::to_string(&Line { stream: "stderr", time: now_rfc3339(), log: format!("nsbox: {text}\n") }).unwrap_or_default();
+        line.push('\n');
+        self.write_raw(&line);
+    }
+
     fn note(&self) -> String {
         let note = format!("nsbox: {} bytes of output were dropped: {}\n", self.pending_dropped, self.error.as_deref().unwrap_or("log write failed"));
         let mut line = serde_json::to_string(&Line { stream: "stderr", time: now_rfc3339(), log: note }).unwrap_or_default();

@@ -18,6 +18,7 @@ mod logs;
 mod masks;
 mod monitor;
 mod names;
+mod netrelease;
 mod ops;
 mod plan;
 mod process;

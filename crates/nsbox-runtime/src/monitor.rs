@@ -17,7 +17,7 @@ use crate::detach::Booted;
 use crate::logs::now_rfc3339;
 use crate::state::Root;
 use crate::stdin::StdinPipe;
-use crate::{pty, signals};
+use crate::{netrelease, pty, signals};
 
 /// Attach frames: an 8-byte header (kind, 0, 0, 0, big-endian u32 length) and the payload, the
 /// layout of docker's multiplexed attach stream. Monitor → client: STDOUT, STDERR, EXIT (payload:
@@ -149,12 +149,22 @@ fn finish(root: Root, mut b: Booted, code: i32, signal: Option<Signal>) -> i32 {
     for e in b.started.guard.finish() {
         b.state.errors.push(e.to_string());
     }
+    // The network goes when the container's first process ends (docker's rule), before the exit is
+    // recorded: whoever sees `exited` sees the endpoints released too. From here on the monitor
+    // never forks: nsbox-net may leave helper threads, joined by settle() below.
+    let released = netrelease::release(&root.dir_of(&b.state.id));
+    let net_errors: Vec<String> = released.errors.iter().map(|e| format!("release network: {e}")).collect();
+    b.state.released_endpoints = released.endpoints;
+    b.state.errors.extend(net_errors.iter().cloned());
     let st = &mut b.state;
     st.status = "exited".into();
     st.exit_code = Some(code);
     st.exit_signal = signal.map(|s| s.as_str().to_string());
     st.finished_at = Some(now_rfc3339());
     b.log.close();
+    for e in &net_errors {
+        b.log.notice(e);
+    }
     st.log_dropped = b.log.dropped;
     st.log_error.clone_from(&b.log.error);
     if let Err(e) = root.write(st) {
@@ -165,6 +175,15 @@ fn finish(root: Root, mut b: Booted, code: i32, signal: Option<Signal>) -> i32 {
         }
     }
     root.event("exit", st);
+    // The veth deletions the kernel was still finishing (none is expected to fail).
+    let settled: Vec<String> = netrelease::settle().iter().map(|e| format!("release network: {e}")).collect();
+    if !settled.is_empty() && !st.auto_remove {
+        for e in &settled {
+            b.log.notice(e);
+        }
+        st.errors.extend(settled);
+        let _ = root.write(st);
+    }
     if st.auto_remove {
         let _ = root.remove(&st.id, &st.name);
         root.event("remove", st);

@@ -54,6 +54,9 @@ pub struct State {
     pub log_error: Option<String>,
     /// Failures the monitor met that did not stop the container (cleanup, state writes).
     pub errors: Vec<String>,
+    /// Network endpoints (ids from endpoints.json) the monitor released when the container ended;
+    /// `remove()` detaches only the others.
+    pub released_endpoints: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -310,6 +313,10 @@ impl Root {
         if kind == "exit" {
             line["exitCode"] = serde_json::json!(st.exit_code);
             line["signal"] = serde_json::json!(st.exit_signal);
+            // With --rm the state goes with the directory: this line is what is left of them.
+            if !st.errors.is_empty() {
+                line["errors"] = serde_json::json!(st.errors);
+            }
         }
         let mut text = line.to_string();
         text.push('\n');

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExitStatus } from '../container.js';
 import type { Teardown } from '../hooks.js';
 import { runtimeCommandOk } from './driver.js';
-import { readEndpoints, releaseEndpoints } from './endpoints.js';
+import { releaseEndpoints, unreleasedEndpoints } from './endpoints.js';
 import { startExec, type ExecOptions, type ExecProcess } from './exec.js';
 import { readLog, type LogEntry, type LogOptions } from './logs.js';
 import { readState, type ContainerState } from './state.js';
@@ -98,7 +98,8 @@ export class RuntimeContainer implements AsyncDisposable {
    */
   async remove(o: { force?: boolean } = {}): Promise<void> {
     const errors: unknown[] = [];
-    const endpoints = readEndpoints(this.root, this.id);
+    // Those the monitor released at the container's exit are not detached again.
+    const endpoints = unreleasedEndpoints(this.root, this.id);
     try {
       await runtimeCommandOk(this.root, 'rm', ['delete', ...(o.force ? ['--force'] : []), this.id]);
     } catch (e) {

@@ -64,6 +64,22 @@ export function readEndpoints(root: string, id: string): EndpointRecord[] {
   }
 }
 
+/**
+ * The records still to release: those the monitor has not released when the container ended (it
+ * lists them in state.json's `releasedEndpoints`). Read before `delete` removes the directory; an
+ * endpoint the monitor releases meanwhile is tolerated by detach (it finds no lease: nothing to do).
+ */
+export function unreleasedEndpoints(root: string, id: string): EndpointRecord[] {
+  let released: unknown = [];
+  try {
+    released = (JSON.parse(readFileSync(path.join(root, id, 'state.json'), 'utf8')) as { releasedEndpoints?: unknown }).releasedEndpoints;
+  } catch {
+    /* no state (a creation cut short, or removed meanwhile): release all that is recorded */
+  }
+  const done = new Set(Array.isArray(released) ? released : []);
+  return readEndpoints(root, id).filter((r) => !done.has(r.endpoint));
+}
+
 /** Detaches every recorded endpoint (veth, lease, nft rules, /etc files); returns the failures. */
 export async function releaseEndpoints(records: EndpointRecord[]): Promise<unknown[]> {
   const errors: unknown[] = [];

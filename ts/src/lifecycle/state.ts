@@ -72,6 +72,8 @@ export interface ContainerState {
   logDropped: number;
   logError: string | null;
   errors: string[];
+  /** Endpoint ids the monitor released when the container ended (remove() detaches only the others). */
+  releasedEndpoints: string[];
   endpoints: EndpointState[];
 }
 
@@ -167,7 +169,7 @@ function blank(id: string): ContainerState {
     monitorStartTime: null, exitCode: null, exitSignal: null, createdAt: '', startedAt: null, finishedAt: null,
     bundle: '', rootfs: '', command: [], tty: false, stdinOpen: false, autoRemove: false, namespaces: [], cgroups: [], uidMap: [],
     gidMap: [], timeOffsets: { boottime: 0, monotonic: 0 }, mounts: [], logPath: '', logMaxSize: 0, logDropped: 0,
-    logError: null, errors: [], endpoints: [],
+    logError: null, errors: [], releasedEndpoints: [], endpoints: [],
   };
 }
 
