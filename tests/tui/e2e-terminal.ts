@@ -19,7 +19,7 @@ export class Terminal {
   }
   keys(...keys: string[]): void { tmux('send-keys', '-t', this.session, ...keys); }
   text(s: string): void { tmux('send-keys', '-t', this.session, '-l', s); }
-  async waitFor(pred: (screen: string) => boolean, what: string, ms = 15_000): Promise<string> {
+  async waitFor(pred: (screen: string) => boolean, what: string, ms = 45_000): Promise<string> {
     const end = Date.now() + ms;
     for (;;) {
       const s = this.screen();
