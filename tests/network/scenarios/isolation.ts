@@ -27,7 +27,9 @@ await until(() => sh(`[ "$(readlink /proc/${outside.pid}/ns/net)" != "$(readlink
 const on = `nsenter --net=/proc/${outside.pid}/ns/net`;
 sh(`ip link add out0 type veth peer name eth0 netns /proc/${outside.pid}/ns/net && ip addr add 198.51.100.1/24 dev out0 && ip link set out0 up`);
 sh(`${on} sh -c 'ip addr add 198.51.100.2/24 dev eth0 && ip link set eth0 up && ip link set lo up'`);
-const srv = spawnChild('sh', ['-c', `${on} socat TCP-LISTEN:9000,reuseaddr,fork 'SYSTEM:echo $SOCAT_PEERADDR'`], { stdio: 'ignore' });
+// No shell in between (killing it would orphan socat), and a bounded life in case this script dies
+// before it gets to kill the server: timeout passes our SIGTERM on to socat.
+const srv = spawnChild('timeout', ['120', 'nsenter', `--net=/proc/${outside.pid}/ns/net`, '--', 'socat', 'TCP-LISTEN:9000,reuseaddr,fork', 'SYSTEM:echo $SOCAT_PEERADDR'], { stdio: 'ignore' });
 await until(() => sh(`${on} sh -c "grep -q ':2328 ' /proc/net/tcp"`).ok);
 
 // c on red serves; b on blue must not reach it, but reaches the outside with the host's address.
