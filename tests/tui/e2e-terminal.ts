@@ -24,8 +24,17 @@ export class Terminal {
     for (;;) {
       const s = this.screen();
       if (pred(s)) return s;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; screen:\n${s}`);
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; screen:\n${s}\nprocesses in the pane:\n${this.processes()}`);
       await delay(100);
+    }
+  }
+  /** What the pane's processes are doing (state, kernel wait channel): the clue when a screen never comes. */
+  processes(): string {
+    try {
+      const pid = tmux('display', '-p', '-t', this.session, '#{pane_pid}').trim();
+      return execFileSync('ps', ['-o', 'pid,stat,wchan:32,etime,args', '--ppid', pid, '-p', pid], { encoding: 'utf8' });
+    } catch (e) {
+      return `(unavailable: ${(e as Error).message})`;
     }
   }
   close(): void { try { tmux('kill-session', '-t', this.session); } catch { /* already gone */ } }
