@@ -9,13 +9,30 @@ interface TuiModule {
 // before cli/src/tui exists).
 const TUI_MODULE = '../tui/index.js';
 
+/**
+ * ink decides once, when it is imported, whether it runs under CI (a `CI` or
+ * `CONTINUOUS_INTEGRATION` variable), and there it draws only the last frame, on exit. A dashboard on
+ * a real terminal must draw every frame, wherever the shell's variables came from, so ink is
+ * imported with those variables neutralised, and they are put back right after.
+ */
+async function importInteractive(): Promise<TuiModule> {
+  const keys = ['CI', 'CONTINUOUS_INTEGRATION'] as const;
+  const saved = keys.map((k) => [k, process.env[k]] as const);
+  if (process.stdin.isTTY && process.stdout.isTTY) for (const k of keys) if (k in process.env) process.env[k] = 'false';
+  try {
+    return (await import(TUI_MODULE)) as TuiModule;
+  } finally {
+    for (const [k, v] of saved) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+  }
+}
+
 export function addTuiCommand(program: Command): void {
   program
     .command('tui')
     .description('interactive view of containers and namespaces')
     .action(async () => {
       try {
-        const { runTui } = (await import(TUI_MODULE)) as TuiModule;
+        const { runTui } = await importInteractive();
         process.exitCode = await runTui();
       } catch (err) {
         process.stderr.write(`nsbox: tui: ${err instanceof Error ? err.message : String(err)}\n`);
