@@ -12,7 +12,7 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use crate::error::{sys, Result, RtError};
-use crate::monitor::{frame, EXIT, RESIZE, STDERR, STDIN, STDOUT};
+use crate::monitor::{frame, take_frame, EXIT, RESIZE, STDERR, STDIN, STDOUT};
 use crate::pty;
 use crate::state::Root;
 
@@ -67,13 +67,7 @@ pub fn attach(root: Option<&std::path::Path>, reference: &str, stdin: bool) -> R
                 return Err(RtError::lifecycle("ERR_RUNTIME", "attach", path.display().to_string(), "the container's monitor closed the connection"));
             }
             buf.extend_from_slice(&chunk[..n]);
-            while buf.len() >= 8 {
-                let len = u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]) as usize;
-                if buf.len() < 8 + len {
-                    break;
-                }
-                let kind = buf[0];
-                let payload: Vec<u8> = buf.drain(..8 + len).skip(8).collect();
+            while let Some((kind, payload)) = take_frame(&mut buf) {
                 match kind {
                     STDOUT => write_out(std::io::stdout().lock(), &payload),
                     STDERR => write_out(std::io::stderr().lock(), &payload),

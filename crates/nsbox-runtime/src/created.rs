@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::detach::{namespaces_of, Booted};
 use crate::error::{Result, RtError};
 use crate::logs::now_rfc3339;
-use crate::monitor::{frame, START};
+use crate::monitor::{frame, take_frame, START};
 use crate::state::Root;
 
 /// In the monitor: releases the held container; the answer for the client that asked.
@@ -64,13 +64,7 @@ pub fn start(root: &Root, reference: &str) -> Result<()> {
     let mut chunk = [0u8; 8192];
     loop {
         // Output of the container (it runs once started) may arrive before the answer: skip it.
-        while buf.len() >= 8 {
-            let len = u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]) as usize;
-            if buf.len() < 8 + len {
-                break;
-            }
-            let kind = buf[0];
-            let payload: Vec<u8> = buf.drain(..8 + len).skip(8).collect();
+        while let Some((kind, payload)) = take_frame(&mut buf) {
             if kind == START {
                 return answer(&payload);
             }

@@ -41,6 +41,20 @@ pub fn frame(kind: u8, payload: &[u8]) -> Vec<u8> {
     v
 }
 
+/// Takes the next whole attach frame off the front of `buf`: (kind, payload), or None until more
+/// bytes arrive.
+pub fn take_frame(buf: &mut Vec<u8>) -> Option<(u8, Vec<u8>)> {
+    if buf.len() < 8 {
+        return None;
+    }
+    let len = u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]) as usize;
+    if buf.len() < 8 + len {
+        return None;
+    }
+    let kind = buf[0];
+    Some((kind, buf.drain(..8 + len).skip(8).collect()))
+}
+
 struct Client {
     stream: UnixStream,
     inbuf: Vec<u8>,
