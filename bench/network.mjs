@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { ensurePeers } from './lib/sys.mjs';
-import { cniExec, leftovers, netavark, NETAVARK, throughput } from './lib/netpeers.mjs';
+import { cniExec, leftovers, netavark, NETAVARK, netnsChild, throughput } from './lib/netpeers.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = path.resolve(path.dirname(SELF), '..');
@@ -58,17 +58,6 @@ function sh(cmd) {
   return spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
 }
 
-async function sandbox() {
-  const child = spawn('unshare', ['--net', '--', 'sleep', '3600'], { stdio: 'ignore' });
-  const own = fs.readlinkSync('/proc/self/ns/net');
-  for (let i = 0; i < 500; i++) {
-    try {
-      if (fs.readlinkSync(`/proc/${child.pid}/ns/net`) !== own) break;
-    } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return child;
-}
 
 async function inner(runs) {
   sh('ip link set lo up');
@@ -79,7 +68,7 @@ async function inner(runs) {
   process.env.NSBOX_ROOT = path.join(root, 'nsbox');
   const nsbox = await import(pathToFileURL(path.join(REPO, 'ts/dist/index.js')).href);
   await nsbox.createNetwork({ name: 'bench', subnet: '10.210.0.0/24' });
-  const box = await sandbox();
+  const box = await netnsChild();
   const netns = `/proc/${box.pid}/ns/net`;
 
   const cniNet = (masq) => ({
@@ -90,7 +79,7 @@ async function inner(runs) {
   const portRC = { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] };
   // netavark removes its bridge with the network's last container: a second container (the keeper)
   // stays attached so that, as for nsbox and CNI, only the endpoint comes and goes.
-  const keepers = fs.existsSync(NETAVARK) ? [await sandbox(), await sandbox()] : [];
+  const keepers = fs.existsSync(NETAVARK) ? [await netnsChild(), await netnsChild()] : [];
   const nvPlain = keepers[0] && netavark({ root, name: 'nvbench', bridge: 'nvbr0', subnet: '10.213.0', keeper: keepers[0].pid });
   const nvPorts = keepers[1] && netavark({ root, name: 'nvbenchp', bridge: 'nvbr1', subnet: '10.214.0', keeper: keepers[1].pid, port: 8082 });
 
@@ -138,7 +127,7 @@ async function inner(runs) {
   // Rules left after a full teardown (the last container and network gone), each peer in a fresh
   // namespace of its own.
   notes.push(`rules left after full teardown: ${leftovers(REPO, root).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  notes.push(await throughput(nsbox, sandbox) ?? 'iperf3: not installed, throughput not measured');
+  notes.push(await throughput(nsbox) ?? 'iperf3: not installed, throughput not measured');
   box.kill('SIGKILL');
   await nsbox.removeNetwork('bench').catch(() => undefined);
   fs.rmSync(root, { recursive: true, force: true });

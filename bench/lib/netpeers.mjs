@@ -77,8 +77,9 @@ export function countRules(text) {
     .filter((l) => l && !/^(table |chain |set |map |type |policy |elements |flags |\}|#)/.test(l)).length;
 }
 
-async function netnsChild() {
-  const child = spawn('unshare', ['--net', '--', 'sleep', '600'], { stdio: 'ignore' });
+/** A process alone in a new network namespace: the bench's stand-in for a container. */
+export async function netnsChild() {
+  const child = spawn('unshare', ['--net', '--', 'sleep', '3600'], { stdio: 'ignore' });
   const own = fs.readlinkSync('/proc/self/ns/net');
   for (let i = 0; i < 500; i++) {
     try {
@@ -153,10 +154,10 @@ async function iperf(serverNs, clientNs, addr) {
 }
 
 /** Container↔container over an nsbox bridge against host loopback, alternating, best of two each. */
-export async function throughput(nsbox, sandbox) {
+export async function throughput(nsbox) {
   if (sh('command -v iperf3').status !== 0) return null;
-  const a = await sandbox();
-  const b = await sandbox();
+  const a = await netnsChild();
+  const b = await netnsChild();
   const [na, nb] = [a, b].map((x) => `/proc/${x.pid}/ns/net`);
   const ea = await nsbox.attachContainer({ netns: na, ownerPid: a.pid, network: 'bench' });
   const eb = await nsbox.attachContainer({ netns: nb, ownerPid: b.pid, network: 'bench' });
