@@ -1,11 +1,12 @@
 /** Shared pieces of the lifecycle tests: a private state root, a busybox rootfs, leak checks. */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { Runtime, type ContainerState } from '../../ts/src/index.js';
 import { makeBusyboxRootfs, type Rootfs } from '../helpers/rootfs.js';
+import { runScenarioFile, type ScenarioResult } from '../helpers/scenario.js';
 
 export const RUNTIME = path.resolve(new URL('../../target/release/nsbox-runtime', import.meta.url).pathname);
 
@@ -98,23 +99,6 @@ export async function batched<T, R>(items: T[], limit: number, fn: (t: T, i: num
  * --propagation private` (a mount namespace of its own: its tmpfs mounts die with it). The
  * scenario prints one JSON object of observations on its last stdout line.
  */
-export function runScenario<T>(name: string): Promise<{ code: number | null; facts: T; stderr: string }> {
-  const file = new URL(`./scenarios/${name}.ts`, import.meta.url).pathname;
-  const child = spawn('unshare', ['--mount', '--propagation', 'private', '--', process.execPath, '--import=tsx', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      let facts = {} as T;
-      try {
-        facts = JSON.parse(stdout.trim().split('\n').pop() ?? '') as T;
-      } catch {
-        stderr += `\n(no JSON result; stdout was: ${stdout})`;
-      }
-      resolve({ code, facts, stderr });
-    });
-  });
+export function runScenario<T>(name: string): Promise<ScenarioResult<T>> {
+  return runScenarioFile<T>(new URL(`./scenarios/${name}.ts`, import.meta.url).pathname, ['--mount']);
 }

@@ -7,8 +7,11 @@
 //! ```
 //! cargo run --release -p nsbox-net --example attach_phases [RUNS]
 //! ```
+#[path = "common/mod.rs"]
+mod common;
+
 use std::os::fd::{AsFd, AsRawFd};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
@@ -50,12 +53,7 @@ fn veth_default_queues(nl: &mut Netlink, host: &str, master: u32, netns: std::os
 
 fn inner(runs: usize) {
     assert!(Command::new("ip").args(["link", "set", "lo", "up"]).status().unwrap().success());
-    let mut child = Command::new("unshare").args(["--net", "--", "sleep", "600"]).stdin(Stdio::null()).spawn().unwrap();
-    let path = format!("/proc/{}/ns/net", child.id());
-    let own = std::fs::read_link("/proc/self/ns/net").unwrap();
-    while std::fs::read_link(&path).map(|l| l == own).unwrap_or(true) {
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
+    let (mut child, path) = common::netns_child();
     let mut nl = Netlink::open().unwrap();
     let bridge = link::create_bridge(&mut nl, "br-probe", [2, 0, 0, 0, 0, 1], 1500).unwrap();
     let netns = sys::open_netns(&path).unwrap();

@@ -10,8 +10,11 @@
 //! the time until the kernel's RTM_DELLINK notification (the link is unregistered) against the time
 //! until the request's ack (after `rcu_barrier()` in `netdev_run_todo`); and `teardown::delete_link`,
 //! which returns at that notification.
+#[path = "common/mod.rs"]
+mod common;
+
 use std::os::fd::AsFd;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
@@ -57,12 +60,7 @@ impl Setup {
 
 fn inner(runs: usize) {
     assert!(Command::new("ip").args(["link", "set", "lo", "up"]).status().unwrap().success());
-    let mut child = Command::new("unshare").args(["--net", "--", "sleep", "600"]).stdin(Stdio::null()).spawn().unwrap();
-    let path = format!("/proc/{}/ns/net", child.id());
-    let own = std::fs::read_link("/proc/self/ns/net").unwrap();
-    while std::fs::read_link(&path).map(|l| l == own).unwrap_or(true) {
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
+    let (mut child, path) = common::netns_child();
     let mut nl = Netlink::open().unwrap();
     let bridge = link::create_bridge(&mut nl, "br-probe", [2, 0, 0, 0, 0, 1], 1500).unwrap();
     let netns = sys::open_netns(&path).unwrap();
