@@ -1,7 +1,7 @@
-//! Network bindings (networking issue): AsyncTasks over `nsbox_net`. They run on the libuv pool in the
-//! host's network namespace and never change namespace; container-side netlink work happens on a
-//! short-lived std::thread inside nsbox-net. Options cross as plain JS objects (serde); results as
-//! JSON text that ts/src/network parses into typed objects.
+//! Network bindings (networking issue) over `nsbox_net`. AsyncTasks run on the libuv pool in the
+//! host's network namespace and never change namespace; attach, which opens a socket inside the
+//! container's netns, runs on nsbox-net's own worker thread instead. Options cross as plain JS
+//! objects (serde); results as JSON text that ts/src/network parses into typed objects.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,6 +31,14 @@ fn root_of(v: &Value) -> Option<String> {
     v.get("root").and_then(Value::as_str).map(String::from)
 }
 
+/// `pid` is a convenience for `netns: /proc/PID/ns/net`.
+fn with_netns(mut v: Value) -> Value {
+    if let (None, Some(pid)) = (v.get("netns").and_then(Value::as_str), v.get("pid").and_then(Value::as_i64)) {
+        v["netns"] = Value::String(format!("/proc/{pid}/ns/net"));
+    }
+    v
+}
+
 macro_rules! to_value {
     ($v:expr) => {
         serde_json::to_string(&$v).map_err(|e| to_napi(WireError::runtime("serialize", None, e.to_string())))
@@ -43,7 +51,6 @@ pub enum NetOp {
     Inspect(String, Option<String>),
     Remove(String, Option<String>),
     Prune(Option<String>),
-    Attach(Value),
     Detach(Value),
     Settle,
 }
@@ -67,20 +74,8 @@ impl Task for NetTask {
                 Ok("null".into())
             }
             NetOp::Prune(root) => to_value!(nsbox_net::prune(&store(root)).map_err(net_err)?),
-            NetOp::Attach(v) => {
-                let mut v = v.clone();
-                // `pid` is a convenience for `netns: /proc/PID/ns/net`.
-                if let (None, Some(pid)) = (v.get("netns").and_then(Value::as_str), v.get("pid").and_then(Value::as_i64)) {
-                    v["netns"] = Value::String(format!("/proc/{pid}/ns/net"));
-                }
-                let opts: nsbox_net::AttachOptions = serde_json::from_value(v.clone()).map_err(|e| bad("options", e))?;
-                to_value!(nsbox_net::attach(&store(&root_of(&v)), &opts).map_err(net_err)?)
-            }
             NetOp::Detach(v) => {
-                let mut v = v.clone();
-                if let (None, Some(pid)) = (v.get("netns").and_then(Value::as_str), v.get("pid").and_then(Value::as_i64)) {
-                    v["netns"] = Value::String(format!("/proc/{pid}/ns/net"));
-                }
+                let v = with_netns(v.clone());
                 let opts: nsbox_net::DetachOptions = serde_json::from_value(v.clone()).map_err(|e| bad("options", e))?;
                 to_value!(nsbox_net::detach(&store(&root_of(&v)), &opts).map_err(net_err)?)
             }
@@ -136,13 +131,37 @@ pub fn prune_networks(env: Env, root: Option<String>) -> AsyncTask<NetTask> {
     AsyncTask::new(NetTask(NetOp::Prune(root)))
 }
 
+/// Settles a promise with what a job computed (on the JS thread).
+type Settle = Box<dyn FnOnce(Env) -> Result<String> + Send>;
+
 /// `{ pid | netns, ownerPid?, network?, ip?, mac?, ports?, container?, hostname?, dns?, hostsPath?,
 /// resolvConfPath?, hostnamePath?, root? }` → endpoint. The `*Path` files (already bound into the
 /// container) are rewritten in place and removed on detach.
+///
+/// Not an AsyncTask: attach has to enter the container's netns to open a socket there, which no
+/// libuv thread may do, so it runs on nsbox-net's worker thread, and going through the pool first
+/// would only add a thread handoff to every attach.
 #[napi(ts_args_type = "options: Record<string, unknown>", ts_return_type = "Promise<string>")]
-pub fn attach_container(env: Env, options: Value) -> AsyncTask<NetTask> {
-    settle_at_exit(&env);
-    AsyncTask::new(NetTask(NetOp::Attach(options)))
+pub fn attach_container(env: &Env, options: Value) -> Result<Object<'_>> {
+    settle_at_exit(env);
+    let v = with_netns(options);
+    let opts: nsbox_net::AttachOptions = serde_json::from_value(v.clone()).map_err(|e| bad("options", e))?;
+    let store = store(&root_of(&v));
+    let (deferred, promise) = env.create_deferred::<String, Settle>()?;
+    nsbox_net::worker::submit(move |visitor| {
+        let out = match visitor {
+            Ok(visitor) => {
+                // A panic must still settle the promise (an unsettled one would keep Node's loop alive).
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| nsbox_net::endpoint::attach_on(visitor, &store, &opts))) {
+                    Ok(r) => r.map_err(net_err).and_then(|ep| to_value!(ep)),
+                    Err(_) => Err(to_napi(WireError::runtime("attach", Some(opts.netns.clone()), "nsbox-net worker panicked"))),
+                }
+            }
+            Err(e) => Err(net_err(e.into())),
+        };
+        deferred.resolve(Box::new(move |_env| out));
+    });
+    Ok(promise)
 }
 
 /// `{ pid | netns | endpoint, network?, root? }` → ids of the endpoints removed.

@@ -2,7 +2,8 @@
 //! namespace (this program re-executes itself under `unshare`), alternating variants run by run:
 //! creating the veth pair with the kernel's default queue count (one per possible CPU, trimmed to
 //! one after registration) against one tx/rx queue given in the request; and the cost of getting a
-//! netlink socket into the container's namespace (spawn a thread, setns, socket, join).
+//! netlink socket into the container's namespace (a round trip to nsbox-net's worker thread: setns,
+//! socket, setns back).
 //!
 //! ```
 //! cargo run --release -p nsbox-net --example attach_phases [RUNS]
@@ -69,7 +70,7 @@ fn inner(runs: usize) {
         let b = us(t);
         link::delete_link(&mut nl, "probe0").unwrap();
         let t = Instant::now();
-        drop(sys::netlink_in(netns.as_fd(), &path).unwrap());
+        drop(common::netlink_in(netns.as_fd(), &path));
         let c = us(t);
         if i >= 2 {
             default_q.push(a);
@@ -82,7 +83,7 @@ fn inner(runs: usize) {
     println!("medians of {runs} (µs):");
     println!("  create veth, default queues (one per possible CPU): {:.0}", median(default_q));
     println!("  create veth, 1 tx + 1 rx queue in the request:     {:.0}", median(one_q));
-    println!("  netlink socket in the container's netns (thread):  {:.0}", median(sock));
+    println!("  netlink socket in the container's netns (worker):  {:.0}", median(sock));
 }
 
 fn main() {

@@ -49,11 +49,8 @@ impl Setup {
             m.attributes = vec![LinkAttribute::IfName(name.into()), LinkAttribute::Group(g)];
             self.nl.request(Rt::SetLink(m), 0, "set group", name).unwrap();
         }
-        let mut inside = sys::netlink_in(self.netns.as_fd(), &self.path).unwrap();
-        let idx = link::get_link(&mut inside, ifname).unwrap().index;
-        link::set_up(&mut inside, ifname).unwrap();
-        link::add_address(&mut inside, idx, ifname, "10.9.0.2".parse().unwrap(), 24).ok();
-        link::add_default_route(&mut inside, idx, ifname, "10.9.0.1".parse().unwrap()).ok();
+        let mut inside = common::netlink_in(self.netns.as_fd(), &self.path);
+        link::configure_sandbox(&mut inside, ifname, "10.9.0.2".parse().unwrap(), 24, "10.9.0.1".parse().unwrap()).ok();
         inside
     }
 }

@@ -15,6 +15,7 @@ use crate::link::{self, VethPeer};
 use crate::netlink::Netlink;
 use crate::network::{self, ignore_enodev, CreateOptions, DEFAULT_NETWORK, DEFAULT_SUBNET};
 use crate::state::{self, Lease, Network, PortMap, Protocol, Store};
+use crate::worker::{self, Visitor};
 use crate::{files, nft, sys, teardown};
 
 pub const CONTAINER_IFNAME: &str = "eth0";
@@ -171,7 +172,15 @@ fn undo(store: &Store, l: &Lease, errs: &mut Errors) {
     }
 }
 
+/// Attaches on nsbox-net's worker thread (the only thread of ours that enters a container's netns)
+/// and waits for the result.
 pub fn attach(store: &Store, opts: &AttachOptions) -> Result<Endpoint> {
+    let (store, opts) = (store.clone(), opts.clone());
+    worker::run(move |v| attach_on(v, &store, &opts))?
+}
+
+/// Attach, on the worker thread: `visitor` opens the container-side socket.
+pub fn attach_on(visitor: &mut Visitor, store: &Store, opts: &AttachOptions) -> Result<Endpoint> {
     let name = opts.network.clone().unwrap_or_else(|| DEFAULT_NETWORK.into());
     network::validate_name("network", &name)?;
     let ports = opts.ports.iter().map(|p| parse_port(p)).collect::<Result<Vec<_>>>()?;
@@ -189,9 +198,8 @@ pub fn attach(store: &Store, opts: &AttachOptions) -> Result<Endpoint> {
     })?;
     let netns = sys::open_netns(&opts.netns)?;
     let owner_start = sys::process_start_time(owner_pid).ok_or(NetError::NoOwner { path: opts.netns.clone(), pid: owner_pid })?;
-    // The container-side socket is opened by a helper thread while this one takes the lock, checks
-    // and creates the veth; configure() joins it (so does every early return, by drop).
-    let inside = sys::spawn_netlink_in(netns.as_fd(), &opts.netns)?;
+    // Opened before anything changes, so a namespace we cannot enter costs no rollback.
+    let mut inside = visitor.netlink_in(netns.as_fd(), &opts.netns)?;
 
     let _lock = store.lock()?;
     let mut nl = Netlink::open()?;
@@ -249,7 +257,7 @@ pub fn attach(store: &Store, opts: &AttachOptions) -> Result<Endpoint> {
     };
     link::create_veth(&mut nl, &lease.host_veth, net.mtu, bridge, &VethPeer { name: CONTAINER_IFNAME, netns: netns.as_fd(), mac })?;
     let paths = files_for(store, &lease.id, opts);
-    let result = configure(&net, &lease, &leases, &dns, inside, &paths);
+    let result = configure(&net, &lease, &leases, &dns, &mut inside, &paths);
     if let Err(e) = result {
         let mut errs = Errors(vec![e]);
         undo(store, &lease, &mut errs);
@@ -311,22 +319,17 @@ fn hostname_of(lease: &Lease) -> String {
     })
 }
 
-/// Inside the container (socket from a thread that entered its netns): lo up, eth0's address,
-/// default route; then published ports and the hosts/resolv.conf files.
+/// Inside the container (over the socket opened in its netns): lo up, eth0's address, default
+/// route; then published ports and the hosts/resolv.conf files.
 fn configure(
     net: &Network,
     lease: &Lease,
     peers: &[Lease],
     dns: &[Ipv4Addr],
-    inside: sys::PendingNetlink,
+    inside: &mut Netlink,
     paths: &FilePaths,
 ) -> Result<()> {
-    let mut inside = inside.join()?;
-    link::set_up(&mut inside, "lo")?;
-    let eth0 = link::get_link(&mut inside, CONTAINER_IFNAME)?.index;
-    link::set_up(&mut inside, CONTAINER_IFNAME)?;
-    link::add_address(&mut inside, eth0, CONTAINER_IFNAME, lease.ip, net.subnet.prefix)?;
-    link::add_default_route(&mut inside, eth0, CONTAINER_IFNAME, net.gateway)?;
+    link::configure_sandbox(inside, CONTAINER_IFNAME, lease.ip, net.subnet.prefix, net.gateway)?;
     nft::update_ports(lease, true)?;
     if let Some(dir) = &paths.dir {
         std::fs::create_dir_all(dir).map_err(|e| state::StateError::Io {

@@ -87,7 +87,7 @@ impl From<&NetError> for WireError {
             NetError::Sys(s) => match s {
                 SysError::Io { op, path, errno } => from_errno(op, Some(path.clone()), *errno, msg),
                 SysError::Netlink(n) => (&NetError::Netlink(clone_nl(n))).into(),
-                SysError::Thread { path } => WireError::runtime("open netlink in netns", Some(path.clone()), msg),
+                SysError::Worker { .. } => WireError::runtime("nsbox-net worker", None, msg),
                 SysError::HostNetns { path } => from_errno("attach", Some(path.clone()), Errno::EINVAL, msg),
             },
             NetError::Nft(n) => match n {

@@ -2,8 +2,9 @@
 //! gateway address; Endpoint = a veth pair whose container end is born as `eth0` in the container's
 //! network namespace; Sandbox = that namespace with lo up, its address and a default route.
 //!
-//! Host-side work runs on the calling thread, which never changes namespace; container-side work uses
-//! a netlink socket opened by a short-lived thread that entered the container's namespace.
+//! Attach runs on nsbox-net's own long-lived worker thread (worker.rs): it steps into the container's
+//! namespace only to open a netlink socket there, and a guard always brings it back. Every other
+//! thread, Node's included, never changes namespace.
 
 pub mod endpoint;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod nft;
 pub mod state;
 pub mod sys;
 pub mod teardown;
+pub mod worker;
 
 pub use endpoint::{attach, detach, AttachOptions, DetachOptions, Endpoint};
 pub use error::NetError;

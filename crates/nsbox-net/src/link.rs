@@ -11,7 +11,7 @@ use netlink_packet_route::route::{RouteAddress, RouteHeader, RouteAttribute, Rou
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage as Rt};
 use serde::Serialize;
 
-use crate::netlink::{Netlink, NetlinkError, Result};
+use crate::netlink::{Netlink, NetlinkError, Request, Result};
 
 /// A link as a listing shows it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -101,12 +101,16 @@ pub fn delete_link(nl: &mut Netlink, name: &str) -> Result<()> {
     nl.request(Rt::DelLink(msg), 0, "delete link", name)
 }
 
-/// Sets a link up by name.
-pub fn set_up(nl: &mut Netlink, name: &str) -> Result<()> {
+fn up_msg(name: &str) -> Rt {
     let mut msg = LinkMessage::default();
     up_header(&mut msg);
     msg.attributes.push(LinkAttribute::IfName(name.into()));
-    nl.request(Rt::SetLink(msg), 0, "set link up", name)
+    Rt::SetLink(msg)
+}
+
+/// Sets a link up by name.
+pub fn set_up(nl: &mut Netlink, name: &str) -> Result<()> {
+    nl.request(up_msg(name), 0, "set link up", name)
 }
 
 /// The container's end of a new veth pair.
@@ -150,7 +154,7 @@ pub fn create_veth(nl: &mut Netlink, host: &str, mtu: u32, master: u32, peer: &V
     nl.request(Rt::NewLink(msg), NLM_F_CREATE | NLM_F_EXCL, "create veth", host)
 }
 
-pub fn add_address(nl: &mut Netlink, index: u32, ifname: &str, ip: Ipv4Addr, prefix_len: u8) -> Result<()> {
+fn address_msg(index: u32, ip: Ipv4Addr, prefix_len: u8) -> Rt {
     let mut msg = AddressMessage::default();
     msg.header.family = AddressFamily::Inet;
     msg.header.prefix_len = prefix_len;
@@ -161,11 +165,15 @@ pub fn add_address(nl: &mut Netlink, index: u32, ifname: &str, ip: Ipv4Addr, pre
         let host_bits = u32::MAX.checked_shr(prefix_len as u32).unwrap_or(0);
         msg.attributes.push(AddressAttribute::Broadcast(Ipv4Addr::from(u32::from(ip) | host_bits)));
     }
-    nl.request(Rt::NewAddress(msg), NLM_F_CREATE | NLM_F_EXCL, "add address", ifname)
+    Rt::NewAddress(msg)
+}
+
+pub fn add_address(nl: &mut Netlink, index: u32, ifname: &str, ip: Ipv4Addr, prefix_len: u8) -> Result<()> {
+    nl.request(address_msg(index, ip, prefix_len), NLM_F_CREATE | NLM_F_EXCL, "add address", ifname)
 }
 
 /// `default via gateway dev index` in the main table.
-pub fn add_default_route(nl: &mut Netlink, index: u32, ifname: &str, gateway: Ipv4Addr) -> Result<()> {
+fn default_route_msg(index: u32, gateway: Ipv4Addr) -> Rt {
     let mut msg = RouteMessage::default();
     msg.header.address_family = AddressFamily::Inet;
     msg.header.table = RouteHeader::RT_TABLE_MAIN;
@@ -173,7 +181,21 @@ pub fn add_default_route(nl: &mut Netlink, index: u32, ifname: &str, gateway: Ip
     msg.header.scope = RouteScope::Universe;
     msg.header.kind = RouteType::Unicast;
     msg.attributes = vec![RouteAttribute::Gateway(RouteAddress::Inet(gateway)), RouteAttribute::Oif(index)];
-    nl.request(Rt::NewRoute(msg), NLM_F_CREATE | NLM_F_EXCL, "add default route", ifname)
+    Rt::NewRoute(msg)
+}
+
+/// The sandbox side of an endpoint, over a socket in the container's namespace: `lo` up, `ifname`
+/// up with its address, and the default route via the gateway. After looking up the index, one
+/// datagram carries all four changes (the kernel applies them in this order).
+pub fn configure_sandbox(nl: &mut Netlink, ifname: &str, ip: Ipv4Addr, prefix_len: u8, gateway: Ipv4Addr) -> Result<()> {
+    let index = get_link(nl, ifname)?.index;
+    let excl = NLM_F_CREATE | NLM_F_EXCL;
+    nl.request_all(vec![
+        Request { msg: up_msg("lo"), flags: 0, op: "set link up", target: "lo" },
+        Request { msg: up_msg(ifname), flags: 0, op: "set link up", target: ifname },
+        Request { msg: address_msg(index, ip, prefix_len), flags: excl, op: "add address", target: ifname },
+        Request { msg: default_route_msg(index, gateway), flags: excl, op: "add default route", target: ifname },
+    ])
 }
 
 fn to_link(l: &LinkMessage) -> Link {

@@ -1,4 +1,4 @@
-//! A small synchronous rtnetlink client: one request at a time, sequence numbers checked, the kernel's
+//! A small synchronous rtnetlink client: one request (or one datagram of them) at a time, sequence numbers checked, the kernel's
 //! errno (and extended-ack text) kept, interrupted dumps (`NLM_F_DUMP_INTR`) retried.
 
 use netlink_packet_core::{
@@ -57,6 +57,15 @@ impl NetlinkError {
 }
 
 pub type Result<T> = std::result::Result<T, NetlinkError>;
+
+/// One change request of a [`Netlink::request_all`] batch: the message, extra flags (e.g.
+/// `NLM_F_CREATE`) and what to name in its error.
+pub struct Request<'a> {
+    pub msg: RouteNetlinkMessage,
+    pub flags: u16,
+    pub op: &'a str,
+    pub target: &'a str,
+}
 
 /// One NETLINK_ROUTE socket, bound to the network namespace of the thread that created it.
 pub struct Netlink {
@@ -124,17 +133,26 @@ impl Netlink {
         }
     }
 
-    fn send(&mut self, msg: RouteNetlinkMessage, flags: u16, op: &str, target: &str) -> Result<u32> {
+    /// Appends one request to `out` with the next sequence number; returns that number.
+    fn encode(&mut self, msg: RouteNetlinkMessage, flags: u16, out: &mut Vec<u8>) -> u32 {
         self.seq = self.seq.wrapping_add(1);
         let mut header = NetlinkHeader::default();
         header.flags = flags;
         header.sequence_number = self.seq;
         let mut packet = NetlinkMessage::new(header, NetlinkPayload::from(msg));
         packet.finalize();
-        let mut bytes = vec![0u8; packet.buffer_len()];
-        packet.serialize(&mut bytes);
+        let start = out.len();
+        // Messages in one datagram start on 4-byte boundaries (NLMSG_ALIGN).
+        out.resize(start + ((packet.buffer_len() + 3) & !3), 0);
+        packet.serialize(&mut out[start..start + packet.buffer_len()]);
+        self.seq
+    }
+
+    fn send(&mut self, msg: RouteNetlinkMessage, flags: u16, op: &str, target: &str) -> Result<u32> {
+        let mut bytes = Vec::new();
+        let seq = self.encode(msg, flags, &mut bytes);
         self.sock.send(&bytes, 0).map_err(|e| NetlinkError::io(op, target, e))?;
-        Ok(self.seq)
+        Ok(seq)
     }
 
     /// Receives one datagram and splits it into messages, checking sequence numbers.
@@ -189,6 +207,36 @@ impl Netlink {
                 }
             }
         }
+    }
+
+    /// Sends change requests in one datagram and waits for every acknowledgement. The kernel runs
+    /// them in order, each one also after an earlier one failed; the first failure is returned.
+    pub fn request_all(&mut self, requests: Vec<Request<'_>>) -> Result<()> {
+        let Some(first) = requests.first() else { return Ok(()) };
+        let (op0, target0) = (first.op.to_string(), first.target.to_string());
+        let mut bytes = Vec::new();
+        let mut pending = Vec::new();
+        for r in requests {
+            let seq = self.encode(r.msg, NLM_F_REQUEST | NLM_F_ACK | r.flags, &mut bytes);
+            pending.push((seq, r.op, r.target));
+        }
+        self.sock.send(&bytes, 0).map_err(|e| NetlinkError::io(&op0, &target0, e))?;
+        let mut first_err = None;
+        for (seq, op, target) in pending {
+            let r = 'ack: loop {
+                for m in self.recv_batch(seq, op, target)? {
+                    match m.payload {
+                        NetlinkPayload::Error(e) => break 'ack ack_result(e, op, target),
+                        NetlinkPayload::Done(_) => break 'ack Ok(()),
+                        _ => {}
+                    }
+                }
+            };
+            if let Err(e) = r {
+                first_err.get_or_insert(e);
+            }
+        }
+        first_err.map_or(Ok(()), Err)
     }
 
     /// Sends a non-dump query (e.g. one link by name) and returns its replies.

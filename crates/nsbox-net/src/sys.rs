@@ -1,16 +1,15 @@
 //! Small kernel interfaces outside netlink: sysctls (written to /proc/sys directly), process identity
-//! (pid + start time, so a recycled pid is never mistaken for a live owner), randomness, and the
-//! dedicated thread that opens a netlink socket inside another network namespace.
+//! (pid + start time, so a recycled pid is never mistaken for a live owner), randomness, and opening
+//! network namespace files.
 
 use std::fs::File;
 use std::io::Write;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 
 use nix::errno::Errno;
-use nix::sched::{setns, CloneFlags};
 use nix::sys::stat::fstat;
 
-use crate::netlink::{Netlink, NetlinkError};
+use crate::netlink::NetlinkError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SysError {
@@ -18,8 +17,8 @@ pub enum SysError {
     Io { op: &'static str, path: String, errno: Errno },
     #[error("{0}")]
     Netlink(#[from] NetlinkError),
-    #[error("open netlink in netns({path}): helper thread died")]
-    Thread { path: String },
+    #[error("nsbox-net worker thread: {reason}")]
+    Worker { reason: String },
     #[error("attach({path}): that is the caller's own network namespace")]
     HostNetns { path: String },
 }
@@ -96,48 +95,4 @@ pub fn open_netns(path: &str) -> Result<OwnedFd, SysError> {
         return Err(SysError::HostNetns { path: path.into() });
     }
     Ok(fd)
-}
-
-/// A netlink socket that lives in the namespace `netns`. A short-lived std::thread (never a Node or
-/// libuv thread) enters the namespace, opens the socket and exits; the socket stays bound to that
-/// namespace, and the calling thread never changes namespace.
-pub fn netlink_in(netns: BorrowedFd<'_>, path: &str) -> Result<Netlink, SysError> {
-    spawn_netlink_in(netns, path)?.join()
-}
-
-/// [`netlink_in`] started, not waited for: the helper thread opens the socket while the caller goes
-/// on (attach creates the veth meanwhile). Opening a socket changes nothing in the namespace.
-pub fn spawn_netlink_in(netns: BorrowedFd<'_>, path: &str) -> Result<PendingNetlink, SysError> {
-    let fd = netns.try_clone_to_owned().map_err(|e| SysError::io("dup netns", path, e))?;
-    let p = path.to_string();
-    let handle = std::thread::Builder::new()
-        .name("nsbox-netns".into())
-        .spawn(move || -> Result<Netlink, SysError> {
-            setns(&fd, CloneFlags::CLONE_NEWNET).map_err(|errno| SysError::Io { op: "setns", path: p, errno })?;
-            Ok(Netlink::open()?)
-            // The thread ends here, still in the container's namespace: nothing else ever runs on it.
-        })
-        .map_err(|e| SysError::io("spawn netns thread", path, e))?;
-    Ok(PendingNetlink { handle: Some(handle), path: path.into() })
-}
-
-/// The helper thread of [`spawn_netlink_in`]; always joined, by [`PendingNetlink::join`] or on drop.
-pub struct PendingNetlink {
-    handle: Option<std::thread::JoinHandle<Result<Netlink, SysError>>>,
-    path: String,
-}
-
-impl PendingNetlink {
-    pub fn join(mut self) -> Result<Netlink, SysError> {
-        let h = self.handle.take().ok_or_else(|| SysError::Thread { path: self.path.clone() })?;
-        h.join().map_err(|_| SysError::Thread { path: self.path.clone() })?
-    }
-}
-
-impl Drop for PendingNetlink {
-    fn drop(&mut self) {
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
 }

@@ -12,3 +12,11 @@ pub fn netns_child() -> (Child, String) {
     }
     (child, path)
 }
+
+/// A netlink socket inside `netns`, opened by nsbox-net's worker thread (as attach opens its own).
+#[allow(dead_code)] // not every probe needs it
+pub fn netlink_in(netns: std::os::fd::BorrowedFd<'_>, path: &str) -> nsbox_net::netlink::Netlink {
+    let fd = netns.try_clone_to_owned().unwrap();
+    let path = path.to_string();
+    nsbox_net::worker::run(move |v| v.netlink_in(std::os::fd::AsFd::as_fd(&fd), &path)).unwrap().unwrap()
+}
