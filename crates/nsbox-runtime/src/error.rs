@@ -178,6 +178,12 @@ mod tests {
             wire("ENOENT", "newuidmap", Some("newuidmap"), Some(2), "cannot run newuidmap (install uidmap): d"),
             125,
         );
+        check(
+            IdMapError::Refused { helper: "newgidmap", path: "/proc/7/gid_map".into(), msg: "newgidmap exited with 1: no".into() },
+            "newgidmap(/proc/7/gid_map): EPERM: newgidmap exited with 1: no",
+            wire("EPERM", "newgidmap", Some("/proc/7/gid_map"), Some(1), "newgidmap exited with 1: no"),
+            125,
+        );
     }
 
     #[test]
@@ -273,6 +279,18 @@ mod tests {
             CreatedError::NotCreated { name: "web".into(), status: "running".into() },
             "start(): ERR_NOT_CREATED: container web is running: only a created container can be started",
             wire("ERR_NOT_CREATED", "start", None, None, "container web is running: only a created container can be started"),
+            125,
+        );
+        check(
+            AttachError::MonitorClosed { path: "/r/c/attach.sock".into() },
+            "attach(/r/c/attach.sock): ERR_RUNTIME: the container's monitor closed the connection",
+            wire("ERR_RUNTIME", "attach", Some("/r/c/attach.sock"), None, "the container's monitor closed the connection"),
+            125,
+        );
+        check(
+            CreatedError::MonitorClosed { path: "/r/c/attach.sock".into() },
+            "start(/r/c/attach.sock): ERR_RUNTIME: the container's monitor closed the connection before answering",
+            wire("ERR_RUNTIME", "start", Some("/r/c/attach.sock"), None, "the container's monitor closed the connection before answering"),
             125,
         );
         check(
