@@ -11,20 +11,51 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
-use crate::error::{sys, Result, RtError};
+use nsbox_core::error::errno_name;
+use nsbox_core::WireError;
+
+use crate::error::{errno_of, rule_wire, sys_wire, Result};
 use crate::monitor::{frame, take_frame, EXIT, RESIZE, STDERR, STDIN, STDOUT};
 use crate::pty;
 use crate::state::Root;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AttachError {
+    #[error("{op}({path}): {}: {}", errno_name(*errno), errno.desc())]
+    Sys { op: &'static str, path: String, errno: Errno },
+    #[error("attach(): ERR_NOT_RUNNING: container {name} is not running ({status})")]
+    NotRunning { name: String, status: String },
+    /// The monitor went away without an exit frame.
+    #[error("attach({path}): ERR_RUNTIME: the container's monitor closed the connection")]
+    MonitorClosed { path: String },
+}
+
+impl AttachError {
+    pub fn to_wire(&self) -> WireError {
+        match self {
+            AttachError::Sys { op, path, errno } => sys_wire(op, path, *errno, errno.desc()),
+            AttachError::NotRunning { name, status } => {
+                rule_wire("ERR_NOT_RUNNING", "attach", "", &format!("container {name} is not running ({status})"))
+            }
+            AttachError::MonitorClosed { path } => rule_wire("ERR_RUNTIME", "attach", path, "the container's monitor closed the connection"),
+        }
+    }
+}
+
+fn sys(op: &'static str, path: impl std::fmt::Display) -> impl FnOnce(Errno) -> AttachError {
+    let path = path.to_string();
+    move |errno| AttachError::Sys { op, path, errno }
+}
 
 pub fn attach(root: Option<&std::path::Path>, reference: &str, stdin: bool) -> Result<i32> {
     let root = Root::resolve(root);
     let id = root.find(reference)?;
     let st = root.read(&id)?;
     if st.live_status() != "running" {
-        return Err(RtError::lifecycle("ERR_NOT_RUNNING", "attach", "", format!("container {} is not running ({})", st.name, st.live_status())));
+        return Err(AttachError::NotRunning { name: st.name.clone(), status: st.live_status().to_string() }.into());
     }
     let path = root.dir_of(&id).join("attach.sock");
-    let mut sock = UnixStream::connect(&path).map_err(|e| RtError::io("connect", path.display(), &e))?;
+    let mut sock = UnixStream::connect(&path).map_err(|e| sys("connect", path.display())(errno_of(&e)))?;
     let mut winch = SigSet::empty();
     winch.add(Signal::SIGWINCH);
     winch.thread_block().map_err(sys("sigprocmask", ""))?;
@@ -61,10 +92,9 @@ pub fn attach(root: Option<&std::path::Path>, reference: &str, stdin: bool) -> R
         }
         if ready[0] {
             let mut chunk = [0u8; 32768];
-            let n = sock.read(&mut chunk).map_err(|e| RtError::io("read", path.display(), &e))?;
+            let n = sock.read(&mut chunk).map_err(|e| sys("read", path.display())(errno_of(&e)))?;
             if n == 0 {
-                // The monitor went away without an exit frame.
-                return Err(RtError::lifecycle("ERR_RUNTIME", "attach", path.display().to_string(), "the container's monitor closed the connection"));
+                return Err(AttachError::MonitorClosed { path: path.display().to_string() }.into());
             }
             buf.extend_from_slice(&chunk[..n]);
             while let Some((kind, payload)) = take_frame(&mut buf) {

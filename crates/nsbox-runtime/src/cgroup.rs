@@ -5,8 +5,29 @@
 use std::path::PathBuf;
 
 use nix::errno::Errno;
+use nsbox_core::error::errno_name;
+use nsbox_core::WireError;
 
-use crate::error::{Result, RtError};
+use crate::error::{errno_of, sys_wire};
+
+/// Joining or removing one of the container's cgroups failed (creating one may fail quietly).
+#[derive(Debug, thiserror::Error)]
+pub enum CgroupError {
+    #[error("{op}({path}): {}: {}", errno_name(*errno), errno.desc())]
+    Sys { op: &'static str, path: String, errno: Errno },
+}
+
+impl CgroupError {
+    pub fn to_wire(&self) -> WireError {
+        match self {
+            CgroupError::Sys { op, path, errno } => sys_wire(op, path, *errno, errno.desc()),
+        }
+    }
+
+    fn io(op: &'static str, path: &std::path::Path, e: &std::io::Error) -> CgroupError {
+        CgroupError::Sys { op, path: path.display().to_string(), errno: errno_of(e) }
+    }
+}
 
 const NOT_CONTROLLERS: [&str; 10] = [
     "rw", "ro", "xattr", "noprefix", "clone_children", "cpuset_v2_mode", "favordynmods", "memory_localevents",
@@ -73,19 +94,17 @@ impl Cgroups {
         Cgroups { dirs }
     }
 
-    pub fn join(&self, pid: i32) -> Result<()> {
+    pub fn join(&self, pid: i32) -> Result<(), CgroupError> {
         for dir in &self.dirs {
             let procs = dir.join("cgroup.procs");
-            std::fs::write(&procs, pid.to_string()).map_err(|e| {
-                RtError::sys("write cgroup.procs", procs.display().to_string(), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
-            })?;
+            std::fs::write(&procs, pid.to_string()).map_err(|e| CgroupError::io("write cgroup.procs", &procs, &e))?;
         }
         Ok(())
     }
 
     /// Removes every cgroup we made, retrying briefly while the kernel finishes reaping; returns
     /// every failure rather than stopping at the first.
-    pub fn remove(&self) -> Vec<RtError> {
+    pub fn remove(&self) -> Vec<CgroupError> {
         let mut errors = Vec::new();
         for dir in self.dirs.iter().rev() {
             let mut last = Ok(());
@@ -101,7 +120,7 @@ impl Cgroups {
             }
             if let Err(e) = last {
                 if e.kind() != std::io::ErrorKind::NotFound {
-                    errors.push(RtError::sys("rmdir", dir.display().to_string(), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))));
+                    errors.push(CgroupError::io("rmdir", dir, &e));
                 }
             }
         }

@@ -9,10 +9,35 @@ use nix::unistd::{sethostname, setresgid, setresuid, Gid, Uid};
 use nsbox_core::idmap::to_host;
 use nsbox_core::namespaces::NsKind;
 
-use crate::error::{sys, Result, RtError};
-use crate::plan::Plan;
+use nix::errno::Errno;
+use nsbox_core::error::errno_name;
+use nsbox_core::WireError;
+
+use crate::error::{errno_of, sys_wire, Result, RtError};
+use crate::plan::{Plan, SpecError};
 use crate::sync::{SyncMsg, SyncSocket};
 use crate::{init, lo, process, pty, rootfs, syscalls};
+
+/// A step of the child's own (namespaces, hostname, ids, lo.rs's loopback) failed; the steps it
+/// delegates fail with their modules' errors.
+#[derive(Debug, thiserror::Error)]
+pub enum ChildError {
+    #[error("{op}({path}): {}: {}", errno_name(*errno), errno.desc())]
+    Sys { op: &'static str, path: String, errno: Errno },
+}
+
+impl ChildError {
+    pub fn to_wire(&self) -> WireError {
+        match self {
+            ChildError::Sys { op, path, errno } => sys_wire(op, path, *errno, errno.desc()),
+        }
+    }
+}
+
+pub fn sys(op: &'static str, path: impl std::fmt::Display) -> impl FnOnce(Errno) -> ChildError {
+    let path = path.to_string();
+    move |errno| ChildError::Sys { op, path, errno }
+}
 
 /// Never returns: the process becomes the command, or reports why not and exits.
 pub fn main(plan: &Plan, mut sync: SyncSocket) -> ! {
@@ -57,7 +82,7 @@ fn setup(plan: &Plan, sync: &mut SyncSocket) -> Result<()> {
         if let Some(d) = &plan.domainname {
             // SAFETY: d points to d.len() valid bytes for the duration of the call.
             let r = unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) };
-            nix::errno::Errno::result(r).map_err(sys("setdomainname", d))?;
+            Errno::result(r).map_err(sys("setdomainname", d))?;
         }
     }
     if plan.has(NsKind::Net) {
@@ -67,7 +92,7 @@ fn setup(plan: &Plan, sync: &mut SyncSocket) -> Result<()> {
     if plan.has(NsKind::Mnt) {
         rootfs::setup(plan)?;
     } else if !plan.mounts.is_empty() {
-        return Err(RtError::spec("mounts", "mounts need a mount namespace"));
+        return Err(SpecError::new("mounts", "mounts need a mount namespace").into());
     }
     umask(Mode::from_bits_truncate(0o022));
     if plan.process.terminal {
@@ -88,7 +113,7 @@ fn setup(plan: &Plan, sync: &mut SyncSocket) -> Result<()> {
 }
 
 /// Root inside (when 0 is mapped) so the setup below acts as the container's root would.
-fn become_root_inside(plan: &Plan) -> Result<()> {
+fn become_root_inside(plan: &Plan) -> std::result::Result<(), ChildError> {
     if to_host(&plan.gid_map, 0).is_some() {
         setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0)).map_err(sys("setresgid", "0"))?;
     }
@@ -103,7 +128,7 @@ fn become_root_inside(plan: &Plan) -> Result<()> {
 
 /// unshare(CLONE_NEWTIME) leaves us outside the new namespace until exec (or fork), which is
 /// exactly the window in which its offsets may still be written.
-fn enter_time_namespace(offsets: [(i64, u32); 2]) -> Result<()> {
+fn enter_time_namespace(offsets: [(i64, u32); 2]) -> std::result::Result<(), ChildError> {
     unshare(CloneFlags::from_bits_retain(0x80)).map_err(sys("unshare", "time"))?;
     if offsets == [(0, 0); 2] {
         return Ok(());
@@ -111,5 +136,5 @@ fn enter_time_namespace(offsets: [(i64, u32); 2]) -> Result<()> {
     let [(boot_s, boot_ns), (mono_s, mono_ns)] = offsets;
     let text = format!("monotonic {mono_s} {mono_ns}\nboottime {boot_s} {boot_ns}\n");
     std::fs::write("/proc/self/timens_offsets", text)
-        .map_err(|e| RtError::sys("write timens_offsets", "/proc/self/timens_offsets", rootfs::errno_of(&e)))
+        .map_err(|e| sys("write timens_offsets", "/proc/self/timens_offsets")(errno_of(&e)))
 }

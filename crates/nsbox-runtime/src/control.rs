@@ -8,8 +8,7 @@ use nix::fcntl::{fcntl, FcntlArg, FdFlag};
 use nsbox_core::protocol::{read_frame, write_frame, FromRuntime, ToRuntime};
 use nsbox_core::WireError;
 
-use crate::error::{Result, RtError};
-use crate::sync::io_err;
+use crate::sync::{io_err, Result, SyncError};
 
 pub struct Control {
     file: File,
@@ -20,7 +19,7 @@ impl Control {
     pub fn from_fd(fd: RawFd) -> Result<Control> {
         // SAFETY: the descriptor was handed to us on the command line and is used only here.
         let file = unsafe { File::from_raw_fd(fd) };
-        fcntl(&file, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).map_err(|e| RtError::sys("fcntl", format!("fd {fd}"), e))?;
+        fcntl(&file, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).map_err(|errno| SyncError::Sys { op: "fcntl", path: format!("fd {fd}"), errno })?;
         Ok(Control { file })
     }
 

@@ -5,19 +5,49 @@
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 
+use nix::errno::Errno;
+use nsbox_core::error::errno_name;
 use nsbox_core::WireError;
 use serde_json::json;
 
 use crate::detach::{namespaces_of, Booted};
-use crate::error::{Result, RtError};
+use crate::error::{errno_of, rule_wire, sys_wire, Result, RtError};
 use crate::logs::now_rfc3339;
 use crate::monitor::{frame, take_frame, START};
 use crate::state::Root;
+use crate::sync::SyncError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreatedError {
+    #[error("{op}({path}): {}: {}", errno_name(*errno), errno.desc())]
+    Sys { op: &'static str, path: String, errno: Errno },
+    #[error("start(): ERR_NOT_CREATED: container {name} is {status}: only a created container can be started")]
+    NotCreated { name: String, status: String },
+    #[error("start({path}): ERR_RUNTIME: the container's monitor closed the connection before answering")]
+    MonitorClosed { path: String },
+}
+
+impl CreatedError {
+    pub fn to_wire(&self) -> WireError {
+        match self {
+            CreatedError::Sys { op, path, errno } => sys_wire(op, path, *errno, errno.desc()),
+            CreatedError::NotCreated { name, status } => rule_wire(
+                "ERR_NOT_CREATED",
+                "start",
+                "",
+                &format!("container {name} is {status}: only a created container can be started"),
+            ),
+            CreatedError::MonitorClosed { path } => {
+                rule_wire("ERR_RUNTIME", "start", path, "the container's monitor closed the connection before answering")
+            }
+        }
+    }
+}
 
 /// In the monitor: releases the held container; the answer for the client that asked.
 pub fn start_held(root: &Root, b: &mut Booted) -> serde_json::Value {
     if b.started.held.is_none() {
-        let e = not_created(&b.state.name, &b.state.status);
+        let e = RtError::from(not_created(&b.state.name, &b.state.status));
         return json!({ "error": e.to_wire(), "exitCode": e.exit_code() });
     }
     match b.started.release() {
@@ -40,8 +70,8 @@ pub fn start_held(root: &Root, b: &mut Booted) -> serde_json::Value {
     }
 }
 
-fn not_created(name: &str, status: &str) -> RtError {
-    RtError::lifecycle("ERR_NOT_CREATED", "start", "", format!("container {name} is {status}: only a created container can be started"))
+fn not_created(name: &str, status: &str) -> CreatedError {
+    CreatedError::NotCreated { name: name.to_string(), status: status.to_string() }
 }
 
 /// `nsbox-runtime start C`: lets a created container exec its command.
@@ -50,13 +80,13 @@ pub fn start(root: &Root, reference: &str) -> Result<()> {
     let st = root.read(&id)?;
     let status = st.live_status();
     if status != "created" {
-        return Err(not_created(&st.name, status));
+        return Err(not_created(&st.name, status).into());
     }
     let path = root.dir_of(&id).join("attach.sock");
     let at = path.display().to_string();
     let io = |op: &'static str| {
         let at = at.clone();
-        move |e: std::io::Error| RtError::io(op, &at, &e)
+        move |e: std::io::Error| CreatedError::Sys { op, path: at, errno: errno_of(&e) }
     };
     let mut sock = UnixStream::connect(&path).map_err(io("connect"))?;
     sock.write_all(&frame(START, b"")).map_err(io("write"))?;
@@ -66,23 +96,23 @@ pub fn start(root: &Root, reference: &str) -> Result<()> {
         // Output of the container (it runs once started) may arrive before the answer: skip it.
         while let Some((kind, payload)) = take_frame(&mut buf) {
             if kind == START {
-                return answer(&payload);
+                return Ok(answer(&payload)?);
             }
         }
         let n = sock.read(&mut chunk).map_err(io("read"))?;
         if n == 0 {
-            return Err(RtError::lifecycle("ERR_RUNTIME", "start", at, "the container's monitor closed the connection before answering"));
+            return Err(CreatedError::MonitorClosed { path: at }.into());
         }
         buf.extend_from_slice(&chunk[..n]);
     }
 }
 
-fn answer(payload: &[u8]) -> Result<()> {
-    let v: serde_json::Value = serde_json::from_slice(payload).map_err(|e| RtError::Protocol { op: "start".into(), msg: e.to_string() })?;
+fn answer(payload: &[u8]) -> std::result::Result<(), SyncError> {
+    let v: serde_json::Value = serde_json::from_slice(payload).map_err(|e| SyncError::protocol("start", e.to_string()))?;
     if v.get("pid").is_some_and(|p| p.is_i64()) {
         return Ok(());
     }
-    let wire: WireError = serde_json::from_value(v["error"].clone()).map_err(|e| RtError::Protocol { op: "start".into(), msg: e.to_string() })?;
+    let wire: WireError = serde_json::from_value(v["error"].clone()).map_err(|e| SyncError::protocol("start", e.to_string()))?;
     let code = v["exitCode"].as_i64().unwrap_or(125) as i32;
-    Err(RtError::Reported(wire, code))
+    Err(SyncError::Reported(wire, code))
 }

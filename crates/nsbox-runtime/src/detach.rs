@@ -8,19 +8,46 @@ use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 
+use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::wait::waitpid;
 use nix::unistd::{fork, pipe2, setsid, ForkResult};
+use nsbox_core::error::errno_name;
 use nsbox_core::protocol::{read_frame, write_frame, FromRuntime};
 use nsbox_core::WireError;
 use serde::{Deserialize, Serialize};
 
 use crate::control::Control;
-use crate::error::{sys, Result, RtError};
-use crate::plan::Plan;
+use crate::error::{errno_of, rule_wire, sys_wire, Result};
+use crate::plan::{Plan, SpecError};
 use crate::run::{self, RunArgs, Started};
 use crate::state::{self, Root, State};
 use crate::{logs, monitor, signals};
+
+/// Starting the monitor, or the monitor's own set-up of the container's stdio and config.
+#[derive(Debug, thiserror::Error)]
+pub enum DetachError {
+    #[error("{op}({path}): {}: {}", errno_name(*errno), errno.desc())]
+    Sys { op: &'static str, path: String, errno: Errno },
+    #[error("start monitor({id}): ERR_RUNTIME: the monitor died before reporting whether the container started")]
+    MonitorDied { id: String },
+}
+
+impl DetachError {
+    pub fn to_wire(&self) -> WireError {
+        match self {
+            DetachError::Sys { op, path, errno } => sys_wire(op, path, *errno, errno.desc()),
+            DetachError::MonitorDied { id } => {
+                rule_wire("ERR_RUNTIME", "start monitor", id, "the monitor died before reporting whether the container started")
+            }
+        }
+    }
+}
+
+fn sys(op: &'static str, path: impl std::fmt::Display) -> impl FnOnce(Errno) -> DetachError {
+    let path = path.to_string();
+    move |errno| DetachError::Sys { op, path, errno }
+}
 
 pub struct DetachOpts {
     pub root: Option<PathBuf>,
@@ -45,7 +72,7 @@ struct Report {
 pub fn run(args: RunArgs, opts: DetachOpts) -> i32 {
     let mut control = match args.control_fd.map(Control::from_fd).transpose() {
         Ok(c) => c,
-        Err(e) => return run::report(None, &e),
+        Err(e) => return run::report(None, &e.into()),
     };
     let prepared = run::validate_id(&args.id)
         .and_then(|_| run::load_spec(&args, control.as_mut()))
@@ -57,7 +84,7 @@ pub fn run(args: RunArgs, opts: DetachOpts) -> i32 {
     plan.wait_start |= opts.create;
     if let Some(n) = &opts.name {
         if let Err(e) = state::validate_name(n) {
-            return run::report(control.as_mut(), &e);
+            return run::report(control.as_mut(), &e.into());
         }
     }
     match spawn_monitor(&args.id, &plan, &spec, bundle, &opts, &mut control) {
@@ -98,7 +125,7 @@ fn spawn_monitor(id: &str, plan: &Plan, spec: &oci_spec::runtime::Spec, bundle: 
             let mut f = File::from(rd);
             match read_frame::<_, Report>(&mut f) {
                 Ok(Some(r)) => Ok(r),
-                _ => Err(RtError::lifecycle("ERR_RUNTIME", "start monitor", id, "the monitor died before reporting whether the container started")),
+                _ => Err(DetachError::MonitorDied { id: id.to_string() }.into()),
             }
         }
     }
@@ -183,8 +210,8 @@ fn boot(root: &Root, id: &str, plan: &Plan, spec: &oci_spec::runtime::Spec, bund
     let mut reservation = Reservation { root, id: id.to_string(), name: name.clone(), armed: true };
     let dir = root.dir_of(id);
     let config = dir.join("config.json");
-    let text = serde_json::to_vec_pretty(spec).map_err(|e| RtError::spec("config", e.to_string()))?;
-    std::fs::write(&config, text).map_err(|e| RtError::io("write", config.display(), &e))?;
+    let text = serde_json::to_vec_pretty(spec).map_err(|e| SpecError::new("config", e.to_string()))?;
+    std::fs::write(&config, text).map_err(|e| sys("write", config.display())(errno_of(&e)))?;
     let mut st = initial_state(id, &name, plan, bundle, opts, &dir);
     root.write(&st)?;
     root.event("create", &st);
@@ -266,14 +293,14 @@ pub fn namespaces_of(pid: i32) -> Vec<state::NsState> {
 
 /// A pipe for one output stream: the read end stays with the monitor (nonblocking), the write end
 /// goes to the container. A larger buffer absorbs bursts while the monitor writes the log.
-fn output_pipe() -> Result<(OwnedFd, OwnedFd)> {
+fn output_pipe() -> std::result::Result<(OwnedFd, OwnedFd), DetachError> {
     let (r, w) = pipe2(OFlag::O_CLOEXEC).map_err(sys("pipe2", "output"))?;
     let _ = nix::fcntl::fcntl(&r, nix::fcntl::FcntlArg::F_SETPIPE_SZ(1 << 18));
     nix::fcntl::fcntl(&r, nix::fcntl::FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).map_err(sys("fcntl O_NONBLOCK", "output pipe"))?;
     Ok((r, w))
 }
 
-fn dup_onto(fd: &OwnedFd, target: i32) -> Result<()> {
+fn dup_onto(fd: &OwnedFd, target: i32) -> std::result::Result<(), DetachError> {
     // SAFETY: dup2 onto a standard descriptor; `fd` stays owned by the caller.
-    nix::errno::Errno::result(unsafe { libc::dup2(fd.as_raw_fd(), target) }).map(drop).map_err(sys("dup2", format!("fd {target}")))
+    Errno::result(unsafe { libc::dup2(fd.as_raw_fd(), target) }).map(drop).map_err(sys("dup2", format!("fd {target}")))
 }

@@ -9,8 +9,33 @@ use nix::mount::{mount, MsFlags};
 use nix::sys::stat::{makedev, mknodat, Mode, SFlag};
 use nix::unistd::symlinkat;
 
-use crate::error::{sys, Result, RtError};
+use nsbox_core::error::errno_name;
+use nsbox_core::WireError;
+
+use crate::error::sys_wire;
 use crate::syscalls::open_in_root;
+
+/// A node or link of the container's /dev could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    #[error("{op}({path}): {}: {}", errno_name(*errno), errno.desc())]
+    Sys { op: &'static str, path: String, errno: Errno },
+}
+
+impl DeviceError {
+    pub fn to_wire(&self) -> WireError {
+        match self {
+            DeviceError::Sys { op, path, errno } => sys_wire(op, path, *errno, errno.desc()),
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, DeviceError>;
+
+fn sys(op: &'static str, path: impl std::fmt::Display) -> impl FnOnce(Errno) -> DeviceError {
+    let path = path.to_string();
+    move |errno| DeviceError::Sys { op, path, errno }
+}
 
 const NODES: [(&str, u64, u64); 6] =
     [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)];
@@ -31,7 +56,7 @@ pub fn populate(root: &OwnedFd) -> Result<()> {
         match mknodat(&dev, name, SFlag::S_IFCHR, mode, makedev(major, minor)) {
             Ok(()) => {}
             Err(Errno::EPERM) => bind_host_node(&dev, name)?,
-            Err(e) => return Err(RtError::sys("mknod", format!("/dev/{name}"), e)),
+            Err(e) => return Err(sys("mknod", format!("/dev/{name}"))(e)),
         }
     }
     for (name, to) in LINKS {

@@ -1,79 +1,309 @@
+//! The runtime's errors. Each module that fails in its own way has its own enum, whose variants
+//! carry the step, the path and the errno (`pivot_root(/r): EINVAL: ...`); [`RtError`] wraps them
+//! all so `?` crosses modules, and alone decides the exit code and the wire form callers see.
+
 use nix::errno::Errno;
 use nsbox_core::WireError;
 
-/// Every failure of the runtime, carrying the step, the path and the errno, so the caller can be
-/// told exactly what went wrong (`pivot_root(/r): EINVAL: ...`).
+use crate::attach::AttachError;
+use crate::cgroup::CgroupError;
+use crate::child::ChildError;
+use crate::created::CreatedError;
+use crate::detach::DetachError;
+use crate::devices::DeviceError;
+use crate::exec::ExecError;
+use crate::idmaps::IdMapError;
+use crate::masks::MaskError;
+use crate::ops::OpsError;
+use crate::plan::SpecError;
+use crate::process::ProcessError;
+use crate::pty::PtyError;
+use crate::rootfs::RootfsError;
+use crate::run::RunError;
+use crate::signals::SignalError;
+use crate::state::StateError;
+use crate::sync::SyncError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum RtError {
-    #[error("{op}({path}): {}: {msg}", nsbox_core::error::errno_name(*errno))]
-    Sys { op: String, path: String, errno: Errno, msg: String },
-    #[error("{field}: ERR_INVALID_SPEC: {msg}")]
-    Spec { field: String, msg: String },
-    #[error("{op}: ERR_PROTOCOL: {msg}")]
-    Protocol { op: String, msg: String },
-    /// The command could not be exec'd: 127 when not found, 126 when not executable.
-    #[error("{op}({path}): {}: {msg}", nsbox_core::error::errno_name(*errno))]
-    Exec { op: String, path: String, errno: Errno, msg: String, exit_code: i32 },
-    /// Already reported by the process that hit it (the container child); carries its exit code.
-    #[error("{0}")]
-    Reported(WireError, i32),
-    /// A lifecycle rule was broken: `code` is ERR_NO_SUCH_CONTAINER, ERR_NAME_IN_USE, ERR_NOT_RUNNING,
-    /// ERR_AMBIGUOUS_ID, ERR_BAD_SIGNAL, ERR_IS_RUNNING or ERR_STATE (corrupt or unreadable state).
-    #[error("{op}({path}): {code}: {msg}")]
-    Lifecycle { code: &'static str, op: String, path: String, msg: String },
+    #[error(transparent)]
+    Attach(#[from] AttachError),
+    #[error(transparent)]
+    Cgroup(#[from] CgroupError),
+    #[error(transparent)]
+    Child(#[from] ChildError),
+    #[error(transparent)]
+    Created(#[from] CreatedError),
+    #[error(transparent)]
+    Detach(#[from] DetachError),
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+    #[error(transparent)]
+    IdMap(#[from] IdMapError),
+    #[error(transparent)]
+    Mask(#[from] MaskError),
+    #[error(transparent)]
+    Ops(#[from] OpsError),
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+    #[error(transparent)]
+    Pty(#[from] PtyError),
+    #[error(transparent)]
+    Rootfs(#[from] RootfsError),
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error(transparent)]
+    Signal(#[from] SignalError),
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
 }
 
 pub type Result<T> = std::result::Result<T, RtError>;
 
 impl RtError {
-    pub fn sys(op: impl Into<String>, path: impl Into<String>, errno: Errno) -> RtError {
-        RtError::Sys { op: op.into(), path: path.into(), errno, msg: errno.desc().into() }
-    }
-
-    pub fn sys_msg(op: impl Into<String>, path: impl Into<String>, errno: Errno, msg: impl Into<String>) -> RtError {
-        RtError::Sys { op: op.into(), path: path.into(), errno, msg: msg.into() }
-    }
-
-    pub fn spec(field: impl Into<String>, msg: impl Into<String>) -> RtError {
-        RtError::Spec { field: field.into(), msg: msg.into() }
-    }
-
-    pub fn lifecycle(code: &'static str, op: impl Into<String>, path: impl Into<String>, msg: impl Into<String>) -> RtError {
-        RtError::Lifecycle { code, op: op.into(), path: path.into(), msg: msg.into() }
-    }
-
-    /// An io::Error from std::fs as a Sys error naming the step and the path.
-    pub fn io(op: impl Into<String>, path: impl std::fmt::Display, e: &std::io::Error) -> RtError {
-        RtError::sys(op, path.to_string(), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
-    }
-
+    /// 125 for the runtime's own failures; the command's exec failure (126/127) and a code the
+    /// container child reported are passed on as they are.
     pub fn exit_code(&self) -> i32 {
         match self {
-            RtError::Exec { exit_code, .. } | RtError::Reported(_, exit_code) => *exit_code,
+            RtError::Process(e) => e.exit_code(),
+            RtError::Sync(e) => e.exit_code(),
             _ => 125,
         }
     }
 
     pub fn to_wire(&self) -> WireError {
-        let path = |p: &String| if p.is_empty() { None } else { Some(p.clone()) };
         match self {
-            RtError::Sys { op, path: p, errno, msg } | RtError::Exec { op, path: p, errno, msg, .. } => {
-                WireError::from_errno(op.clone(), path(p), *errno, msg.clone())
-            }
-            RtError::Spec { field, msg } => WireError::invalid_spec(field.clone(), msg.clone()),
-            RtError::Protocol { op, msg } => {
-                WireError { code: "ERR_PROTOCOL".into(), op: op.clone(), path: None, errno: None, message: msg.clone() }
-            }
-            RtError::Reported(w, _) => w.clone(),
-            RtError::Lifecycle { code, op, path: p, msg } => {
-                WireError { code: (*code).into(), op: op.clone(), path: path(p), errno: None, message: msg.clone() }
-            }
+            RtError::Attach(e) => e.to_wire(),
+            RtError::Cgroup(e) => e.to_wire(),
+            RtError::Child(e) => e.to_wire(),
+            RtError::Created(e) => e.to_wire(),
+            RtError::Detach(e) => e.to_wire(),
+            RtError::Device(e) => e.to_wire(),
+            RtError::Exec(e) => e.to_wire(),
+            RtError::IdMap(e) => e.to_wire(),
+            RtError::Mask(e) => e.to_wire(),
+            RtError::Ops(e) => e.to_wire(),
+            RtError::Process(e) => e.to_wire(),
+            RtError::Pty(e) => e.to_wire(),
+            RtError::Rootfs(e) => e.to_wire(),
+            RtError::Run(e) => e.to_wire(),
+            RtError::Signal(e) => e.to_wire(),
+            RtError::Spec(e) => e.to_wire(),
+            RtError::State(e) => e.to_wire(),
+            RtError::Sync(e) => e.to_wire(),
         }
     }
 }
 
-/// `.map_err(sys("mount", "/proc"))` — the usual way a nix call becomes an RtError.
-pub fn sys(op: &'static str, path: impl std::fmt::Display) -> impl FnOnce(Errno) -> RtError {
-    let path = path.to_string();
-    move |e| RtError::sys(op, path, e)
+/// A failed call on the wire: the errno's name is the code, and an empty path is left out.
+pub fn sys_wire(op: &str, path: &str, errno: Errno, msg: &str) -> WireError {
+    WireError::from_errno(op, non_empty(path), errno, msg)
+}
+
+/// A broken rule of the runtime (no such container, not running, ...): `code` says which.
+pub fn rule_wire(code: &str, op: &str, path: &str, msg: &str) -> WireError {
+    WireError { code: code.into(), op: op.into(), path: non_empty(path), errno: None, message: msg.into() }
+}
+
+fn non_empty(path: &str) -> Option<String> {
+    (!path.is_empty()).then(|| path.to_string())
+}
+
+/// std::fs reports an io::Error; EIO stands in for the rare one that carries no errno.
+pub fn errno_of(e: &std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+/// The texts, wire fields and exit codes below are what callers (and the TS tests) match on: they
+/// are the ones the single crate-wide enum produced, and must not drift.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process::ProcessError;
+
+    fn wire(code: &str, op: &str, path: Option<&str>, errno: Option<i32>, message: &str) -> WireError {
+        WireError { code: code.into(), op: op.into(), path: path.map(String::from), errno, message: message.into() }
+    }
+
+    fn check(e: impl Into<RtError>, display: &str, expected: WireError, exit_code: i32) {
+        let e = e.into();
+        assert_eq!(e.to_string(), display);
+        assert_eq!(e.to_wire(), expected);
+        assert_eq!(e.exit_code(), exit_code);
+    }
+
+    #[test]
+    fn sys_errors_name_step_path_and_errno() {
+        let why = "rootfs is not a mount point or its parent mount is shared";
+        check(
+            RootfsError::Explained { op: "pivot_root", path: "/x".into(), errno: Errno::EINVAL, why: why.into() },
+            &format!("pivot_root(/x): EINVAL: {why}"),
+            wire("EINVAL", "pivot_root", Some("/x"), Some(22), why),
+            125,
+        );
+        check(
+            RootfsError::Sys { op: "mount staging tmpfs", path: "/tmp".into(), errno: Errno::EPERM },
+            "mount staging tmpfs(/tmp): EPERM: Operation not permitted",
+            wire("EPERM", "mount staging tmpfs", Some("/tmp"), Some(1), "Operation not permitted"),
+            125,
+        );
+        // An empty path shows as `()` in the text and is left out on the wire.
+        check(
+            crate::signals::sys("poll")(Errno::EBADF),
+            "poll(): EBADF: Bad file number",
+            wire("EBADF", "poll", None, Some(9), "Bad file number"),
+            125,
+        );
+        check(
+            ProcessError::Caps { op: "capset effective", detail: "no".into() },
+            "capset effective(): EPERM: no",
+            wire("EPERM", "capset effective", None, Some(1), "no"),
+            125,
+        );
+        check(
+            IdMapError::Write { file: "uid_map".into(), path: "/proc/7/uid_map".into(), errno: Errno::EINVAL, msg: "m".into() },
+            "write uid_map(/proc/7/uid_map): EINVAL: m",
+            wire("EINVAL", "write uid_map", Some("/proc/7/uid_map"), Some(22), "m"),
+            125,
+        );
+        check(
+            IdMapError::Spawn { helper: "newuidmap", errno: Errno::ENOENT, detail: "d".into() },
+            "newuidmap(newuidmap): ENOENT: cannot run newuidmap (install uidmap): d",
+            wire("ENOENT", "newuidmap", Some("newuidmap"), Some(2), "cannot run newuidmap (install uidmap): d"),
+            125,
+        );
+        check(
+            IdMapError::Refused { helper: "newgidmap", path: "/proc/7/gid_map".into(), msg: "newgidmap exited with 1: no".into() },
+            "newgidmap(/proc/7/gid_map): EPERM: newgidmap exited with 1: no",
+            wire("EPERM", "newgidmap", Some("/proc/7/gid_map"), Some(1), "newgidmap exited with 1: no"),
+            125,
+        );
+    }
+
+    #[test]
+    fn exec_failures_exit_126_or_127() {
+        let msg = "executable file \"nope\" not found in $PATH";
+        check(
+            ProcessError::Exec { path: "nope".into(), errno: Errno::ENOENT, msg: msg.into(), exit_code: 127 },
+            &format!("execve(nope): ENOENT: {msg}"),
+            wire("ENOENT", "execve", Some("nope"), Some(2), msg),
+            127,
+        );
+        check(
+            ProcessError::Exec { path: "/etc".into(), errno: Errno::EISDIR, msg: "/etc: is a directory".into(), exit_code: 126 },
+            "execve(/etc): EISDIR: /etc: is a directory",
+            wire("EISDIR", "execve", Some("/etc"), Some(21), "/etc: is a directory"),
+            126,
+        );
+    }
+
+    #[test]
+    fn spec_and_protocol_errors() {
+        check(
+            SpecError::new("mounts[0].destination", "\"x\" is not absolute"),
+            "mounts[0].destination: ERR_INVALID_SPEC: \"x\" is not absolute",
+            wire("ERR_INVALID_SPEC", "mounts[0].destination", None, None, "\"x\" is not absolute"),
+            125,
+        );
+        check(
+            StateError::from(SpecError::new("name", "bad")),
+            "name: ERR_INVALID_SPEC: bad",
+            wire("ERR_INVALID_SPEC", "name", None, None, "bad"),
+            125,
+        );
+        check(
+            SyncError::protocol("sync", "created twice"),
+            "sync: ERR_PROTOCOL: created twice",
+            wire("ERR_PROTOCOL", "sync", None, None, "created twice"),
+            125,
+        );
+    }
+
+    #[test]
+    fn lifecycle_errors_carry_their_code() {
+        check(
+            StateError::Rule { code: "ERR_NO_SUCH_CONTAINER", op: "find container", path: String::new(), msg: "no such container: c".into() },
+            "find container(): ERR_NO_SUCH_CONTAINER: no such container: c",
+            wire("ERR_NO_SUCH_CONTAINER", "find container", None, None, "no such container: c"),
+            125,
+        );
+        check(
+            StateError::Rule { code: "ERR_STATE", op: "parse state", path: "/r/c/state.json".into(), msg: "eof".into() },
+            "parse state(/r/c/state.json): ERR_STATE: eof",
+            wire("ERR_STATE", "parse state", Some("/r/c/state.json"), None, "eof"),
+            125,
+        );
+        check(
+            OpsError::NotRunning { name: "web".into() },
+            "kill(): ERR_NOT_RUNNING: container web is not running",
+            wire("ERR_NOT_RUNNING", "kill", None, None, "container web is not running"),
+            125,
+        );
+        check(
+            OpsError::BadSignal { text: "NOPE".into() },
+            "parse signal(): ERR_BAD_SIGNAL: invalid signal: NOPE",
+            wire("ERR_BAD_SIGNAL", "parse signal", None, None, "invalid signal: NOPE"),
+            125,
+        );
+        check(
+            OpsError::IsRunning { name: "web".into(), status: "running".into() },
+            "delete(): ERR_IS_RUNNING: container web is running: stop it first or use --force",
+            wire("ERR_IS_RUNNING", "delete", None, None, "container web is running: stop it first or use --force"),
+            125,
+        );
+        check(
+            OpsError::Delete { id: "c1".into(), errors: vec!["a".into(), "b".into()] },
+            "delete(c1): ERR_RUNTIME: a; b",
+            wire("ERR_RUNTIME", "delete", Some("c1"), None, "a; b"),
+            125,
+        );
+        check(
+            AttachError::NotRunning { name: "web".into(), status: "exited".into() },
+            "attach(): ERR_NOT_RUNNING: container web is not running (exited)",
+            wire("ERR_NOT_RUNNING", "attach", None, None, "container web is not running (exited)"),
+            125,
+        );
+        check(
+            ExecError::NotRunning { name: "web".into(), status: "created".into() },
+            "exec(): ERR_NOT_RUNNING: container web is not running (created)",
+            wire("ERR_NOT_RUNNING", "exec", None, None, "container web is not running (created)"),
+            125,
+        );
+        check(
+            CreatedError::NotCreated { name: "web".into(), status: "running".into() },
+            "start(): ERR_NOT_CREATED: container web is running: only a created container can be started",
+            wire("ERR_NOT_CREATED", "start", None, None, "container web is running: only a created container can be started"),
+            125,
+        );
+        check(
+            AttachError::MonitorClosed { path: "/r/c/attach.sock".into() },
+            "attach(/r/c/attach.sock): ERR_RUNTIME: the container's monitor closed the connection",
+            wire("ERR_RUNTIME", "attach", Some("/r/c/attach.sock"), None, "the container's monitor closed the connection"),
+            125,
+        );
+        check(
+            CreatedError::MonitorClosed { path: "/r/c/attach.sock".into() },
+            "start(/r/c/attach.sock): ERR_RUNTIME: the container's monitor closed the connection before answering",
+            wire("ERR_RUNTIME", "start", Some("/r/c/attach.sock"), None, "the container's monitor closed the connection before answering"),
+            125,
+        );
+        check(
+            DetachError::MonitorDied { id: "c1".into() },
+            "start monitor(c1): ERR_RUNTIME: the monitor died before reporting whether the container started",
+            wire("ERR_RUNTIME", "start monitor", Some("c1"), None, "the monitor died before reporting whether the container started"),
+            125,
+        );
+    }
+
+    #[test]
+    fn reported_errors_pass_through_with_the_childs_exit_code() {
+        let w = wire("ENOENT", "execve", Some("nope"), Some(2), "gone");
+        check(SyncError::Reported(w.clone(), 127), "execve(nope): ENOENT: gone", w, 127);
+    }
 }

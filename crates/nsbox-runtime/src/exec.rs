@@ -7,19 +7,47 @@
 use std::os::fd::OwnedFd;
 use std::path::Path;
 
+use nix::errno::Errno;
 use nix::sched::setns;
 use nix::unistd::{fork, ForkResult};
+use nsbox_core::error::errno_name;
 use nsbox_core::namespaces::NsKind;
 use nsbox_core::protocol::FromRuntime;
+use nsbox_core::WireError;
 use oci_spec::runtime::Spec;
 
 use crate::control::Control;
-use crate::error::{sys, Result, RtError};
-use crate::plan::{Plan, ProcessPlan};
+use crate::error::{errno_of, rule_wire, sys_wire, Result, RtError};
+use crate::plan::{Plan, ProcessPlan, SpecError};
 use crate::state::Root;
 use crate::supervise::{self, Relay};
-use crate::sync::{SyncMsg, SyncSocket};
+use crate::sync::{SyncError, SyncMsg, SyncSocket};
 use crate::{process, pty, signals, syscalls};
+
+/// Joining the running container failed (the new process's own failures are ProcessError's).
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("{op}({path}): {}: {}", errno_name(*errno), errno.desc())]
+    Sys { op: &'static str, path: String, errno: Errno },
+    #[error("exec(): ERR_NOT_RUNNING: container {name} is not running ({status})")]
+    NotRunning { name: String, status: String },
+}
+
+impl ExecError {
+    pub fn to_wire(&self) -> WireError {
+        match self {
+            ExecError::Sys { op, path, errno } => sys_wire(op, path, *errno, errno.desc()),
+            ExecError::NotRunning { name, status } => {
+                rule_wire("ERR_NOT_RUNNING", "exec", "", &format!("container {name} is not running ({status})"))
+            }
+        }
+    }
+}
+
+fn sys(op: &'static str, path: impl std::fmt::Display) -> impl FnOnce(Errno) -> ExecError {
+    let path = path.to_string();
+    move |errno| ExecError::Sys { op, path, errno }
+}
 
 #[derive(Default)]
 pub struct ExecArgs {
@@ -36,7 +64,7 @@ pub struct ExecArgs {
 pub fn exec(args: ExecArgs) -> i32 {
     let mut control = match args.control_fd.map(Control::from_fd).transpose() {
         Ok(c) => c,
-        Err(e) => return crate::run::report(None, &e),
+        Err(e) => return crate::run::report(None, &e.into()),
     };
     match exec_in(&args, control.as_mut()) {
         Ok(code) => code,
@@ -53,11 +81,11 @@ fn exec_in(args: &ExecArgs, mut control: Option<&mut Control>) -> Result<i32> {
     let st = root.read(&id)?;
     let pid = match (st.live_status(), st.pid) {
         ("running", Some(pid)) => pid,
-        (status, _) => return Err(RtError::lifecycle("ERR_NOT_RUNNING", "exec", "", format!("container {} is not running ({status})", st.name))),
+        (status, _) => return Err(ExecError::NotRunning { name: st.name.clone(), status: status.to_string() }.into()),
     };
     let config = root.dir_of(&id).join("config.json");
-    let text = std::fs::read_to_string(&config).map_err(|e| RtError::io("read", config.display(), &e))?;
-    let spec: Spec = serde_json::from_str(&text).map_err(|e| RtError::spec("config.json", e.to_string()))?;
+    let text = std::fs::read_to_string(&config).map_err(|e| sys("read", config.display())(errno_of(&e)))?;
+    let spec: Spec = serde_json::from_str(&text).map_err(|e| SpecError::new("config.json", e.to_string()))?;
     let plan = Plan::from_spec(&spec, Path::new(&st.bundle))?;
     let p = process_for(&plan, args)?;
     // Namespace descriptors first, while /proc/PID is the host's view; only the ones that differ.
@@ -74,11 +102,11 @@ fn exec_in(args: &ExecArgs, mut control: Option<&mut Control>) -> Result<i32> {
     }
     // The container may have exited between the check and the opens: then its pid is someone else's.
     if !crate::state::alive(Some(pid), st.pid_start_time) {
-        return Err(RtError::lifecycle("ERR_NOT_RUNNING", "exec", "", format!("container {} is not running (exited)", st.name)));
+        return Err(ExecError::NotRunning { name: st.name, status: "exited".into() }.into());
     }
     for dir in &st.cgroups {
         let procs = Path::new(dir).join("cgroup.procs");
-        std::fs::write(&procs, std::process::id().to_string()).map_err(|e| RtError::io("write cgroup.procs", procs.display(), &e))?;
+        std::fs::write(&procs, std::process::id().to_string()).map_err(|e| sys("write cgroup.procs", procs.display())(errno_of(&e)))?;
     }
     let in_userns = entries.iter().any(|(k, _)| *k == NsKind::User);
     for (kind, fd) in &entries {
@@ -107,9 +135,9 @@ fn exec_in(args: &ExecArgs, mut control: Option<&mut Control>) -> Result<i32> {
                 None => {}
                 Some(SyncMsg::Failed { error, exit_code }) => {
                     guard.reap();
-                    return Err(RtError::Reported(error, exit_code));
+                    return Err(SyncError::Reported(error, exit_code).into());
                 }
-                Some(other) => return Err(RtError::Protocol { op: "sync".into(), msg: format!("unexpected {other:?}") }),
+                Some(other) => return Err(SyncError::protocol("sync", format!("unexpected {other:?}")).into()),
             }
             if let Some(c) = control.as_deref_mut() {
                 c.send(&FromRuntime::Started { id: id.clone(), pid: child.as_raw() });
@@ -130,11 +158,11 @@ fn exec_in(args: &ExecArgs, mut control: Option<&mut Control>) -> Result<i32> {
 fn child(p: &ProcessPlan, slave: Option<OwnedFd>, in_userns: bool) -> RtError {
     if let Some(s) = slave {
         if let Err(e) = pty::attach_slave(s) {
-            return e;
+            return e.into();
         }
     }
     if let Err(e) = process::set_identity(p, in_userns) {
-        return e;
+        return e.into();
     }
     syscalls::cloexec_from(3);
     process::exec(p)
@@ -144,7 +172,7 @@ fn child(p: &ProcessPlan, slave: Option<OwnedFd>, in_userns: bool) -> RtError {
 fn process_for(plan: &Plan, args: &ExecArgs) -> Result<ProcessPlan> {
     let mut p = plan.process.clone();
     if args.command.is_empty() {
-        return Err(RtError::spec("command", "exec needs a command"));
+        return Err(SpecError::new("command", "exec needs a command").into());
     }
     p.args.clone_from(&args.command);
     for kv in &args.env {
@@ -156,7 +184,7 @@ fn process_for(plan: &Plan, args: &ExecArgs) -> Result<ProcessPlan> {
         p.cwd.clone_from(cwd);
     }
     if let Some(u) = &args.user {
-        let num = |s: &str| s.parse::<u32>().map_err(|_| RtError::spec("user", format!("{u:?} is not UID[:GID] (numeric)")));
+        let num = |s: &str| s.parse::<u32>().map_err(|_| SpecError::new("user", format!("{u:?} is not UID[:GID] (numeric)")));
         let (uid, gid) = match u.split_once(':') {
             Some((a, b)) => (num(a)?, num(b)?),
             None => (num(u)?, num(u)?),

@@ -6,9 +6,38 @@ use std::process::Command;
 
 use nix::errno::Errno;
 use nix::unistd::{getegid, geteuid};
+use nsbox_core::error::errno_name;
 use nsbox_core::idmap::{to_kernel_text, IdMapping};
+use nsbox_core::WireError;
 
-use crate::error::{Result, RtError};
+use crate::error::{errno_of, sys_wire};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdMapError {
+    /// newuidmap/newgidmap could not be started (op and path both name the helper).
+    #[error("{helper}({helper}): {}: cannot run {helper} (install uidmap): {detail}", errno_name(*errno))]
+    Spawn { helper: &'static str, errno: Errno, detail: String },
+    /// The helper ran and refused (no /etc/subuid entry, ...); its stderr is in `msg`.
+    #[error("{helper}({path}): EPERM: {msg}")]
+    Refused { helper: &'static str, path: String, msg: String },
+    /// Writing /proc/PID/{uid_map,gid_map,setgroups} ourselves failed.
+    #[error("write {file}({path}): {}: {msg}", errno_name(*errno))]
+    Write { file: String, path: String, errno: Errno, msg: String },
+}
+
+impl IdMapError {
+    pub fn to_wire(&self) -> WireError {
+        match self {
+            IdMapError::Spawn { helper, errno, detail } => {
+                sys_wire(helper, helper, *errno, &format!("cannot run {helper} (install uidmap): {detail}"))
+            }
+            IdMapError::Refused { helper, path, msg } => sys_wire(helper, path, Errno::EPERM, msg),
+            IdMapError::Write { file, path, errno, msg } => sys_wire(&format!("write {file}"), path, *errno, msg),
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, IdMapError>;
 
 #[derive(Clone, Copy)]
 enum Which {
@@ -57,18 +86,14 @@ fn write_map(pid: i32, which: Which, maps: &[IdMapping], direct: bool) -> Result
     for m in maps {
         cmd.args([m.inside.to_string(), m.outside.to_string(), m.length.to_string()]);
     }
-    let out = cmd.output().map_err(|e| {
-        let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
-        RtError::sys_msg(which.helper(), which.helper(), errno, format!("cannot run {} (install uidmap): {e}", which.helper()))
-    })?;
+    let out = cmd.output().map_err(|e| IdMapError::Spawn { helper: which.helper(), errno: errno_of(&e), detail: e.to_string() })?;
     if !out.status.success() {
         let why = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        return Err(RtError::sys_msg(
-            which.helper(),
-            format!("/proc/{pid}/{}", which.file()),
-            Errno::EPERM,
-            format!("{} exited with {}: {why}", which.helper(), out.status),
-        ));
+        return Err(IdMapError::Refused {
+            helper: which.helper(),
+            path: format!("/proc/{pid}/{}", which.file()),
+            msg: format!("{} exited with {}: {why}", which.helper(), out.status),
+        });
     }
     Ok(())
 }
@@ -76,8 +101,8 @@ fn write_map(pid: i32, which: Which, maps: &[IdMapping], direct: bool) -> Result
 fn write_file(pid: i32, name: &str, text: &str) -> Result<()> {
     let path = format!("/proc/{pid}/{name}");
     std::fs::write(&path, text).map_err(|e| {
-        let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
-        let hint = if name.ends_with("_map") { format!("the kernel refused map {:?}", text.trim_end()) } else { String::new() };
-        RtError::sys_msg(format!("write {name}"), path, errno, if hint.is_empty() { errno.desc().to_string() } else { hint })
+        let errno = errno_of(&e);
+        let msg = if name.ends_with("_map") { format!("the kernel refused map {:?}", text.trim_end()) } else { errno.desc().to_string() };
+        IdMapError::Write { file: name.to_string(), path, errno, msg }
     })
 }

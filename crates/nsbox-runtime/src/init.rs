@@ -6,10 +6,11 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::sys::signalfd::SignalFd;
 use nix::unistd::{fork, ForkResult, Pid};
 
-use crate::error::{sys, Result};
+use crate::error::Result;
 use crate::plan::ProcessPlan;
 use crate::sync::{SyncMsg, SyncSocket};
-use crate::{process, signals};
+use crate::process::{self, sys};
+use crate::signals;
 
 /// Returns init's exit code: the command's, or 125 (reported through `sync`) if init itself
 /// could not start.

@@ -5,11 +5,11 @@ use nix::errno::Errno;
 use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
 use std::os::fd::AsRawFd;
 
-use crate::error::{Result, RtError};
+use crate::child::{sys, ChildError};
 
-pub fn up() -> Result<()> {
+pub fn up() -> Result<(), ChildError> {
     let sock = socket(AddressFamily::Inet, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None)
-        .map_err(|e| RtError::sys("socket", "lo", e))?;
+        .map_err(sys("socket", "lo"))?;
     // SAFETY: ifreq is plain data; zeroed is a valid value.
     let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
     for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
@@ -17,11 +17,11 @@ pub fn up() -> Result<()> {
     }
     // SAFETY: req is a valid ifreq naming "lo"; the kernel fills ifru_flags.
     Errno::result(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) })
-        .map_err(|e| RtError::sys("ioctl SIOCGIFFLAGS", "lo", e))?;
+        .map_err(sys("ioctl SIOCGIFFLAGS", "lo"))?;
     // SAFETY: reading and writing the flags member of the union the kernel just filled.
     unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
     // SAFETY: as above, now asking the kernel to apply the flags.
     Errno::result(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) })
-        .map_err(|e| RtError::sys("ioctl SIOCSIFFLAGS", "lo", e))?;
+        .map_err(sys("ioctl SIOCSIFFLAGS", "lo"))?;
     Ok(())
 }

@@ -9,6 +9,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use nix::errno::Errno;
+use nsbox_core::error::errno_name;
 use serde::Serialize;
 
 pub const DEFAULT_MAX_SIZE: u64 = 10 << 20;
@@ -24,6 +26,15 @@ struct Line<'a> {
     log: String,
 }
 
+/// Why the log last refused output; state.json records it as `logError`.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("open({}): {source}", path.display())]
+    Open { path: PathBuf, source: std::io::Error },
+    #[error("write({}): {}: {source}", path.display(), errno_name(*errno))]
+    Write { path: PathBuf, errno: Errno, source: std::io::Error },
+}
+
 pub struct LogWriter {
     pub path: PathBuf,
     file: Option<File>,
@@ -32,7 +43,7 @@ pub struct LogWriter {
     /// Bytes of output lost so far, and since the last error line.
     pub dropped: u64,
     pending_dropped: u64,
-    pub error: Option<String>,
+    pub error: Option<LogError>,
     /// A failed write may have left part of a line: start the next write on a fresh line.
     torn: bool,
 }
@@ -63,7 +74,7 @@ impl LogWriter {
     }
 
     fn note(&self) -> String {
-        let note = format!("nsbox: {} bytes of output were dropped: {}\n", self.pending_dropped, self.error.as_deref().unwrap_or("log write failed"));
+        let note = format!("nsbox: {} bytes of output were dropped: {}\n", self.pending_dropped, self.error.as_ref().map_or_else(|| "log write failed".to_string(), ToString::to_string));
         let mut line = serde_json::to_string(&Line { stream: "stderr", time: now_rfc3339(), log: note }).unwrap_or_default();
         line.push('\n');
         line
@@ -91,7 +102,7 @@ impl LogWriter {
             }
             Err(e) => {
                 self.file = None;
-                self.error = Some(format!("open({}): {e}", self.path.display()));
+                self.error = Some(LogError::Open { path: self.path.clone(), source: e });
             }
         }
     }
@@ -136,7 +147,7 @@ impl LogWriter {
                 if e.raw_os_error() == Some(libc::ENOSPC) {
                     let _ = std::fs::remove_file(self.path.with_extension("log.1"));
                 }
-                self.error = Some(format!("write({}): {}: {e}", self.path.display(), nsbox_core::error::errno_name(nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))));
+                self.error = Some(LogError::Write { path: self.path.clone(), errno: crate::error::errno_of(&e), source: e });
                 self.dropped += data.len() as u64;
                 self.pending_dropped += data.len() as u64;
                 // Whatever part of the line reached the file is unknown: start a fresh line next time.

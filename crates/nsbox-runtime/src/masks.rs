@@ -6,8 +6,33 @@ use nix::errno::Errno;
 use nix::mount::{mount, MsFlags};
 use nix::sys::stat::{fstat, SFlag};
 
-use crate::error::{sys, Result, RtError};
+use nsbox_core::error::errno_name;
+use nsbox_core::WireError;
+
+use crate::error::sys_wire;
 use crate::syscalls::*;
+
+/// A masked or read-only path could not be hidden or made read-only.
+#[derive(Debug, thiserror::Error)]
+pub enum MaskError {
+    #[error("{op}({path}): {}: {}", errno_name(*errno), errno.desc())]
+    Sys { op: &'static str, path: String, errno: Errno },
+}
+
+impl MaskError {
+    pub fn to_wire(&self) -> WireError {
+        match self {
+            MaskError::Sys { op, path, errno } => sys_wire(op, path, *errno, errno.desc()),
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, MaskError>;
+
+fn sys(op: &'static str, path: impl std::fmt::Display) -> impl FnOnce(Errno) -> MaskError {
+    let path = path.to_string();
+    move |errno| MaskError::Sys { op, path, errno }
+}
 
 pub fn apply(root: &OwnedFd, masked: &[String], readonly: &[String]) -> Result<()> {
     for path in masked {
@@ -36,6 +61,6 @@ fn existing(root: &OwnedFd, path: &str) -> Result<Option<OwnedFd>> {
     match open_in_root(root, path.trim_start_matches('/'), nix::fcntl::OFlag::O_PATH.bits()) {
         Ok(fd) => Ok(Some(fd)),
         Err(Errno::ENOENT) => Ok(None),
-        Err(e) => Err(RtError::sys("open", path, e)),
+        Err(e) => Err(sys("open", path)(e)),
     }
 }

@@ -180,7 +180,7 @@ fn finish(root: Root, mut b: Booted, code: i32, signal: Option<Signal>) -> i32 {
         b.log.notice(e);
     }
     st.log_dropped = b.log.dropped;
-    st.log_error.clone_from(&b.log.error);
+    st.log_error = b.log.error.as_ref().map(ToString::to_string);
     if let Err(e) = root.write(st) {
         // A full disk: the rotated log goes first, then try again.
         let _ = std::fs::remove_file(b.log.path.with_extension("log.1"));

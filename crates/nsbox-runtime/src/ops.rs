@@ -8,13 +8,47 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
+use nsbox_core::error::errno_name;
+use nsbox_core::WireError;
 
-use crate::error::{Result, RtError};
+use crate::error::{errno_of, rule_wire, sys_wire, Result};
 use crate::state::{self, Root, State};
 
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    #[error("{op}({path}): {}: {}", errno_name(*errno), errno.desc())]
+    Sys { op: &'static str, path: String, errno: Errno },
+    #[error("parse signal(): ERR_BAD_SIGNAL: invalid signal: {text}")]
+    BadSignal { text: String },
+    #[error("kill(): ERR_NOT_RUNNING: container {name} is not running")]
+    NotRunning { name: String },
+    #[error("delete(): ERR_IS_RUNNING: container {name} is {status}: stop it first or use --force")]
+    IsRunning { name: String, status: String },
+    /// delete carries on past failures: every one of them, joined.
+    #[error("delete({id}): ERR_RUNTIME: {}", errors.join("; "))]
+    Delete { id: String, errors: Vec<String> },
+}
+
+impl OpsError {
+    pub fn to_wire(&self) -> WireError {
+        match self {
+            OpsError::Sys { op, path, errno } => sys_wire(op, path, *errno, errno.desc()),
+            OpsError::BadSignal { text } => rule_wire("ERR_BAD_SIGNAL", "parse signal", "", &format!("invalid signal: {text}")),
+            OpsError::NotRunning { name } => rule_wire("ERR_NOT_RUNNING", "kill", "", &format!("container {name} is not running")),
+            OpsError::IsRunning { name, status } => rule_wire(
+                "ERR_IS_RUNNING",
+                "delete",
+                "",
+                &format!("container {name} is {status}: stop it first or use --force"),
+            ),
+            OpsError::Delete { id, errors } => rule_wire("ERR_RUNTIME", "delete", id, &errors.join("; ")),
+        }
+    }
+}
+
 /// `SIGTERM`, `TERM`, `term` or `15`.
-pub fn parse_signal(text: &str) -> Result<Signal> {
-    let bad = || RtError::lifecycle("ERR_BAD_SIGNAL", "parse signal", "", format!("invalid signal: {text}"));
+pub fn parse_signal(text: &str) -> std::result::Result<Signal, OpsError> {
+    let bad = || OpsError::BadSignal { text: text.to_string() };
     if let Ok(n) = text.parse::<i32>() {
         return Signal::try_from(n).map_err(|_| bad());
     }
@@ -93,7 +127,7 @@ fn signal_exact(pid: i32, start: Option<u64>, sig: Signal) -> Result<bool> {
     match Errno::result(r) {
         Ok(_) => Ok(true),
         Err(Errno::ESRCH) => Ok(false),
-        Err(e) => Err(RtError::sys("pidfd_send_signal", format!("pid {pid}"), e)),
+        Err(errno) => Err(OpsError::Sys { op: "pidfd_send_signal", path: format!("pid {pid}"), errno }.into()),
     }
 }
 
@@ -101,13 +135,13 @@ pub fn kill(root: &Root, reference: &str, signal: &str) -> Result<()> {
     let sig = parse_signal(signal)?;
     let id = root.find(reference)?;
     let st = root.read(&id)?;
-    let not_running = || RtError::lifecycle("ERR_NOT_RUNNING", "kill", "", format!("container {} is not running", st.name));
+    let not_running = || OpsError::NotRunning { name: st.name.clone() };
     if !matches!(st.live_status(), "running" | "created" | "paused") {
-        return Err(not_running());
+        return Err(not_running().into());
     }
     match st.pid {
         Some(pid) if signal_exact(pid, st.pid_start_time, sig)? => Ok(()),
-        _ => Err(not_running()),
+        _ => Err(not_running().into()),
     }
 }
 
@@ -119,12 +153,11 @@ pub fn delete(root: &Root, reference: &str, force: bool) -> Result<()> {
         Ok(st) => st,
         // No state: a creation cut short (or a removal racing us). The directory still goes.
         Err(_) if force => State { id: id.clone(), ..State::default() },
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
     let status = st.live_status().to_string();
     if matches!(status.as_str(), "running" | "created" | "paused" | "creating") && !force {
-        return Err(RtError::lifecycle("ERR_IS_RUNNING", "delete", "", format!(
-            "container {} is {status}: stop it first or use --force", st.name)));
+        return Err(OpsError::IsRunning { name: st.name, status }.into());
     }
     let mut errors = Vec::new();
     if let Some(pid) = st.pid {
@@ -141,18 +174,18 @@ pub fn delete(root: &Root, reference: &str, force: bool) -> Result<()> {
     }
     for dir in st.cgroups.iter().rev() {
         if let Err(e) = remove_cgroup(Path::new(dir)) {
-            errors.push(e);
+            errors.push(e.to_string());
         }
     }
     let name = if st.name.is_empty() { name_of(root, &id) } else { st.name.clone() };
     let existed = root.dir_of(&id).exists();
-    errors.extend(root.remove(&id, &name));
+    errors.extend(root.remove(&id, &name).iter().map(|e| e.to_string()));
     if existed {
         root.event("remove", &State { name, ..st });
     }
     match errors.len() {
         0 => Ok(()),
-        _ => Err(RtError::lifecycle("ERR_RUNTIME", "delete", id, errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))),
+        _ => Err(OpsError::Delete { id, errors }.into()),
     }
 }
 
@@ -182,7 +215,7 @@ fn kill_cgroup(dir: &Path) {
     }
 }
 
-fn remove_cgroup(dir: &Path) -> Result<()> {
+fn remove_cgroup(dir: &Path) -> std::result::Result<(), OpsError> {
     for attempt in 0..100u64 {
         match std::fs::remove_dir(dir) {
             Ok(()) => return Ok(()),
@@ -191,7 +224,7 @@ fn remove_cgroup(dir: &Path) -> Result<()> {
                 kill_cgroup(dir);
                 std::thread::sleep(Duration::from_millis(2 + attempt));
             }
-            Err(e) => return Err(RtError::io("rmdir", dir.display(), &e)),
+            Err(e) => return Err(OpsError::Sys { op: "rmdir", path: dir.display().to_string(), errno: errno_of(&e) }),
         }
     }
     Ok(())

@@ -9,7 +9,26 @@ use nsbox_core::idmap::IdMapping;
 use nsbox_core::namespaces::NsKind;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
-use crate::error::{Result, RtError};
+/// The config asks for something invalid or unsupported; `field` names where in the config.
+/// Shared by every module that reads a config or the caller's arguments.
+#[derive(Debug, thiserror::Error)]
+#[error("{field}: ERR_INVALID_SPEC: {msg}")]
+pub struct SpecError {
+    pub field: String,
+    pub msg: String,
+}
+
+impl SpecError {
+    pub fn new(field: impl Into<String>, msg: impl Into<String>) -> SpecError {
+        SpecError { field: field.into(), msg: msg.into() }
+    }
+
+    pub fn to_wire(&self) -> nsbox_core::WireError {
+        nsbox_core::WireError::invalid_spec(self.field.clone(), self.msg.clone())
+    }
+}
+
+type Result<T> = std::result::Result<T, SpecError>;
 
 pub const ANNOTATION_INIT: &str = nsbox_core::spec::ANNOTATION_INIT;
 pub const ANNOTATION_WAIT_START: &str = "org.nsbox.wait-start";
@@ -74,13 +93,13 @@ impl Plan {
         let mut namespaces = Vec::new();
         for ns in linux.namespaces().clone().unwrap_or_default() {
             if ns.path().is_some() {
-                return Err(RtError::spec("linux.namespaces", "joining an existing namespace by path is not supported yet"));
+                return Err(SpecError::new("linux.namespaces", "joining an existing namespace by path is not supported yet"));
             }
             namespaces.push(kind_of(ns.typ()));
         }
         namespaces.sort();
         namespaces.dedup();
-        let root = spec.root().as_ref().ok_or_else(|| RtError::spec("root", "root.path is required"))?;
+        let root = spec.root().as_ref().ok_or_else(|| SpecError::new("root", "root.path is required"))?;
         let root_path = bundle.join(root.path());
         let maps = |m: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| -> Vec<IdMapping> {
             m.iter().flatten().map(|m| IdMapping { inside: m.container_id(), outside: m.host_id(), length: m.size() }).collect()
@@ -88,8 +107,8 @@ impl Plan {
         let uid_map = maps(linux.uid_mappings());
         let gid_map = maps(linux.gid_mappings());
         if namespaces.contains(&NsKind::User) {
-            nsbox_core::idmap::validate("linux.uidMappings", &uid_map).map_err(|e| RtError::spec(e.op, e.message))?;
-            nsbox_core::idmap::validate("linux.gidMappings", &gid_map).map_err(|e| RtError::spec(e.op, e.message))?;
+            nsbox_core::idmap::validate("linux.uidMappings", &uid_map).map_err(|e| SpecError::new(e.op, e.message))?;
+            nsbox_core::idmap::validate("linux.gidMappings", &gid_map).map_err(|e| SpecError::new(e.op, e.message))?;
         }
         let time_offsets = linux.time_offsets().as_ref().map(|t: &HashMap<_, oci_spec::runtime::LinuxTimeOffset>| {
             let get = |k: &str| t.get(k).map(|o| (o.secs().unwrap_or(0), o.nanosecs().unwrap_or(0))).unwrap_or((0, 0));
@@ -134,10 +153,10 @@ fn kind_of(t: LinuxNamespaceType) -> NsKind {
 }
 
 fn process_plan(spec: &Spec) -> Result<ProcessPlan> {
-    let p = spec.process().as_ref().ok_or_else(|| RtError::spec("process", "process is required"))?;
+    let p = spec.process().as_ref().ok_or_else(|| SpecError::new("process", "process is required"))?;
     let args = p.args().clone().unwrap_or_default();
     if args.is_empty() {
-        return Err(RtError::spec("process.args", "at least one argument (the command) is required"));
+        return Err(SpecError::new("process.args", "at least one argument (the command) is required"));
     }
     let names = |s: Option<&std::collections::HashSet<oci_spec::runtime::Capability>>| -> Vec<String> {
         let mut v: Vec<String> = s.into_iter().flatten().map(|c| format!("CAP_{c}")).collect();
@@ -165,7 +184,7 @@ fn process_plan(spec: &Spec) -> Result<ProcessPlan> {
 fn mount_entry(i: usize, m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<MountEntry> {
     let destination = m.destination().to_string_lossy().into_owned();
     if !destination.starts_with('/') {
-        return Err(RtError::spec(format!("mounts[{i}].destination"), format!("{destination:?} is not absolute")));
+        return Err(SpecError::new(format!("mounts[{i}].destination"), format!("{destination:?} is not absolute")));
     }
     let kind = m.typ().clone().unwrap_or_else(|| "bind".into());
     let source = m.source().as_ref().map(|s| bundle.join(s).to_string_lossy().into_owned()).unwrap_or_else(|| kind.clone());

@@ -9,16 +9,57 @@ use caps::{CapSet, Capability, CapsHashSet};
 use nix::errno::Errno;
 use nix::unistd::{access, execve, setgroups, setresgid, setresuid, AccessFlags, Gid, Uid};
 
-use crate::error::{Result, RtError};
-use crate::plan::ProcessPlan;
+use nsbox_core::error::errno_name;
+use nsbox_core::WireError;
+
+use crate::error::{errno_of, sys_wire, RtError};
+use crate::plan::{ProcessPlan, SpecError};
 use crate::signals;
+
+/// The container process could not take on its identity or exec its command (init.rs's own
+/// start-up failures are here too: it is the container's first process).
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("{op}({path}): {}: {msg}", errno_name(*errno))]
+    Sys { op: &'static str, path: String, errno: Errno, msg: String },
+    /// The caps crate's error carries no errno; refusals to change capabilities are EPERM.
+    #[error("{op}(): EPERM: {detail}")]
+    Caps { op: &'static str, detail: String },
+    /// docker's exit codes: 127 when the command is not found, 126 when it cannot be executed.
+    #[error("execve({path}): {}: {msg}", errno_name(*errno))]
+    Exec { path: String, errno: Errno, msg: String, exit_code: i32 },
+}
+
+impl ProcessError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ProcessError::Exec { exit_code, .. } => *exit_code,
+            _ => 125,
+        }
+    }
+
+    pub fn to_wire(&self) -> WireError {
+        match self {
+            ProcessError::Sys { op, path, errno, msg } => sys_wire(op, path, *errno, msg),
+            ProcessError::Caps { op, detail } => sys_wire(op, "", Errno::EPERM, detail),
+            ProcessError::Exec { path, errno, msg, .. } => sys_wire("execve", path, *errno, msg),
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, ProcessError>;
+
+pub fn sys(op: &'static str, path: impl std::fmt::Display) -> impl FnOnce(Errno) -> ProcessError {
+    let path = path.to_string();
+    move |errno| ProcessError::Sys { op, path, errno, msg: errno.desc().into() }
+}
 
 fn cap_set(names: &[String]) -> CapsHashSet {
     names.iter().filter_map(|n| Capability::from_str(n).ok()).collect()
 }
 
-fn caps_err(op: &str) -> impl FnOnce(caps::errors::CapsError) -> RtError + '_ {
-    move |e| RtError::sys_msg(op.to_string(), "", Errno::EPERM, e.to_string())
+fn caps_err(op: &'static str) -> impl FnOnce(caps::errors::CapsError) -> ProcessError {
+    move |e| ProcessError::Caps { op, detail: e.to_string() }
 }
 
 pub fn set_identity(p: &ProcessPlan, in_userns: bool) -> Result<()> {
@@ -31,18 +72,18 @@ pub fn set_identity(p: &ProcessPlan, in_userns: bool) -> Result<()> {
         }
     }
     // Keep the permitted set across the uid change; we trim it to the spec right after.
-    nix::sys::prctl::set_keepcaps(true).map_err(|e| RtError::sys("prctl PR_SET_KEEPCAPS", "", e))?;
+    nix::sys::prctl::set_keepcaps(true).map_err(sys("prctl PR_SET_KEEPCAPS", ""))?;
     let groups: Vec<Gid> = p.additional_gids.iter().map(|g| Gid::from_raw(*g)).collect();
     match setgroups(&groups) {
         Ok(()) => {}
         // setgroups is denied in an unprivileged user namespace; with nothing to set that is fine.
         Err(Errno::EPERM) if in_userns && groups.is_empty() => {}
-        Err(e) => return Err(RtError::sys("setgroups", "", e)),
+        Err(e) => return Err(sys("setgroups", "")(e)),
     }
     let gid = Gid::from_raw(p.gid);
-    setresgid(gid, gid, gid).map_err(|e| RtError::sys_msg("setresgid", "", e, format!("gid {}: {}", p.gid, e.desc())))?;
+    setresgid(gid, gid, gid).map_err(|errno| ProcessError::Sys { op: "setresgid", path: String::new(), errno, msg: format!("gid {}: {}", p.gid, errno.desc()) })?;
     let uid = Uid::from_raw(p.uid);
-    setresuid(uid, uid, uid).map_err(|e| RtError::sys_msg("setresuid", "", e, format!("uid {}: {}", p.uid, e.desc())))?;
+    setresuid(uid, uid, uid).map_err(|errno| ProcessError::Sys { op: "setresuid", path: String::new(), errno, msg: format!("uid {}: {}", p.uid, errno.desc()) })?;
     let only_held = |names: &[String]| -> CapsHashSet { cap_set(names).intersection(&held).cloned().collect() };
     // Effective and inheritable shrink first: the kernel refuses a permitted set smaller than them.
     let permitted = only_held(&p.permitted);
@@ -57,9 +98,9 @@ pub fn set_identity(p: &ProcessPlan, in_userns: bool) -> Result<()> {
         caps::raise(None, CapSet::Ambient, cap).map_err(caps_err("raise ambient capability"))?;
     }
     if p.no_new_privileges {
-        nix::sys::prctl::set_no_new_privs().map_err(|e| RtError::sys("prctl PR_SET_NO_NEW_PRIVS", "", e))?;
+        nix::sys::prctl::set_no_new_privs().map_err(sys("prctl PR_SET_NO_NEW_PRIVS", ""))?;
     }
-    std::env::set_current_dir(&p.cwd).map_err(|e| RtError::sys("chdir", &p.cwd, crate::rootfs::errno_of(&e)))
+    std::env::set_current_dir(&p.cwd).map_err(|e| sys("chdir", &p.cwd)(errno_of(&e)))
 }
 
 /// Replaces this process with the command; returns only the error when it could not.
@@ -68,18 +109,18 @@ pub fn exec(p: &ProcessPlan) -> RtError {
     let path_var = p.env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or("/usr/local/bin:/usr/bin:/bin");
     let resolved = match resolve(cmd, path_var) {
         Ok(r) => r,
-        Err(e) => return exec_error(cmd, e),
+        Err(e) => return exec_error(cmd, e).into(),
     };
     let to_c = |v: &[String]| -> std::result::Result<Vec<CString>, Errno> {
         v.iter().map(|s| CString::new(s.as_str()).map_err(|_| Errno::EINVAL)).collect()
     };
     let (args, env) = match (to_c(&p.args), to_c(&p.env)) {
         (Ok(a), Ok(e)) => (a, e),
-        _ => return RtError::spec("process.args", "arguments and environment must not contain NUL bytes"),
+        _ => return SpecError::new("process.args", "arguments and environment must not contain NUL bytes").into(),
     };
     signals::restore_defaults();
     match execve(&resolved, &args, &env) {
-        Err(e) => exec_error(cmd, e),
+        Err(e) => exec_error(cmd, e).into(),
         Ok(never) => match never {},
     }
 }
@@ -102,7 +143,7 @@ fn resolve(cmd: &str, path_var: &str) -> std::result::Result<CString, Errno> {
     Err(if saw_eacces { Errno::EACCES } else { Errno::ENOENT })
 }
 
-fn exec_error(cmd: &str, e: Errno) -> RtError {
+fn exec_error(cmd: &str, e: Errno) -> ProcessError {
     let (exit_code, msg) = match e {
         Errno::ENOENT if !cmd.contains('/') => (127, format!("executable file {cmd:?} not found in $PATH")),
         Errno::ENOENT => (127, format!("{cmd}: no such file or directory")),
@@ -111,5 +152,22 @@ fn exec_error(cmd: &str, e: Errno) -> RtError {
         Errno::ENOEXEC => (126, format!("{cmd}: exec format error")),
         _ => (126, format!("{cmd}: {}", e.desc())),
     };
-    RtError::Exec { op: "execve".into(), path: cmd.to_string(), errno: e, msg, exit_code }
+    ProcessError::Exec { path: cmd.to_string(), errno: e, msg, exit_code }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_errors_use_dockers_exit_codes_and_texts() {
+        let e = exec_error("nope", Errno::ENOENT);
+        assert_eq!((e.exit_code(), e.to_string()), (127, "execve(nope): ENOENT: executable file \"nope\" not found in $PATH".into()));
+        let e = exec_error("/x", Errno::ENOENT);
+        assert_eq!((e.exit_code(), e.to_string()), (127, "execve(/x): ENOENT: /x: no such file or directory".into()));
+        let e = exec_error("/x", Errno::EACCES);
+        assert_eq!((e.exit_code(), e.to_string()), (126, "execve(/x): EACCES: /x: permission denied".into()));
+        let e = exec_error("/x", Errno::ENOEXEC);
+        assert_eq!((e.exit_code(), e.to_string()), (126, "execve(/x): ENOEXEC: /x: exec format error".into()));
+    }
 }

@@ -3,12 +3,37 @@
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
+use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt, Winsize};
 use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg, Termios};
 use nix::unistd::setsid;
+use nsbox_core::error::errno_name;
+use nsbox_core::WireError;
 
-use crate::error::{sys, Result};
+use crate::error::sys_wire;
+
+/// The pty could not be opened, or made the caller's controlling terminal.
+#[derive(Debug, thiserror::Error)]
+pub enum PtyError {
+    #[error("{op}({path}): {}: {}", errno_name(*errno), errno.desc())]
+    Sys { op: &'static str, path: String, errno: Errno },
+}
+
+impl PtyError {
+    pub fn to_wire(&self) -> WireError {
+        match self {
+            PtyError::Sys { op, path, errno } => sys_wire(op, path, *errno, errno.desc()),
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, PtyError>;
+
+fn sys(op: &'static str, path: impl std::fmt::Display) -> impl FnOnce(Errno) -> PtyError {
+    let path = path.to_string();
+    move |errno| PtyError::Sys { op, path, errno }
+}
 
 nix::ioctl_read_bad!(get_winsize, libc::TIOCGWINSZ, Winsize);
 nix::ioctl_write_ptr_bad!(set_winsize, libc::TIOCSWINSZ, Winsize);
@@ -62,10 +87,10 @@ pub fn attach_slave(slave: OwnedFd) -> Result<()> {
     setsid().map_err(sys("setsid", ""))?;
     // SAFETY: TIOCSCTTY takes an integer argument; slave is an open pty slave.
     let r = unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) };
-    nix::errno::Errno::result(r).map_err(sys("ioctl TIOCSCTTY", "pty"))?;
+    Errno::result(r).map_err(sys("ioctl TIOCSCTTY", "pty"))?;
     for fd in 0..3 {
         // SAFETY: dup2 onto the standard descriptors; slave stays open until dropped.
-        nix::errno::Errno::result(unsafe { libc::dup2(slave.as_raw_fd(), fd) }).map_err(sys("dup2", "pty"))?;
+        Errno::result(unsafe { libc::dup2(slave.as_raw_fd(), fd) }).map_err(sys("dup2", "pty"))?;
     }
     Ok(())
 }

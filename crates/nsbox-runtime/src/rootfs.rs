@@ -10,7 +10,10 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sys::stat::Mode;
 use nix::unistd::{fchdir, pivot_root};
 
-use crate::error::{sys, Result, RtError};
+use nsbox_core::error::errno_name;
+use nsbox_core::WireError;
+
+use crate::error::{errno_of, sys_wire};
 use crate::plan::{MountEntry, Plan};
 use crate::syscalls::*;
 use crate::{devices, masks};
@@ -20,7 +23,38 @@ use crate::{devices, masks};
 const STAGING: &str = "/tmp";
 const NEW_ROOT: &str = "/tmp/nsbox-root";
 
-pub fn setup(plan: &Plan) -> Result<()> {
+#[derive(Debug, thiserror::Error)]
+pub enum RootfsError {
+    #[error("{op}({path}): {}: {}", errno_name(*errno), errno.desc())]
+    Sys { op: &'static str, path: String, errno: Errno },
+    /// The kernel's errno, with what it means at this step (`rootfs is not a mount point ...`).
+    #[error("{op}({path}): {}: {why}", errno_name(*errno))]
+    Explained { op: &'static str, path: String, errno: Errno, why: String },
+}
+
+impl RootfsError {
+    pub fn to_wire(&self) -> WireError {
+        match self {
+            RootfsError::Sys { op, path, errno } => sys_wire(op, path, *errno, errno.desc()),
+            RootfsError::Explained { op, path, errno, why } => sys_wire(op, path, *errno, why),
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, RootfsError>;
+
+/// `.map_err(sys("mount", "/proc"))`: a nix call's errno as this module's error.
+fn sys(op: &'static str, path: impl std::fmt::Display) -> impl FnOnce(Errno) -> RootfsError {
+    let path = path.to_string();
+    move |errno| RootfsError::Sys { op, path, errno }
+}
+
+fn explained(op: &'static str, path: impl std::fmt::Display, errno: Errno, why: impl Into<String>) -> RootfsError {
+    RootfsError::Explained { op, path: path.to_string(), errno, why: why.into() }
+}
+
+/// Devices and masks fail with their own errors, hence the crate-wide result here.
+pub fn setup(plan: &Plan) -> crate::error::Result<()> {
     mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
         .map_err(sys("make / rprivate", "/"))?;
     let root_path = plan.root.to_string_lossy().into_owned();
@@ -31,7 +65,7 @@ pub fn setup(plan: &Plan) -> Result<()> {
             Errno::ENOTDIR => "rootfs is not a directory",
             _ => e.desc(),
         };
-        RtError::sys_msg("open_tree", &root_path, e, why)
+        explained("open_tree", &root_path, e, why)
     })?;
     if plan.root_readonly && host_root {
         // Before anything is mounted, so the host's own submounts are read-only too and nothing we
@@ -41,7 +75,7 @@ pub fn setup(plan: &Plan) -> Result<()> {
     let sources = capture_bind_sources(&plan.mounts)?;
     mount(Some("tmpfs"), STAGING, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("mode=700,size=64k"))
         .map_err(sys("mount staging tmpfs", STAGING))?;
-    std::fs::create_dir(NEW_ROOT).map_err(|e| RtError::sys("mkdir", NEW_ROOT, errno_of(&e)))?;
+    std::fs::create_dir(NEW_ROOT).map_err(|e| sys("mkdir", NEW_ROOT)(errno_of(&e)))?;
     move_mount_path(&root_tree, NEW_ROOT).map_err(sys("move_mount", &root_path))?;
     let root = open(NEW_ROOT, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).map_err(sys("open", NEW_ROOT))?;
     let own_netns = plan.has(nsbox_core::namespaces::NsKind::Net);
@@ -56,7 +90,7 @@ pub fn setup(plan: &Plan) -> Result<()> {
         // Only the image's root mount: /proc, /dev, volumes keep their own flags, as with docker.
         mount_setattr_fd(&root, MOUNT_ATTR_RDONLY, false).map_err(sys("mount_setattr ro", &root_path))?;
     }
-    enter(&root, &root_path)
+    Ok(enter(&root, &root_path)?)
 }
 
 /// pivot_root(".", ".") with O_PATH descriptors, then the old root is detached from underneath.
@@ -65,11 +99,11 @@ fn enter(new_root: &OwnedFd, shown_as: &str) -> Result<()> {
     fchdir(new_root).map_err(sys("fchdir", shown_as))?;
     pivot_root(".", ".").map_err(|e| {
         let why = if e == Errno::EINVAL { "rootfs is not a mount point or its parent mount is shared" } else { e.desc() };
-        RtError::sys_msg("pivot_root", shown_as, e, why)
+        explained("pivot_root", shown_as, e, why)
     })?;
     fchdir(&old_root).map_err(sys("fchdir", "old root"))?;
     umount2(".", MntFlags::MNT_DETACH).map_err(sys("umount old root", "/"))?;
-    std::env::set_current_dir("/").map_err(|e| RtError::sys("chdir", "/", errno_of(&e)))
+    std::env::set_current_dir("/").map_err(|e| sys("chdir", "/")(errno_of(&e)))
 }
 
 /// Bind sources as detached trees, taken while the caller's filesystem is still what paths mean.
@@ -82,7 +116,7 @@ fn capture_bind_sources(mounts: &[MountEntry]) -> Result<Vec<Option<OwnedFd>>> {
             }
             let flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | if m.recursive { AT_RECURSIVE } else { 0 };
             open_tree(None, &m.source, flags).map(Some).map_err(|e| {
-                RtError::sys_msg("bind", &m.source, e, format!("cannot bind {} to {}: {}", m.source, m.destination, e.desc()))
+                explained("bind", &m.source, e, format!("cannot bind {} to {}: {}", m.source, m.destination, e.desc()))
             })
         })
         .collect()
@@ -119,7 +153,7 @@ fn mount_one(root: &OwnedFd, m: &MountEntry, source: Option<OwnedFd>, own_netns:
         // Without a pid (proc) or network (sysfs) namespace of our own the kernel won't mount a
         // fresh instance in a user namespace; docker-rootless binds the host's instead.
         Err(Errno::EPERM | Errno::EBUSY) if matches!(m.kind.as_str(), "proc" | "sysfs") => bind_host(&m.destination, &target, m.kind == "sysfs"),
-        Err(e) => Err(RtError::sys_msg("mount", &m.destination, e, format!("mount {} on {}: {}", m.kind, m.destination, e.desc()))),
+        Err(e) => Err(explained("mount", &m.destination, e, format!("mount {} on {}: {}", m.kind, m.destination, e.desc()))),
     }
 }
 
@@ -136,7 +170,7 @@ fn mount_cgroup(m: &MountEntry, target: &OwnedFd) -> Result<()> {
     match mount(Some("cgroup2"), at.as_str(), Some("cgroup2"), flags, None::<&str>) {
         Ok(()) => Ok(()),
         Err(Errno::EPERM | Errno::EBUSY) => bind_host("/sys/fs/cgroup", target, true),
-        Err(e) => Err(RtError::sys_msg("mount", &m.destination, e, format!("mount cgroup2 on {}: {}", m.destination, e.desc()))),
+        Err(e) => Err(explained("mount", &m.destination, e, format!("mount cgroup2 on {}: {}", m.destination, e.desc()))),
     }
 }
 
@@ -156,7 +190,7 @@ pub fn ensure_target(root: &OwnedFd, dest: &str, is_file: bool) -> Result<OwnedF
     match open_in_root(root, if rel.is_empty() { "." } else { rel }, flags) {
         Ok(fd) => return Ok(fd),
         Err(Errno::ENOENT) => {}
-        Err(e) => return Err(RtError::sys("open", dest, e)),
+        Err(e) => return Err(sys("open", dest)(e)),
     }
     let (parent, name) = match rel.rsplit_once('/') {
         Some((p, n)) => (ensure_target(root, p, false)?, n),
@@ -172,13 +206,9 @@ pub fn ensure_target(root: &OwnedFd, dest: &str, is_file: bool) -> Result<OwnedF
     match created {
         Ok(()) | Err(Errno::EEXIST) => {}
         Err(Errno::EROFS) => {
-            return Err(RtError::sys_msg("mkdir", dest, Errno::EROFS, "the mount point does not exist and the root is read-only"))
+            return Err(explained("mkdir", dest, Errno::EROFS, "the mount point does not exist and the root is read-only"))
         }
-        Err(e) => return Err(RtError::sys("mkdir", dest, e)),
+        Err(e) => return Err(sys("mkdir", dest)(e)),
     }
     open_in_root(root, rel, flags).map_err(sys("open", dest))
-}
-
-pub fn errno_of(e: &std::io::Error) -> Errno {
-    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }

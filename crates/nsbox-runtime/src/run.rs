@@ -12,11 +12,31 @@ use oci_spec::runtime::Spec;
 
 use crate::cgroup::Cgroups;
 use crate::control::Control;
-use crate::error::{Result, RtError};
-use crate::plan::Plan;
+use nix::errno::Errno;
+use nsbox_core::error::errno_name;
+use nsbox_core::WireError;
+
+use crate::cgroup::CgroupError;
+use crate::error::{errno_of, sys_wire, Result, RtError};
+use crate::plan::{Plan, SpecError};
 use crate::supervise::{self, Relay};
-use crate::sync::{SyncMsg, SyncSocket};
+use crate::sync::{SyncError, SyncMsg, SyncSocket};
 use crate::{child, idmaps, pty, signals, syscalls};
+
+/// Reading the bundle's config or cloning the container's first process failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{op}({path}): {}: {}", errno_name(*errno), errno.desc())]
+    Sys { op: &'static str, path: String, errno: Errno },
+}
+
+impl RunError {
+    pub fn to_wire(&self) -> WireError {
+        match self {
+            RunError::Sys { op, path, errno } => sys_wire(op, path, *errno, errno.desc()),
+        }
+    }
+}
 
 pub struct RunArgs {
     pub id: String,
@@ -28,7 +48,7 @@ pub struct RunArgs {
 pub fn run(args: RunArgs) -> i32 {
     let mut control = match args.control_fd.map(Control::from_fd).transpose() {
         Ok(c) => c,
-        Err(e) => return report(None, &e),
+        Err(e) => return report(None, &e.into()),
     };
     match run_container(&args, control.as_mut()) {
         Ok(code) => code,
@@ -45,19 +65,19 @@ pub fn report(control: Option<&mut Control>, e: &RtError) -> i32 {
 }
 
 pub fn load_spec(args: &RunArgs, control: Option<&mut Control>) -> Result<(Spec, PathBuf)> {
-    let protocol = |msg: &str| RtError::Protocol { op: "config".into(), msg: msg.into() };
+    let protocol = |msg: &str| SyncError::protocol("config", msg);
     if let Some(fd) = args.config_fd {
         let c = control.filter(|_| Some(fd) == args.control_fd).ok_or_else(|| protocol("--config-fd must equal --control-fd"))?;
-        let Some(ToRuntime::Config { spec }) = c.recv()? else { return Err(protocol("expected a config frame first")) };
-        let spec: Spec = serde_json::from_value(spec).map_err(|e| RtError::spec("config", e.to_string()))?;
+        let Some(ToRuntime::Config { spec }) = c.recv()? else { return Err(protocol("expected a config frame first").into()) };
+        let spec: Spec = serde_json::from_value(spec).map_err(|e| SpecError::new("config", e.to_string()))?;
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
         return Ok((spec, cwd));
     }
     let bundle = args.bundle.clone().unwrap_or_else(|| PathBuf::from("."));
     let path = bundle.join("config.json");
     let text = std::fs::read_to_string(&path)
-        .map_err(|e| RtError::sys("read", path.display().to_string(), crate::rootfs::errno_of(&e)))?;
-    let spec: Spec = serde_json::from_str(&text).map_err(|e| RtError::spec("config.json", e.to_string()))?;
+        .map_err(|e| RunError::Sys { op: "read", path: path.display().to_string(), errno: errno_of(&e) })?;
+    let spec: Spec = serde_json::from_str(&text).map_err(|e| SpecError::new("config.json", e.to_string()))?;
     let bundle = std::fs::canonicalize(&bundle).unwrap_or(bundle);
     Ok((spec, bundle))
 }
@@ -72,7 +92,7 @@ pub struct Guard {
 
 impl Guard {
     /// The container was reaped: only its cgroups remain to remove.
-    pub fn finish(mut self) -> Vec<RtError> {
+    pub fn finish(mut self) -> Vec<CgroupError> {
         self.reaped = true;
         self.cgroups.take().map(|c| c.remove()).unwrap_or_default()
     }
@@ -131,7 +151,7 @@ impl Started {
         sync.send(&SyncMsg::Start)?;
         match drive(&mut sync, &mut self.master)? {
             Step::Execd => Ok(()),
-            Step::Created => Err(RtError::Protocol { op: "sync".into(), msg: "created twice".into() }),
+            Step::Created => Err(SyncError::protocol("sync", "created twice").into()),
         }
     }
 }
@@ -148,8 +168,8 @@ fn drive(sync: &mut SyncSocket, master: &mut Option<OwnedFd>) -> Result<Step> {
             None => return Ok(Step::Execd),
             Some(SyncMsg::Created) => return Ok(Step::Created),
             Some(SyncMsg::PtyMaster) => *master = Some(sync.recv_fd()?),
-            Some(SyncMsg::Failed { error, exit_code }) => return Err(RtError::Reported(error, exit_code)),
-            Some(other) => return Err(RtError::Protocol { op: "sync".into(), msg: format!("unexpected {other:?}") }),
+            Some(SyncMsg::Failed { error, exit_code }) => return Err(SyncError::Reported(error, exit_code).into()),
+            Some(other) => return Err(SyncError::protocol("sync", format!("unexpected {other:?}")).into()),
         }
     }
 }
@@ -173,7 +193,7 @@ pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, h
         .filter(|k| !matches!(k, NsKind::Time | NsKind::Cgroup))
         .fold(0u64, |f, k| f | k.clone_flag().bits() as u64);
     // SAFETY: nsbox-runtime is single-threaded; the child only runs child::main and then execs.
-    let raw = unsafe { syscalls::clone_with_flags(flags) }.map_err(|e| RtError::sys("clone3", id, e))?;
+    let raw = unsafe { syscalls::clone_with_flags(flags) }.map_err(|errno| RunError::Sys { op: "clone3", path: id.to_string(), errno })?;
     if raw == 0 {
         drop(sync);
         child::main(plan, child_sync);
@@ -197,7 +217,7 @@ pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, h
             }
             return Ok(Started { pid, guard, master, held: Some(sync) });
         }
-        let c = c.ok_or_else(|| RtError::spec("annotations", "org.nsbox.wait-start needs --control-fd"))?;
+        let c = c.ok_or_else(|| SpecError::new("annotations", "org.nsbox.wait-start needs --control-fd"))?;
         c.send(&FromRuntime::Created { id: id.to_string(), pid: raw });
         wait_for_start(c, pid)?;
         let mut s = Started { pid, guard, master, held: Some(sync) };
@@ -217,12 +237,12 @@ fn wait_for_start(c: &mut Control, pid: Pid) -> Result<()> {
                 }
             }
             Some(ToRuntime::Config { .. }) => {}
-            None => return Err(RtError::Protocol { op: "start".into(), msg: "the caller went away before start".into() }),
+            None => return Err(SyncError::protocol("start", "the caller went away before start").into()),
         }
     }
 }
 
 pub fn validate_id(id: &str) -> Result<()> {
     let ok = !id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if ok { Ok(()) } else { Err(RtError::spec("id", format!("{id:?} must be 1-128 characters of [A-Za-z0-9_.-]"))) }
+    if ok { Ok(()) } else { Err(SpecError::new("id", format!("{id:?} must be 1-128 characters of [A-Za-z0-9_.-]")).into()) }
 }

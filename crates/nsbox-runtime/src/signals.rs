@@ -1,10 +1,34 @@
 //! Which signals the runtime (and our init) pass on to the container, and the blocked mask they
 //! are read through (signalfd) instead of handlers.
 
+use nix::errno::Errno;
 use nix::sys::signal::{sigprocmask, SigHandler, SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nsbox_core::error::errno_name;
+use nsbox_core::WireError;
 
-use crate::error::{sys, Result};
+use crate::error::sys_wire;
+
+/// Blocking, reading or waiting for the signals we relay failed (supervise.rs's loop too).
+#[derive(Debug, thiserror::Error)]
+pub enum SignalError {
+    #[error("{op}(): {}: {}", errno_name(*errno), errno.desc())]
+    Sys { op: &'static str, errno: Errno },
+}
+
+impl SignalError {
+    pub fn to_wire(&self) -> WireError {
+        match self {
+            SignalError::Sys { op, errno } => sys_wire(op, "", *errno, errno.desc()),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, SignalError>;
+
+pub fn sys(op: &'static str) -> impl FnOnce(Errno) -> SignalError {
+    move |errno| SignalError::Sys { op, errno }
+}
 
 /// Everything a caller may send that the container should see; SIGCHLD is ours, KILL/STOP can't
 /// be caught.
@@ -27,11 +51,11 @@ pub fn mask() -> SigSet {
 /// Blocks the forwarded signals and SIGCHLD and returns a signalfd reading them.
 pub fn block_and_open() -> Result<SignalFd> {
     let set = mask();
-    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None).map_err(sys("sigprocmask", ""))?;
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None).map_err(sys("sigprocmask"))?;
     // SAFETY: setting SIG_IGN installs no handler code; writes to a vanished reader must be
     // errors we handle, not a silent death.
-    unsafe { nix::sys::signal::signal(Signal::SIGPIPE, SigHandler::SigIgn) }.map_err(sys("signal SIGPIPE", ""))?;
-    SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC).map_err(sys("signalfd", ""))
+    unsafe { nix::sys::signal::signal(Signal::SIGPIPE, SigHandler::SigIgn) }.map_err(sys("signal SIGPIPE"))?;
+    SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC).map_err(sys("signalfd"))
 }
 
 /// What the command must start with: nothing blocked, default dispositions.

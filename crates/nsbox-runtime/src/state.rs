@@ -10,11 +10,46 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
+use nsbox_core::error::errno_name;
+use nsbox_core::WireError;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, RtError};
+use crate::error::{errno_of, rule_wire, sys_wire};
+use crate::plan::SpecError;
 
 pub const NO_SUCH: &str = "ERR_NO_SUCH_CONTAINER";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("{op}({path}): {}: {}", errno_name(*errno), errno.desc())]
+    Io { op: &'static str, path: String, errno: Errno },
+    /// `code`: ERR_NO_SUCH_CONTAINER, ERR_AMBIGUOUS_ID, ERR_NAME_IN_USE, or ERR_STATE (state that
+    /// cannot be parsed or encoded).
+    #[error("{op}({path}): {code}: {msg}")]
+    Rule { code: &'static str, op: &'static str, path: String, msg: String },
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+}
+
+impl StateError {
+    pub fn to_wire(&self) -> WireError {
+        match self {
+            StateError::Io { op, path, errno } => sys_wire(op, path, *errno, errno.desc()),
+            StateError::Rule { code, op, path, msg } => rule_wire(code, op, path, msg),
+            StateError::Spec(e) => e.to_wire(),
+        }
+    }
+
+    fn io(op: &'static str, path: &Path, e: &std::io::Error) -> StateError {
+        StateError::Io { op, path: path.display().to_string(), errno: errno_of(e) }
+    }
+
+    fn rule(code: &'static str, op: &'static str, path: impl std::fmt::Display, msg: impl Into<String>) -> StateError {
+        StateError::Rule { code, op, path: path.to_string(), msg: msg.into() }
+    }
+}
+
+type Result<T> = std::result::Result<T, StateError>;
 
 /// What the monitor records. Readers derive the honest status with [`State::live_status`].
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -140,20 +175,20 @@ impl Root {
     }
 
     pub fn ensure(&self) -> Result<()> {
-        fs::DirBuilder::new().recursive(true).mode(0o711).create(self.dir.join("names")).map_err(|e| RtError::io("mkdir", self.dir.display(), &e))
+        fs::DirBuilder::new().recursive(true).mode(0o711).create(self.dir.join("names")).map_err(|e| StateError::io("mkdir", &self.dir, &e))
     }
 
     pub fn lock(&self) -> Result<Lock> {
         self.ensure()?;
         let path = self.dir.join(".lock");
         let f = OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).custom_flags(libc::O_CLOEXEC).open(&path)
-            .map_err(|e| RtError::io("open", path.display(), &e))?;
+            .map_err(|e| StateError::io("open", &path, &e))?;
         loop {
             // SAFETY: flock on a descriptor we own; it is released when the file is closed.
             match Errno::result(unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) }) {
                 Ok(_) => return Ok(Lock(f)),
                 Err(Errno::EINTR) => continue,
-                Err(e) => return Err(RtError::sys("flock", path.display().to_string(), e)),
+                Err(errno) => return Err(StateError::Io { op: "flock", path: path.display().to_string(), errno }),
             }
         }
     }
@@ -180,7 +215,7 @@ impl Root {
 
     /// Resolves a full id, a name or a unique id prefix to an id.
     pub fn find(&self, reference: &str) -> Result<String> {
-        let not_found = || RtError::lifecycle(NO_SUCH, "find container", "", format!("no such container: {reference}"));
+        let not_found = || StateError::rule(NO_SUCH, "find container", "", format!("no such container: {reference}"));
         if reference.is_empty() || reference.contains('/') || reference.starts_with('.') {
             return Err(not_found());
         }
@@ -196,17 +231,17 @@ impl Root {
         match matches.len() {
             1 => Ok(matches.into_iter().next().unwrap()),
             0 => Err(not_found()),
-            n => Err(RtError::lifecycle("ERR_AMBIGUOUS_ID", "find container", "", format!("{reference:?} matches {n} containers: give more of the id"))),
+            n => Err(StateError::rule("ERR_AMBIGUOUS_ID", "find container", "", format!("{reference:?} matches {n} containers: give more of the id"))),
         }
     }
 
     pub fn read(&self, id: &str) -> Result<State> {
         let path = self.dir_of(id).join("state.json");
         let text = fs::read_to_string(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => RtError::lifecycle(NO_SUCH, "read state", path.display().to_string(), format!("no state for container {id} (it is being created or removed)")),
-            _ => RtError::io("read state", path.display(), &e),
+            std::io::ErrorKind::NotFound => StateError::rule(NO_SUCH, "read state", path.display(), format!("no state for container {id} (it is being created or removed)")),
+            _ => StateError::io("read state", &path, &e),
         })?;
-        serde_json::from_str(&text).map_err(|e| RtError::lifecycle("ERR_STATE", "parse state", path.display().to_string(), e.to_string()))
+        serde_json::from_str(&text).map_err(|e| StateError::rule("ERR_STATE", "parse state", path.display(), e.to_string()))
     }
 
     /// Writes state.json through a temporary file and rename(2), so readers see the old or the new
@@ -214,7 +249,7 @@ impl Root {
     pub fn write(&self, st: &State) -> Result<()> {
         let dir = self.dir_of(&st.id);
         let tmp = dir.join(format!(".state.json.{}", std::process::id()));
-        let body = serde_json::to_vec_pretty(st).map_err(|e| RtError::lifecycle("ERR_STATE", "encode state", "", e.to_string()))?;
+        let body = serde_json::to_vec_pretty(st).map_err(|e| StateError::rule("ERR_STATE", "encode state", "", e.to_string()))?;
         let write = || -> std::io::Result<()> {
             let mut f = OpenOptions::new().create(true).truncate(true).write(true).mode(0o644).open(&tmp)?;
             f.write_all(&body)?;
@@ -222,7 +257,7 @@ impl Root {
         };
         write().map_err(|e| {
             let _ = fs::remove_file(&tmp);
-            RtError::io("write state", dir.join("state.json").display(), &e)
+            StateError::io("write state", &dir.join("state.json"), &e)
         })
     }
 
@@ -238,22 +273,22 @@ impl Root {
         match fs::DirBuilder::new().mode(0o711).create(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(RtError::lifecycle("ERR_NAME_IN_USE", "create container", dir.display().to_string(), format!("a container with id {id} already exists")))
+                return Err(StateError::rule("ERR_NAME_IN_USE", "create container", dir.display(), format!("a container with id {id} already exists")))
             }
-            Err(e) => return Err(RtError::io("mkdir", dir.display(), &e)),
+            Err(e) => return Err(StateError::io("mkdir", &dir, &e)),
         }
         let result = match name {
             Some(n) => self.claim_name(n, id).and_then(|ok| {
                 if ok { Ok(n.to_string()) } else {
                     let owner = fs::read_to_string(self.name_file(n)).unwrap_or_default();
-                    Err(RtError::lifecycle("ERR_NAME_IN_USE", "create container", "", format!(
+                    Err(StateError::rule("ERR_NAME_IN_USE", "create container", "", format!(
                         "the container name {n:?} is already in use by container {}: remove it or choose another name", owner.trim())))
                 }
             }),
             None => (0..64)
                 .map(|i| crate::names::generate(i))
                 .find_map(|n| match self.claim_name(&n, id) { Ok(true) => Some(Ok(n)), Ok(false) => None, Err(e) => Some(Err(e)) })
-                .unwrap_or_else(|| Err(RtError::lifecycle("ERR_NAME_IN_USE", "generate name", "", "no free name found"))),
+                .unwrap_or_else(|| Err(StateError::rule("ERR_NAME_IN_USE", "generate name", "", "no free name found"))),
         };
         if result.is_err() {
             let _ = fs::remove_dir(&dir);
@@ -267,7 +302,7 @@ impl Root {
         for _ in 0..2 {
             match OpenOptions::new().create_new(true).write(true).mode(0o644).open(&path) {
                 Ok(mut f) => {
-                    f.write_all(id.as_bytes()).map_err(|e| RtError::io("write", path.display(), &e))?;
+                    f.write_all(id.as_bytes()).map_err(|e| StateError::io("write", &path, &e))?;
                     return Ok(true);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -277,14 +312,14 @@ impl Root {
                     }
                     let _ = fs::remove_file(&path);
                 }
-                Err(e) => return Err(RtError::io("create", path.display(), &e)),
+                Err(e) => return Err(StateError::io("create", &path, &e)),
             }
         }
         Ok(false)
     }
 
     /// Removes the container's directory and its name (if the name still points at it).
-    pub fn remove(&self, id: &str, name: &str) -> Vec<RtError> {
+    pub fn remove(&self, id: &str, name: &str) -> Vec<StateError> {
         let mut errors = Vec::new();
         let _lock = match self.lock() {
             Ok(l) => Some(l),
@@ -295,14 +330,14 @@ impl Root {
         };
         if !name.is_empty() && fs::read_to_string(self.name_file(name)).map(|o| o.trim() == id).unwrap_or(false) {
             if let Err(e) = fs::remove_file(self.name_file(name)) {
-                errors.push(RtError::io("unlink", self.name_file(name).display(), &e));
+                errors.push(StateError::io("unlink", &self.name_file(name), &e));
             }
         }
         let dir = self.dir_of(id);
         match fs::remove_dir_all(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => errors.push(RtError::io("remove", dir.display(), &e)),
+            Err(e) => errors.push(StateError::io("remove", &dir, &e)),
         }
         errors
     }
@@ -327,10 +362,10 @@ impl Root {
 }
 
 /// docker's rule for names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
-pub fn validate_name(name: &str) -> Result<()> {
+pub fn validate_name(name: &str) -> std::result::Result<(), SpecError> {
     let mut chars = name.chars();
     let ok = name.len() <= 128
         && chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
-    if ok { Ok(()) } else { Err(RtError::spec("name", format!("{name:?} is not a valid name: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128"))) }
+    if ok { Ok(()) } else { Err(SpecError::new("name", format!("{name:?} is not a valid name: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128"))) }
 }

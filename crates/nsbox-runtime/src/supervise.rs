@@ -12,10 +12,9 @@ use nix::unistd::{read, write, Pid};
 use nsbox_core::protocol::ToRuntime;
 
 use crate::control::Control;
-use crate::error::{sys, Result};
 use crate::pty;
 use std::os::fd::OwnedFd;
-use crate::signals;
+use crate::signals::{self, sys, Result};
 
 pub struct Exit {
     pub code: i32,
@@ -49,7 +48,7 @@ pub fn run(pid: Pid, sfd: &SignalFd, mut control: Option<&mut Control>, relay: &
         let stdin_idx = push_if(&mut fds, relay.stdin_open, Some(stdin.as_fd()));
         match poll(&mut fds, PollTimeout::NONE) {
             Err(Errno::EINTR) => continue,
-            r => r.map_err(sys("poll", ""))?,
+            r => r.map_err(sys("poll"))?,
         };
         let ready = |i: Option<usize>| i.and_then(|i| fds[i].revents()).is_some_and(|r| !r.is_empty());
         let (sig_ready, ctl_ready, master_ready, stdin_ready) = (ready(Some(0)), ready(control_idx), ready(master_idx), ready(stdin_idx));
@@ -91,7 +90,7 @@ fn push_if<'a>(fds: &mut Vec<PollFd<'a>>, cond: bool, fd: Option<BorrowedFd<'a>>
 }
 
 fn on_signal(pid: Pid, sfd: &SignalFd, relay: &Relay) -> Result<Option<Exit>> {
-    let Some(info) = sfd.read_signal().map_err(sys("read signalfd", ""))? else { return Ok(None) };
+    let Some(info) = sfd.read_signal().map_err(sys("read signalfd"))? else { return Ok(None) };
     let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else { return Ok(None) };
     if sig != Signal::SIGCHLD {
         if sig == Signal::SIGWINCH {

@@ -8,11 +8,54 @@ use std::os::unix::net::UnixStream;
 
 use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 
+use nix::errno::Errno;
+use nsbox_core::error::errno_name;
 use nsbox_core::protocol::{read_frame, write_frame};
 use nsbox_core::WireError;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, RtError};
+use crate::error::{rule_wire, sys_wire};
+
+/// Talking to another process of ours (the container child, the monitor, the caller on the control
+/// socket) failed, or it answered with a failure of its own.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("{op}({path}): {}: {}", errno_name(*errno), errno.desc())]
+    Sys { op: &'static str, path: String, errno: Errno },
+    /// The other end said something we did not expect, or nothing readable.
+    #[error("{op}: ERR_PROTOCOL: {msg}")]
+    Protocol { op: &'static str, msg: String },
+    /// Already reported by the process that hit it (the container child); carries its exit code.
+    #[error("{0}")]
+    Reported(WireError, i32),
+}
+
+impl SyncError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            SyncError::Reported(_, code) => *code,
+            _ => 125,
+        }
+    }
+
+    pub fn to_wire(&self) -> WireError {
+        match self {
+            SyncError::Sys { op, path, errno } => sys_wire(op, path, *errno, errno.desc()),
+            SyncError::Protocol { op, msg } => rule_wire("ERR_PROTOCOL", op, "", msg),
+            SyncError::Reported(w, _) => w.clone(),
+        }
+    }
+
+    pub fn protocol(op: &'static str, msg: impl Into<String>) -> SyncError {
+        SyncError::Protocol { op, msg: msg.into() }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, SyncError>;
+
+fn sys(op: &'static str, path: &'static str) -> impl FnOnce(Errno) -> SyncError {
+    move |errno| SyncError::Sys { op, path: path.into(), errno }
+}
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "t")]
@@ -50,8 +93,8 @@ impl SyncSocket {
     pub fn expect(&mut self, what: &str, ok: impl Fn(&SyncMsg) -> bool) -> Result<()> {
         match self.recv()? {
             Some(m) if ok(&m) => Ok(()),
-            Some(SyncMsg::Failed { error, exit_code }) => Err(RtError::Reported(error, exit_code)),
-            other => Err(RtError::Protocol { op: "sync".into(), msg: format!("expected {what}, got {other:?}") }),
+            Some(SyncMsg::Failed { error, exit_code }) => Err(SyncError::Reported(error, exit_code)),
+            other => Err(SyncError::protocol("sync", format!("expected {what}, got {other:?}"))),
         }
     }
 }
@@ -64,7 +107,7 @@ impl SyncSocket {
         let fds = [fd.as_raw_fd()];
         let cmsg = [ControlMessage::ScmRights(&fds)];
         let iov = [IoSlice::new(b"F")];
-        sendmsg::<()>(self.0.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None).map_err(crate::error::sys("sendmsg", "pty"))?;
+        sendmsg::<()>(self.0.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None).map_err(sys("sendmsg", "pty"))?;
         Ok(())
     }
 
@@ -73,8 +116,8 @@ impl SyncSocket {
         let mut iov = [IoSliceMut::new(&mut byte)];
         let mut space = nix::cmsg_space!([RawFd; 1]);
         let msg = recvmsg::<()>(self.0.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
-            .map_err(crate::error::sys("recvmsg", "pty"))?;
-        for c in msg.cmsgs().map_err(crate::error::sys("recvmsg", "pty"))? {
+            .map_err(sys("recvmsg", "pty"))?;
+        for c in msg.cmsgs().map_err(sys("recvmsg", "pty"))? {
             if let ControlMessageOwned::ScmRights(fds) = c {
                 if let Some(&fd) = fds.first() {
                     // SAFETY: the kernel just installed this descriptor in our table for us.
@@ -82,13 +125,14 @@ impl SyncSocket {
                 }
             }
         }
-        Err(RtError::Protocol { op: "recvmsg".into(), msg: "no descriptor arrived with the pty message".into() })
+        Err(SyncError::protocol("recvmsg", "no descriptor arrived with the pty message"))
     }
 }
 
-pub fn io_err(op: &str, e: std::io::Error) -> RtError {
+/// A framing error: with an errno the socket failed, without one the bytes made no sense.
+pub fn io_err(op: &'static str, e: std::io::Error) -> SyncError {
     match e.raw_os_error() {
-        Some(n) => RtError::sys(op.to_string(), "", nix::errno::Errno::from_raw(n)),
-        None => RtError::Protocol { op: op.into(), msg: e.to_string() },
+        Some(n) => SyncError::Sys { op, path: String::new(), errno: Errno::from_raw(n) },
+        None => SyncError::protocol(op, e.to_string()),
     }
 }
