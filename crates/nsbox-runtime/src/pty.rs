@@ -56,13 +56,17 @@ fn pty_winsize(master: BorrowedFd<'_>) {
     sync_winsize(master)
 }
 
+/// The size of the caller's terminal, from whichever of stdin, stdout, stderr is one: without `-i`
+/// stdin is /dev/null, yet `run -t` still shows the command the caller's size (as docker does).
 fn caller_winsize() -> Option<Winsize> {
-    let mut ws = Winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
-    // SAFETY: ws is a valid Winsize for the kernel to fill; failure (stdin not a tty) is handled.
-    unsafe { get_winsize(libc::STDIN_FILENO, &mut ws) }.ok().map(|_| ws)
+    [libc::STDIN_FILENO, libc::STDOUT_FILENO, libc::STDERR_FILENO].into_iter().find_map(|fd| {
+        let mut ws = Winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+        // SAFETY: ws is a valid Winsize for the kernel to fill; failure (fd not a tty) is handled.
+        unsafe { get_winsize(fd, &mut ws) }.ok().filter(|_| ws.ws_row > 0 && ws.ws_col > 0).map(|_| ws)
+    })
 }
 
-/// The caller's terminal size (rows, cols), when stdin is a terminal.
+/// The caller's terminal size (rows, cols), when it has a terminal.
 pub fn caller_size() -> Option<(u16, u16)> {
     caller_winsize().map(|w| (w.ws_row, w.ws_col))
 }

@@ -26,6 +26,8 @@ pub struct Relay {
     pub master: Option<OwnedFd>,
     stdin_open: bool,
     master_open: bool,
+    /// Our stdout is a terminal whose hangup we pass on to the container's (see `hang_up`).
+    watch_caller: bool,
 }
 
 impl Relay {
@@ -34,7 +36,19 @@ impl Relay {
         if let Some(m) = &master {
             pty::sync_winsize(m.as_fd());
         }
-        Relay { master, stdin_open: open, master_open: open }
+        let watch_caller = open && nix::unistd::isatty(std::io::stdout()).unwrap_or(false);
+        Relay { master, stdin_open: open, master_open: open, watch_caller }
+    }
+
+    /// The caller's terminal hung up (its window closed, its ssh session dropped): hang up the
+    /// container's too, by closing the master, as a terminal emulator does when it goes away. The
+    /// kernel then sends the container's session SIGHUP and its reads and writes of the terminal fail,
+    /// so a shell ends even as PID 1 of a pid namespace, which no SIGHUP without a handler reaches.
+    fn hang_up(&mut self) {
+        self.master = None;
+        self.master_open = false;
+        self.stdin_open = false;
+        self.watch_caller = false;
     }
 }
 
@@ -46,18 +60,28 @@ pub fn run(pid: Pid, sfd: &SignalFd, mut control: Option<&mut Control>, relay: &
         let control_idx = push_if(&mut fds, control_open, control.as_deref().map(|c| c.fd()));
         let master_idx = push_if(&mut fds, relay.master_open, relay.master.as_ref().map(|m| m.as_fd()));
         let stdin_idx = push_if(&mut fds, relay.stdin_open, Some(stdin.as_fd()));
+        let stdout = std::io::stdout();
+        let caller_idx = relay.watch_caller.then(|| {
+            // No events asked for: poll still reports POLLHUP and POLLERR, which is all we want here.
+            fds.push(PollFd::new(stdout.as_fd(), PollFlags::empty()));
+            fds.len() - 1
+        });
         match poll(&mut fds, PollTimeout::NONE) {
             Err(Errno::EINTR) => continue,
             r => r.map_err(sys("poll"))?,
         };
         let ready = |i: Option<usize>| i.and_then(|i| fds[i].revents()).is_some_and(|r| !r.is_empty());
         let (sig_ready, ctl_ready, master_ready, stdin_ready) = (ready(Some(0)), ready(control_idx), ready(master_idx), ready(stdin_idx));
+        let caller_gone = ready(caller_idx);
         drop(fds);
-        if master_ready {
-            relay.master_open = copy(relay.master.as_ref().unwrap().as_fd(), std::io::stdout().as_fd());
+        if caller_gone {
+            relay.hang_up();
         }
-        if stdin_ready {
-            relay.stdin_open = copy(stdin.as_fd(), relay.master.as_ref().unwrap().as_fd());
+        if let (true, Some(m)) = (master_ready, &relay.master) {
+            relay.master_open = copy(m.as_fd(), stdout.as_fd());
+        }
+        if let (true, Some(m)) = (stdin_ready, &relay.master) {
+            relay.stdin_open = copy(stdin.as_fd(), m.as_fd());
         }
         if ctl_ready {
             match control.as_deref_mut().map(|c| c.recv()) {
