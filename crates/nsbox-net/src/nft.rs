@@ -134,8 +134,8 @@ fn port_elements(lease: &Lease) -> String {
     let mut out = String::new();
     for p in &lease.ports {
         let (map, key) = match p.host_ip {
-            Some(ip) => ("ports_ip", format!("{ip} . {} . {}", p.protocol.as_str(), p.host_port)),
-            None => ("ports_any", format!("{} . {}", p.protocol.as_str(), p.host_port)),
+            Some(ip) => (nft_elements::MAP_IP, format!("{ip} . {} . {}", p.protocol.as_str(), p.host_port)),
+            None => (nft_elements::MAP_ANY, format!("{} . {}", p.protocol.as_str(), p.host_port)),
         };
         out += &format!("add element ip {TABLE} {map} {{ {key} : {} . {} }}\n", lease.ip, p.container_port);
     }

@@ -126,6 +126,7 @@ pub(super) struct Batch {
     /// (sequence number, map) of every message that asked for an ack.
     pub(super) acked: Vec<(u32, &'static str)>,
     pub(super) begin_seq: u32,
+    pub(super) add: bool,
 }
 
 /// The whole batch for one lease's ports: one element message per map that has any.
@@ -164,7 +165,7 @@ pub(super) fn build(lease: &Lease, add: bool, seq: u32) -> Batch {
     }
     let e = w.begin_msg(NFNL_MSG_BATCH_END, NLM_F_REQUEST, next.wrapping_add(1), 0, NFNL_SUBSYS_NFTABLES);
     w.end_msg(e);
-    Batch { bytes: w.buf, acked, begin_seq: seq }
+    Batch { bytes: w.buf, acked, begin_seq: seq, add }
 }
 
 /// One reply: the sequence number it answers, the kernel's errno (0 for an ack) and its message.
