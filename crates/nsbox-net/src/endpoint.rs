@@ -131,23 +131,11 @@ pub(crate) fn reclaim_dead(store: &Store, net: &Network) -> Result<Vec<Lease>> {
 }
 
 fn undo(store: &Store, l: &Lease, errs: &mut Errors) {
-    // The veth: returns once the kernel has unregistered it (see teardown.rs: the rest of its
-    // deletion, waiting for RCU to free it, finishes on a helper thread). The nft element deletion
-    // waits for a grace period too (nft's socket close): run it alongside, only when there are ports.
-    if l.ports.is_empty() {
-        errs.keep(ignore_enodev(teardown::delete_link(&l.host_veth)));
-    } else {
-        std::thread::scope(|s| {
-            let ports = s.spawn(|| nft::update_ports(l, false));
-            errs.keep(ignore_enodev(teardown::delete_link(&l.host_veth)));
-            match ports.join() {
-                Ok(r) => {
-                    errs.keep(r);
-                }
-                Err(_) => errs.0.push(NetError::Invalid { field: "ports", message: "nft helper thread died".into() }),
-            }
-        });
-    }
+    // Published ports first (microseconds over netlink, see nft_elements), then the veth: it returns
+    // once the kernel has unregistered it (see teardown.rs: the rest of its deletion, waiting for RCU
+    // to free it, finishes on a helper thread).
+    errs.keep(nft::update_ports(l, false));
+    errs.keep(ignore_enodev(teardown::delete_link(&l.host_veth)));
     let dir = store.endpoint_dir(&l.id);
     if let Err(e) = std::fs::remove_dir_all(&dir) {
         if e.kind() != std::io::ErrorKind::NotFound {

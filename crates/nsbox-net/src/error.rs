@@ -94,6 +94,10 @@ impl From<&NetError> for WireError {
                 NftError::Spawn { op, path, errno } => from_errno(op, Some(path.clone()), *errno, msg),
                 NftError::Failed { op, errno: Some(errno), .. } => from_errno(op, Some("nft".into()), *errno, msg),
                 NftError::Failed { op, errno: None, .. } => wire("ERR_NFT", op, Some("nft".into()), None, msg),
+                NftError::Elements(el) => match el.errno() {
+                    Some(errno) => from_errno(el.op(), Some(el.target().to_string()), errno, msg),
+                    None => wire("ERR_NFT", el.op(), Some(el.target().to_string()), None, msg),
+                },
             },
             NetError::Teardown { op, errors } => {
                 let first: Option<WireError> = errors.first().map(Into::into);

@@ -14,6 +14,7 @@ pub mod link;
 pub mod netlink;
 pub mod network;
 pub mod nft;
+pub mod nft_elements;
 pub mod state;
 pub mod sys;
 pub mod teardown;

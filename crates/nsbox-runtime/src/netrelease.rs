@@ -6,8 +6,8 @@
 //! elements, the lease's files) and deletes `filesDir`.
 //!
 //! This runs only after the monitor's loop, when it will never fork again: nsbox-net may start
-//! helper threads (the veth deletion's, an `nft` batch alongside it), and [`settle`] joins them
-//! before the monitor exits. Nothing here can stop the monitor: every failure is returned.
+//! helper threads (the veth deletions'), and [`settle`] joins them before the monitor exits.
+//! Nothing here can stop the monitor: every failure is returned.
 
 use std::path::{Path, PathBuf};
 
