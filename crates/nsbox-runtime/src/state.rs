@@ -235,7 +235,18 @@ impl Root {
         }
     }
 
+    /// The container's state. If it says the container is live but its monitor is gone, it is read
+    /// once more: the monitor records the exit and then ends, and a first read may have come just
+    /// before the record and the look at the monitor just after its end (that is `exited`, not `dead`).
     pub fn read(&self, id: &str) -> Result<State> {
+        let st = self.read_once(id)?;
+        if st.live_status() == "dead" {
+            return self.read_once(id);
+        }
+        Ok(st)
+    }
+
+    fn read_once(&self, id: &str) -> Result<State> {
         let path = self.dir_of(id).join("state.json");
         let text = fs::read_to_string(&path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => StateError::rule(NO_SUCH, "read state", path.display(), format!("no state for container {id} (it is being created or removed)")),
