@@ -89,8 +89,8 @@ impl Task for NetTask {
 }
 
 /// Detach (and reclaim, rollback, remove) return once the kernel has unregistered a veth and leave
-/// the rest of its deletion (the kernel waiting for RCU before freeing it) to a helper thread
-/// (nsbox-net's teardown.rs). Join those when this Node environment goes away, so the process never
+/// the rest of its deletion (the kernel waiting for RCU before freeing it) to a reaper thread
+/// (nsbox-net's teardown.rs). Wait for those when this Node environment goes away, so the process never
 /// exits before the kernel is done (the kernel would hold its exit for them anyway).
 fn settle_at_exit(env: &Env) {
     static HOOKED: AtomicBool = AtomicBool::new(false);

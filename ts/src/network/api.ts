@@ -1,6 +1,7 @@
 /**
- * Networks from TypeScript: thin typed wrappers over the addon's AsyncTasks (which run the Rust core
- * on the libuv pool, in the host's network namespace). Errors arrive as the package's typed errors.
+ * Networks from TypeScript: thin typed wrappers over the addon's promises (the Rust core runs on the
+ * libuv pool, and attach on nsbox-net's own worker thread; Node's threads never change namespace).
+ * Errors arrive as the package's typed errors.
  */
 import { createRequire } from 'node:module';
 
@@ -84,7 +85,7 @@ export function detachContainer(options: DetachOptions): Promise<string[]> {
 /**
  * Detach resolves once the kernel has unregistered the container's veth (gone from every listing, off
  * the bridge, its name free); the kernel then still waits for an RCU grace period before it frees
- * the device, on a helper thread. This resolves when all of those have finished (the addon also
+ * the device, on a reaper thread. This resolves when all of those have finished (the addon also
  * waits for them when Node exits); it rejects with the failures, of which none are expected.
  */
 export async function settleNetworkTeardown(): Promise<void> {
