@@ -145,3 +145,21 @@ test('the form checks its input, Esc cancels it, and a create error is shown', a
   const f = await m.waitFor(has('✗'));
   t.true(f.includes('name already in use: box-001'));
 });
+
+test('p pauses the selected container, p again unpauses it; pausing a stopped one shows the error', async (t) => {
+  const api = new FakeApi({ containers: 2 });
+  const m = mount(t, api);
+  await m.waitFor(has('box-002'));
+  await m.press('p');
+  let f = await m.waitFor(has('paused box-001'));
+  t.regex(f, /box-001.*paused/);
+  await m.press('p');
+  f = await m.waitFor(has('unpaused box-001'));
+  t.regex(f, /box-001.*running/);
+  await m.press('s');
+  await m.waitFor(has('exited(143)'));
+  await m.press('p');
+  f = await m.waitFor(has('✗'));
+  t.true(f.includes('pausing box-001 failed: container box-001 is exited (ENOTRUNNING)'));
+  t.deepEqual(api.calls.filter((c) => /pause/.test(c)), [`pause ${id(api, 'box-001')}`, `unpause ${id(api, 'box-001')}`, `pause ${id(api, 'box-001')}`]);
+});

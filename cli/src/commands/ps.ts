@@ -7,6 +7,7 @@ import { addAttachCommand } from './attach.js';
 import { addExecCommand } from './exec.js';
 import { addInspectCommand } from './inspect.js';
 import { addLogsCommand } from './logs.js';
+import { addPauseCommands } from './pause.js';
 import { ago, runtimeFor, table, withRoot, type RootFlags } from './ps-common.js';
 import { addRmCommand } from './rm.js';
 import { addCreateCommand, addStartCommand } from './create.js';
@@ -14,7 +15,7 @@ import { addDetachFlags } from './run-detached.js';
 import { addKillCommand, addStopCommand, addWaitCommand } from './stop.js';
 import { addTopCommand } from './top.js';
 
-/** Registers ps, logs, exec, top, inspect, stop, kill, wait, rm, attach, and `run -d` (on the existing run). */
+/** Registers ps, logs, exec, top, inspect, stop, kill, wait, pause, unpause, rm, attach, and `run -d` (on the existing run). */
 export function addLifecycleCommands(program: Command): void {
   addPsCommand(program);
   addLogsCommand(program);
@@ -24,6 +25,7 @@ export function addLifecycleCommands(program: Command): void {
   addStopCommand(program);
   addKillCommand(program);
   addWaitCommand(program);
+  addPauseCommands(program);
   addRmCommand(program);
   addAttachCommand(program);
   addDetachFlags(program);

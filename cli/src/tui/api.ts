@@ -137,6 +137,9 @@ export interface DashboardApi {
   createContainer(form: NewContainerForm): Promise<ContainerSummary>;
   stop(id: string): Promise<void>;
   kill(id: string, signal?: string): Promise<void>;
+  /** Freezes every process of the container (docker's pause) / thaws it. */
+  pause(id: string): Promise<void>;
+  unpause(id: string): Promise<void>;
   remove(id: string, opts?: { force?: boolean }): Promise<void>;
   /** Runs an interactive shell in the container on the real terminal; resolves with its exit code. */
   execShell(id: string): Promise<number>;

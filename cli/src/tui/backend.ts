@@ -15,6 +15,8 @@ export interface ContainerBackend {
   logs(id: string, follow: boolean, signal?: AbortSignal): AsyncIterable<LogLine>;
   stop(id: string): Promise<void>;
   kill(id: string, signal: string): Promise<void>;
+  pause(id: string): Promise<void>;
+  unpause(id: string): Promise<void>;
   remove(id: string, force: boolean): Promise<void>;
   /** What `nsbox inspect` prints for it. */
   inspect(id: string): Promise<unknown>;

@@ -205,6 +205,18 @@ export class FakeApi implements DashboardApi {
     this.emit('exit', c);
   }
 
+  async pause(id: string): Promise<void> { await this.setPaused(id, true); }
+  async unpause(id: string): Promise<void> { await this.setPaused(id, false); }
+
+  private async setPaused(id: string, paused: boolean): Promise<void> {
+    await this.guard(paused ? 'pause' : 'unpause', id);
+    const c = this.get(id);
+    if (c.summary.status !== (paused ? 'running' : 'paused')) {
+      throw Object.assign(new Error(`container ${c.summary.name} is ${c.summary.status}`), { code: paused ? 'ENOTRUNNING' : 'ENOTPAUSED' });
+    }
+    c.summary = { ...c.summary, status: paused ? 'paused' : 'running' };
+  }
+
   async kill(id: string, signal = 'SIGKILL'): Promise<void> {
     await this.guard('kill', id, signal);
     const c = this.get(id);

@@ -74,6 +74,8 @@ export class LifecycleBackend implements ContainerBackend {
 
   async stop(ref: string): Promise<void> { await this.rt.get(ref).stop(); }
   async kill(ref: string, signal: string): Promise<void> { await this.rt.get(ref).kill(signal); }
+  async pause(ref: string): Promise<void> { await this.rt.get(ref).pause(); }
+  async unpause(ref: string): Promise<void> { await this.rt.get(ref).unpause(); }
 
   async remove(ref: string, force: boolean): Promise<void> {
     const c = this.handle(ref);

@@ -168,6 +168,8 @@ export class RealApi implements DashboardApi {
   async createContainer(form: NewContainerForm): Promise<ContainerSummary> { return this.rt.create(form); }
   async stop(id: string): Promise<void> { return this.rt.stop(id); }
   async kill(id: string, signal = 'SIGKILL'): Promise<void> { return this.rt.kill(id, signal); }
+  async pause(id: string): Promise<void> { return this.rt.pause(id); }
+  async unpause(id: string): Promise<void> { return this.rt.unpause(id); }
   async remove(id: string, opts: { force?: boolean } = {}): Promise<void> { return this.rt.remove(id, opts.force === true); }
   async execShell(id: string): Promise<number> { return this.rt.exec(id); }
 

@@ -110,6 +110,10 @@ export class SessionRuntime implements ContainerBackend {
     clearTimeout(timer);
   }
 
+  /** Foreground sessions have no state root for a freeze to be recorded in. */
+  async pause(): Promise<void> { throw new NotAvailableError('pause', 'the lifecycle API (Runtime)'); }
+  async unpause(): Promise<void> { throw new NotAvailableError('unpause', 'the lifecycle API (Runtime)'); }
+
   async kill(id: string, signal: string): Promise<void> {
     const e = this.find(id);
     if (e.summary.status !== 'running') throw Object.assign(new Error(`container ${e.summary.name} is not running`), { code: 'ENOTRUNNING' });

@@ -13,6 +13,8 @@ pub enum Cmd {
     Exec(ExecArgs),
     Start(String),
     Kill(String, String),
+    Pause(String),
+    Resume(String),
     Delete(String, bool),
     State(String),
     List,
@@ -168,6 +170,14 @@ pub fn parse(all: &[String]) -> Result<Parsed, String> {
             exec.container = positional.remove(0);
             exec.command = positional;
             Cmd::Exec(exec)
+        }
+        Some("pause") => {
+            need(1, "a container")?;
+            Cmd::Pause(positional.remove(0))
+        }
+        Some("resume") => {
+            need(1, "a container")?;
+            Cmd::Resume(positional.remove(0))
         }
         Some("kill") => {
             need(1, "a container")?;

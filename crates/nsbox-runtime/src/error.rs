@@ -12,6 +12,7 @@ use crate::created::CreatedError;
 use crate::detach::DetachError;
 use crate::devices::DeviceError;
 use crate::exec::ExecError;
+use crate::freeze::FreezeError;
 use crate::idmaps::IdMapError;
 use crate::masks::MaskError;
 use crate::ops::OpsError;
@@ -40,6 +41,8 @@ pub enum RtError {
     Device(#[from] DeviceError),
     #[error(transparent)]
     Exec(#[from] ExecError),
+    #[error(transparent)]
+    Freeze(#[from] FreezeError),
     #[error(transparent)]
     IdMap(#[from] IdMapError),
     #[error(transparent)]
@@ -89,6 +92,7 @@ impl RtError {
             RtError::IdMap(e) => e.to_wire(),
             RtError::Mask(e) => e.to_wire(),
             RtError::Ops(e) => e.to_wire(),
+            RtError::Freeze(e) => e.to_wire(),
             RtError::Process(e) => e.to_wire(),
             RtError::Pty(e) => e.to_wire(),
             RtError::Rootfs(e) => e.to_wire(),

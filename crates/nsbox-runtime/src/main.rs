@@ -11,6 +11,7 @@ mod detach;
 mod devices;
 mod error;
 mod exec;
+mod freeze;
 mod idmaps;
 mod init;
 mod lo;
@@ -42,6 +43,7 @@ const USAGE: &str = "usage: nsbox-runtime [--root DIR] [--json] COMMAND ...
   start CONTAINER
   exec [-t] [-i] [-e K=V]... [-w DIR] [-u UID[:GID]] [--control-fd N] CONTAINER [--] COMMAND [ARG...]
   kill CONTAINER [SIGNAL]        state CONTAINER        list        delete [-f|--force] CONTAINER
+  pause CONTAINER                resume CONTAINER
   attach [--no-stdin] CONTAINER
   --version
 
@@ -97,6 +99,8 @@ fn dispatch(args: &[String]) -> i32 {
             exec::exec(a)
         }
         Cmd::Start(c) => created::start(&r, &c).map(|_| 0).unwrap_or_else(fail),
+        Cmd::Pause(c) => freeze::pause(&r, &c).map(|_| 0).unwrap_or_else(fail),
+        Cmd::Resume(c) => freeze::resume(&r, &c).map(|_| 0).unwrap_or_else(fail),
         Cmd::Kill(c, sig) => ops::kill(&r, &c, &sig).map(|_| 0).unwrap_or_else(fail),
         Cmd::Delete(c, force) => ops::delete(&r, &c, force).map(|_| 0).unwrap_or_else(fail),
         Cmd::State(c) => match ops::state(&r, &c) {

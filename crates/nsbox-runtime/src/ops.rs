@@ -22,6 +22,9 @@ pub enum OpsError {
     BadSignal { text: String },
     #[error("kill(): ERR_NOT_RUNNING: container {name} is not running")]
     NotRunning { name: String },
+    /// As docker: a frozen process takes no signal until thawed, so killing waits for `resume`.
+    #[error("kill(): ERR_PAUSED: container {name} is paused: resume (unpause) it before stopping or killing it")]
+    Paused { name: String },
     #[error("delete(): ERR_IS_RUNNING: container {name} is {status}: stop it first or use --force")]
     IsRunning { name: String, status: String },
     /// delete carries on past failures: every one of them, joined.
@@ -35,6 +38,12 @@ impl OpsError {
             OpsError::Sys { op, path, errno } => sys_wire(op, path, *errno, errno.desc()),
             OpsError::BadSignal { text } => rule_wire("ERR_BAD_SIGNAL", "parse signal", "", &format!("invalid signal: {text}")),
             OpsError::NotRunning { name } => rule_wire("ERR_NOT_RUNNING", "kill", "", &format!("container {name} is not running")),
+            OpsError::Paused { name } => rule_wire(
+                "ERR_PAUSED",
+                "kill",
+                "",
+                &format!("container {name} is paused: resume (unpause) it before stopping or killing it"),
+            ),
             OpsError::IsRunning { name, status } => rule_wire(
                 "ERR_IS_RUNNING",
                 "delete",
@@ -136,7 +145,10 @@ pub fn kill(root: &Root, reference: &str, signal: &str) -> Result<()> {
     let id = root.find(reference)?;
     let st = root.read(&id)?;
     let not_running = || OpsError::NotRunning { name: st.name.clone() };
-    if !matches!(st.live_status(), "running" | "created" | "paused") {
+    if st.live_status() == "paused" {
+        return Err(OpsError::Paused { name: st.name.clone() }.into());
+    }
+    if !matches!(st.live_status(), "running" | "created") {
         return Err(not_running().into());
     }
     match st.pid {
@@ -160,6 +172,9 @@ pub fn delete(root: &Root, reference: &str, force: bool) -> Result<()> {
         return Err(OpsError::IsRunning { name: st.name, status }.into());
     }
     let mut errors = Vec::new();
+    if status == "paused" {
+        crate::freeze::thaw(&st);
+    }
     if let Some(pid) = st.pid {
         let _ = signal_exact(pid, st.pid_start_time, Signal::SIGKILL);
     }

@@ -128,7 +128,7 @@ impl State {
         match self.status.as_str() {
             // A live monitor is the container's parent: it reaps it and records the exit, and until
             // then the pid (a zombie at most) cannot be reused.
-            "running" | "created" if !monitor_alive => "dead",
+            "running" | "created" | "paused" if !monitor_alive => "dead",
             "creating" if !monitor_alive => "dead",
             s => s,
         }

@@ -71,10 +71,27 @@ export class RuntimeContainer implements AsyncDisposable {
     await runtimeCommandOk(this.root, 'kill', ['kill', this.id, String(signal)]);
   }
 
-  /** The stop signal, then SIGKILL after `timeout` seconds; resolves with the exit status. */
+  /**
+   * Freezes every process of the container through its cgroup (docker's `pause`): they keep their
+   * memory and sockets but get no CPU until `unpause()`. Rejects with ContainerStateError unless running.
+   */
+  async pause(): Promise<void> {
+    await runtimeCommandOk(this.root, 'pause', ['pause', this.id]);
+  }
+
+  /** Thaws a paused container; rejects with ContainerStateError when it is not paused. */
+  async unpause(): Promise<void> {
+    await runtimeCommandOk(this.root, 'unpause', ['resume', this.id]);
+  }
+
+  /**
+   * The stop signal, then SIGKILL after `timeout` seconds; resolves with the exit status. A paused
+   * container takes no signal: rejects with ContainerStateError (`ERR_PAUSED`), as docker does.
+   */
   async stop(o: StopOptions = {}): Promise<ExitStatus> {
     const s = this.inspect();
-    if (s.status !== 'running' && s.status !== 'paused' && s.status !== 'created') return this.wait();
+    if (s.status === 'paused') await this.kill(o.signal ?? 'SIGTERM');
+    if (s.status !== 'running' && s.status !== 'created') return this.wait();
     try {
       await this.kill(o.signal ?? 'SIGTERM');
     } catch {

@@ -11,7 +11,10 @@ export class ContainerNotFoundError extends NsboxError {
 /** The name is taken (`ERR_NAME_IN_USE`). */
 export class NameInUseError extends NsboxError {}
 
-/** The operation needs a running container (`ERR_NOT_RUNNING`), a stopped one (`ERR_IS_RUNNING`) or a created one (`ERR_NOT_CREATED`). */
+/**
+ * The operation needs a running container (`ERR_NOT_RUNNING`), a stopped one (`ERR_IS_RUNNING`), a
+ * created one (`ERR_NOT_CREATED`), a paused one (`ERR_NOT_PAUSED`), or one that is not paused (`ERR_PAUSED`).
+ */
 export class ContainerStateError extends NsboxError {}
 
 /** An unknown signal name or number (`ERR_BAD_SIGNAL`). */
@@ -31,6 +34,8 @@ export function fromLifecycleWire(w: WireError & { exitCode?: number }): NsboxEr
     case 'ERR_NOT_RUNNING':
     case 'ERR_IS_RUNNING':
     case 'ERR_NOT_CREATED':
+    case 'ERR_PAUSED':
+    case 'ERR_NOT_PAUSED':
       return new ContainerStateError(w);
     case 'ERR_BAD_SIGNAL':
       return new BadSignalError(w);

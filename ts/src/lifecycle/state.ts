@@ -111,6 +111,8 @@ function liveStatus(s: ContainerState): ContainerStatus {
       // pid, a zombie at most, cannot be reused).
       if (!monitor) return 'dead';
       return paused(s) ? 'paused' : (s.recordedStatus as ContainerStatus);
+    case 'paused':
+      return monitor ? 'paused' : 'dead';
     case 'creating':
       return monitor ? 'creating' : 'dead';
     case 'exited':

@@ -59,11 +59,14 @@ export function App({ api, refreshMs = 1000, size, initial, onExec, clock = Date
 
   const current = containers.data?.find((c) => c.id === selectedId);
   const state = (): UiState => ({ view, selectedId, tab, list: { ...list, editing: false } });
-  const act = useCallback((what: 'stop' | 'kill' | 'exec' | 'remove', id: string, name: string) => {
+  const act = useCallback((what: 'stop' | 'kill' | 'pause' | 'unpause' | 'remove', id: string, name: string) => {
     if (what === 'stop') void run(`stopping ${name}…`, `stopped ${name}`, () => api.stop(id));
+    else if (what === 'pause') void run(`pausing ${name}…`, `paused ${name}`, () => api.pause(id));
+    else if (what === 'unpause') void run(`unpausing ${name}…`, `unpaused ${name}`, () => api.unpause(id));
     else if (what === 'kill') void run(`killing ${name}…`, `killed ${name}`, () => api.kill(id, 'SIGKILL'));
     else if (what === 'remove') {
-      const force = containers.data?.find((c) => c.id === id)?.status === 'running';
+      const status = containers.data?.find((c) => c.id === id)?.status;
+      const force = status === 'running' || status === 'paused';
       void run(`removing ${name}…`, `removed ${name}`, () => api.remove(id, { force })).then((ok) => { if (ok) setView((v) => (v === 'detail' ? 'containers' : v)); });
     }
   }, [api, run, containers.data]);
@@ -91,6 +94,7 @@ export function App({ api, refreshMs = 1000, size, initial, onExec, clock = Date
     else if (input === 'l') { setTab('logs'); setView('detail'); }
     else if (input === 's') act('stop', current.id, current.name);
     else if (input === 'k') act('kill', current.id, current.name);
+    else if (input === 'p') act(current.status === 'paused' ? 'unpause' : 'pause', current.id, current.name);
     else if (input === 'd') setOverlay({ remove: current.id });
     else if (input === 'e') {
       if (current.status !== 'running') { show({ kind: 'error', text: `exec: ${current.name} is not running` }); return; }

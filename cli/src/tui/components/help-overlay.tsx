@@ -13,6 +13,7 @@ const KEYS: Array<[string, string]> = [
   ['f', 'Logs: follow on/off'],
   ['n', 'new container (form)'],
   ['s  k  d', 'stop · kill · remove (asks first)'],
+  ['p', 'pause · unpause (freeze every process of the container)'],
   ['e', 'exec a shell in the container (leaves the dashboard, returns after)'],
   ['l', 'logs of the selected container'],
   ['r', 'refresh now'],
