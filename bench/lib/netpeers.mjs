@@ -115,7 +115,10 @@ async function leftoverOf(peer, repo, root) {
     nv.cycle(netns, 0);
   }
   box.kill('SIGKILL');
-  const text = sh('nft list ruleset').stdout;
+  // The full path: under `npm run`, node_modules/.bin/nft (an unrelated package) comes first in PATH.
+  const r = sh('/usr/sbin/nft list ruleset');
+  if (r.status !== 0) throw new Error(`nft list ruleset failed: ${r.stderr}`);
+  const text = r.stdout;
   return `${countRules(text)} rules in ${text.split('\n').filter((l) => /^\s*chain /.test(l)).length} chains`;
 }
 
