@@ -43,12 +43,5 @@ fn inner(runs: usize) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("inner") {
-        return inner(args.get(2).and_then(|s| s.parse().ok()).unwrap_or(50));
-    }
-    let runs = args.get(1).cloned().unwrap_or_else(|| "50".into());
-    let exe = std::env::current_exe().unwrap();
-    let st = Command::new("unshare").args(["--net", "--mount", "--propagation", "private", "--"]).arg(exe).args(["inner", &runs]).status().unwrap();
-    std::process::exit(st.code().unwrap_or(1));
+    common::in_throwaway_netns(50, inner);
 }

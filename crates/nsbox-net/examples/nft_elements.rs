@@ -8,6 +8,9 @@
 //! cargo run --release -p nsbox-net --example nft_elements [RUNS]
 //! ```
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::io::Write;
 use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
@@ -167,18 +170,10 @@ fn timings(runs: usize) {
 }
 
 fn main() {
-    let runs: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(200);
-    if std::env::var_os("NSBOX_PROBE_INSIDE").is_none() {
-        let me = std::env::current_exe().unwrap();
-        let st = Command::new("unshare")
-            .args(["--net", "--mount", "--propagation", "private", "--"])
-            .arg(me)
-            .arg(runs.to_string())
-            .env("NSBOX_PROBE_INSIDE", "1")
-            .status()
-            .unwrap();
-        std::process::exit(st.code().unwrap_or(1));
-    }
+    common::in_throwaway_netns(200, probe);
+}
+
+fn probe(runs: usize) {
     check_against_nft();
     timings(runs);
 }

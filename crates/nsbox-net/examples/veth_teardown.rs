@@ -145,17 +145,5 @@ fn inner(runs: usize) {
 }
 
 fn main() {
-    let runs: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(20);
-    if std::env::var_os("NSBOX_PROBE_INNER").is_some() {
-        return inner(runs);
-    }
-    // Never the machine's own network: everything happens in a namespace that dies with us.
-    let st = Command::new("unshare")
-        .args(["--net", "--mount", "--propagation", "private", "--"])
-        .arg(std::env::current_exe().unwrap())
-        .arg(runs.to_string())
-        .env("NSBOX_PROBE_INNER", "1")
-        .status()
-        .unwrap();
-    std::process::exit(st.code().unwrap_or(1));
+    common::in_throwaway_netns(20, inner);
 }

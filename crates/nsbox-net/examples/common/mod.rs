@@ -3,6 +3,7 @@
 use std::process::{Child, Command, Stdio};
 
 /// Starts the stand-in and waits until it is in its own netns; returns it and its netns path.
+#[allow(dead_code)] // not every probe needs it
 pub fn netns_child() -> (Child, String) {
     let child = Command::new("unshare").args(["--net", "--", "sleep", "600"]).stdin(Stdio::null()).spawn().unwrap();
     let path = format!("/proc/{}/ns/net", child.id());
@@ -19,4 +20,23 @@ pub fn netlink_in(netns: std::os::fd::BorrowedFd<'_>, path: &str) -> nsbox_net::
     let fd = netns.try_clone_to_owned().unwrap();
     let path = path.to_string();
     nsbox_net::worker::run(move |v| v.netlink_in(std::os::fd::AsFd::as_fd(&fd), &path)).unwrap().unwrap()
+}
+
+/// Runs `probe(runs)` inside a throwaway network + mount namespace, never the machine's own network:
+/// the program re-executes itself under `unshare` and exits with the inner run's status. RUNS is the
+/// first argument (else `default_runs`).
+#[allow(dead_code)] // not every probe needs it
+pub fn in_throwaway_netns(default_runs: usize, probe: fn(usize)) {
+    let runs: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(default_runs);
+    if std::env::var_os("NSBOX_PROBE_INSIDE").is_some() {
+        return probe(runs);
+    }
+    let st = Command::new("unshare")
+        .args(["--net", "--mount", "--propagation", "private", "--"])
+        .arg(std::env::current_exe().unwrap())
+        .arg(runs.to_string())
+        .env("NSBOX_PROBE_INSIDE", "1")
+        .status()
+        .unwrap();
+    std::process::exit(st.code().unwrap_or(1));
 }
