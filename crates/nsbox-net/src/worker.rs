@@ -11,8 +11,9 @@
 //! kernel work, and a long-lived thread is woken once per request. If it ever fails to get back to
 //! its own namespace, it finishes the job it was running and ends; the next request starts a fresh one.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::sync::mpsc::{self, Sender};
+use std::panic::AssertUnwindSafe;
 use std::sync::Mutex;
 
 use nix::errno::Errno;
@@ -65,9 +66,6 @@ impl Visitor {
         Ok(nl?)
     }
 
-    pub fn home(&self) -> BorrowedFd<'_> {
-        self.home.as_fd()
-    }
 }
 
 /// A job gets the visitor, or the reason the worker could not run it (then it runs on the caller's
@@ -93,8 +91,18 @@ fn start() -> Result<Sender<Job>, SysError> {
                 }
             };
             while let Ok(job) = rx.recv() {
-                job(Ok(&mut visitor));
-                if visitor.stranded.is_some() {
+                // A panicking job must not end the thread: the jobs queued behind it would never be
+                // answered (a JS promise left pending forever). The visit guard has brought it home.
+                let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(Ok(&mut visitor))));
+                if let Some(errno) = visitor.stranded {
+                    // Under the queue's lock no job can be sent meanwhile: answer those already
+                    // queued, and let the next request start a new thread.
+                    let mut queue = QUEUE.lock().unwrap_or_else(|e| e.into_inner());
+                    *queue = None;
+                    let reason = format!("it could not return to its own network namespace ({})", errno.desc());
+                    while let Ok(job) = rx.try_recv() {
+                        job(Err(SysError::Worker { reason: reason.clone() }));
+                    }
                     return;
                 }
             }
@@ -142,4 +150,25 @@ pub fn run<T: Send + 'static>(job: impl FnOnce(&mut Visitor) -> T + Send + 'stat
         let _ = tx.send(v.map(job));
     });
     rx.recv().map_err(|_| SysError::Worker { reason: "it ended during the job".into() })?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_panicking_job_fails_alone_and_the_jobs_behind_it_still_run() {
+        let (started, wait_started) = mpsc::channel();
+        submit(move |_| {
+            let _ = started.send(());
+            // Long enough for the next job to be queued behind this one.
+            std::thread::sleep(Duration::from_millis(100));
+            panic!("a job that panics");
+        });
+        wait_started.recv().unwrap();
+        assert_eq!(run(|_| 7).unwrap(), 7, "the job queued behind the panicking one was answered");
+        let worker = run(|_| std::thread::current().id()).unwrap();
+        assert_ne!(worker, std::thread::current().id());
+    }
 }
