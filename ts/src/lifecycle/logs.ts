@@ -3,7 +3,7 @@
  * container.log.1), written by its monitor. Read from any process; `follow` keeps reading until
  * the container has ended and everything it wrote has been read.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface LogEntry {
@@ -23,33 +23,59 @@ export interface LogOptions {
   interval?: number;
 }
 
-/** Reads whole lines from `path` starting at `offset`; returns them and the new offset. */
-function readLines(path: string, offset: number): { lines: string[]; offset: number; ino: number | null } {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return { lines: [], offset, ino: null };
-  }
-  try {
-    const st = statSync(path);
-    const size = st.size;
-    if (size < offset) offset = 0;
-    const buf = Buffer.alloc(Math.max(0, size - offset));
-    const n = buf.length ? readSync(fd, buf, 0, buf.length, offset) : 0;
-    const text = buf.subarray(0, n).toString('utf8');
-    const end = text.lastIndexOf('\n');
-    if (end < 0) return { lines: [], offset, ino: st.ino };
-    return { lines: text.slice(0, end).split('\n').filter((l) => l !== ''), offset: offset + Buffer.byteLength(text.slice(0, end + 1)), ino: st.ino };
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function parse(line: string): LogEntry | null {
   try {
     const o = JSON.parse(line) as LogEntry;
     return typeof o.log === 'string' ? o : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The file being followed, held open: after a rotation it is still readable to its end, and its inode
+ * number cannot be reused by a newer file (a path-and-inode check alone can mistake one for the other). */
+interface Followed {
+  fd: number;
+  ino: number;
+  offset: number;
+}
+
+function openFollowed(path: string, offset = 0): Followed | null {
+  try {
+    const fd = openSync(path, 'r');
+    return { fd, ino: fstatSync(fd).ino, offset };
+  } catch {
+    return null;
+  }
+}
+
+/** Whole lines from the followed file's offset to its current end. */
+function readMore(f: Followed): string[] {
+  const size = fstatSync(f.fd).size;
+  if (size <= f.offset) return [];
+  const buf = Buffer.alloc(size - f.offset);
+  const n = readSync(f.fd, buf, 0, buf.length, f.offset);
+  const text = buf.subarray(0, n).toString('utf8');
+  const end = text.lastIndexOf('\n');
+  if (end < 0) return [];
+  f.offset += Buffer.byteLength(text.slice(0, end + 1));
+  return text.slice(0, end).split('\n').filter((l) => l !== '');
+}
+
+/** Every whole line of `path` (none when it does not exist). */
+function readAll(path: string): string[] {
+  const f = openFollowed(path);
+  if (!f) return [];
+  try {
+    return readMore(f);
+  } finally {
+    closeSync(f.fd);
+  }
+}
+
+function inodeOf(path: string): number | null {
+  try {
+    return statSync(path).ino;
   } catch {
     return null;
   }
@@ -60,41 +86,38 @@ function parse(line: string): LogEntry | null {
  * (its monitor writes nothing more after that).
  */
 export async function* readLog(logPath: string, isDone: () => boolean, o: LogOptions = {}): AsyncGenerator<LogEntry> {
-  const rotated = readLines(`${logPath}.1`, 0).lines;
-  let cur = readLines(logPath, 0);
-  let first = [...rotated, ...cur.lines].map(parse).filter((e): e is LogEntry => e !== null);
+  const entries = (lines: string[]): LogEntry[] => lines.map(parse).filter((e): e is LogEntry => e !== null);
+  // Ours first, then .1 unless it is ours (rotated in between): nothing is read twice.
+  let cur = o.follow ? openFollowed(logPath) : null;
+  const rotated = cur && inodeOf(`${logPath}.1`) === cur.ino ? [] : readAll(`${logPath}.1`);
+  const now = cur ? readMore(cur) : readAll(logPath);
+  let first = entries([...rotated, ...now]);
   if (o.tail !== undefined) first = o.tail <= 0 ? [] : first.slice(-o.tail);
   yield* first;
   if (!o.follow) return;
-  let offset = cur.offset;
-  let ino = cur.ino;
-  for (;;) {
-    if (o.signal?.aborted) return;
-    const done = isDone();
-    const st = (() => {
-      try {
-        return statSync(logPath);
-      } catch {
-        return null;
+  try {
+    for (;;) {
+      if (o.signal?.aborted) return;
+      const done = isDone();
+      cur ??= openFollowed(logPath);
+      const lines = cur ? readMore(cur) : [];
+      yield* entries(lines);
+      // Rotated since we opened ours: finish ours (the monitor writes only to the new file now);
+      // if it rotated twice, the file in between is .1 now: read it whole; then follow the new one.
+      const ino = inodeOf(logPath);
+      if (cur && ino !== null && ino !== cur.ino) {
+        yield* entries(readMore(cur));
+        const between = openFollowed(`${logPath}.1`);
+        if (between && between.ino !== cur.ino) yield* entries(readMore(between));
+        if (between) closeSync(between.fd);
+        closeSync(cur.fd);
+        cur = openFollowed(logPath);
+        continue;
       }
-    })();
-    if (st && ino !== null && st.ino !== ino) {
-      // Rotated: finish the old file (now .1), then start the new one from its beginning.
-      const rest = readLines(`${logPath}.1`, offset);
-      for (const l of rest.lines) {
-        const e = parse(l);
-        if (e) yield e;
-      }
-      offset = 0;
+      if (done && lines.length === 0) return;
+      if (lines.length === 0) await sleep(o.interval ?? 50, undefined, { signal: o.signal }).catch(() => {});
     }
-    cur = readLines(logPath, offset);
-    ino = cur.ino ?? ino;
-    offset = cur.offset;
-    for (const l of cur.lines) {
-      const e = parse(l);
-      if (e) yield e;
-    }
-    if (done && cur.lines.length === 0) return;
-    if (cur.lines.length === 0) await sleep(o.interval ?? 50, undefined, { signal: o.signal }).catch(() => {});
+  } finally {
+    if (cur) closeSync(cur.fd);
   }
 }
