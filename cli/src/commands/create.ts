@@ -6,8 +6,12 @@
 import type { Command } from 'commander';
 import type { DetachedRunOptions } from 'nsbox';
 
+import { spawn } from 'node:child_process';
+
+import { runtimePath, type RuntimeContainer } from 'nsbox';
+
 import { reportError } from '../report-error.js';
-import { runOptionsFromFlags, type RunFlags } from '../run-flags.js';
+import { flagError, runOptionsFromFlags, type RunFlags } from '../run-flags.js';
 import { eachContainer, runtimeFor, withRoot, type RootFlags } from './ps-common.js';
 
 type CreateFlags = RunFlags & RootFlags & { logMaxSize?: string };
@@ -45,8 +49,13 @@ export function addCreateCommand(program: Command): void {
 
 export function addStartCommand(program: Command): void {
   withRoot(program.command('start').description('start created containers').argument('<container...>'))
-    .action(async (refs: string[], flags: RootFlags) => {
+    .option('-a, --attach', "stay for the container's output; exit with its exit code")
+    .action(async (refs: string[], flags: RootFlags & { attach?: boolean }) => {
       const rt = runtimeFor(flags);
+      if (flags.attach) {
+        process.exitCode = refs.length === 1 ? await startAttached(rt.root, rt.get(refs[0]!)) : reportError(flagError('--attach', 'one container at a time'));
+        return;
+      }
       process.exitCode = await eachContainer(refs, async (ref) => {
         const c = rt.get(ref);
         // docker: starting a running container does nothing.
@@ -54,4 +63,22 @@ export function addStartCommand(program: Command): void {
         process.stdout.write(`${ref}\n`);
       });
     });
+}
+
+/**
+ * `start -a`: the runtime's `start --attach` sends START over a connection that already receives the
+ * container's output, so none is missed; a running container is attached to instead (as docker does).
+ */
+async function startAttached(root: string, c: RuntimeContainer): Promise<number> {
+  try {
+    const running = c.inspect().status === 'running';
+    const args = ['--root', root, ...(running ? ['attach', '--no-stdin'] : ['start', '--attach']), c.id];
+    const child = spawn(runtimePath(), args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    return await new Promise<number>((resolve) => {
+      child.on('error', () => resolve(125));
+      child.on('exit', (code) => resolve(code ?? 125));
+    });
+  } catch (e) {
+    return reportError(e);
+  }
 }

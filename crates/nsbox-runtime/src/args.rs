@@ -11,7 +11,8 @@ pub enum Cmd {
     Help,
     Run(RunArgs, Option<DetachOpts>),
     Exec(ExecArgs),
-    Start(String),
+    /// The container, and `--attach`: stay for its output and exit code.
+    Start(String, bool),
     Kill(String, String),
     Pause(String),
     Resume(String),
@@ -86,7 +87,7 @@ pub fn parse(all: &[String]) -> Result<Parsed, String> {
     let mut run = RunArgs { id: String::new(), bundle: None, config_fd: None, control_fd: None };
     let mut detach: Option<DetachOpts> = None;
     let mut exec = ExecArgs::default();
-    let (mut force, mut stdin) = (false, true);
+    let (mut force, mut stdin, mut attach) = (false, true, false);
     let mut signal = None;
     let mut after_dashdash = false;
     while let Some(raw) = a.next_flag() {
@@ -132,6 +133,7 @@ pub fn parse(all: &[String]) -> Result<Parsed, String> {
             ("kill", "-s" | "--signal") => signal = Some(a.value(flag)?),
             ("kill", "-a" | "--all") => {}
             ("attach", "--no-stdin") => stdin = false,
+            ("start", "-a" | "--attach") => attach = true,
             (_, f) if f.starts_with('-') && f.len() > 1 && !(cmd_name == Some("kill") && positional.len() == 1) => {
                 return Err(format!("unknown flag {f}"))
             }
@@ -163,7 +165,7 @@ pub fn parse(all: &[String]) -> Result<Parsed, String> {
         }
         Some("start") => {
             need(1, "a container")?;
-            Cmd::Start(positional.remove(0))
+            Cmd::Start(positional.remove(0), attach)
         }
         Some("exec") => {
             need(2, "a container and a command")?;

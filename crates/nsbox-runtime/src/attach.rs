@@ -109,7 +109,7 @@ pub fn attach(root: Option<&std::path::Path>, reference: &str, stdin: bool) -> R
     }
 }
 
-fn write_out(mut w: impl Write, data: &[u8]) {
+pub fn write_out(mut w: impl Write, data: &[u8]) {
     let _ = w.write_all(data);
     let _ = w.flush();
 }

@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::detach::{namespaces_of, Booted};
 use crate::error::{errno_of, rule_wire, sys_wire, Result, RtError};
 use crate::logs::now_rfc3339;
-use crate::monitor::{frame, take_frame, START};
+use crate::monitor::{frame, take_frame, EXIT, START, STDERR, STDOUT};
 use crate::state::Root;
 use crate::sync::SyncError;
 
@@ -74,8 +74,10 @@ fn not_created(name: &str, status: &str) -> CreatedError {
     CreatedError::NotCreated { name: name.to_string(), status: status.to_string() }
 }
 
-/// `nsbox-runtime start C`: lets a created container exec its command.
-pub fn start(root: &Root, reference: &str) -> Result<()> {
+/// `nsbox-runtime start [--attach] C`: lets a created container exec its command. With `attach`,
+/// stays for its output (to our stdout/stderr) and returns its exit code, as `docker start -a`: the
+/// connection that sends START is already one of the monitor's clients, so no output is missed.
+pub fn start(root: &Root, reference: &str, attach: bool) -> Result<i32> {
     let id = root.find(reference)?;
     let st = root.read(&id)?;
     let status = st.live_status();
@@ -93,10 +95,19 @@ pub fn start(root: &Root, reference: &str) -> Result<()> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     loop {
-        // Output of the container (it runs once started) may arrive before the answer: skip it.
+        // Output of the container (it runs once started) may arrive before the answer.
         while let Some((kind, payload)) = take_frame(&mut buf) {
-            if kind == START {
-                return Ok(answer(&payload)?);
+            match kind {
+                START => {
+                    answer(&payload)?;
+                    if !attach {
+                        return Ok(0);
+                    }
+                }
+                STDOUT if attach => crate::attach::write_out(std::io::stdout().lock(), &payload),
+                STDERR if attach => crate::attach::write_out(std::io::stderr().lock(), &payload),
+                EXIT if attach => return Ok(String::from_utf8_lossy(&payload).trim().parse().unwrap_or(255)),
+                _ => {}
             }
         }
         let n = sock.read(&mut chunk).map_err(io("read"))?;

@@ -40,7 +40,7 @@ use state::Root;
 const USAGE: &str = "usage: nsbox-runtime [--root DIR] [--json] COMMAND ...
   run [--bundle DIR] [--config-fd N --control-fd N] [-d|--detach [--name NAME] [--rm] [-i] [--log-max-size BYTES]] ID
   create [--bundle DIR] [--config-fd N --control-fd N] [--name NAME] [--rm] [-i] [--log-max-size BYTES] ID
-  start CONTAINER
+  start [-a|--attach] CONTAINER
   exec [-t] [-i] [-e K=V]... [-w DIR] [-u UID[:GID]] [--control-fd N] CONTAINER [--] COMMAND [ARG...]
   kill CONTAINER [SIGNAL]        state CONTAINER        list        delete [-f|--force] CONTAINER
   pause CONTAINER                resume CONTAINER
@@ -98,7 +98,7 @@ fn dispatch(args: &[String]) -> i32 {
             a.root = Some(r.dir);
             exec::exec(a)
         }
-        Cmd::Start(c) => created::start(&r, &c).map(|_| 0).unwrap_or_else(fail),
+        Cmd::Start(c, attach) => created::start(&r, &c, attach).unwrap_or_else(fail),
         Cmd::Pause(c) => freeze::pause(&r, &c).map(|_| 0).unwrap_or_else(fail),
         Cmd::Resume(c) => freeze::resume(&r, &c).map(|_| 0).unwrap_or_else(fail),
         Cmd::Kill(c, sig) => ops::kill(&r, &c, &sig).map(|_| 0).unwrap_or_else(fail),
