@@ -26,11 +26,6 @@ fn us(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e6
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
 /// The pair as attach made it before: no queue counts in the request.
 fn veth_default_queues(nl: &mut Netlink, host: &str, master: u32, netns: std::os::fd::BorrowedFd<'_>) {
     let mut p = LinkMessage::default();
@@ -81,9 +76,9 @@ fn inner(runs: usize) {
     let _ = link::delete_link(&mut nl, "br-probe");
     let _ = child.kill();
     println!("medians of {runs} (µs):");
-    println!("  create veth, default queues (one per possible CPU): {:.0}", median(default_q));
-    println!("  create veth, 1 tx + 1 rx queue in the request:     {:.0}", median(one_q));
-    println!("  netlink socket in the container's netns (worker):  {:.0}", median(sock));
+    println!("  create veth, default queues (one per possible CPU): {:.0}", common::median(default_q));
+    println!("  create veth, 1 tx + 1 rx queue in the request:     {:.0}", common::median(one_q));
+    println!("  netlink socket in the container's netns (worker):  {:.0}", common::median(sock));
 }
 
 fn main() {

@@ -117,11 +117,6 @@ fn us(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e6
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
 fn timings(runs: usize) {
     nft(TABLE);
     let l = lease(7);
@@ -160,12 +155,12 @@ fn timings(runs: usize) {
         text_del.push(us(t));
     }
     println!("medians over {runs} runs, 3 ports (2 maps), µs:");
-    println!("  open socket                 {:8.1}", median(open));
-    println!("  add: batch + acks           {:8.1}   close {:6.1}", median(add), median(close_add));
-    println!("  delete: batch + acks        {:8.1}   close {:6.1}", median(del), median(close_del));
-    println!("  kept socket: add            {:8.1}   delete {:6.1}", median(kept_add), median(kept_del));
-    println!("  nft_elements::update: add   {:8.1}   delete {:6.1}", median(api_add), median(api_del));
-    println!("  nft -f - (spawn): add       {:8.1}   delete {:6.1}", median(text_add), median(text_del));
+    println!("  open socket                 {:8.1}", common::median(open));
+    println!("  add: batch + acks           {:8.1}   close {:6.1}", common::median(add), common::median(close_add));
+    println!("  delete: batch + acks        {:8.1}   close {:6.1}", common::median(del), common::median(close_del));
+    println!("  kept socket: add            {:8.1}   delete {:6.1}", common::median(kept_add), common::median(kept_del));
+    println!("  nft_elements::update: add   {:8.1}   delete {:6.1}", common::median(api_add), common::median(api_del));
+    println!("  nft -f - (spawn): add       {:8.1}   delete {:6.1}", common::median(text_add), common::median(text_del));
     nft("delete table ip nsbox\n");
 }
 

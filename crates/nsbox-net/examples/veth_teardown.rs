@@ -27,11 +27,6 @@ fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
 struct Setup {
     nl: Netlink,
     bridge: u32,
@@ -139,7 +134,7 @@ fn inner(runs: usize) {
         rec("  then teardown::settle() (the kernel's remainder)", ms(t));
     }
     for (name, v) in rows {
-        println!("{name:<50} median {:6.2} ms  min {:6.2} ms  (n={})", median(v.clone()), v.iter().cloned().fold(f64::MAX, f64::min), v.len());
+        println!("{name:<50} median {:6.2} ms  min {:6.2} ms  (n={})", common::median(v.clone()), v.iter().cloned().fold(f64::MAX, f64::min), v.len());
     }
     let _ = child.kill();
 }

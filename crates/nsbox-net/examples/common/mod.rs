@@ -40,3 +40,10 @@ pub fn in_throwaway_netns(default_runs: usize, probe: fn(usize)) {
         .unwrap();
     std::process::exit(st.code().unwrap_or(1));
 }
+
+/// The median of some timings (the upper one of the middle two for an even count).
+#[allow(dead_code)] // not every probe needs it
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
