@@ -90,11 +90,15 @@ export async function* readLog(logPath: string, isDone: () => boolean, o: LogOpt
   // Ours first, then .1 unless it is ours (rotated in between): nothing is read twice.
   let cur = o.follow ? openFollowed(logPath) : null;
   const rotated = cur && inodeOf(`${logPath}.1`) === cur.ino ? [] : readAll(`${logPath}.1`);
-  const now = cur ? readMore(cur) : readAll(logPath);
+  // Following and not there yet: the loop opens it and reads it from its start.
+  const now = cur ? readMore(cur) : o.follow ? [] : readAll(logPath);
   let first = entries([...rotated, ...now]);
   if (o.tail !== undefined) first = o.tail <= 0 ? [] : first.slice(-o.tail);
   yield* first;
   if (!o.follow) return;
+  // The end needs two quiet looks after the container ended, so that one odd answer of isDone()
+  // (state read at a bad moment) cannot cut the output short.
+  let quietAfterEnd = 0;
   try {
     for (;;) {
       if (o.signal?.aborted) return;
@@ -114,7 +118,8 @@ export async function* readLog(logPath: string, isDone: () => boolean, o: LogOpt
         cur = openFollowed(logPath);
         continue;
       }
-      if (done && lines.length === 0) return;
+      quietAfterEnd = done && lines.length === 0 ? quietAfterEnd + 1 : 0;
+      if (quietAfterEnd >= 2) return;
       if (lines.length === 0) await sleep(o.interval ?? 50, undefined, { signal: o.signal }).catch(() => {});
     }
   } finally {
