@@ -12,7 +12,6 @@
 mod common;
 
 use std::os::fd::{AsFd, AsRawFd};
-use std::process::Command;
 use std::time::Instant;
 
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
@@ -20,7 +19,6 @@ use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, Li
 use netlink_packet_route::RouteNetlinkMessage as Rt;
 use nsbox_net::link::{self, VethPeer};
 use nsbox_net::netlink::Netlink;
-use nsbox_net::sys;
 
 fn us(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e6
@@ -48,11 +46,7 @@ fn veth_default_queues(nl: &mut Netlink, host: &str, master: u32, netns: std::os
 }
 
 fn inner(runs: usize) {
-    assert!(Command::new("ip").args(["link", "set", "lo", "up"]).status().unwrap().success());
-    let (mut child, path) = common::netns_child();
-    let mut nl = Netlink::open().unwrap();
-    let bridge = link::create_bridge(&mut nl, "br-probe", [2, 0, 0, 0, 0, 1], 1500).unwrap();
-    let netns = sys::open_netns(&path).unwrap();
+    let common::Bed { mut child, path, mut nl, bridge, netns } = common::bed();
     let (mut default_q, mut one_q, mut sock) = (vec![], vec![], vec![]);
     for i in 0..runs + 2 {
         let t = Instant::now();

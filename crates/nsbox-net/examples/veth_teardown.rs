@@ -14,14 +14,12 @@
 mod common;
 
 use std::os::fd::AsFd;
-use std::process::Command;
 use std::time::Instant;
 
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::RouteNetlinkMessage as Rt;
 use nsbox_net::link::{self, VethPeer};
 use nsbox_net::netlink::Netlink;
-use nsbox_net::sys;
 
 fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
@@ -51,11 +49,7 @@ impl Setup {
 }
 
 fn inner(runs: usize) {
-    assert!(Command::new("ip").args(["link", "set", "lo", "up"]).status().unwrap().success());
-    let (mut child, path) = common::netns_child();
-    let mut nl = Netlink::open().unwrap();
-    let bridge = link::create_bridge(&mut nl, "br-probe", [2, 0, 0, 0, 0, 1], 1500).unwrap();
-    let netns = sys::open_netns(&path).unwrap();
+    let common::Bed { mut child, path, nl, bridge, netns } = common::bed();
     let mut s = Setup { nl, bridge, netns, path };
     let mut rows: Vec<(&str, Vec<f64>)> = Vec::new();
     let mut add = |name: &'static str, v: f64| match rows.iter_mut().find(|r| r.0 == name) {

@@ -139,7 +139,7 @@ function readJson(file: string): unknown {
 /** Reads one container's state by its full id; throws ContainerNotFoundError when it has none. */
 export function readState(root: string, id: string): ContainerState {
   const first = readStateOnce(root, id);
-  if (first.status !== 'dead' || !['running', 'created', 'creating'].includes(first.recordedStatus)) return first;
+  if (first.status !== 'dead' || !['running', 'created', 'creating', 'paused'].includes(first.recordedStatus)) return first;
   // The monitor records the exit and only then exits: it may have done both between our read of
   // state.json and our look at the monitor. Read again before calling the container dead.
   try {

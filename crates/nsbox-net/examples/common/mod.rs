@@ -47,3 +47,24 @@ pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
+
+/// What the veth probes start from, inside their throwaway namespace: lo up, a stand-in container,
+/// a host-side socket and a bridge `br-probe`.
+#[allow(dead_code)] // not every probe needs it
+pub struct Bed {
+    pub child: Child,
+    pub path: String,
+    pub nl: nsbox_net::netlink::Netlink,
+    pub bridge: u32,
+    pub netns: std::os::fd::OwnedFd,
+}
+
+#[allow(dead_code)] // not every probe needs it
+pub fn bed() -> Bed {
+    assert!(Command::new("ip").args(["link", "set", "lo", "up"]).status().unwrap().success());
+    let (child, path) = netns_child();
+    let mut nl = nsbox_net::netlink::Netlink::open().unwrap();
+    let bridge = nsbox_net::link::create_bridge(&mut nl, "br-probe", [2, 0, 0, 0, 0, 1], 1500).unwrap();
+    let netns = nsbox_net::sys::open_netns(&path).unwrap();
+    Bed { child, path, nl, bridge, netns }
+}
