@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
-use crate::detach::DetachOpts;
-use crate::exec::ExecArgs;
-use crate::run::RunArgs;
+use nsbox_container::ops::ExecArgs;
+use nsbox_container::spec::RunArgs;
+use nsbox_monitor::detach::DetachOpts;
+use nsbox_monitor::logs::DEFAULT_MAX_SIZE;
 
 pub enum Cmd {
     Version,
@@ -102,7 +103,7 @@ pub fn parse(all: &[String]) -> Result<Parsed, String> {
         }
         let flag = a.split(raw);
         let create = cmd_name == Some("create");
-        let d = || DetachOpts { root: None, name: None, auto_remove: false, log_max_size: crate::logs::DEFAULT_MAX_SIZE, create, stdin: false };
+        let d = || DetachOpts { root: None, name: None, auto_remove: false, log_max_size: DEFAULT_MAX_SIZE, create, stdin: false };
         match (cmd_name.unwrap_or(""), flag) {
             (_, "--") => after_dashdash = true,
             (_, "--root") => root = Some(PathBuf::from(a.value(flag)?)),
@@ -143,7 +144,7 @@ pub fn parse(all: &[String]) -> Result<Parsed, String> {
     let need = |n: usize, what: &str| -> Result<(), String> {
         if positional.len() < n { Err(format!("{what} is required")) } else { Ok(()) }
     };
-    let d_create = || DetachOpts { root: None, name: None, auto_remove: false, log_max_size: crate::logs::DEFAULT_MAX_SIZE, create: true, stdin: false };
+    let d_create = || DetachOpts { root: None, name: None, auto_remove: false, log_max_size: DEFAULT_MAX_SIZE, create: true, stdin: false };
     let cmd = match cmd_name {
         Some("--version" | "-v" | "version") => Cmd::Version,
         Some("--help" | "-h" | "help") => Cmd::Help,

@@ -1,41 +1,14 @@
 //! nsbox-runtime: a small, single-threaded OCI runtime. The Node library spawns it to create
-//! containers, because namespaces cannot safely be entered from a multithreaded process.
+//! containers, because namespaces cannot safely be entered from a multithreaded process. This
+//! crate is the executable only: usage, argument parsing (args.rs) and dispatch to nsbox-container
+//! (the container and the OCI commands) and nsbox-monitor (detached containers, start, attach).
 
 mod args;
-mod attach;
-mod cgroup;
-mod child;
-mod control;
-mod created;
-mod detach;
-mod devices;
-mod error;
-mod exec;
-mod freeze;
-mod idmaps;
-mod init;
-mod lo;
-mod logs;
-mod masks;
-mod monitor;
-mod names;
-mod netrelease;
-mod ops;
-mod plan;
-mod process;
-mod pty;
-mod rootfs;
-mod run;
-mod signals;
-mod stdin;
-mod state;
-mod supervise;
-mod sync;
-mod syscalls;
 
 use args::{Cmd, Parsed};
-use error::RtError;
-use state::Root;
+use nsbox_container::ops;
+use nsbox_container::state::Root;
+use nsbox_monitor::{attach, created, detach, MonitorError};
 
 const USAGE: &str = "usage: nsbox-runtime [--root DIR] [--json] COMMAND ...
   run [--bundle DIR] [--config-fd N --control-fd N] [-d|--detach [--name NAME] [--rm] [-i] [--log-max-size BYTES]] ID
@@ -68,7 +41,7 @@ fn dispatch(args: &[String]) -> i32 {
         }
     };
     let Parsed { root, json, cmd } = parsed;
-    let fail = |e: RtError| -> i32 {
+    let fail = |e: MonitorError| -> i32 {
         if json {
             let mut v = serde_json::to_value(e.to_wire()).unwrap_or_default();
             v["type"] = "error".into();
@@ -89,26 +62,26 @@ fn dispatch(args: &[String]) -> i32 {
             println!("{USAGE}");
             0
         }
-        Cmd::Run(a, None) => run::run(a),
+        Cmd::Run(a, None) => ops::run(a),
         Cmd::Run(a, Some(mut d)) => {
             d.root = Some(r.dir);
             detach::run(a, d)
         }
         Cmd::Exec(mut a) => {
             a.root = Some(r.dir);
-            exec::exec(a)
+            ops::exec(a)
         }
         Cmd::Start(c, attach) => created::start(&r, &c, attach).unwrap_or_else(fail),
-        Cmd::Pause(c) => freeze::pause(&r, &c).map(|_| 0).unwrap_or_else(fail),
-        Cmd::Resume(c) => freeze::resume(&r, &c).map(|_| 0).unwrap_or_else(fail),
-        Cmd::Kill(c, sig) => ops::kill(&r, &c, &sig).map(|_| 0).unwrap_or_else(fail),
-        Cmd::Delete(c, force) => ops::delete(&r, &c, force).map(|_| 0).unwrap_or_else(fail),
+        Cmd::Pause(c) => ops::pause(&r, &c).map(|_| 0).unwrap_or_else(|e| fail(e.into())),
+        Cmd::Resume(c) => ops::resume(&r, &c).map(|_| 0).unwrap_or_else(|e| fail(e.into())),
+        Cmd::Kill(c, sig) => ops::kill(&r, &c, &sig).map(|_| 0).unwrap_or_else(|e| fail(e.into())),
+        Cmd::Delete(c, force) => ops::delete(&r, &c, force).map(|_| 0).unwrap_or_else(|e| fail(e.into())),
         Cmd::State(c) => match ops::state(&r, &c) {
             Ok(s) => {
                 println!("{s}");
                 0
             }
-            Err(e) => fail(e),
+            Err(e) => fail(e.into()),
         },
         Cmd::List => {
             print!("{}", ops::list(&r));

@@ -1,27 +1,30 @@
-//! `nsbox-runtime run`: create the container, start it, supervise it in the foreground, clean up.
+//! Creating a container: clone its first process into new namespaces, write its id maps, place it
+//! in its cgroups, and walk it through the sync handshake up to the exec of its command (or hold it
+//! at `created`). child.rs is the child's side, from clone to exec.
 
 use std::os::fd::OwnedFd;
-use std::path::{Path, PathBuf};
 
+use nix::errno::Errno;
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
+use nsbox_cgroups::{CgroupError, Cgroups};
+use nsbox_core::error::errno_name;
 use nsbox_core::namespaces::NsKind;
 use nsbox_core::protocol::{FromRuntime, ToRuntime};
-use oci_spec::runtime::Spec;
-
-use crate::cgroup::Cgroups;
-use crate::control::Control;
-use nix::errno::Errno;
-use nsbox_core::error::errno_name;
 use nsbox_core::WireError;
 
-use crate::cgroup::CgroupError;
-use crate::error::{errno_of, sys_wire, Result, RtError};
-use crate::plan::{Plan, SpecError};
-use crate::supervise::{self, Relay};
-use crate::sync::{SyncError, SyncMsg, SyncSocket};
-use crate::{child, idmaps, pty, signals, syscalls};
+use crate::control::Control;
+use crate::error::{sys_wire, Result};
+use crate::spec::{Plan, SpecError};
+use crate::syscalls;
+
+pub(crate) mod child;
+pub(crate) mod idmaps;
+mod lo;
+pub mod sync;
+
+use sync::{SyncError, SyncMsg, SyncSocket};
 
 /// Reading the bundle's config or cloning the container's first process failed.
 #[derive(Debug, thiserror::Error)]
@@ -36,50 +39,6 @@ impl RunError {
             RunError::Sys { op, path, errno } => sys_wire(op, path, *errno, errno.desc()),
         }
     }
-}
-
-pub struct RunArgs {
-    pub id: String,
-    pub bundle: Option<PathBuf>,
-    pub config_fd: Option<i32>,
-    pub control_fd: Option<i32>,
-}
-
-pub fn run(args: RunArgs) -> i32 {
-    let mut control = match args.control_fd.map(Control::from_fd).transpose() {
-        Ok(c) => c,
-        Err(e) => return report(None, &e.into()),
-    };
-    match run_container(&args, control.as_mut()) {
-        Ok(code) => code,
-        Err(e) => report(control.as_mut(), &e),
-    }
-}
-
-pub fn report(control: Option<&mut Control>, e: &RtError) -> i32 {
-    match control {
-        Some(c) => c.error(&e.to_wire(), e.exit_code()),
-        None => eprintln!("nsbox-runtime: {}", e.to_wire()),
-    }
-    e.exit_code()
-}
-
-pub fn load_spec(args: &RunArgs, control: Option<&mut Control>) -> Result<(Spec, PathBuf)> {
-    let protocol = |msg: &str| SyncError::protocol("config", msg);
-    if let Some(fd) = args.config_fd {
-        let c = control.filter(|_| Some(fd) == args.control_fd).ok_or_else(|| protocol("--config-fd must equal --control-fd"))?;
-        let Some(ToRuntime::Config { spec }) = c.recv()? else { return Err(protocol("expected a config frame first").into()) };
-        let spec: Spec = serde_json::from_value(spec).map_err(|e| SpecError::new("config", e.to_string()))?;
-        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-        return Ok((spec, cwd));
-    }
-    let bundle = args.bundle.clone().unwrap_or_else(|| PathBuf::from("."));
-    let path = bundle.join("config.json");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| RunError::Sys { op: "read", path: path.display().to_string(), errno: errno_of(&e) })?;
-    let spec: Spec = serde_json::from_str(&text).map_err(|e| SpecError::new("config.json", e.to_string()))?;
-    let bundle = std::fs::canonicalize(&bundle).unwrap_or(bundle);
-    Ok((spec, bundle))
 }
 
 /// Kills and reaps the child and removes its cgroups if we leave early, so a failed start leaves
@@ -110,27 +69,6 @@ impl Drop for Guard {
             }
         }
     }
-}
-
-fn run_container(args: &RunArgs, mut control: Option<&mut Control>) -> Result<i32> {
-    validate_id(&args.id)?;
-    let (spec, bundle) = load_spec(args, control.as_deref_mut())?;
-    let plan = Plan::from_spec(&spec, Path::new(&bundle))?;
-    let sfd = signals::block_and_open()?;
-    let Started { pid, guard, master, .. } = start(&args.id, &plan, control.as_deref_mut())?;
-    if let Some(c) = control.as_deref_mut() {
-        c.send(&FromRuntime::Started { id: args.id.clone(), pid: pid.as_raw() });
-    }
-    let mut relay = Relay::new(master);
-    let _raw_mode = relay.master.as_ref().and_then(|_| pty::RawMode::enter());
-    let exit = supervise::run(pid, &sfd, control.as_deref_mut(), &mut relay)?;
-    for e in guard.finish() {
-        eprintln!("nsbox-runtime: cleanup: {}", e.to_wire());
-    }
-    if let Some(c) = control {
-        c.send(&FromRuntime::Exited { exit_code: exit.code, signal: exit.signal.map(|s| s.as_str().to_string()) });
-    }
-    Ok(exit.code)
 }
 
 /// A container whose command was exec'd (or, with `sync` still set, one held at `created`:
@@ -177,7 +115,7 @@ fn drive(sync: &mut SyncSocket, master: &mut Option<OwnedFd>) -> Result<Step> {
 /// Clones the container's first process, writes its maps, places it in its cgroups, and walks it
 /// through the sync handshake (with `created`/`start` on `control` when the spec asks for it)
 /// up to the exec of its command. The caller must have blocked signals (signals::block_and_open).
-pub fn start(id: &str, plan: &Plan, control: Option<&mut Control>) -> Result<Started> {
+pub(crate) fn start(id: &str, plan: &Plan, control: Option<&mut Control>) -> Result<Started> {
     start_or_hold(id, plan, control, false)
 }
 
@@ -240,9 +178,4 @@ fn wait_for_start(c: &mut Control, pid: Pid) -> Result<()> {
             None => return Err(SyncError::protocol("start", "the caller went away before start").into()),
         }
     }
-}
-
-pub fn validate_id(id: &str) -> Result<()> {
-    let ok = !id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if ok { Ok(()) } else { Err(SpecError::new("id", format!("{id:?} must be 1-128 characters of [A-Za-z0-9_.-]")).into()) }
 }

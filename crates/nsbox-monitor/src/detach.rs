@@ -17,12 +17,16 @@ use nsbox_core::protocol::{read_frame, write_frame, FromRuntime};
 use nsbox_core::WireError;
 use serde::{Deserialize, Serialize};
 
-use crate::control::Control;
-use crate::error::{errno_of, rule_wire, sys_wire, Result};
-use crate::plan::{Plan, SpecError};
-use crate::run::{self, RunArgs, Started};
-use crate::state::{self, Root, State};
-use crate::{logs, monitor, signals};
+use nsbox_container::control::Control;
+use nsbox_container::create::{start_or_hold, Started};
+use nsbox_container::error::{errno_of, rule_wire, sys_wire};
+use nsbox_container::ops::report_wire;
+use nsbox_container::process::signals;
+use nsbox_container::spec::{load_spec, validate_id, Plan, RunArgs, SpecError};
+use nsbox_container::state::{self, now_rfc3339, Root, State};
+
+use crate::error::{MonitorError, Result};
+use crate::{logs, monitor};
 
 /// Starting the monitor, or the monitor's own set-up of the container's stdio and config.
 #[derive(Debug, thiserror::Error)]
@@ -72,19 +76,19 @@ struct Report {
 pub fn run(args: RunArgs, opts: DetachOpts) -> i32 {
     let mut control = match args.control_fd.map(Control::from_fd).transpose() {
         Ok(c) => c,
-        Err(e) => return run::report(None, &e.into()),
+        Err(e) => return report(None, &e.into()),
     };
-    let prepared = run::validate_id(&args.id)
-        .and_then(|_| run::load_spec(&args, control.as_mut()))
+    let prepared = validate_id(&args.id)
+        .and_then(|_| load_spec(&args, control.as_mut()))
         .and_then(|(spec, bundle)| Ok((Plan::from_spec(&spec, &bundle)?, spec, bundle)));
     let (mut plan, spec, bundle) = match prepared {
         Ok(p) => p,
-        Err(e) => return run::report(control.as_mut(), &e),
+        Err(e) => return report(control.as_mut(), &e.into()),
     };
     plan.wait_start |= opts.create;
     if let Some(n) = &opts.name {
         if let Err(e) = state::validate_name(n) {
-            return run::report(control.as_mut(), &e.into());
+            return report(control.as_mut(), &e.into());
         }
     }
     match spawn_monitor(&args.id, &plan, &spec, bundle, &opts, &mut control) {
@@ -96,8 +100,12 @@ pub fn run(args: RunArgs, opts: DetachOpts) -> i32 {
             }
             exit_code
         }
-        Err(e) => run::report(control.as_mut(), &e),
+        Err(e) => report(control.as_mut(), &e),
     }
+}
+
+fn report(control: Option<&mut Control>, e: &MonitorError) -> i32 {
+    report_wire(control, &e.to_wire(), e.exit_code())
 }
 
 fn spawn_monitor(id: &str, plan: &Plan, spec: &oci_spec::runtime::Spec, bundle: PathBuf, opts: &DetachOpts, control: &mut Option<Control>) -> Result<Report> {
@@ -146,7 +154,7 @@ fn monitor_main(id: &str, plan: &Plan, spec: &oci_spec::runtime::Spec, bundle: &
         }
         Ok(booted) => {
             let pid = booted.started.pid.as_raw();
-            // A created container's `created` frame went out when it got there (run::start_or_hold).
+            // A created container's `created` frame went out when it got there (create::start_or_hold).
             if let (Some(c), None) = (control.as_mut(), &booted.started.held) {
                 c.send(&FromRuntime::Started { id: id.to_string(), pid });
             }
@@ -223,7 +231,7 @@ fn boot(root: &Root, id: &str, plan: &Plan, spec: &oci_spec::runtime::Spec, bund
         dup_onto(&devnull, 1)?;
         dup_onto(&devnull, 2)?;
     }
-    let started = run::start_or_hold(id, plan, control, opts.create);
+    let started = start_or_hold(id, plan, control, opts.create);
     // Our own stdio goes nowhere from now on; only the container holds the pipes' other ends.
     let _ = dup_onto(&devnull, 0).and_then(|_| dup_onto(&devnull, 1)).and_then(|_| dup_onto(&devnull, 2));
     let started = started?;
@@ -239,7 +247,7 @@ fn boot(root: &Root, id: &str, plan: &Plan, spec: &oci_spec::runtime::Spec, bund
     st.status = if held { "created" } else { "running" }.into();
     st.pid = Some(pid);
     st.pid_start_time = state::start_time(pid);
-    st.started_at = (!held).then(logs::now_rfc3339);
+    st.started_at = (!held).then(now_rfc3339);
     st.namespaces = namespaces_of(pid);
     st.cgroups = started.guard.cgroups.as_ref().map(|c| c.dirs.iter().map(|d| d.display().to_string()).collect()).unwrap_or_default();
     root.write(&st)?;
@@ -260,7 +268,7 @@ fn initial_state(id: &str, name: &str, plan: &Plan, bundle: &std::path::Path, op
         status: "creating".into(),
         monitor_pid: Some(me),
         monitor_start_time: state::start_time(me),
-        created_at: logs::now_rfc3339(),
+        created_at: now_rfc3339(),
         bundle: bundle.display().to_string(),
         rootfs: plan.root.display().to_string(),
         command: plan.process.args.clone(),

@@ -5,7 +5,7 @@ use nix::errno::Errno;
 use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
 use std::os::fd::AsRawFd;
 
-use crate::child::{sys, ChildError};
+use super::child::{sys, ChildError};
 
 pub fn up() -> Result<(), ChildError> {
     let sock = socket(AddressFamily::Inet, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None)

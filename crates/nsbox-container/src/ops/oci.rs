@@ -11,7 +11,9 @@ use nix::sys::signal::Signal;
 use nsbox_core::error::errno_name;
 use nsbox_core::WireError;
 
-use crate::error::{errno_of, rule_wire, sys_wire, Result};
+use nsbox_cgroups::{kill_cgroup, remove_cgroup};
+
+use crate::error::{rule_wire, sys_wire, Result};
 use crate::state::{self, Root, State};
 
 #[derive(Debug, thiserror::Error)]
@@ -173,7 +175,7 @@ pub fn delete(root: &Root, reference: &str, force: bool) -> Result<()> {
     }
     let mut errors = Vec::new();
     if status == "paused" {
-        crate::freeze::thaw(&st);
+        super::pause::thaw(&st);
     }
     if let Some(pid) = st.pid {
         let _ = signal_exact(pid, st.pid_start_time, Signal::SIGKILL);
@@ -210,37 +212,4 @@ fn name_of(root: &Root, id: &str) -> String {
         .find(|e| std::fs::read_to_string(e.path()).map(|c| c.trim() == id).unwrap_or(false))
         .and_then(|e| e.file_name().into_string().ok())
         .unwrap_or_default()
-}
-
-/// SIGKILL to every process in the cgroup (cgroup.kill where the kernel has it), repeated until
-/// it is empty or a second has passed.
-fn kill_cgroup(dir: &Path) {
-    let _ = std::fs::write(dir.join("cgroup.kill"), "1");
-    let deadline = Instant::now() + Duration::from_secs(1);
-    loop {
-        let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
-        let pids: Vec<i32> = procs.lines().filter_map(|l| l.trim().parse().ok()).collect();
-        if pids.is_empty() || Instant::now() > deadline {
-            return;
-        }
-        for p in pids {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), Signal::SIGKILL);
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
-fn remove_cgroup(dir: &Path) -> std::result::Result<(), OpsError> {
-    for attempt in 0..100u64 {
-        match std::fs::remove_dir(dir) {
-            Ok(()) => return Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && attempt < 99 => {
-                kill_cgroup(dir);
-                std::thread::sleep(Duration::from_millis(2 + attempt));
-            }
-            Err(e) => return Err(OpsError::Sys { op: "rmdir", path: dir.display().to_string(), errno: errno_of(&e) }),
-        }
-    }
-    Ok(())
 }

@@ -17,12 +17,13 @@ use nsbox_core::WireError;
 use oci_spec::runtime::Spec;
 
 use crate::control::Control;
-use crate::error::{errno_of, rule_wire, sys_wire, Result, RtError};
-use crate::plan::{Plan, ProcessPlan, SpecError};
+use crate::create::sync::{SyncError, SyncMsg, SyncSocket};
+use crate::error::{errno_of, rule_wire, sys_wire, ContainerError, Result};
+use crate::process::supervise::{self, Relay};
+use crate::process::{self, pty, signals};
+use crate::spec::{Plan, ProcessPlan, SpecError};
 use crate::state::Root;
-use crate::supervise::{self, Relay};
-use crate::sync::{SyncError, SyncMsg, SyncSocket};
-use crate::{process, pty, signals, syscalls};
+use crate::syscalls;
 
 /// Joining the running container failed (the new process's own failures are ProcessError's).
 #[derive(Debug, thiserror::Error)]
@@ -64,11 +65,11 @@ pub struct ExecArgs {
 pub fn exec(args: ExecArgs) -> i32 {
     let mut control = match args.control_fd.map(Control::from_fd).transpose() {
         Ok(c) => c,
-        Err(e) => return crate::run::report(None, &e.into()),
+        Err(e) => return super::report(None, &e.into()),
     };
     match exec_in(&args, control.as_mut()) {
         Ok(code) => code,
-        Err(e) => crate::run::report(control.as_mut(), &e),
+        Err(e) => super::report(control.as_mut(), &e),
     }
 }
 
@@ -104,10 +105,7 @@ fn exec_in(args: &ExecArgs, mut control: Option<&mut Control>) -> Result<i32> {
     if !crate::state::alive(Some(pid), st.pid_start_time) {
         return Err(ExecError::NotRunning { name: st.name, status: "exited".into() }.into());
     }
-    for dir in &st.cgroups {
-        let procs = Path::new(dir).join("cgroup.procs");
-        std::fs::write(&procs, std::process::id().to_string()).map_err(|e| sys("write cgroup.procs", procs.display())(errno_of(&e)))?;
-    }
+    nsbox_cgroups::join_dirs(&st.cgroups, std::process::id())?;
     let in_userns = entries.iter().any(|(k, _)| *k == NsKind::User);
     for (kind, fd) in &entries {
         setns(fd, kind.clone_flag()).map_err(sys("setns", format!("/proc/{pid}/ns/{}", kind.proc_name())))?;
@@ -155,7 +153,7 @@ fn exec_in(args: &ExecArgs, mut control: Option<&mut Control>) -> Result<i32> {
 }
 
 /// In the forked child (already inside every namespace): the identity, then the command.
-fn child(p: &ProcessPlan, slave: Option<OwnedFd>, in_userns: bool) -> RtError {
+fn child(p: &ProcessPlan, slave: Option<OwnedFd>, in_userns: bool) -> ContainerError {
     if let Some(s) = slave {
         if let Err(e) = pty::attach_slave(s) {
             return e.into();

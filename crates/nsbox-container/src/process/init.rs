@@ -6,11 +6,10 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::sys::signalfd::SignalFd;
 use nix::unistd::{fork, ForkResult, Pid};
 
+use crate::create::sync::{SyncMsg, SyncSocket};
 use crate::error::Result;
-use crate::plan::ProcessPlan;
-use crate::sync::{SyncMsg, SyncSocket};
-use crate::process::{self, sys};
-use crate::signals;
+use crate::process::{self, signals, sys};
+use crate::spec::ProcessPlan;
 
 /// Returns init's exit code: the command's, or 125 (reported through `sync`) if init itself
 /// could not start.

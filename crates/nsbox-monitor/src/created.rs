@@ -10,12 +10,13 @@ use nsbox_core::error::errno_name;
 use nsbox_core::WireError;
 use serde_json::json;
 
+use nsbox_container::create::sync::SyncError;
+use nsbox_container::error::{errno_of, rule_wire, sys_wire};
+use nsbox_container::state::{now_rfc3339, Root};
+
 use crate::detach::{namespaces_of, Booted};
-use crate::error::{errno_of, rule_wire, sys_wire, Result, RtError};
-use crate::logs::now_rfc3339;
-use crate::monitor::{frame, take_frame, EXIT, START, STDERR, STDOUT};
-use crate::state::Root;
-use crate::sync::SyncError;
+use crate::error::{MonitorError, Result};
+use crate::frames::{frame, take_frame, EXIT, START, STDERR, STDOUT};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CreatedError {
@@ -47,7 +48,7 @@ impl CreatedError {
 /// In the monitor: releases the held container; the answer for the client that asked.
 pub fn start_held(root: &Root, b: &mut Booted) -> serde_json::Value {
     if b.started.held.is_none() {
-        let e = RtError::from(not_created(&b.state.name, &b.state.status));
+        let e = MonitorError::from(not_created(&b.state.name, &b.state.status));
         return json!({ "error": e.to_wire(), "exitCode": e.exit_code() });
     }
     match b.started.release() {

@@ -1,5 +1,5 @@
 //! `nsbox-runtime attach ID`: connects the caller's terminal to a detached container through its
-//! monitor's `attach.sock` (frames as in monitor.rs): output to our stdout/stderr, our stdin and
+//! monitor's `attach.sock` (frames as in frames.rs): output to our stdout/stderr, our stdin and
 //! window size to the container's pty, and our exit status is the container's when it ends.
 
 use std::io::{Read, Write};
@@ -14,10 +14,12 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nsbox_core::error::errno_name;
 use nsbox_core::WireError;
 
-use crate::error::{errno_of, rule_wire, sys_wire, Result};
-use crate::monitor::{frame, take_frame, EXIT, RESIZE, STDERR, STDIN, STDOUT};
-use crate::pty;
-use crate::state::Root;
+use nsbox_container::error::{errno_of, rule_wire, sys_wire};
+use nsbox_container::process::pty;
+use nsbox_container::state::Root;
+
+use crate::error::Result;
+use crate::frames::{frame, take_frame, EXIT, RESIZE, STDERR, STDIN, STDOUT};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AttachError {

@@ -11,10 +11,11 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{read, write, Pid};
 use nsbox_core::protocol::ToRuntime;
 
-use crate::control::Control;
-use crate::pty;
 use std::os::fd::OwnedFd;
-use crate::signals::{self, sys, Result};
+
+use crate::control::Control;
+use crate::process::pty;
+use crate::process::signals::{self, sys, Result};
 
 pub struct Exit {
     pub code: i32,

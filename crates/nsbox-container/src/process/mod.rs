@@ -12,9 +12,13 @@ use nix::unistd::{access, execve, setgroups, setresgid, setresuid, AccessFlags, 
 use nsbox_core::error::errno_name;
 use nsbox_core::WireError;
 
-use crate::error::{errno_of, sys_wire, RtError};
-use crate::plan::{ProcessPlan, SpecError};
-use crate::signals;
+use crate::error::{errno_of, sys_wire, ContainerError};
+use crate::spec::{ProcessPlan, SpecError};
+
+pub(crate) mod init;
+pub mod pty;
+pub mod signals;
+pub(crate) mod supervise;
 
 /// The container process could not take on its identity or exec its command (init.rs's own
 /// start-up failures are here too: it is the container's first process).
@@ -49,7 +53,7 @@ impl ProcessError {
 
 type Result<T> = std::result::Result<T, ProcessError>;
 
-pub fn sys(op: &'static str, path: impl std::fmt::Display) -> impl FnOnce(Errno) -> ProcessError {
+pub(crate) fn sys(op: &'static str, path: impl std::fmt::Display) -> impl FnOnce(Errno) -> ProcessError {
     let path = path.to_string();
     move |errno| ProcessError::Sys { op, path, errno, msg: errno.desc().into() }
 }
@@ -62,7 +66,7 @@ fn caps_err(op: &'static str) -> impl FnOnce(caps::errors::CapsError) -> Process
     move |e| ProcessError::Caps { op, detail: e.to_string() }
 }
 
-pub fn set_identity(p: &ProcessPlan, in_userns: bool) -> Result<()> {
+pub(crate) fn set_identity(p: &ProcessPlan, in_userns: bool) -> Result<()> {
     // We cannot grant what we do not hold (e.g. CAP_SYS_RESOURCE on a machine that withholds it).
     let held = caps::read(None, CapSet::Permitted).map_err(caps_err("capget"))?;
     let bounding = cap_set(&p.bounding);
@@ -104,7 +108,7 @@ pub fn set_identity(p: &ProcessPlan, in_userns: bool) -> Result<()> {
 }
 
 /// Replaces this process with the command; returns only the error when it could not.
-pub fn exec(p: &ProcessPlan) -> RtError {
+pub(crate) fn exec(p: &ProcessPlan) -> ContainerError {
     let cmd = &p.args[0];
     let path_var = p.env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or("/usr/local/bin:/usr/bin:/bin");
     let resolved = match resolve(cmd, path_var) {

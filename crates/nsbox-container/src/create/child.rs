@@ -13,10 +13,12 @@ use nix::errno::Errno;
 use nsbox_core::error::errno_name;
 use nsbox_core::WireError;
 
-use crate::error::{errno_of, sys_wire, Result, RtError};
-use crate::plan::{Plan, SpecError};
-use crate::sync::{SyncMsg, SyncSocket};
-use crate::{init, lo, process, pty, rootfs, syscalls};
+use super::lo;
+use super::sync::{SyncMsg, SyncSocket};
+use crate::error::{errno_of, sys_wire, ContainerError, Result};
+use crate::process::{self, init, pty};
+use crate::spec::{Plan, SpecError};
+use crate::{rootfs, syscalls};
 
 /// A step of the child's own (namespaces, hostname, ids, lo.rs's loopback) failed; the steps it
 /// delegates fail with their modules' errors.
@@ -55,7 +57,7 @@ pub fn main(plan: &Plan, mut sync: SyncSocket) -> ! {
     fail(&mut sync, e)
 }
 
-fn fail(sync: &mut SyncSocket, e: RtError) -> ! {
+fn fail(sync: &mut SyncSocket, e: ContainerError) -> ! {
     let _ = sync.send(&SyncMsg::Failed { error: e.to_wire(), exit_code: e.exit_code() });
     // SAFETY: as above.
     unsafe { libc::_exit(e.exit_code()) }

@@ -1,42 +1,33 @@
-//! The runtime's errors. Each module that fails in its own way has its own enum, whose variants
-//! carry the step, the path and the errno (`pivot_root(/r): EINVAL: ...`); [`RtError`] wraps them
-//! all so `?` crosses modules, and alone decides the exit code and the wire form callers see.
+//! The container's errors. Each module that fails in its own way has its own enum, whose variants
+//! carry the step, the path and the errno (`pivot_root(/r): EINVAL: ...`); [`ContainerError`] wraps
+//! them all so `?` crosses modules, and alone decides the exit code and the wire form callers see
+//! (nsbox-monitor's `MonitorError` wraps it in turn, with the monitor's own errors).
 
 use nix::errno::Errno;
 use nsbox_core::WireError;
 
-use crate::attach::AttachError;
-use crate::cgroup::CgroupError;
-use crate::child::ChildError;
-use crate::created::CreatedError;
-use crate::detach::DetachError;
-use crate::devices::DeviceError;
-use crate::exec::ExecError;
-use crate::freeze::FreezeError;
-use crate::idmaps::IdMapError;
-use crate::masks::MaskError;
-use crate::ops::OpsError;
-use crate::plan::SpecError;
+use nsbox_cgroups::CgroupError;
+
+use crate::create::child::ChildError;
+use crate::create::idmaps::IdMapError;
+use crate::create::sync::SyncError;
+use crate::create::RunError;
+use crate::ops::{ExecError, FreezeError, OpsError};
+use crate::process::pty::PtyError;
+use crate::process::signals::SignalError;
 use crate::process::ProcessError;
-use crate::pty::PtyError;
+use crate::rootfs::devices::DeviceError;
+use crate::rootfs::masks::MaskError;
 use crate::rootfs::RootfsError;
-use crate::run::RunError;
-use crate::signals::SignalError;
+use crate::spec::SpecError;
 use crate::state::StateError;
-use crate::sync::SyncError;
 
 #[derive(Debug, thiserror::Error)]
-pub enum RtError {
-    #[error(transparent)]
-    Attach(#[from] AttachError),
+pub enum ContainerError {
     #[error(transparent)]
     Cgroup(#[from] CgroupError),
     #[error(transparent)]
     Child(#[from] ChildError),
-    #[error(transparent)]
-    Created(#[from] CreatedError),
-    #[error(transparent)]
-    Detach(#[from] DetachError),
     #[error(transparent)]
     Device(#[from] DeviceError),
     #[error(transparent)]
@@ -67,40 +58,37 @@ pub enum RtError {
     Sync(#[from] SyncError),
 }
 
-pub type Result<T> = std::result::Result<T, RtError>;
+pub type Result<T> = std::result::Result<T, ContainerError>;
 
-impl RtError {
+impl ContainerError {
     /// 125 for the runtime's own failures; the command's exec failure (126/127) and a code the
     /// container child reported are passed on as they are.
     pub fn exit_code(&self) -> i32 {
         match self {
-            RtError::Process(e) => e.exit_code(),
-            RtError::Sync(e) => e.exit_code(),
+            ContainerError::Process(e) => e.exit_code(),
+            ContainerError::Sync(e) => e.exit_code(),
             _ => 125,
         }
     }
 
     pub fn to_wire(&self) -> WireError {
         match self {
-            RtError::Attach(e) => e.to_wire(),
-            RtError::Cgroup(e) => e.to_wire(),
-            RtError::Child(e) => e.to_wire(),
-            RtError::Created(e) => e.to_wire(),
-            RtError::Detach(e) => e.to_wire(),
-            RtError::Device(e) => e.to_wire(),
-            RtError::Exec(e) => e.to_wire(),
-            RtError::IdMap(e) => e.to_wire(),
-            RtError::Mask(e) => e.to_wire(),
-            RtError::Ops(e) => e.to_wire(),
-            RtError::Freeze(e) => e.to_wire(),
-            RtError::Process(e) => e.to_wire(),
-            RtError::Pty(e) => e.to_wire(),
-            RtError::Rootfs(e) => e.to_wire(),
-            RtError::Run(e) => e.to_wire(),
-            RtError::Signal(e) => e.to_wire(),
-            RtError::Spec(e) => e.to_wire(),
-            RtError::State(e) => e.to_wire(),
-            RtError::Sync(e) => e.to_wire(),
+            ContainerError::Cgroup(e) => e.to_wire(),
+            ContainerError::Child(e) => e.to_wire(),
+            ContainerError::Device(e) => e.to_wire(),
+            ContainerError::Exec(e) => e.to_wire(),
+            ContainerError::IdMap(e) => e.to_wire(),
+            ContainerError::Mask(e) => e.to_wire(),
+            ContainerError::Ops(e) => e.to_wire(),
+            ContainerError::Freeze(e) => e.to_wire(),
+            ContainerError::Process(e) => e.to_wire(),
+            ContainerError::Pty(e) => e.to_wire(),
+            ContainerError::Rootfs(e) => e.to_wire(),
+            ContainerError::Run(e) => e.to_wire(),
+            ContainerError::Signal(e) => e.to_wire(),
+            ContainerError::Spec(e) => e.to_wire(),
+            ContainerError::State(e) => e.to_wire(),
+            ContainerError::Sync(e) => e.to_wire(),
         }
     }
 }
@@ -125,17 +113,17 @@ pub fn errno_of(e: &std::io::Error) -> Errno {
 }
 
 /// The texts, wire fields and exit codes below are what callers (and the TS tests) match on: they
-/// are the ones the single crate-wide enum produced, and must not drift.
+/// are the ones nsbox-runtime's single error enum produced before the crates were split, and must
+/// not drift.
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::process::ProcessError;
 
     fn wire(code: &str, op: &str, path: Option<&str>, errno: Option<i32>, message: &str) -> WireError {
         WireError { code: code.into(), op: op.into(), path: path.map(String::from), errno, message: message.into() }
     }
 
-    fn check(e: impl Into<RtError>, display: &str, expected: WireError, exit_code: i32) {
+    fn check(e: impl Into<ContainerError>, display: &str, expected: WireError, exit_code: i32) {
         let e = e.into();
         assert_eq!(e.to_string(), display);
         assert_eq!(e.to_wire(), expected);
@@ -159,7 +147,7 @@ mod tests {
         );
         // An empty path shows as `()` in the text and is left out on the wire.
         check(
-            crate::signals::sys("poll")(Errno::EBADF),
+            crate::process::signals::sys("poll")(Errno::EBADF),
             "poll(): EBADF: Bad file number",
             wire("EBADF", "poll", None, Some(9), "Bad file number"),
             125,
@@ -268,39 +256,9 @@ mod tests {
             125,
         );
         check(
-            AttachError::NotRunning { name: "web".into(), status: "exited".into() },
-            "attach(): ERR_NOT_RUNNING: container web is not running (exited)",
-            wire("ERR_NOT_RUNNING", "attach", None, None, "container web is not running (exited)"),
-            125,
-        );
-        check(
             ExecError::NotRunning { name: "web".into(), status: "created".into() },
             "exec(): ERR_NOT_RUNNING: container web is not running (created)",
             wire("ERR_NOT_RUNNING", "exec", None, None, "container web is not running (created)"),
-            125,
-        );
-        check(
-            CreatedError::NotCreated { name: "web".into(), status: "running".into() },
-            "start(): ERR_NOT_CREATED: container web is running: only a created container can be started",
-            wire("ERR_NOT_CREATED", "start", None, None, "container web is running: only a created container can be started"),
-            125,
-        );
-        check(
-            AttachError::MonitorClosed { path: "/r/c/attach.sock".into() },
-            "attach(/r/c/attach.sock): ERR_RUNTIME: the container's monitor closed the connection",
-            wire("ERR_RUNTIME", "attach", Some("/r/c/attach.sock"), None, "the container's monitor closed the connection"),
-            125,
-        );
-        check(
-            CreatedError::MonitorClosed { path: "/r/c/attach.sock".into() },
-            "start(/r/c/attach.sock): ERR_RUNTIME: the container's monitor closed the connection before answering",
-            wire("ERR_RUNTIME", "start", Some("/r/c/attach.sock"), None, "the container's monitor closed the connection before answering"),
-            125,
-        );
-        check(
-            DetachError::MonitorDied { id: "c1".into() },
-            "start monitor(c1): ERR_RUNTIME: the monitor died before reporting whether the container started",
-            wire("ERR_RUNTIME", "start monitor", Some("c1"), None, "the monitor died before reporting whether the container started"),
             125,
         );
     }

@@ -8,7 +8,7 @@ use nix::fcntl::{fcntl, FcntlArg, FdFlag};
 use nsbox_core::protocol::{read_frame, write_frame, FromRuntime, ToRuntime};
 use nsbox_core::WireError;
 
-use crate::sync::{io_err, Result, SyncError};
+use crate::create::sync::{io_err, Result, SyncError};
 
 pub struct Control {
     file: File,

@@ -1,0 +1,17 @@
+//! Creating and driving one container: the OCI config read into a plan (`spec/`), the clone and
+//! the parent–child handshake (`create/`), the root filesystem (`rootfs/`), the container's
+//! process (`process/`), the state root (`state/`) and the commands on containers (`ops/`).
+//! Everything here runs in the single-threaded nsbox-runtime; the monitor (nsbox-monitor) builds
+//! on it for detached containers.
+
+pub mod control;
+pub mod create;
+pub mod error;
+pub mod ops;
+pub mod process;
+mod rootfs;
+pub mod spec;
+pub mod state;
+mod syscalls;
+
+pub use error::{ContainerError, Result};

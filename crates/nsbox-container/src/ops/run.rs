@@ -1,0 +1,59 @@
+//! `nsbox-runtime run`: create the container, start it, supervise it in the foreground, clean up.
+
+use std::path::Path;
+
+use nsbox_core::protocol::FromRuntime;
+use nsbox_core::WireError;
+
+use crate::control::Control;
+use crate::create::{start, Started};
+use crate::error::{ContainerError, Result};
+use crate::process::supervise::{self, Relay};
+use crate::process::{pty, signals};
+use crate::spec::{load_spec, validate_id, Plan, RunArgs};
+
+pub fn run(args: RunArgs) -> i32 {
+    let mut control = match args.control_fd.map(Control::from_fd).transpose() {
+        Ok(c) => c,
+        Err(e) => return report(None, &e.into()),
+    };
+    match run_container(&args, control.as_mut()) {
+        Ok(code) => code,
+        Err(e) => report(control.as_mut(), &e),
+    }
+}
+
+pub fn report(control: Option<&mut Control>, e: &ContainerError) -> i32 {
+    report_wire(control, &e.to_wire(), e.exit_code())
+}
+
+/// The failure to the caller: on the control socket when there is one, else on stderr. Returns
+/// the exit code to leave with.
+pub fn report_wire(control: Option<&mut Control>, e: &WireError, exit_code: i32) -> i32 {
+    match control {
+        Some(c) => c.error(e, exit_code),
+        None => eprintln!("nsbox-runtime: {e}"),
+    }
+    exit_code
+}
+
+fn run_container(args: &RunArgs, mut control: Option<&mut Control>) -> Result<i32> {
+    validate_id(&args.id)?;
+    let (spec, bundle) = load_spec(args, control.as_deref_mut())?;
+    let plan = Plan::from_spec(&spec, Path::new(&bundle))?;
+    let sfd = signals::block_and_open()?;
+    let Started { pid, guard, master, .. } = start(&args.id, &plan, control.as_deref_mut())?;
+    if let Some(c) = control.as_deref_mut() {
+        c.send(&FromRuntime::Started { id: args.id.clone(), pid: pid.as_raw() });
+    }
+    let mut relay = Relay::new(master);
+    let _raw_mode = relay.master.as_ref().and_then(|_| pty::RawMode::enter());
+    let exit = supervise::run(pid, &sfd, control.as_deref_mut(), &mut relay)?;
+    for e in guard.finish() {
+        eprintln!("nsbox-runtime: cleanup: {}", e.to_wire());
+    }
+    if let Some(c) = control {
+        c.send(&FromRuntime::Exited { exit_code: exit.code, signal: exit.signal.map(|s| s.as_str().to_string()) });
+    }
+    Ok(exit.code)
+}
