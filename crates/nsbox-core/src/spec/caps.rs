@@ -49,6 +49,30 @@ pub fn resolve(privileged: bool, add: &[String], drop: &[String]) -> Result<Vec<
     Ok(set)
 }
 
+/// Capabilities with which container root can make the read-only host view writable: remount it,
+/// or mount over or move parts of it (all of them need CAP_SYS_ADMIN in the mount's user namespace,
+/// and the view's read-only flag is set inside the container's own mount namespace, so it is not
+/// locked against its root). The other capabilities that defeat isolation on any root (SYS_MODULE,
+/// SYS_RAWIO, DAC_READ_SEARCH, SYS_PTRACE, ...) are allowed as docker allows them; docs/security.md
+/// lists them and what each gives away.
+pub const REMOUNT_HOST_VIEW: [&str; 1] = ["CAP_SYS_ADMIN"];
+
+/// Refuses, for a root caller without `--privileged`, a capability that would let the container
+/// write the host's files through the host view. An unprivileged caller's container can only write
+/// what that user could write anyway, so it is not refused there.
+pub fn guard_host_view(caps: &[String], host_view: bool, privileged: bool, caller_is_root: bool) -> Result<(), WireError> {
+    if !host_view || privileged || !caller_is_root {
+        return Ok(());
+    }
+    match caps.iter().find(|c| REMOUNT_HOST_VIEW.contains(&c.as_str())) {
+        Some(cap) => Err(WireError::invalid_spec(
+            "capAdd",
+            format!("{cap} would let the container remount the read-only host view writable: give it a root of its own (--rootfs) or use --privileged"),
+        )),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,5 +86,17 @@ mod tests {
         assert_eq!(resolve(true, &[], &[]).unwrap().len(), 41);
         assert!(resolve(false, &[], &["all".into()]).unwrap().is_empty());
         assert_eq!(resolve(false, &["bogus".into()], &[]).unwrap_err().op, "capAdd");
+    }
+
+    #[test]
+    fn sys_admin_on_the_host_view_needs_privileged_or_a_root_of_its_own() {
+        let caps = resolve(false, &["SYS_ADMIN".into()], &[]).unwrap();
+        let e = guard_host_view(&caps, true, false, true).unwrap_err();
+        assert_eq!((e.code.as_str(), e.op.as_str()), ("ERR_INVALID_SPEC", "capAdd"));
+        assert!(e.message.starts_with("CAP_SYS_ADMIN would let the container remount"), "{}", e.message);
+        assert!(guard_host_view(&caps, false, false, true).is_ok(), "own rootfs");
+        assert!(guard_host_view(&caps, true, true, true).is_ok(), "--privileged");
+        assert!(guard_host_view(&caps, true, false, false).is_ok(), "rootless: the user's own rights only");
+        assert!(guard_host_view(&resolve(false, &[], &[]).unwrap(), true, false, true).is_ok(), "docker's defaults");
     }
 }

@@ -54,6 +54,7 @@ pub fn build(opts: &RunOptions) -> Result<Value, WireError> {
         None => "/".to_string(),
     };
     let caps = caps::resolve(opts.privileged, &opts.cap_add, &opts.cap_drop)?;
+    caps::guard_host_view(&caps, opts.rootfs.is_none() && has(NsKind::Mnt), opts.privileged, caller.uid == 0)?;
     let mut linux = Map::new();
     linux.insert("namespaces".into(), ns.iter().map(|k| json!({"type": k.oci_name()})).collect());
     if has(NsKind::User) {
