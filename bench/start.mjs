@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { findAdjustments, makeBundle, NAMESPACES, PROBE_ARGS } from './lib/bundle.mjs';
+import { defaultSecurity, findAdjustments, makeBundle, NAMESPACES, PROBE_ARGS } from './lib/bundle.mjs';
 import { sweepCgroups } from './lib/cgroups.mjs';
 import { runInPrivateMountNs } from './lib/privns.mjs';
 import { checkProbe } from './lib/probe.mjs';
@@ -48,9 +48,11 @@ export async function inner({ scratch, rootfs, runs, warmup, nsboxBin, prefix, c
   const adj = nsbox ? findAdjustments(nsbox, scratch, rootfs, captureRun, nextId('adjust')) : { adjustments: [], notes: [] };
   notes.push(...adj.notes);
   const adjustments = adj.adjustments;
+  const security = await defaultSecurity().catch((e) => ({ reason: `building the default config failed: ${e.message}` }));
   const b = {
     std: makeBundle(scratch, 'start-std', rootfs, { adjustments }),
     time: makeBundle(scratch, 'start-time', rootfs, { namespaces: [...NAMESPACES, 'time'], adjustments, timeOffsets: true }),
+    secure: security.seccomp ? makeBundle(scratch, 'start-secure', rootfs, { adjustments, security }) : null,
     probe: makeBundle(scratch, 'probe-std', rootfs, { args: PROBE_ARGS, adjustments }),
     probeTime: makeBundle(scratch, 'probe-time', rootfs, { args: PROBE_ARGS, namespaces: [...NAMESPACES, 'time'], adjustments, timeOffsets: true }),
     probeTimeNoOffsets: makeBundle(scratch, 'probe-time-nooffsets', rootfs, { args: PROBE_ARGS, namespaces: [...NAMESPACES, 'time'], adjustments }),
@@ -89,6 +91,8 @@ export async function inner({ scratch, rootfs, runs, warmup, nsboxBin, prefix, c
     }
     entrants.push({ name, rt, bundle: b.std.dir, samples: [], failures: 0, firstError: null, lingered: 0, extra: Boolean(rt.variantOf) });
     if (rt.variantOf) continue;
+    // The same with nsbox's default seccomp filter and docker's device rules, for every runtime.
+    if (b.secure) entrants.push({ name: `${name} (+seccomp +devices)`, rt, bundle: b.secure.dir, samples: [], failures: 0, firstError: null, lingered: 0 });
 
     // Time namespace: expected to work for nsbox; crun 1.8 (rootful) and runc 1.1 are recorded as they are.
     const tp = captureRun(rt, b.probeTime.dir, nextId('tprobe'));
@@ -105,6 +109,8 @@ export async function inner({ scratch, rootfs, runs, warmup, nsboxBin, prefix, c
       notes.push(`time namespace with ${rt.name}: ${tproblems.length === 0 ? 'works' : tproblems.join('; ')}`);
     }
   }
+  if (b.secure) notes.push(`+seccomp +devices: linux.seccomp of nsbox's default profile (${security.syscalls} rules) and docker's ${security.devices.length} device rules, in every runtime's config.json`);
+  else rows.push({ name: 'RUNTIME run (+seccomp +devices)', skipped: security.reason });
   entrants.push({ name: 'spawn /bin/true (no container)', baseline: true, samples: [], failures: 0, firstError: null, lingered: 0 });
 
   const once = (e, id) => {

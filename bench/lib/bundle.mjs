@@ -76,10 +76,26 @@ export function makeBundle(scratch, name, rootfs, opts = {}) {
   for (const a of opts.adjustments ?? []) ADJUSTMENTS[a].apply(spec);
   // explicit zero offsets for a time namespace (the runtime-spec's linux.timeOffsets)
   if (opts.timeOffsets) spec.linux.timeOffsets = { monotonic: { secs: 0, nanosecs: 0 }, boottime: { secs: 0, nanosecs: 0 } };
+  // nsbox's default seccomp filter and docker's device rules, given to every runtime alike.
+  if (opts.security) {
+    spec.linux.seccomp = opts.security.seccomp;
+    spec.linux.resources = { ...spec.linux.resources, devices: opts.security.devices };
+  }
   const dir = path.join(scratch, name);
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec, null, 2));
   return { dir, name, generatedBy, namespaces: opts.namespaces ?? NAMESPACES, args: spec.process.args };
+}
+
+// What a default `nsbox run` config carries for security (the seccomp section and the device rules),
+// from the library's own config builder; null with the reason when this build has no filter.
+export async function defaultSecurity() {
+  const { ociConfig } = await import('../../ts/dist/index.js');
+  const spec = ociConfig({ command: ['/bin/true'], rootfs: '/' });
+  const seccomp = spec.linux?.seccomp;
+  const devices = spec.linux?.resources?.devices;
+  if (!seccomp || !Array.isArray(devices)) return { reason: 'this build puts no seccomp filter or device rules in its default config' };
+  return { seccomp, devices, syscalls: seccomp.syscalls?.length ?? 0 };
 }
 
 // Probe that prints what the container sees: its pid, hostname and namespace inodes.
