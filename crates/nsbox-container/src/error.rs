@@ -15,6 +15,7 @@ use crate::create::RunError;
 use crate::ops::{ExecError, FreezeError, OpsError};
 use crate::process::pty::PtyError;
 use crate::process::signals::SignalError;
+use crate::process::stdio::StdioError;
 use crate::process::ProcessError;
 use crate::rootfs::devices::DeviceError;
 use crate::rootfs::masks::MaskError;
@@ -53,6 +54,8 @@ pub enum ContainerError {
     #[error(transparent)]
     Spec(#[from] SpecError),
     #[error(transparent)]
+    Stdio(#[from] StdioError),
+    #[error(transparent)]
     State(#[from] StateError),
     #[error(transparent)]
     Sync(#[from] SyncError),
@@ -87,6 +90,7 @@ impl ContainerError {
             ContainerError::Run(e) => e.to_wire(),
             ContainerError::Signal(e) => e.to_wire(),
             ContainerError::Spec(e) => e.to_wire(),
+            ContainerError::Stdio(e) => e.to_wire(),
             ContainerError::State(e) => e.to_wire(),
             ContainerError::Sync(e) => e.to_wire(),
         }

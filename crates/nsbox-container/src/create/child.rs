@@ -16,6 +16,7 @@ use nsbox_core::WireError;
 use super::lo;
 use super::sync::{SyncMsg, SyncSocket};
 use crate::error::{errno_of, sys_wire, ContainerError, Result};
+use crate::process::stdio::{self, ChildEnds};
 use crate::process::{self, init, pty};
 use crate::spec::{Plan, SpecError};
 use crate::{rootfs, syscalls};
@@ -42,8 +43,8 @@ pub fn sys(op: &'static str, path: impl std::fmt::Display) -> impl FnOnce(Errno)
 }
 
 /// Never returns: the process becomes the command, or reports why not and exits.
-pub fn main(plan: &Plan, mut sync: SyncSocket) -> ! {
-    if let Err(e) = setup(plan, &mut sync) {
+pub fn main(plan: &Plan, mut sync: SyncSocket, stdio: ChildEnds) -> ! {
+    if let Err(e) = setup(plan, &mut sync, stdio) {
         fail(&mut sync, e)
     }
     if plan.init {
@@ -63,9 +64,13 @@ fn fail(sync: &mut SyncSocket, e: ContainerError) -> ! {
     unsafe { libc::_exit(e.exit_code()) }
 }
 
-fn setup(plan: &Plan, sync: &mut SyncSocket) -> Result<()> {
+fn setup(plan: &Plan, sync: &mut SyncSocket, caller_stdio: ChildEnds) -> Result<()> {
     // If the runtime dies, so does the container: nothing is left running unsupervised.
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).map_err(sys("prctl PR_SET_PDEATHSIG", ""))?;
+    // First of all: leave the caller's session, and its terminal (stdio.rs says why). With --init,
+    // init is the session leader and its command inherits the session; with -t, attach_slave below
+    // makes a session of its own whose terminal is the container's pty.
+    stdio::install(caller_stdio, plan.process.terminal)?;
     sync.expect("Go", |m| matches!(m, SyncMsg::Go))?;
     if plan.has(NsKind::User) {
         become_root_inside(plan)?;

@@ -16,6 +16,7 @@ use nsbox_core::WireError;
 
 use crate::control::Control;
 use crate::error::{sys_wire, Result};
+use crate::process::stdio::{self, Pipes};
 use crate::spec::{Plan, SpecError};
 use crate::syscalls;
 
@@ -78,6 +79,9 @@ pub struct Started {
     pub pid: Pid,
     pub guard: Guard,
     pub master: Option<OwnedFd>,
+    /// Without `-t`: our ends of the pipes the container has in place of the terminals among our
+    /// stdio (process/stdio.rs). Always empty in the monitor, whose stdio are no terminals.
+    pub pipes: Pipes,
     /// The sync socket while the child waits at `created` for Start.
     pub held: Option<SyncSocket>,
 }
@@ -123,6 +127,7 @@ pub(crate) fn start(id: &str, plan: &Plan, control: Option<&mut Control>) -> Res
 /// still waiting (`held`), after sending `created` on `control`.
 pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, hold: bool) -> Result<Started> {
     let (mut sync, child_sync) = SyncSocket::pair()?;
+    let (child_stdio, pipes) = stdio::for_terminals(plan.process.terminal)?;
     // Time and cgroup namespaces are unshared by the child itself: the first so its offsets can
     // be written before anything enters it, the second after it has joined its own cgroup.
     let flags = plan
@@ -134,9 +139,10 @@ pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, h
     let raw = unsafe { syscalls::clone_with_flags(flags) }.map_err(|errno| RunError::Sys { op: "clone3", path: id.to_string(), errno })?;
     if raw == 0 {
         drop(sync);
-        child::main(plan, child_sync);
+        child::main(plan, child_sync, child_stdio);
     }
     drop(child_sync);
+    drop(child_stdio);
     let pid = Pid::from_raw(raw);
     let mut guard = Guard { pid, cgroups: None, reaped: false };
     let mut master = None;
@@ -153,16 +159,16 @@ pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, h
             if let Some(c) = c {
                 c.send(&FromRuntime::Created { id: id.to_string(), pid: raw });
             }
-            return Ok(Started { pid, guard, master, held: Some(sync) });
+            return Ok(Started { pid, guard, master, pipes, held: Some(sync) });
         }
         let c = c.ok_or_else(|| SpecError::new("annotations", "org.nsbox.wait-start needs --control-fd"))?;
         c.send(&FromRuntime::Created { id: id.to_string(), pid: raw });
         wait_for_start(c, pid)?;
-        let mut s = Started { pid, guard, master, held: Some(sync) };
+        let mut s = Started { pid, guard, master, pipes, held: Some(sync) };
         s.release()?;
         return Ok(s);
     }
-    Ok(Started { pid, guard, master, held: None })
+    Ok(Started { pid, guard, master, pipes, held: None })
 }
 
 fn wait_for_start(c: &mut Control, pid: Pid) -> Result<()> {

@@ -2,7 +2,8 @@
 //! executable: join the container's cgroups, then its namespaces (user first, so the others are
 //! entered with the capabilities it grants; mnt last), fork so the child is inside the pid
 //! namespace, give the child the container's identity and capabilities, exec. Our exit status is
-//! the command's; `-t` relays a pty opened in the container's own devpts.
+//! the command's; `-t` relays a pty opened in the container's own devpts, and without it the
+//! child is in a session of its own and gets pipes for our stdio that are terminals (stdio.rs).
 
 use std::os::fd::OwnedFd;
 use std::path::Path;
@@ -20,6 +21,7 @@ use crate::control::Control;
 use crate::create::sync::{SyncError, SyncMsg, SyncSocket};
 use crate::error::{errno_of, rule_wire, sys_wire, ContainerError, Result};
 use crate::process::supervise::{self, Relay};
+use crate::process::stdio::{self, ChildEnds};
 use crate::process::{self, pty, signals};
 use crate::spec::{Plan, ProcessPlan, SpecError};
 use crate::state::Root;
@@ -114,19 +116,21 @@ fn exec_in(args: &ExecArgs, mut control: Option<&mut Control>) -> Result<i32> {
     let sfd = signals::block_and_open()?;
     // In the container's mount namespace now: this pty belongs to its devpts.
     let pair = if p.terminal { Some(pty::open()?) } else { None };
+    let (child_stdio, pipes) = stdio::for_terminals(p.terminal)?;
     let (mut sync, child_sync) = SyncSocket::pair()?;
     // SAFETY: single-threaded; the child sets its identity and execs.
     match unsafe { fork() }.map_err(sys("fork", "exec"))? {
         ForkResult::Child => {
             drop(sync);
             let mut child_sync = child_sync;
-            let e = child(&p, pair.map(|(_, s)| s), in_userns);
+            let e = child(&p, pair.map(|(_, s)| s), child_stdio, in_userns);
             let _ = child_sync.send(&SyncMsg::Failed { error: e.to_wire(), exit_code: e.exit_code() });
             // SAFETY: _exit skips atexit handlers; nothing of ours needs flushing.
             unsafe { libc::_exit(e.exit_code()) }
         }
         ForkResult::Parent { child } => {
             drop(child_sync);
+            drop(child_stdio);
             let master = pair.map(|(m, _)| m);
             let mut guard = Reaper(Some(child));
             match sync.recv()? {
@@ -140,7 +144,7 @@ fn exec_in(args: &ExecArgs, mut control: Option<&mut Control>) -> Result<i32> {
             if let Some(c) = control.as_deref_mut() {
                 c.send(&FromRuntime::Started { id: id.clone(), pid: child.as_raw() });
             }
-            let mut relay = Relay::new(master);
+            let mut relay = Relay::new(master, pipes);
             let _raw = relay.master.as_ref().and_then(|_| pty::RawMode::enter());
             let exit = supervise::run(child, &sfd, control.as_deref_mut(), &mut relay)?;
             guard.0 = None;
@@ -152,8 +156,12 @@ fn exec_in(args: &ExecArgs, mut control: Option<&mut Control>) -> Result<i32> {
     }
 }
 
-/// In the forked child (already inside every namespace): the identity, then the command.
-fn child(p: &ProcessPlan, slave: Option<OwnedFd>, in_userns: bool) -> ContainerError {
+/// In the forked child (already inside every namespace): a session of its own (with its pty as
+/// terminal, or none), the identity, then the command.
+fn child(p: &ProcessPlan, slave: Option<OwnedFd>, caller_stdio: ChildEnds, in_userns: bool) -> ContainerError {
+    if let Err(e) = stdio::install(caller_stdio, p.terminal) {
+        return e.into();
+    }
     if let Some(s) = slave {
         if let Err(e) = pty::attach_slave(s) {
             return e.into();

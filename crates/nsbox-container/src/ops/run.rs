@@ -42,11 +42,11 @@ fn run_container(args: &RunArgs, mut control: Option<&mut Control>) -> Result<i3
     let (spec, bundle) = load_spec(args, control.as_deref_mut())?;
     let plan = Plan::from_spec(&spec, Path::new(&bundle))?;
     let sfd = signals::block_and_open()?;
-    let Started { pid, guard, master, .. } = start(&args.id, &plan, control.as_deref_mut())?;
+    let Started { pid, guard, master, pipes, .. } = start(&args.id, &plan, control.as_deref_mut())?;
     if let Some(c) = control.as_deref_mut() {
         c.send(&FromRuntime::Started { id: args.id.clone(), pid: pid.as_raw() });
     }
-    let mut relay = Relay::new(master);
+    let mut relay = Relay::new(master, pipes);
     let _raw_mode = relay.master.as_ref().and_then(|_| pty::RawMode::enter());
     let exit = supervise::run(pid, &sfd, control.as_deref_mut(), &mut relay)?;
     for e in guard.finish() {

@@ -18,6 +18,7 @@ use crate::spec::{ProcessPlan, SpecError};
 pub(crate) mod init;
 pub mod pty;
 pub mod signals;
+pub mod stdio;
 pub(crate) mod supervise;
 
 /// The container process could not take on its identity or exec its command (init.rs's own

@@ -1,5 +1,6 @@
 //! The runtime's foreground loop while the container runs: pass signals on, obey `kill` frames
-//! from the caller, relay the pty, and collect the exit status.
+//! from the caller, relay the pty (`-t`) or the pipes that stand in for the caller's terminal
+//! (stdio.rs says why), and collect the exit status.
 
 use std::os::fd::{AsFd, BorrowedFd};
 
@@ -16,6 +17,7 @@ use std::os::fd::OwnedFd;
 use crate::control::Control;
 use crate::process::pty;
 use crate::process::signals::{self, sys, Result};
+use crate::process::stdio::{Pipes, Ready};
 
 pub struct Exit {
     pub code: i32,
@@ -29,16 +31,18 @@ pub struct Relay {
     master_open: bool,
     /// Our stdout is a terminal whose hangup we pass on to the container's (see `hang_up`).
     watch_caller: bool,
+    /// Without `-t`: pipes in place of those of our stdin/stdout/stderr that are terminals.
+    pipes: Pipes,
 }
 
 impl Relay {
-    pub fn new(master: Option<OwnedFd>) -> Relay {
+    pub fn new(master: Option<OwnedFd>, pipes: Pipes) -> Relay {
         let open = master.is_some();
         if let Some(m) = &master {
             pty::sync_winsize(m.as_fd());
         }
         let watch_caller = open && nix::unistd::isatty(std::io::stdout()).unwrap_or(false);
-        Relay { master, stdin_open: open, master_open: open, watch_caller }
+        Relay { master, stdin_open: open, master_open: open, watch_caller, pipes }
     }
 
     /// The caller's terminal hung up (its window closed, its ssh session dropped): hang up the
@@ -67,6 +71,10 @@ pub fn run(pid: Pid, sfd: &SignalFd, mut control: Option<&mut Control>, relay: &
             fds.push(PollFd::new(stdout.as_fd(), PollFlags::empty()));
             fds.len() - 1
         });
+        let first_pipe = fds.len();
+        let wants = relay.pipes.wants();
+        let kinds: Vec<Ready> = wants.iter().map(|(r, _)| *r).collect();
+        fds.extend(wants.into_iter().map(|(_, p)| p));
         match poll(&mut fds, PollTimeout::NONE) {
             Err(Errno::EINTR) => continue,
             r => r.map_err(sys("poll"))?,
@@ -74,7 +82,11 @@ pub fn run(pid: Pid, sfd: &SignalFd, mut control: Option<&mut Control>, relay: &
         let ready = |i: Option<usize>| i.and_then(|i| fds[i].revents()).is_some_and(|r| !r.is_empty());
         let (sig_ready, ctl_ready, master_ready, stdin_ready) = (ready(Some(0)), ready(control_idx), ready(master_idx), ready(stdin_idx));
         let caller_gone = ready(caller_idx);
+        let pipes_ready: Vec<Ready> = kinds.iter().enumerate().filter(|(j, _)| ready(Some(first_pipe + j))).map(|(_, r)| *r).collect();
         drop(fds);
+        for r in pipes_ready {
+            relay.pipes.on_ready(r);
+        }
         if caller_gone {
             relay.hang_up();
         }
@@ -155,8 +167,9 @@ fn write_all(to: BorrowedFd<'_>, mut data: &[u8]) -> bool {
     true
 }
 
-/// Output the container wrote just before exiting is still in the pty; hand it on.
+/// Output the container wrote just before exiting is still in the pty or the pipes; hand it on.
 fn drain(relay: &mut Relay) {
+    relay.pipes.drain();
     if let Some(master) = &relay.master {
         let _ = nix::fcntl::fcntl(master, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK));
         while relay.master_open && copy(master.as_fd(), std::io::stdout().as_fd()) {
