@@ -33,6 +33,9 @@ export interface RunFlags {
   macAddress?: string;
   publish?: string[];
   dns?: string[];
+  device?: string[];
+  deviceCgroupRule?: string[];
+  securityOpt?: string[];
 }
 
 export function flagError(flag: string, message: string): InvalidSpecError {
@@ -73,10 +76,32 @@ export function runOptionsFromFlags(flags: RunFlags, command: string[], env: Nod
   if (flags.macAddress !== undefined) o.mac = flags.macAddress;
   if (flags.publish) o.ports = flags.publish.map(publish);
   if (flags.dns) o.dns = flags.dns;
+  if (flags.device) o.devices = flags.device;
+  if (flags.deviceCgroupRule) o.deviceCgroupRules = flags.deviceCgroupRule;
+  if (flags.securityOpt) Object.assign(o, securityOpts(flags.securityOpt));
   // Without a tty, a session of its own keeps the terminal's ^C from reaching the runtime as well as
   // us; we forward it once. With -t the runtime must stay in the foreground group for SIGWINCH.
   o.newSession = !flags.tty;
   return o;
+}
+
+/**
+ * docker's `--security-opt`: `seccomp=unconfined|default|PATH` and `no-new-privileges[=true|false]`
+ * (also with `:` as docker accepts). Labels and AppArmor are refused: nsbox applies neither, and an
+ * option that would be ignored is an error, never a silent no-op.
+ */
+export function securityOpts(values: string[]): Pick<RunOptions, 'seccomp' | 'noNewPrivileges'> {
+  const out: Pick<RunOptions, 'seccomp' | 'noNewPrivileges'> = {};
+  for (const v of values) {
+    const m = /^([a-z-]+)(?:[=:](.*))?$/s.exec(v);
+    const key = m?.[1];
+    const value = m?.[2];
+    if (key === 'seccomp' && value) out.seccomp = value;
+    else if (key === 'no-new-privileges' && (value === undefined || value === 'true' || value === 'false')) out.noNewPrivileges = value !== 'false';
+    else if (key === 'label' || key === 'apparmor' || key === 'systempaths') throw flagError('--security-opt', `${JSON.stringify(v)}: ${key} is not supported by nsbox`);
+    else throw flagError('--security-opt', `invalid --security-opt: ${JSON.stringify(v)}`);
+  }
+  return out;
 }
 
 /** `--ns pid,uts --ns user` or `--ns all`; names are checked by the library (field `namespaces`). */

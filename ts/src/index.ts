@@ -5,7 +5,7 @@ export { namespaces, type NamespaceIds } from './namespaces.js';
 export {
   NAMESPACE_KINDS, validateOptions,
   type RunOptions, type ValidatedOptions, type NamespaceKind, type IdMapping, type Volume, type UserSpec, type StdioOption,
-  type NetworkOptions, type PortMapping,
+  type NetworkOptions, type PortMapping, type SecurityOptions,
 } from './options.js';
 export {
   NsboxError, InvalidSpecError, PermissionError, NotFoundError, CommandNotFoundError, CommandNotExecutableError,

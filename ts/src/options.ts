@@ -7,8 +7,10 @@ import path from 'node:path';
 
 import { invalidSpec } from './errors.js';
 import { validateNetworkOptions, type NetworkOptions } from './network-options.js';
+import { SECURITY_KEYS, validateSecurityOptions, type SecurityOptions } from './security-options.js';
 
 export type { NetworkOptions, PortMapping } from './network-options.js';
+export type { SecurityOptions } from './security-options.js';
 
 export const NAMESPACE_KINDS = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'time', 'user', 'uts'] as const;
 export type NamespaceKind = (typeof NAMESPACE_KINDS)[number];
@@ -44,7 +46,7 @@ export interface UserSpec {
  */
 export type StdioOption = 'inherit' | 'pipe' | 'ignore';
 
-export interface RunOptions extends NetworkOptions {
+export interface RunOptions extends NetworkOptions, SecurityOptions {
   /** argv of the container's command; `command[0]` is looked up in the container's PATH. */
   command: string[];
   /** Root filesystem directory. Without it the container sees the host's root read-only. */
@@ -103,7 +105,7 @@ const KNOWN = new Set<string>([
   'command', 'rootfs', 'namespaces', 'hostname', 'domainname', 'uidMap', 'gidMap', 'mapRootUser', 'env', 'cwd',
   'user', 'capAdd', 'capDrop', 'privileged', 'readOnly', 'volumes', 'init', 'tty', 'interactive',
   'boottimeOffset', 'monotonicOffset', 'stdin', 'stdout', 'stderr', 'signal', 'name', 'newSession',
-  'network', 'ip', 'mac', 'ports', 'dns',
+  'network', 'ip', 'mac', 'ports', 'dns', ...SECURITY_KEYS,
 ]);
 
 /** Checks every field's shape and returns a normalised copy; throws InvalidSpecError naming the field. */
@@ -146,6 +148,7 @@ export function validateOptions(input: RunOptions): ValidatedOptions {
   }
   if (input.signal !== undefined && !(input.signal instanceof AbortSignal)) throw invalidSpec('signal', 'must be an AbortSignal');
   validateNetworkOptions(input);
+  Object.assign(o, validateSecurityOptions(input));
   return o;
 }
 

@@ -68,6 +68,10 @@ export function coreOptions(o: ValidatedOptions): Record<string, unknown> {
     tty: o.tty,
     boottimeOffset: o.boottimeOffset,
     monotonicOffset: o.monotonicOffset,
+    devices: o.devices,
+    deviceCgroupRules: o.deviceCgroupRules,
+    seccomp: o.seccomp,
+    noNewPrivileges: o.noNewPrivileges,
   };
   for (const k of Object.keys(core)) if (core[k] === undefined) delete core[k];
   return core;

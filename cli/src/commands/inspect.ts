@@ -1,4 +1,4 @@
-/** `nsbox inspect CONTAINER...`: a JSON array like docker's, with namespaces, maps, offsets, mounts, endpoints. */
+/** `nsbox inspect CONTAINER...`: a JSON array like docker's, with namespaces, maps, offsets, mounts, endpoints, security. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -12,14 +12,15 @@ export function addInspectCommand(program: Command): void {
       const rt = runtimeFor(flags);
       const out: unknown[] = [];
       process.exitCode = await eachContainer(refs, async (ref) => {
-        const s = rt.get(ref).inspect();
+        const c = rt.get(ref);
+        const s = c.inspect();
         let config: unknown = null;
         try {
           config = JSON.parse(readFileSync(path.join(rt.root, s.id, 'config.json'), 'utf8'));
         } catch {
           /* removed meanwhile */
         }
-        out.push({ ...s, config });
+        out.push({ ...s, security: c.security(), config });
       });
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     });

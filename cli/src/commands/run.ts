@@ -43,6 +43,9 @@ export function addRunCommand(program: Command): void {
     .option('--mac-address <MAC>', 'MAC address on the network')
     .option('-p, --publish <[IP:]HOST:CTR[/PROTO]>', 'publish a container port on the host (repeatable)', collect)
     .option('--dns <ADDR>', 'name server (repeatable)', collect)
+    .option('--device <HOST[:CTR][:rwm]>', 'give the container a host device (repeatable)', collect)
+    .option('--device-cgroup-rule <RULE>', "allow devices by number, e.g. 'c 1:3 rwm' (repeatable)", collect)
+    .option('--security-opt <OPT>', 'seccomp=unconfined|PROFILE.json, no-new-privileges[=false] (repeatable)', collect)
     .action(async (command: string[], flags: RunFlags) => {
       process.exitCode = await runForeground(command, flags);
     });

@@ -48,7 +48,10 @@ export class LifecycleBackend implements ContainerBackend {
   /** Only real containers: the state root also holds other directories (e.g. networking's leases). */
   async list(): Promise<ContainerSummary[]> { return this.rt.list({ all: true }).filter((s) => /^[0-9a-f]{64}$/.test(s.id)).map(summaryOf); }
   async get(ref: string): Promise<ContainerSummary> { return summaryOf(this.rt.get(ref).inspect()); }
-  async inspect(ref: string): Promise<unknown> { return this.rt.get(ref).inspect(); }
+  async inspect(ref: string): Promise<unknown> {
+    const c = this.rt.get(ref);
+    return { ...c.inspect(), security: c.security() };
+  }
   async details(ref: string): Promise<Partial<ContainerDetail>> { return detailOf(this.rt.get(ref).inspect()); }
 
   async processes(ref: string): Promise<ProcessInfo[]> {

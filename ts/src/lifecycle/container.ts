@@ -9,6 +9,7 @@ import { runtimeCommandOk } from './driver.js';
 import { releaseEndpoints, unreleasedEndpoints } from './endpoints.js';
 import { startExec, type ExecOptions, type ExecProcess } from './exec.js';
 import { readLog, type LogEntry, type LogOptions } from './logs.js';
+import { readSecurityProfile, type SecurityProfile } from './security.js';
 import { readState, type ContainerState } from './state.js';
 
 export interface StopOptions {
@@ -44,6 +45,12 @@ export class RuntimeContainer implements AsyncDisposable {
     const s = readState(this.root, this.id);
     this.lastPid = s.status === 'running' || s.status === 'paused' || s.status === 'created' ? s.pid : null;
     return s;
+  }
+
+  /** Capabilities, seccomp, no_new_privs, device rules and masks: asked for, and live from /proc. */
+  security(): SecurityProfile | null {
+    const s = this.inspect();
+    return readSecurityProfile(this.root, this.id, s.status === 'running' || s.status === 'paused' ? s.pid : null);
   }
 
   /** Resolves when the container has ended: its exit code (and signal), as the monitor recorded. */

@@ -2,6 +2,7 @@
 export { Runtime, type RuntimeOptions, type DetachedRunOptions } from './runtime.js';
 export { type EndpointRecord } from './endpoints.js';
 export { RuntimeContainer, type StopOptions, type ContainerProcess } from './container.js';
+export { securityProfile, formatDeviceRule, ANNOTATION_SECCOMP_PROFILE, type SecurityProfile, type DeviceRuleInfo } from './security.js';
 export { type ExecOptions, type ExecProcess } from './exec.js';
 export { type LogEntry, type LogOptions } from './logs.js';
 export { type LifecycleEvent, type EventOptions } from './events.js';
