@@ -21,10 +21,10 @@ use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
 
-use super::error::{sys, DeviceRuleError, Result};
+use super::error::{sys, DeviceCgroupError, Result};
 use super::insn::{Insn, RawInsn};
 use super::program::compile;
-use super::rule::DeviceRule;
+use nsbox_core::devices::DeviceRule;
 
 const BPF_PROG_LOAD: libc::c_long = 5;
 const BPF_PROG_ATTACH: libc::c_long = 8;
@@ -132,7 +132,7 @@ pub(crate) fn load_insns(insns: &[Insn], what: &str) -> Result<OwnedFd> {
     if text.is_empty() {
         text = "(empty)".into();
     }
-    Err(DeviceRuleError::BpfLoad { op: "bpf(BPF_PROG_LOAD)", path: what.to_string(), errno, log: text })
+    Err(DeviceCgroupError::BpfLoad { op: "bpf(BPF_PROG_LOAD)", path: what.to_string(), errno, log: text })
 }
 
 fn open_cgroup(dir: &Path) -> Result<OwnedFd> {
@@ -232,7 +232,7 @@ pub fn replace_all(cgroup_dir: &Path, rules: &[DeviceRule]) -> Result<AttachedDe
             .and_then(|fd| prog_detach(&cgroup, cgroup_dir, &fd_from(fd)));
         match result {
             // Someone else detached it meanwhile: the goal is met.
-            Err(DeviceRuleError::Sys { errno: Errno::ENOENT, .. }) | Ok(()) => {}
+            Err(DeviceCgroupError::Sys { errno: Errno::ENOENT, .. }) | Ok(()) => {}
             Err(e) => first_error = first_error.or(Some(e)),
         }
     }

@@ -1,21 +1,16 @@
-//! The one error type of the devices folder. A kernel failure names the step, the file and the
-//! errno (`write devices.allow(/sys/fs/cgroup/devices/x/devices.allow): EPERM: ...`); a bad option
-//! keeps docker's own wording, because that text is what users paste into searches.
+//! The error of the kernel writers: a failure names the step, the file and the errno
+//! (`write devices.allow(/sys/fs/cgroup/devices/x/devices.allow): EPERM: ...`). Malformed rules are
+//! `nsbox_core::devices::DeviceRuleError`, raised before anything here runs.
 
 use nix::errno::Errno;
 use nsbox_core::error::errno_name;
 use nsbox_core::WireError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DeviceRuleError {
+pub enum DeviceCgroupError {
     /// A syscall or a cgroup file write failed.
     #[error("{op}({path}): {}: {}", errno_name(*errno), errno.desc())]
     Sys { op: &'static str, path: String, errno: Errno },
-
-    /// An option or spec field is malformed. `op` names the option or field (`--device`,
-    /// `linux.resources.devices[2].access`); the message alone is docker's text.
-    #[error("{message}")]
-    Invalid { op: String, message: String },
 
     /// The kernel accepted every write but `devices.list` does not say what we asked for.
     #[error("{op}({path}): devices.list is {found:?}, expected {expected:?}")]
@@ -30,41 +25,36 @@ pub enum DeviceRuleError {
     TooLarge { op: &'static str, rules: usize },
 }
 
-impl DeviceRuleError {
+impl DeviceCgroupError {
     pub fn to_wire(&self) -> WireError {
         match self {
-            DeviceRuleError::Sys { op, path, errno } => WireError::from_errno(*op, non_empty(path), *errno, errno.desc()),
-            DeviceRuleError::Invalid { op, message } => WireError::invalid_spec(op.clone(), message.clone()),
-            DeviceRuleError::Mismatch { op, path, .. } => WireError::runtime(*op, non_empty(path), self.to_string()),
-            DeviceRuleError::BpfLoad { op, path, errno, log } => {
+            DeviceCgroupError::Sys { op, path, errno } => WireError::from_errno(*op, non_empty(path), *errno, errno.desc()),
+            DeviceCgroupError::Mismatch { op, path, .. } => WireError::runtime(*op, non_empty(path), self.to_string()),
+            DeviceCgroupError::BpfLoad { op, path, errno, log } => {
                 WireError::from_errno(*op, non_empty(path), *errno, format!("{}; verifier log: {log}", errno.desc()))
             }
-            DeviceRuleError::TooLarge { op, .. } => WireError::invalid_spec(*op, self.to_string()),
+            DeviceCgroupError::TooLarge { op, .. } => WireError::invalid_spec(*op, self.to_string()),
         }
     }
 
-    pub(crate) fn invalid(op: impl Into<String>, message: impl Into<String>) -> DeviceRuleError {
-        DeviceRuleError::Invalid { op: op.into(), message: message.into() }
-    }
-
-    pub(crate) fn io(op: &'static str, path: &std::path::Path, e: &std::io::Error) -> DeviceRuleError {
+    pub(crate) fn io(op: &'static str, path: &std::path::Path, e: &std::io::Error) -> DeviceCgroupError {
         // EIO stands in for the rare io::Error that carries no errno.
         let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
-        DeviceRuleError::Sys { op, path: path.display().to_string(), errno }
+        DeviceCgroupError::Sys { op, path: path.display().to_string(), errno }
     }
 }
 
 /// `map_err(sys("open", path))`: keeps call sites to one line while still naming step and path.
-pub(crate) fn sys(op: &'static str, path: impl std::fmt::Display) -> impl FnOnce(Errno) -> DeviceRuleError {
+pub(crate) fn sys(op: &'static str, path: impl std::fmt::Display) -> impl FnOnce(Errno) -> DeviceCgroupError {
     let path = path.to_string();
-    move |errno| DeviceRuleError::Sys { op, path, errno }
+    move |errno| DeviceCgroupError::Sys { op, path, errno }
 }
 
 fn non_empty(path: &str) -> Option<String> {
     (!path.is_empty()).then(|| path.to_string())
 }
 
-pub type Result<T> = std::result::Result<T, DeviceRuleError>;
+pub type Result<T> = std::result::Result<T, DeviceCgroupError>;
 
 #[cfg(test)]
 mod tests {
@@ -80,16 +70,8 @@ mod tests {
     }
 
     #[test]
-    fn invalid_keeps_docker_text_and_becomes_a_spec_error() {
-        let e = DeviceRuleError::invalid("--device", "invalid device mode: x");
-        assert_eq!(e.to_string(), "invalid device mode: x");
-        let w = e.to_wire();
-        assert_eq!((w.code.as_str(), w.op.as_str(), w.message.as_str()), ("ERR_INVALID_SPEC", "--device", "invalid device mode: x"));
-    }
-
-    #[test]
     fn verifier_log_travels_in_the_wire_message() {
-        let e = DeviceRuleError::BpfLoad { op: "bpf(BPF_PROG_LOAD)", path: String::new(), errno: Errno::EACCES, log: "R0 !read_ok".into() };
+        let e = DeviceCgroupError::BpfLoad { op: "bpf(BPF_PROG_LOAD)", path: String::new(), errno: Errno::EACCES, log: "R0 !read_ok".into() };
         let w = e.to_wire();
         assert_eq!((w.code.as_str(), w.path.as_deref()), ("EACCES", None));
         assert!(w.message.ends_with("verifier log: R0 !read_ok"), "{}", w.message);

@@ -1,8 +1,10 @@
-//! The devices cgroup: which device nodes a container may create (`m`), read (`r`) and write (`w`).
-//! Without rules a container's root, which holds CAP_MKNOD, can `mknod` the host's disk and open it.
+//! The devices cgroup, kernel side: which device nodes a container may create (`m`), read (`r`)
+//! and write (`w`). Without rules a container's root, which holds CAP_MKNOD, can `mknod` the host's
+//! disk and open it.
 //!
-//! One rule list ([`DeviceRule`]s, built from OCI or docker's options, usually starting from
-//! [`DOCKER_DEFAULT_RULES`]) is enforced in whichever ways the host offers:
+//! One rule list (`nsbox_core::devices::DeviceRule`s, built from OCI or docker's options by the
+//! pure code in nsbox-core, usually starting from `DOCKER_DEFAULT_RULES`) is enforced in whichever
+//! ways the host offers:
 //! - cgroup v1: [`apply_v1`] writes the rules to the container's `devices` cgroup;
 //! - cgroup v2: there are no devices files; [`attach`] loads a `BPF_PROG_TYPE_CGROUP_DEVICE`
 //!   program generated from the same list and attaches it to the container's cgroup2 directory.
@@ -15,23 +17,19 @@
 //! means the container is confined whichever of them a later tool or an administrator changes,
 //! and the tests show each one alone denies (and both together do).
 
+mod apply;
 mod bpf;
 mod error;
-mod host;
 mod insn;
-mod parse;
 mod program;
-mod rule;
 mod v1;
 
 #[cfg(test)]
 mod kernel_tests;
 
+pub use apply::{apply_to_cgroups, Applied};
 pub use bpf::{attach, attached_program_ids, replace_all, AttachedDeviceFilter};
-pub use error::DeviceRuleError;
-pub use host::{resolve_device_option, stat_device, HostDevice};
+pub use error::DeviceCgroupError;
 pub use insn::{Insn, RawInsn, Reg};
-pub use parse::{parse_access, parse_cgroup_rule, parse_device, DeviceMapping};
 pub use program::compile;
-pub use rule::{effective, permits, rules_from_oci, Access, DevNum, DeviceKind, DeviceRule, DOCKER_DEFAULT_RULES};
 pub use v1::{apply_v1, expected_list, read_list};

@@ -7,11 +7,11 @@
 //! the rules naming that bit from last to first; the first whose node matches decides that bit (a
 //! deny exits with 0, an allow goes on to the next bit); no match falls to the list's default.
 //!
-//! [`permits`]: super::rule::permits
+//! [`permits`]: nsbox_core::devices::permits
 
-use super::error::{DeviceRuleError, Result};
+use super::error::{DeviceCgroupError, Result};
 use super::insn::{Asm, Insn, Reg};
-use super::rule::{effective, Access, DevNum, DeviceKind, DeviceRule};
+use nsbox_core::devices::{effective, Access, DevNum, DeviceKind, DeviceRule};
 
 const BPF_DEVCG_DEV_BLOCK: u32 = 1;
 const BPF_DEVCG_DEV_CHAR: u32 = 2;
@@ -63,7 +63,7 @@ pub fn compile(rules: &[DeviceRule]) -> Result<Vec<Insn>> {
     }
     a.push(Insn::mov32_imm(Reg::R0, 1));
     a.push(Insn::exit());
-    a.finish().ok_or(DeviceRuleError::TooLarge { op: "compile device program", rules: rules.len() })
+    a.finish().ok_or(DeviceCgroupError::TooLarge { op: "compile device program", rules: rules.len() })
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::devices::insn::*;
-use crate::devices::rule::{permits, DOCKER_DEFAULT_RULES};
+use nsbox_core::devices::{permits, DOCKER_DEFAULT_RULES};
 
 /// Runs `prog` on a `bpf_cgroup_dev_ctx`; panics on anything we never emit.
 fn run(prog: &[Insn], ctx: [u32; 3]) -> u32 {
@@ -70,7 +70,7 @@ fn majors_above_2_pow_31_still_match() {
 #[test]
 fn a_list_too_long_for_jump_offsets_is_an_error_not_a_wrong_program() {
     let many = vec![DeviceRule::allow(DeviceKind::Char, DevNum::Num(1), DevNum::Num(1), Access::RWM); 9000];
-    assert!(matches!(compile(&many), Err(DeviceRuleError::TooLarge { rules: 9000, .. })));
+    assert!(matches!(compile(&many), Err(DeviceCgroupError::TooLarge { rules: 9000, .. })));
 }
 
 fn small_num() -> impl Strategy<Value = DevNum> {

@@ -8,8 +8,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::error::{DeviceRuleError, Result};
-use super::rule::{Access, DevNum, DeviceKind, DeviceRule};
+use super::error::{DeviceCgroupError, Result};
+use nsbox_core::devices::{Access, DevNum, DeviceKind, DeviceRule};
 
 const ALLOW: &str = "devices.allow";
 const DENY: &str = "devices.deny";
@@ -26,7 +26,7 @@ pub fn apply_v1(dir: &Path, rules: &[DeviceRule]) -> Result<()> {
     let found = read_list(dir)?;
     let expected = expected_list(rules);
     if found != expected {
-        return Err(DeviceRuleError::Mismatch {
+        return Err(DeviceCgroupError::Mismatch {
             op: "verify devices.list",
             path: dir.join(LIST).display().to_string(),
             expected: expected.join("; "),
@@ -40,14 +40,14 @@ fn write_rule(dir: &Path, file: &'static str, text: &str) -> Result<()> {
     let path = dir.join(file);
     let op = if file == ALLOW { "write devices.allow" } else { "write devices.deny" };
     // No O_CREAT: a wrong directory must fail, not collect stray files named like cgroup ones.
-    let mut file = std::fs::OpenOptions::new().write(true).open(&path).map_err(|e| DeviceRuleError::io(op, &path, &e))?;
-    file.write_all(text.as_bytes()).map_err(|e| DeviceRuleError::io(op, &path, &e))
+    let mut file = std::fs::OpenOptions::new().write(true).open(&path).map_err(|e| DeviceCgroupError::io(op, &path, &e))?;
+    file.write_all(text.as_bytes()).map_err(|e| DeviceCgroupError::io(op, &path, &e))
 }
 
 /// The lines of `devices.list`.
 pub fn read_list(dir: &Path) -> Result<Vec<String>> {
     let path = dir.join(LIST);
-    let text = std::fs::read_to_string(&path).map_err(|e| DeviceRuleError::io("read devices.list", &path, &e))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| DeviceCgroupError::io("read devices.list", &path, &e))?;
     Ok(text.lines().map(str::to_string).collect())
 }
 
@@ -98,8 +98,8 @@ pub fn expected_list(rules: &[DeviceRule]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::devices::parse::parse_cgroup_rule;
-    use crate::devices::rule::DOCKER_DEFAULT_RULES;
+    use nsbox_core::devices::parse_cgroup_rule;
+    use nsbox_core::devices::DOCKER_DEFAULT_RULES;
 
     fn rule(s: &str, allow: bool) -> DeviceRule {
         DeviceRule { allow, ..parse_cgroup_rule(s).unwrap() }

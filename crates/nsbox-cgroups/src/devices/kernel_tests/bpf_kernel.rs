@@ -4,10 +4,8 @@ use super::v1_kernel::allow_loop;
 use super::{own_cgroup_dir, privileged, TempDir, TestCgroup};
 use crate::devices::bpf::load_insns;
 use crate::devices::insn::{Insn, Reg};
-use crate::devices::{
-    apply_v1, attach, attached_program_ids, replace_all, Access, DevNum, DeviceKind, DeviceRule, DeviceRuleError,
-    DOCKER_DEFAULT_RULES,
-};
+use crate::devices::{apply_v1, attach, attached_program_ids, replace_all, DeviceCgroupError};
+use nsbox_core::devices::{Access, DevNum, DeviceKind, DeviceRule, DOCKER_DEFAULT_RULES};
 
 fn unified_parent(test: &str) -> Option<std::path::PathBuf> {
     if !privileged(test) {
@@ -100,16 +98,42 @@ fn verifier_log_comes_back_in_the_error() {
     }
     // Exiting without setting R0: the verifier must refuse and say why.
     let e = load_insns(&[Insn::exit()], "test").unwrap_err();
-    let DeviceRuleError::BpfLoad { errno, log, .. } = &e else { panic!("{e:?}") };
+    let DeviceCgroupError::BpfLoad { errno, log, .. } = &e else { panic!("{e:?}") };
     assert_eq!(*errno, nix::errno::Errno::EACCES);
     assert!(log.contains("R0 !read_ok"), "{log}");
     assert!(e.to_wire().message.contains("R0 !read_ok"));
 
     // Reading past the 12-byte context is refused too.
     let e = load_insns(&[Insn::ldx_w(Reg::R2, Reg::R1, 12), Insn::mov32_imm(Reg::R0, 1), Insn::exit()], "test").unwrap_err();
-    assert!(matches!(&e, DeviceRuleError::BpfLoad { log, .. } if log.contains("invalid bpf_context access")), "{e}");
+    assert!(matches!(&e, DeviceCgroupError::BpfLoad { log, .. } if log.contains("invalid bpf_context access")), "{e}");
 
     // And our own program loads under the Apache-2.0 license string: no GPL needed.
     let prog = crate::devices::compile(&DOCKER_DEFAULT_RULES).unwrap();
     load_insns(&prog, "test").unwrap();
+}
+
+#[test]
+fn apply_to_cgroups_writes_v1_and_attaches_v2_and_skips_other_hierarchies() {
+    let test = "apply_to_cgroups_writes_v1_and_attaches_v2_and_skips_other_hierarchies";
+    let Some(unified) = unified_parent(test) else { return };
+    let Some(devices) = own_cgroup_dir(Some("devices")) else {
+        return eprintln!("{test}: not run: no cgroup v1 devices hierarchy, so the host is not hybrid");
+    };
+    let tmp = TempDir::new();
+    let lo = LoopDevice::attach(&tmp.path);
+    let (v1, v2) = (TestCgroup::create(&devices), TestCgroup::create(&unified));
+    // Another v1 hierarchy (pids, freezer, ...) has neither devices.allow nor cgroup.controllers.
+    let other = own_cgroup_dir(Some("pids")).or_else(|| own_cgroup_dir(Some("freezer"))).map(|p| TestCgroup::create(&p));
+    let mut dirs = vec![v1.dir.clone(), v2.dir.clone()];
+    dirs.extend(other.as_ref().map(|o| o.dir.clone()));
+    let applied = crate::devices::apply_to_cgroups(&dirs, &DOCKER_DEFAULT_RULES).unwrap();
+    assert_eq!((applied.v1, applied.v2), (vec![v1.dir.clone()], vec![v2.dir.clone()]));
+    assert_eq!(crate::devices::read_list(&v1.dir).unwrap().len(), 11);
+    assert_eq!(attached_program_ids(&v2.dir).unwrap().len(), 1, "attached, and kept after our fd was closed");
+    let procs = [v1.procs(), v2.procs()];
+    let procs: Vec<&std::path::Path> = procs.iter().map(|p| p.as_path()).collect();
+    assert_eq!(probe(&procs, &tmp.path.join("n"), lo.major, lo.minor), NODE_DENIED);
+    // A directory that holds no device cgroup files gets nothing: the caller sees an empty Applied
+    // and decides (the runtime refuses to start a container whose rules went nowhere).
+    assert!(crate::devices::apply_to_cgroups(&[tmp.path.join("missing")], &DOCKER_DEFAULT_RULES).unwrap().is_empty());
 }

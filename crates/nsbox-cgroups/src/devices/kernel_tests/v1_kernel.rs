@@ -3,7 +3,8 @@ use nix::errno::Errno;
 use super::loopdev::LoopDevice;
 use super::probe::{probe, NODE_DENIED, OK};
 use super::{own_cgroup_dir, privileged, TempDir, TestCgroup};
-use crate::devices::{apply_v1, read_list, Access, DevNum, DeviceKind, DeviceRule, DeviceRuleError, DOCKER_DEFAULT_RULES};
+use crate::devices::{apply_v1, read_list, DeviceCgroupError};
+use nsbox_core::devices::{Access, DevNum, DeviceKind, DeviceRule, DOCKER_DEFAULT_RULES};
 
 fn devices_parent(test: &str) -> Option<std::path::PathBuf> {
     if !privileged(test) {
@@ -60,16 +61,16 @@ fn v1_write_errors_name_the_file_and_errno() {
     let loop0 = DeviceRule::allow(DeviceKind::Block, DevNum::Num(7), DevNum::Num(0), Access::RWM);
     let e = apply_v1(&inner.dir, &[loop0]).unwrap_err();
     let want = inner.dir.join("devices.allow").display().to_string();
-    assert_eq!(e, DeviceRuleError::Sys { op: "write devices.allow", path: want.clone(), errno: Errno::EPERM });
+    assert_eq!(e, DeviceCgroupError::Sys { op: "write devices.allow", path: want.clone(), errno: Errno::EPERM });
     assert_eq!(e.to_wire().path.as_deref(), Some(want.as_str()));
 
     // `a` cannot be written while the cgroup has children.
     let e = apply_v1(&outer.dir, &DOCKER_DEFAULT_RULES).unwrap_err();
     let want = outer.dir.join("devices.deny").display().to_string();
-    assert_eq!(e, DeviceRuleError::Sys { op: "write devices.deny", path: want, errno: Errno::EINVAL });
+    assert_eq!(e, DeviceCgroupError::Sys { op: "write devices.deny", path: want, errno: Errno::EINVAL });
     drop(inner);
 
     let gone = outer.dir.join("no-such-cgroup");
     let e = apply_v1(&gone, &DOCKER_DEFAULT_RULES).unwrap_err();
-    assert!(matches!(e, DeviceRuleError::Sys { op: "write devices.deny", errno: Errno::ENOENT, .. }), "{e}");
+    assert!(matches!(e, DeviceCgroupError::Sys { op: "write devices.deny", errno: Errno::ENOENT, .. }), "{e}");
 }

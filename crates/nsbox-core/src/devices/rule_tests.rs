@@ -1,4 +1,4 @@
-use oci_spec::runtime::{LinuxDeviceBuilder, LinuxDeviceCgroupBuilder, LinuxDeviceType};
+use oci_spec::runtime::{LinuxDeviceCgroupBuilder, LinuxDeviceType};
 
 use super::*;
 use crate::devices::error::DeviceRuleError;
@@ -56,14 +56,25 @@ fn oci_resource_rules_convert_like_runc() {
 }
 
 #[test]
-fn oci_device_nodes_imply_allow_rules_after_the_resource_rules() {
-    let node = |t, major, minor| LinuxDeviceBuilder::default().path("/dev/x").typ(t).major(major).minor(minor).build().unwrap();
-    let devices = [node(LinuxDeviceType::B, 7, 0), node(LinuxDeviceType::U, 10, 200), node(LinuxDeviceType::P, 0, 0)];
-    let resources = [LinuxDeviceCgroupBuilder::default().allow(false).access("rwm").build().unwrap()];
-    let rules = rules_from_oci(&devices, &resources).unwrap();
+fn oci_rules_keep_their_order_and_nodes_imply_nothing() {
+    let deny = LinuxDeviceCgroupBuilder::default().allow(false).access("rwm").build().unwrap();
+    let read = LinuxDeviceCgroupBuilder::default().allow(true).typ(LinuxDeviceType::B).major(7).minor(0).access("r").build().unwrap();
+    let rules = rules_from_oci(&[deny, read.clone()]).unwrap();
     let text: Vec<(String, bool)> = rules.iter().map(|r| (r.to_string(), r.allow)).collect();
-    assert_eq!(text, [("a *:* rwm".into(), false), ("b 7:0 rwm".into(), true), ("c 10:200 rwm".into(), true)]);
-    assert!(permits(&rules, LOOP.0, 7, 0, Access::RWM));
-    let bad = [node(LinuxDeviceType::A, 1, 1)];
-    assert!(matches!(rules_from_oci(&bad, &[]), Err(DeviceRuleError::Invalid { op, .. }) if op == "linux.devices[0].type"));
+    assert_eq!(text, [("a *:* rwm".into(), false), ("b 7:0 r".into(), true)]);
+    assert!(permits(&rules, LOOP.0, 7, 0, Access::READ));
+    assert!(!permits(&rules, LOOP.0, 7, 0, Access::WRITE), "a read-only --device stays read-only");
+    let bad = LinuxDeviceCgroupBuilder::default().allow(true).typ(LinuxDeviceType::C).access("").build().unwrap();
+    assert!(matches!(rules_from_oci(&[read, bad]), Err(DeviceRuleError::Invalid { op, .. }) if op == "linux.resources.devices[1].access"));
+}
+
+#[test]
+fn rules_round_trip_through_oci() {
+    for r in DOCKER_DEFAULT_RULES.iter().chain([DeviceRule { allow: true, ..DeviceRule::DENY_ALL }].iter()) {
+        assert_eq!(DeviceRule::from_oci(&r.to_oci(), "f").unwrap(), *r, "{r}");
+    }
+    let json = serde_json::to_value(DOCKER_DEFAULT_RULES[10].to_oci()).unwrap();
+    assert_eq!(json, serde_json::json!({"allow": true, "type": "c", "access": "m"}));
+    assert_eq!(standard_node_rules().len(), 9);
+    assert!(standard_node_rules().iter().all(|r| r.allow && r.kind == DeviceKind::Char && r.access == Access::RWM));
 }

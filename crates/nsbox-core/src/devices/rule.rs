@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use oci_spec::runtime::{LinuxDevice, LinuxDeviceCgroup, LinuxDeviceType};
+use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceCgroupBuilder, LinuxDeviceType};
 
 use super::error::{DeviceRuleError, Result};
 
@@ -151,6 +151,14 @@ pub const DOCKER_DEFAULT_RULES: [DeviceRule; 12] = [
     DeviceRule::allow(DeviceKind::Block, DevNum::Any, DevNum::Any, Access::MKNOD),
 ];
 
+/// The nodes every container's /dev holds (null, zero, full, random, urandom, tty, console, ptmx,
+/// pts/*): docker's defaults without the leading deny-all and the two mknod-anywhere rules. A
+/// runtime appends these to any config's rules, as runc, crun and youki do, so the nodes it makes
+/// itself stay usable whatever the config's list says.
+pub fn standard_node_rules() -> &'static [DeviceRule] {
+    &DOCKER_DEFAULT_RULES[1..10]
+}
+
 /// The rules after the last `a` rule, and whether that reset allowed everything (no `a` rule:
 /// deny, the state every list starts from).
 pub fn effective(rules: &[DeviceRule]) -> (bool, &[DeviceRule]) {
@@ -216,34 +224,37 @@ impl DeviceRule {
             allow: rule.allow(),
         })
     }
+}
 
-    /// The allow rule a `linux.devices[i]` node implies (runc adds one per node: a container must
-    /// be able to use the nodes its config creates). None for FIFOs, which the cgroup never checks.
-    pub fn from_oci_device(dev: &LinuxDevice, field: &str) -> Result<Option<DeviceRule>> {
-        let kind = match oci_kind(dev.typ()) {
-            None => return Ok(None),
-            Some(DeviceKind::All) => {
-                return Err(DeviceRuleError::invalid(format!("{field}.type"), "a device node cannot be of type a"))
-            }
-            Some(k) => k,
+impl DeviceRule {
+    /// The `linux.resources.devices` entry for this rule; `*` numbers are left out (the spec's
+    /// "all"), which `from_oci` reads back as `*`.
+    pub fn to_oci(&self) -> LinuxDeviceCgroup {
+        let typ = match self.kind {
+            DeviceKind::All => LinuxDeviceType::A,
+            DeviceKind::Block => LinuxDeviceType::B,
+            DeviceKind::Char => LinuxDeviceType::C,
         };
-        let major = oci_num(&format!("{field}.major"), Some(dev.major()))?;
-        let minor = oci_num(&format!("{field}.minor"), Some(dev.minor()))?;
-        Ok(Some(DeviceRule { kind, major, minor, access: Access::RWM, allow: true }))
+        let num = |n: DevNum| match n {
+            DevNum::Any => None,
+            DevNum::Num(n) => Some(i64::from(n)),
+        };
+        let mut b = LinuxDeviceCgroupBuilder::default().allow(self.allow).typ(typ).access(self.access.to_string());
+        if let Some(m) = num(self.major) {
+            b = b.major(m);
+        }
+        if let Some(m) = num(self.minor) {
+            b = b.minor(m);
+        }
+        b.build().expect("allow, type and access are set")
     }
 }
 
-/// A container's rule list from its OCI config: `linux.resources.devices` in order, then an allow
-/// for each `linux.devices` node, after them so that a leading "deny all" cannot cancel them.
-pub fn rules_from_oci(devices: &[LinuxDevice], resources: &[LinuxDeviceCgroup]) -> Result<Vec<DeviceRule>> {
-    let mut rules = Vec::with_capacity(devices.len() + resources.len());
-    for (i, r) in resources.iter().enumerate() {
-        rules.push(DeviceRule::from_oci(r, &format!("linux.resources.devices[{i}]"))?);
-    }
-    for (i, d) in devices.iter().enumerate() {
-        rules.extend(DeviceRule::from_oci_device(d, &format!("linux.devices[{i}]"))?);
-    }
-    Ok(rules)
+/// A container's rule list from its OCI config's `linux.resources.devices`, in order. The nodes of
+/// `linux.devices` imply no rule: docker writes a rule for each `--device` with the access asked
+/// for, and an implied `rwm` after it would make `--device /dev/sda:/dev/xvdc:r` writable.
+pub fn rules_from_oci(resources: &[LinuxDeviceCgroup]) -> Result<Vec<DeviceRule>> {
+    resources.iter().enumerate().map(|(i, r)| DeviceRule::from_oci(r, &format!("linux.resources.devices[{i}]"))).collect()
 }
 
 #[cfg(test)]
