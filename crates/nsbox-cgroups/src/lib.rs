@@ -9,6 +9,7 @@ use nix::errno::Errno;
 use nsbox_core::error::errno_name;
 use nsbox_core::WireError;
 
+pub mod devices;
 mod freezer;
 mod hierarchy;
 mod kill;

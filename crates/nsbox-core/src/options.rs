@@ -28,6 +28,10 @@ pub struct RunOptions {
     pub volumes: Vec<Volume>,
     pub init: bool,
     pub tty: bool,
+    /// docker's `--device HOST[:CONTAINER][:PERMS]`, one entry per option.
+    pub devices: Vec<String>,
+    /// docker's `--device-cgroup-rule 'TYPE MAJOR:MINOR PERMS'`: extra allow rules.
+    pub device_cgroup_rules: Vec<String>,
     pub boottime_offset: Option<i64>,
     pub monotonic_offset: Option<i64>,
     /// Filled in by the addon from the calling process, never by the user.

@@ -27,19 +27,45 @@ pub mod sync;
 
 use sync::{SyncError, SyncMsg, SyncSocket};
 
-/// Reading the bundle's config or cloning the container's first process failed.
+/// Reading the bundle's config or cloning the container's first process failed, or the config's
+/// device rules could not be put in force.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("{op}({path}): {}: {}", errno_name(*errno), errno.desc())]
     Sys { op: &'static str, path: String, errno: Errno },
+    #[error(transparent)]
+    DeviceRules(#[from] nsbox_cgroups::devices::DeviceCgroupError),
+    /// The config has device rules but the container got no cgroup that can hold them.
+    #[error("{OP}: ERR_RUNTIME: {}", NO_DEVICE_CGROUP)]
+    NoDeviceCgroup,
 }
+
+const OP: &str = "apply linux.resources.devices";
+const NO_DEVICE_CGROUP: &str = "the config has device rules, but no cgroup could be created for the container to enforce \
+     them in (not root, or a read-only cgroupfs); remove linux.resources.devices to run it without them";
 
 impl RunError {
     pub fn to_wire(&self) -> WireError {
         match self {
             RunError::Sys { op, path, errno } => sys_wire(op, path, *errno, errno.desc()),
+            RunError::DeviceRules(e) => e.to_wire(),
+            RunError::NoDeviceCgroup => WireError::runtime(OP, None, NO_DEVICE_CGROUP),
         }
     }
+}
+
+/// Puts the plan's device rules in force in every cgroup the container got (the v1 devices
+/// cgroup and the cgroup2 directory; on a hybrid host both), before the child goes on to mknod
+/// or open anything. Rules that went nowhere are an error, never silently dropped.
+fn apply_device_rules(plan: &Plan, cgroups: &Cgroups) -> std::result::Result<(), RunError> {
+    if plan.devices.rules.is_empty() {
+        return Ok(());
+    }
+    let applied = nsbox_cgroups::devices::apply_to_cgroups(&cgroups.dirs, &plan.devices.rules)?;
+    if applied.is_empty() {
+        return Err(RunError::NoDeviceCgroup);
+    }
+    Ok(())
 }
 
 /// Kills and reaps the child and removes its cgroups if we leave early, so a failed start leaves
@@ -150,8 +176,11 @@ pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, h
         idmaps::write_all(raw, &plan.uid_map, &plan.gid_map)?;
     }
     let cgroups = Cgroups::create(id);
-    cgroups.join(raw)?;
+    // In the guard at once: a failure below removes them (with our BPF program) and kills the child.
     guard.cgroups = Some(cgroups);
+    let cgroups = guard.cgroups.as_ref().expect("just set");
+    cgroups.join(raw)?;
+    apply_device_rules(plan, cgroups)?;
     sync.send(&SyncMsg::Go)?;
     if let Step::Created = drive(&mut sync, &mut master)? {
         let c = control.as_deref_mut();

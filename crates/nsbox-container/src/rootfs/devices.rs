@@ -1,5 +1,6 @@
-//! The device nodes every container gets in its fresh /dev. In a user namespace mknod is not
-//! allowed, so the host's nodes are bind-mounted instead, as rootless runtimes do.
+//! The device nodes every container gets in its fresh /dev, and the config's `linux.devices`. In a
+//! user namespace mknod is not allowed, so the host's nodes are bind-mounted instead, as rootless
+//! runtimes do. Whether a node may then be opened is the devices cgroup's decision, not ours.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -7,12 +8,13 @@ use nix::errno::Errno;
 use nix::fcntl::{openat, OFlag};
 use nix::mount::{mount, MsFlags};
 use nix::sys::stat::{makedev, mknodat, Mode, SFlag};
-use nix::unistd::symlinkat;
+use nix::unistd::{fchownat, symlinkat, Gid, Uid};
 
 use nsbox_core::error::errno_name;
 use nsbox_core::WireError;
 
 use crate::error::sys_wire;
+use crate::spec::DeviceNode;
 use crate::syscalls::open_in_root;
 
 /// A node or link of the container's /dev could not be made.
@@ -55,7 +57,7 @@ pub fn populate(root: &OwnedFd) -> Result<()> {
         let mode = Mode::from_bits_truncate(0o666);
         match mknodat(&dev, name, SFlag::S_IFCHR, mode, makedev(major, minor)) {
             Ok(()) => {}
-            Err(Errno::EPERM) => bind_host_node(&dev, name)?,
+            Err(Errno::EPERM) => bind_host_node(&dev, name, &format!("/dev/{name}"))?,
             Err(e) => return Err(sys("mknod", format!("/dev/{name}"))(e)),
         }
     }
@@ -65,10 +67,50 @@ pub fn populate(root: &OwnedFd) -> Result<()> {
     Ok(())
 }
 
-fn bind_host_node(dev: &OwnedFd, name: &str) -> Result<()> {
-    let path = format!("/dev/{name}");
-    let file = openat(dev, name, OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::from_bits_truncate(0o666))
-        .map_err(sys("create", &path))?;
+/// Makes one `linux.devices` node as `name` in `dir` (its parent, already resolved inside the
+/// root): mknod with the type, numbers and mode asked for (umask is 0 here), then chown. Where mknod
+/// is not allowed (a user namespace) the host's node with those numbers is bound instead, keeping
+/// the host's mode and owner: chmod or chown there would change the host's node. An existing entry
+/// is left as it is, as runc does (a config may list /dev/null, which every /dev already has).
+pub fn create_node(dir: &OwnedFd, name: &str, node: &DeviceNode) -> Result<()> {
+    let path = node.path.as_str();
+    let dev = makedev(node.major, node.minor);
+    match mknodat(dir, name, node.kind, Mode::from_bits_truncate(node.mode), dev) {
+        Ok(()) => {}
+        Err(Errno::EEXIST) => return Ok(()),
+        Err(Errno::EPERM) if node.kind != SFlag::S_IFIFO => return bind_host_node(dir, name, &host_node(node)?),
+        Err(e) => return Err(sys("mknod", path)(e)),
+    }
+    if node.uid.is_some() || node.gid.is_some() {
+        fchownat(dir, name, node.uid.map(Uid::from_raw), node.gid.map(Gid::from_raw), nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
+            .map_err(sys("chown", path))?;
+    }
+    Ok(())
+}
+
+/// The host's node for `node`: the same path when it is that very device (docker's `--device
+/// /dev/loop3`), else udev's /dev/block/MAJ:MIN or /dev/char/MAJ:MIN link to it.
+fn host_node(node: &DeviceNode) -> Result<String> {
+    let is_it = |p: &str| {
+        nix::sys::stat::stat(p)
+            .is_ok_and(|st| st.st_mode & SFlag::S_IFMT.bits() == node.kind.bits() && st.st_rdev == makedev(node.major, node.minor))
+    };
+    if is_it(&node.path) {
+        return Ok(node.path.clone());
+    }
+    let dir = if node.kind == SFlag::S_IFBLK { "block" } else { "char" };
+    let by_number = format!("/dev/{dir}/{}:{}", node.major, node.minor);
+    if is_it(&by_number) {
+        return Ok(by_number);
+    }
+    // mknod's own refusal is the error that explains why a host node was needed.
+    Err(sys("mknod", &node.path)(Errno::EPERM))
+}
+
+/// Binds the host's node `source` onto a new empty file `name` in `dir`.
+fn bind_host_node(dir: &OwnedFd, name: &str, source: &str) -> Result<()> {
+    let file = openat(dir, name, OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::from_bits_truncate(0o666))
+        .map_err(sys("create", name))?;
     let at = format!("/proc/self/fd/{}", file.as_raw_fd());
-    mount(Some(path.as_str()), at.as_str(), None::<&str>, MsFlags::MS_BIND, None::<&str>).map_err(sys("bind", &path))
+    mount(Some(source), at.as_str(), None::<&str>, MsFlags::MS_BIND, None::<&str>).map_err(sys("bind", source))
 }

@@ -90,6 +90,13 @@ pub fn setup(plan: &Plan) -> crate::error::Result<()> {
             devices::populate(&root)?;
         }
     }
+    for node in &plan.devices.nodes {
+        // Resolved inside the root like a mount target: a symlink in the image cannot send the node
+        // out of it. OCI allows any path, so missing directories are made.
+        let (parent, name) = node.path.trim_end_matches('/').rsplit_once('/').expect("plan: absolute path below /");
+        let parent = mounts::ensure_target(&root, if parent.is_empty() { "/" } else { parent }, false)?;
+        devices::create_node(&parent, name, node)?;
+    }
     masks::apply(&root, &plan.masked_paths, &plan.readonly_paths)?;
     if plan.root_readonly && !host_root {
         // Only the image's root mount: /proc, /dev, volumes keep their own flags, as with docker.

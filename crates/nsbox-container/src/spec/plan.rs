@@ -77,6 +77,7 @@ pub struct Plan {
     pub mounts: Vec<MountEntry>,
     pub masked_paths: Vec<String>,
     pub readonly_paths: Vec<String>,
+    pub devices: super::DevicePlan,
     pub process: ProcessPlan,
     pub init: bool,
     pub wait_start: bool,
@@ -118,6 +119,11 @@ impl Plan {
         for (i, m) in spec.mounts().iter().flatten().enumerate() {
             mounts.push(mount_entry(i, m, bundle)?);
         }
+        let devices = super::DevicePlan::from_linux(&linux)?;
+        if !devices.nodes.is_empty() && !namespaces.contains(&NsKind::Mnt) {
+            // Without a mount namespace the nodes would be made in the host's own directories.
+            return Err(SpecError::new("linux.devices", "needs a mount namespace (add mount to linux.namespaces)"));
+        }
         let annotations = spec.annotations().clone().unwrap_or_default();
         let flag = |k: &str| annotations.get(k).map(|v| v == "true").unwrap_or(false);
         Ok(Plan {
@@ -132,6 +138,7 @@ impl Plan {
             mounts,
             masked_paths: linux.masked_paths().clone().unwrap_or_default(),
             readonly_paths: linux.readonly_paths().clone().unwrap_or_default(),
+            devices,
             process: process_plan(spec)?,
             init: flag(ANNOTATION_INIT),
             wait_start: flag(ANNOTATION_WAIT_START),

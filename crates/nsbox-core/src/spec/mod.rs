@@ -2,6 +2,7 @@
 //! the option at fault.
 
 pub mod caps;
+mod devices;
 pub mod mounts;
 
 use std::path::Path;
@@ -91,6 +92,7 @@ pub fn build(opts: &RunOptions) -> Result<Value, WireError> {
             mounts.push(json!({"destination": v.target, "type": "bind", "source": v.source, "options": o}));
         }
     }
+    devices::add(opts, caller.uid == 0, has(NsKind::Mnt), &mut linux)?;
     let mut annotations = Map::new();
     if opts.init {
         annotations.insert(ANNOTATION_INIT.into(), json!("true"));
