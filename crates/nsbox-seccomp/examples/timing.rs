@@ -7,7 +7,12 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use libseccomp::{ScmpArch, ScmpSyscall};
-use nsbox_core::spec::caps::DOCKER_DEFAULT;
+/// Docker's default capability set (nsbox-core's `caps::DOCKER_DEFAULT`; this crate cannot depend on it).
+const DOCKER_DEFAULT: [&str; 14] = [
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
+    "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+];
 use nsbox_seccomp::filter::compile;
 use nsbox_seccomp::profile::{default_profile, to_oci, KernelVersion};
 use oci_spec::runtime::{Arch, LinuxSeccompAction};

@@ -17,3 +17,8 @@ pub mod profile;
 pub mod filter;
 
 pub use profile::{default_profile, to_oci, Profile, ProfileError};
+
+/// `EPERM`, as errors show an errno (the same text nsbox-core's wire errors use).
+pub fn errno_name(errno: nix::errno::Errno) -> String {
+    format!("{errno:?}")
+}

@@ -6,12 +6,13 @@
 //! Needs no libseccomp, so it is built without the `apply` feature.
 
 use std::io::IoSlice;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use nix::errno::Errno;
 use nix::sys::socket::{self, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, UnixAddr};
-use nsbox_core::error::{errno_name, WireError};
+
+use crate::errno_name;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -41,15 +42,6 @@ pub enum ListenerError {
     /// The state passed in is not an OCI state.
     #[error("seccomp listener state: {message}")]
     State { message: String },
-}
-
-impl ListenerError {
-    pub fn to_wire(&self) -> WireError {
-        match self {
-            ListenerError::Sys { op, path, errno } => WireError::from_errno(*op, Some(path.clone()), *errno, ""),
-            ListenerError::State { message } => WireError::runtime("seccomp listener state", None, message.clone()),
-        }
-    }
 }
 
 /// The message for the agent: `state_json` is the container's OCI state as `state` prints it;
@@ -86,8 +78,14 @@ pub fn send_listener(
     metadata: Option<&str>,
     state_json: &str,
 ) -> Result<(), ListenerError> {
-    let msg = process_state(state_json, metadata)?;
-    let payload = serde_json::to_vec(&msg).map_err(|e| ListenerError::State { message: e.to_string() })?;
+    let sock = connect(listener_path)?;
+    send_on(sock, listener_path, listener, metadata, state_json)
+}
+
+/// Connects to the agent at `listener_path`; [`send_on`] sends over it later. Split so that a
+/// runtime can connect while the path is reachable (before it enters a container's mount
+/// namespace) and send once it has the listener.
+pub fn connect(listener_path: &Path) -> Result<OwnedFd, ListenerError> {
     let path = listener_path.display().to_string();
     let sys = |op: &'static str| {
         let path = path.clone();
@@ -96,7 +94,25 @@ pub fn send_listener(
     let addr = UnixAddr::new(listener_path).map_err(sys("listener address"))?;
     let sock = socket::socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC, None).map_err(sys("socket"))?;
     socket::connect(sock.as_raw_fd(), &addr).map_err(sys("connect"))?;
+    Ok(sock)
+}
 
+/// Sends `listener` and the process state over `sock` (from [`connect`] to `listener_path`),
+/// then closes it: one state per connection.
+pub fn send_on(
+    sock: OwnedFd,
+    listener_path: &Path,
+    listener: BorrowedFd<'_>,
+    metadata: Option<&str>,
+    state_json: &str,
+) -> Result<(), ListenerError> {
+    let msg = process_state(state_json, metadata)?;
+    let payload = serde_json::to_vec(&msg).map_err(|e| ListenerError::State { message: e.to_string() })?;
+    let path = listener_path.display().to_string();
+    let sys = |op: &'static str| {
+        let path = path.clone();
+        move |errno| ListenerError::Sys { op, path, errno }
+    };
     // The fd goes with the first sendmsg only; a short write is finished with plain sends.
     let fds = [listener.as_raw_fd()];
     let mut sent = loop {

@@ -271,3 +271,22 @@ fn notify_cannot_be_the_default_action() {
     let e = compile(&oci).unwrap_err();
     assert!(e.to_string().starts_with("defaultAction: SCMP_ACT_NOTIFY cannot be the default action"), "{e}");
 }
+
+#[test]
+fn a_program_read_back_from_bytes_filters_the_same() {
+    let oci: oci_spec::runtime::LinuxSeccomp = serde_json::from_str(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":42}]}"#,
+    )
+    .unwrap();
+    let compiled = compile(&oci).expect("compile");
+    let bytes = compiled.program_bytes();
+    assert_eq!(bytes.len(), compiled.instructions() * 8);
+    let again = Compiled::from_program(&oci, &bytes).expect("from_program");
+    assert_eq!(again.program_bytes(), bytes);
+    assert_eq!(returns(&again, getppid), -42);
+    // Not whole instructions, empty, or over the kernel's limit: refused before any load.
+    for bad in [&bytes[..bytes.len() - 3], &[][..], &vec![0u8; 8 * 4097][..]] {
+        let e = Compiled::from_program(&oci, bad).unwrap_err();
+        assert!(e.to_string().starts_with("filter:") || e.to_string().starts_with("syscalls:"), "{e}");
+    }
+}

@@ -2,7 +2,7 @@
 //! errno libseccomp or the kernel gave.
 
 use nix::errno::Errno;
-use nsbox_core::error::{errno_name, WireError};
+use crate::errno_name;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FilterError {
@@ -53,17 +53,6 @@ impl FilterError {
             FilterError::Invalid { .. } => None,
             FilterError::Libseccomp { errno, .. } => *errno,
             FilterError::Load { errno } | FilterError::Sys { errno, .. } => Some(*errno),
-        }
-    }
-
-    pub fn to_wire(&self) -> WireError {
-        let msg = self.to_string();
-        match self {
-            FilterError::Invalid { field, message } => WireError::invalid_spec(format!("linux.seccomp.{field}"), message.clone()),
-            FilterError::Libseccomp { op, path, errno: Some(e), .. } => WireError::from_errno(*op, Some(path.clone()), *e, msg),
-            FilterError::Libseccomp { op, path, errno: None, .. } => WireError::runtime(*op, Some(path.clone()), msg),
-            FilterError::Load { errno } => WireError::from_errno("seccomp_load", None, *errno, msg),
-            FilterError::Sys { op, errno } => WireError::from_errno(*op, None, *errno, msg),
         }
     }
 }

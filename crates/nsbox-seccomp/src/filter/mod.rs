@@ -57,8 +57,22 @@ impl std::fmt::Debug for Compiled {
 pub fn compile(seccomp: &LinuxSeccomp) -> Result<Compiled> {
     let (ctx, flags, added) = build(seccomp)?;
     let program = program::export(&ctx)?;
-    let mut flags = flags;
-    if added.notify {
+    // Decided from the config, not from what libseccomp added, so that a program read back from
+    // a cache ([`Compiled::from_program`]) loads with the same flags.
+    let notify = wants_notify(seccomp);
+    debug_assert!(notify || !added.notify);
+    Ok(Compiled { program, flags: load_flags(flags, notify), notify, skipped: added.skipped })
+}
+
+/// Some rule asks for `SCMP_ACT_NOTIFY` (even if libseccomp did not know all its names).
+fn wants_notify(seccomp: &LinuxSeccomp) -> bool {
+    seccomp.syscalls().iter().flatten().any(|r| r.action() == LinuxSeccompAction::ScmpActNotify)
+}
+
+/// The seccomp(2) flags for a filter built with the config's `flags` (`config_flags`).
+fn load_flags(config_flags: libc::c_ulong, notify: bool) -> libc::c_ulong {
+    let mut flags = config_flags;
+    if notify {
         flags |= libc::SECCOMP_FILTER_FLAG_NEW_LISTENER;
         if flags & libc::SECCOMP_FILTER_FLAG_TSYNC != 0 {
             // TSYNC reports a failing thread by its id in the return value, which is also where the
@@ -66,7 +80,21 @@ pub fn compile(seccomp: &LinuxSeccomp) -> Result<Compiled> {
             flags |= libc::SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
         }
     }
-    Ok(Compiled { program, flags, notify: added.notify, skipped: added.skipped })
+    flags
+}
+
+/// The config's `flags` as seccomp(2) flags, without asking libseccomp (for a cached program,
+/// whose flags were checked by libseccomp when it was compiled).
+fn config_flags(seccomp: &LinuxSeccomp) -> libc::c_ulong {
+    seccomp.flags().iter().flatten().fold(0, |acc, f| acc | flag_bit(*f))
+}
+
+fn flag_bit(f: LinuxSeccompFilterFlag) -> libc::c_ulong {
+    match f {
+        LinuxSeccompFilterFlag::SeccompFilterFlagTsync => libc::SECCOMP_FILTER_FLAG_TSYNC,
+        LinuxSeccompFilterFlag::SeccompFilterFlagLog => libc::SECCOMP_FILTER_FLAG_LOG,
+        LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+    }
 }
 
 /// The libseccomp context for `seccomp`, the seccomp(2) flags it asks for, and what the rules
@@ -92,17 +120,28 @@ fn build(seccomp: &LinuxSeccomp) -> Result<(ScmpFilterContext, libc::c_ulong, ru
     for (i, f) in seccomp.flags().iter().flatten().enumerate() {
         // Setting the attribute makes libseccomp check that it and the kernel support the flag.
         convert::flag(&mut ctx, *f, &format!("flags[{i}]"))?;
-        flags |= match f {
-            LinuxSeccompFilterFlag::SeccompFilterFlagTsync => libc::SECCOMP_FILTER_FLAG_TSYNC,
-            LinuxSeccompFilterFlag::SeccompFilterFlagLog => libc::SECCOMP_FILTER_FLAG_LOG,
-            LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW,
-        };
+        flags |= flag_bit(*f);
     }
     let added = rules::add_all(&mut ctx, seccomp.syscalls().as_deref().unwrap_or_default(), default_act)?;
     Ok((ctx, flags, added))
 }
 
 impl Compiled {
+    /// The filter for `seccomp` from the BPF program libseccomp generated for it earlier
+    /// ([`Compiled::program_bytes`], e.g. kept in a cache): the program is checked for shape
+    /// (whole instructions, within the kernel's limit); the kernel verifies it at load. The caller
+    /// must make sure `bytes` was compiled from this very `seccomp` by this libseccomp.
+    pub fn from_program(seccomp: &LinuxSeccomp, bytes: &[u8]) -> Result<Compiled> {
+        let program = program::from_bytes(bytes)?;
+        let notify = wants_notify(seccomp);
+        Ok(Compiled { program, flags: load_flags(config_flags(seccomp), notify), notify, skipped: vec![] })
+    }
+
+    /// The BPF program as libseccomp exported it (native-endian `struct sock_filter`s).
+    pub fn program_bytes(&self) -> Vec<u8> {
+        program::to_bytes(&self.program)
+    }
+
     /// Whether some rule uses `SCMP_ACT_NOTIFY`, i.e. [`Compiled::load`] will return a listener.
     pub fn uses_notify(&self) -> bool {
         self.notify
@@ -140,4 +179,13 @@ pub fn export_pfc(seccomp: &LinuxSeccomp) -> Result<String> {
         .and_then(|_| file.read_to_string(&mut text))
         .map_err(|e| FilterError::Sys { op: "read exported filter", errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)) })?;
     Ok(text)
+}
+
+/// The libseccomp this process runs with (`2.5.4`): a cache of compiled programs keys on it,
+/// since another libseccomp may generate another program for the same config.
+pub fn libseccomp_version() -> String {
+    match libseccomp::ScmpVersion::current() {
+        Ok(v) => format!("{}.{}.{}", v.major, v.minor, v.micro),
+        Err(_) => "unknown".into(),
+    }
 }

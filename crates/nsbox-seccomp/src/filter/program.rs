@@ -30,10 +30,22 @@ pub(super) fn export(ctx: &ScmpFilterContext) -> Result<Vec<libc::sock_filter>, 
     };
     file.seek(SeekFrom::Start(0)).map_err(io)?;
     file.read_to_end(&mut bytes).map_err(io)?;
-    if bytes.is_empty() || bytes.len() % INSN_SIZE != 0 {
-        return Err(FilterError::invalid("filter", format!("libseccomp exported {} bytes, not whole instructions", bytes.len())));
+    from_bytes(&bytes)
+}
+
+/// libseccomp's exported bytes as instructions, refusing anything that is not a whole program
+/// the kernel could take.
+pub(super) fn from_bytes(bytes: &[u8]) -> Result<Vec<libc::sock_filter>, FilterError> {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(INSN_SIZE) {
+        return Err(FilterError::invalid("filter", format!("{} bytes of BPF, not whole instructions", bytes.len())));
     }
-    let insns: Vec<libc::sock_filter> = bytes
+    if bytes.len() / INSN_SIZE > MAX_INSNS {
+        return Err(FilterError::invalid(
+            "syscalls",
+            format!("the filter has {} instructions, more than the kernel takes in one filter ({MAX_INSNS})", bytes.len() / INSN_SIZE),
+        ));
+    }
+    Ok(bytes
         .chunks_exact(INSN_SIZE)
         .map(|b| libc::sock_filter {
             code: u16::from_ne_bytes([b[0], b[1]]),
@@ -41,14 +53,17 @@ pub(super) fn export(ctx: &ScmpFilterContext) -> Result<Vec<libc::sock_filter>, 
             jf: b[3],
             k: u32::from_ne_bytes([b[4], b[5], b[6], b[7]]),
         })
-        .collect();
-    if insns.len() > MAX_INSNS {
-        return Err(FilterError::invalid(
-            "syscalls",
-            format!("the filter has {} instructions, more than the kernel takes in one filter ({MAX_INSNS})", insns.len()),
-        ));
+        .collect())
+}
+
+pub(super) fn to_bytes(insns: &[libc::sock_filter]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(insns.len() * INSN_SIZE);
+    for i in insns {
+        out.extend_from_slice(&i.code.to_ne_bytes());
+        out.extend_from_slice(&[i.jt, i.jf]);
+        out.extend_from_slice(&i.k.to_ne_bytes());
     }
-    Ok(insns)
+    out
 }
 
 /// seccomp(SECCOMP_SET_MODE_FILTER, flags, prog). With SECCOMP_FILTER_FLAG_NEW_LISTENER in

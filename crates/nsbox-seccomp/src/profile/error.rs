@@ -2,7 +2,7 @@
 //! field (a JSON path such as `syscalls[3].args[0].op`) or the step, and the errno if there is one.
 
 use nix::errno::Errno;
-use nsbox_core::error::{errno_name, WireError};
+use crate::errno_name;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProfileError {
@@ -27,18 +27,6 @@ impl ProfileError {
         match self {
             ProfileError::Invalid { field, .. } => Some(field),
             _ => None,
-        }
-    }
-
-    /// A bad profile is a bad spec (`ERR_INVALID_SPEC`, `op` = the field); a failed call keeps
-    /// its errno.
-    pub fn to_wire(&self) -> WireError {
-        match self {
-            ProfileError::Json { message } => WireError::invalid_spec("seccomp", message.clone()),
-            ProfileError::Invalid { field, message } => {
-                WireError::invalid_spec(format!("seccomp.{field}"), message.clone())
-            }
-            ProfileError::Sys { op, errno } => WireError::from_errno(*op, None, *errno, ""),
         }
     }
 }

@@ -116,3 +116,9 @@ pub fn native_arch() -> Arch {
         Arch::ScmpArchNative
     }
 }
+
+/// Whether `name` (`CAP_SYS_ADMIN`) is a capability the kernel has; the caps crate keeps the list,
+/// so this crate does not depend on nsbox-core's (nsbox-core depends on this one).
+pub fn is_capability(name: &str) -> bool {
+    name.parse::<caps::Capability>().is_ok()
+}

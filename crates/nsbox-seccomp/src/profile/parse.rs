@@ -117,7 +117,7 @@ fn condition(v: &Value, path: &str) -> Result<Condition> {
     known_keys(m, path, CONDITION)?;
     let caps = list(m, path, "caps", |v, f| {
         let c = string(v, f)?;
-        if nsbox_core::spec::caps::ALL.contains(&c) {
+        if crate::profile::names::is_capability(c) {
             Ok(c.to_string())
         } else {
             Err(ProfileError::invalid(f, format!("unknown capability {c:?} (names are written CAP_SYS_ADMIN)")))

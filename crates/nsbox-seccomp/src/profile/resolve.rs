@@ -66,7 +66,7 @@ pub fn to_oci(profile: &Profile, caps: &[String], arch: Arch) -> Result<LinuxSec
 /// `kernel`. Rules whose conditions fail are dropped; the rest are copied over unchanged.
 pub fn to_oci_for(profile: &Profile, caps: &[String], arch: Arch, kernel: KernelVersion) -> Result<LinuxSeccomp> {
     for (i, c) in caps.iter().enumerate() {
-        if !nsbox_core::spec::caps::ALL.contains(&c.as_str()) {
+        if !crate::profile::names::is_capability(c) {
             return Err(ProfileError::invalid(format!("caps[{i}]"), format!("unknown capability {c:?}")));
         }
     }
