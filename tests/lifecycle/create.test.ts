@@ -38,7 +38,7 @@ test.serial('TS create → created (namespaces ready, command held), CLI start f
     for await (const e of c.logs()) early.push(e);
     t.deepEqual(early, []);
     const oci = JSON.parse(execFileSync(RUNTIME, ['--root', f.root, 'state', 'two-step'], { encoding: 'utf8' })) as Record<string, unknown>;
-    t.like(oci, { ociVersion: '1.2.0', id: c.id, status: 'created', pid: s.pid, bundle: s.bundle, annotations: {} });
+    t.like(oci, { ociVersion: '1.2.0', id: c.id, status: 'created', pid: s.pid, bundle: s.bundle, annotations: { 'org.nsbox.seccomp.profile': 'default' } });
     const ps = await runCli(['ps', '-a', '--format', 'json'], { env });
     t.is((JSON.parse(ps.stdout.trim()) as { status: string }).status, 'created');
 

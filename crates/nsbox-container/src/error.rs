@@ -20,6 +20,7 @@ use crate::process::ProcessError;
 use crate::rootfs::devices::DeviceError;
 use crate::rootfs::masks::MaskError;
 use crate::rootfs::RootfsError;
+use crate::seccomp::SeccompError;
 use crate::spec::SpecError;
 use crate::state::StateError;
 
@@ -49,6 +50,8 @@ pub enum ContainerError {
     Rootfs(#[from] RootfsError),
     #[error(transparent)]
     Run(#[from] RunError),
+    #[error(transparent)]
+    Seccomp(#[from] SeccompError),
     #[error(transparent)]
     Signal(#[from] SignalError),
     #[error(transparent)]
@@ -88,6 +91,7 @@ impl ContainerError {
             ContainerError::Pty(e) => e.to_wire(),
             ContainerError::Rootfs(e) => e.to_wire(),
             ContainerError::Run(e) => e.to_wire(),
+            ContainerError::Seccomp(e) => e.to_wire(),
             ContainerError::Signal(e) => e.to_wire(),
             ContainerError::Spec(e) => e.to_wire(),
             ContainerError::Stdio(e) => e.to_wire(),

@@ -10,6 +10,7 @@ pub mod error;
 pub mod ops;
 pub mod process;
 mod rootfs;
+pub mod seccomp;
 pub mod spec;
 pub mod state;
 mod syscalls;

@@ -34,8 +34,21 @@ pub struct RunOptions {
     pub device_cgroup_rules: Vec<String>,
     pub boottime_offset: Option<i64>,
     pub monotonic_offset: Option<i64>,
+    /// `"default"` (None too), `"unconfined"`, an absolute path to a docker-format profile, or
+    /// such a profile inline.
+    pub seccomp: Option<SeccompOption>,
+    /// no_new_privs for the container's processes; None: on unless `privileged`.
+    pub no_new_privileges: Option<bool>,
     /// Filled in by the addon from the calling process, never by the user.
     pub caller: Option<Caller>,
+}
+
+/// `--security-opt seccomp=…`: a name or path, or a profile object.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SeccompOption {
+    Name(String),
+    Inline(serde_json::Map<String, serde_json::Value>),
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

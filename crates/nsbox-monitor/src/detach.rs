@@ -86,6 +86,8 @@ pub fn run(args: RunArgs, opts: DetachOpts) -> i32 {
         Err(e) => return report(control.as_mut(), &e.into()),
     };
     plan.wait_start |= opts.create;
+    plan.state_root.clone_from(&args.root);
+    plan.new_keyring = !args.no_new_keyring;
     if let Some(n) = &opts.name {
         if let Err(e) = state::validate_name(n) {
             return report(control.as_mut(), &e.into());

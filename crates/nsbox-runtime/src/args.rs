@@ -85,7 +85,7 @@ pub fn parse(all: &[String]) -> Result<Parsed, String> {
     let mut a = Args { it: rest.iter(), inline: None };
     let mut positional = Vec::new();
     let cmd_name = all.get(i).map(String::as_str);
-    let mut run = RunArgs { id: String::new(), bundle: None, config_fd: None, control_fd: None };
+    let mut run = RunArgs { id: String::new(), bundle: None, config_fd: None, control_fd: None, root: None, no_new_keyring: false };
     let mut detach: Option<DetachOpts> = None;
     let mut exec = ExecArgs::default();
     let (mut force, mut stdin, mut attach) = (false, true, false);
@@ -123,8 +123,12 @@ pub fn parse(all: &[String]) -> Result<Parsed, String> {
                 let v = a.value(flag)?;
                 detach.get_or_insert_with(d).log_max_size = v.parse().map_err(|_| format!("{flag}: {v:?} is not a number of bytes"))?;
             }
-            // Accepted for compatibility with crun/runc callers.
-            ("run" | "create", "--no-pivot" | "--no-new-keyring") => return Err(format!("{flag} is not supported")),
+            // As runc/crun: keep the caller's session keyring instead of one per container.
+            ("run" | "create" | "exec", "--no-new-keyring") => {
+                run.no_new_keyring = true;
+                exec.no_new_keyring = true;
+            }
+            ("run" | "create", "--no-pivot") => return Err(format!("{flag} is not supported")),
             ("exec", "-t" | "--tty") => exec.tty = true,
             ("exec", "-i" | "--interactive") => {}
             ("exec", "-e" | "--env") => exec.env.push(a.value(flag)?),

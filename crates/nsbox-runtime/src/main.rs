@@ -11,10 +11,10 @@ use nsbox_container::state::Root;
 use nsbox_monitor::{attach, created, detach, MonitorError};
 
 const USAGE: &str = "usage: nsbox-runtime [--root DIR] [--json] COMMAND ...
-  run [--bundle DIR] [--config-fd N --control-fd N] [-d|--detach [--name NAME] [--rm] [-i] [--log-max-size BYTES]] ID
-  create [--bundle DIR] [--config-fd N --control-fd N] [--name NAME] [--rm] [-i] [--log-max-size BYTES] ID
+  run [--bundle DIR] [--config-fd N --control-fd N] [--no-new-keyring] [-d|--detach [--name NAME] [--rm] [-i] [--log-max-size BYTES]] ID
+  create [--bundle DIR] [--config-fd N --control-fd N] [--no-new-keyring] [--name NAME] [--rm] [-i] [--log-max-size BYTES] ID
   start [-a|--attach] CONTAINER
-  exec [-t] [-i] [-e K=V]... [-w DIR] [-u UID[:GID]] [--control-fd N] CONTAINER [--] COMMAND [ARG...]
+  exec [-t] [-i] [-e K=V]... [-w DIR] [-u UID[:GID]] [--no-new-keyring] [--control-fd N] CONTAINER [--] COMMAND [ARG...]
   kill CONTAINER [SIGNAL]        state CONTAINER        list        delete [-f|--force] CONTAINER
   pause CONTAINER                resume CONTAINER
   attach [--no-stdin] CONTAINER
@@ -62,8 +62,12 @@ fn dispatch(args: &[String]) -> i32 {
             println!("{USAGE}");
             0
         }
-        Cmd::Run(a, None) => ops::run(a),
-        Cmd::Run(a, Some(mut d)) => {
+        Cmd::Run(mut a, None) => {
+            a.root = Some(r.dir);
+            ops::run(a)
+        }
+        Cmd::Run(mut a, Some(mut d)) => {
+            a.root = Some(r.dir.clone());
             d.root = Some(r.dir);
             detach::run(a, d)
         }

@@ -19,6 +19,7 @@ use crate::error::{errno_of, sys_wire, ContainerError, Result};
 use crate::process::stdio::{self, ChildEnds};
 use crate::process::{self, init, pty};
 use crate::spec::{Plan, SpecError};
+use crate::seccomp::{self, Filter};
 use crate::{rootfs, syscalls};
 
 /// A step of the child's own (namespaces, hostname, ids, lo.rs's loopback) failed; the steps it
@@ -42,19 +43,23 @@ pub fn sys(op: &'static str, path: impl std::fmt::Display) -> impl FnOnce(Errno)
     move |errno| ChildError::Sys { op, path, errno }
 }
 
-/// Never returns: the process becomes the command, or reports why not and exits.
-pub fn main(plan: &Plan, mut sync: SyncSocket, stdio: ChildEnds) -> ! {
-    if let Err(e) = setup(plan, &mut sync, stdio) {
+/// Never returns: the process becomes the command, or reports why not and exits. `filter` was
+/// compiled by the parent before clone; `keyring` names the session keyring to join (None:
+/// `--no-new-keyring`).
+pub fn main(plan: &Plan, mut sync: SyncSocket, stdio: ChildEnds, filter: Option<&Filter>, keyring: Option<&str>) -> ! {
+    if let Err(e) = setup(plan, &mut sync, stdio, filter, keyring) {
         fail(&mut sync, e)
     }
+    let late = seccomp::late(filter, &plan.process);
     if plan.init {
         // init stays as PID 1; it owns the only copy of the sync socket from here on, whose
-        // closing tells the runtime that the command was exec'd.
-        let code = init::run(&plan.process, sync);
+        // closing tells the runtime that the command was exec'd. It loads the filter itself,
+        // before it forks the command: init runs under it too.
+        let code = init::run(&plan.process, sync, late);
         // SAFETY: _exit skips atexit handlers and buffered output, none of which is ours to run.
         unsafe { libc::_exit(code) }
     }
-    let e = process::exec(&plan.process);
+    let e = process::exec(&plan.process, || late.map_or(Ok(()), |f| f.load(&mut sync)));
     fail(&mut sync, e)
 }
 
@@ -64,7 +69,7 @@ fn fail(sync: &mut SyncSocket, e: ContainerError) -> ! {
     unsafe { libc::_exit(e.exit_code()) }
 }
 
-fn setup(plan: &Plan, sync: &mut SyncSocket, caller_stdio: ChildEnds) -> Result<()> {
+fn setup(plan: &Plan, sync: &mut SyncSocket, caller_stdio: ChildEnds, filter: Option<&Filter>, keyring: Option<&str>) -> Result<()> {
     // If the runtime dies, so does the container: nothing is left running unsupervised.
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).map_err(sys("prctl PR_SET_PDEATHSIG", ""))?;
     // First of all: leave the caller's session, and its terminal (stdio.rs says why). With --init,
@@ -113,6 +118,13 @@ fn setup(plan: &Plan, sync: &mut SyncSocket, caller_stdio: ChildEnds) -> Result<
         syscalls::close_from_except(3, sync.0.as_raw_fd() as u32);
         sync.send(&SyncMsg::Created)?;
         sync.expect("Start", |m| matches!(m, SyncMsg::Start))?;
+    }
+    if let Some(name) = keyring {
+        // Before the filter, which refuses keyctl.
+        process::keyring::join(name)?;
+    }
+    if let Some(f) = seccomp::early(filter, &plan.process) {
+        f.load(sync)?;
     }
     process::set_identity(&plan.process, plan.has(NsKind::User))?;
     syscalls::cloexec_from(3);

@@ -17,6 +17,8 @@ use nsbox_core::WireError;
 use crate::control::Control;
 use crate::error::{sys_wire, Result};
 use crate::process::stdio::{self, Pipes};
+use crate::process::keyring;
+use crate::seccomp::{self, Notify};
 use crate::spec::{Plan, SpecError};
 use crate::syscalls;
 
@@ -110,6 +112,8 @@ pub struct Started {
     pub pipes: Pipes,
     /// The sync socket while the child waits at `created` for Start.
     pub held: Option<SyncSocket>,
+    /// Where a seccomp notify listener goes, if the child has yet to load its filter.
+    pub notify: Option<Notify>,
 }
 
 impl Started {
@@ -117,7 +121,7 @@ impl Started {
     pub fn release(&mut self) -> Result<()> {
         let Some(mut sync) = self.held.take() else { return Ok(()) };
         sync.send(&SyncMsg::Start)?;
-        match drive(&mut sync, &mut self.master)? {
+        match drive(&mut sync, &mut self.master, &mut self.notify)? {
             Step::Execd => Ok(()),
             Step::Created => Err(SyncError::protocol("sync", "created twice").into()),
         }
@@ -130,12 +134,17 @@ enum Step {
 }
 
 /// Reads the child's sync messages until it waits at `created` or has exec'd.
-fn drive(sync: &mut SyncSocket, master: &mut Option<OwnedFd>) -> Result<Step> {
+fn drive(sync: &mut SyncSocket, master: &mut Option<OwnedFd>, notify: &mut Option<Notify>) -> Result<Step> {
     loop {
         match sync.recv()? {
             None => return Ok(Step::Execd),
             Some(SyncMsg::Created) => return Ok(Step::Created),
             Some(SyncMsg::PtyMaster) => *master = Some(sync.recv_fd()?),
+            Some(SyncMsg::SeccompListener) => {
+                let fd = sync.recv_fd()?;
+                let n = notify.as_mut().ok_or_else(|| SyncError::protocol("sync", "a seccomp listener nobody asked for"))?;
+                n.send(fd)?;
+            }
             Some(SyncMsg::Failed { error, exit_code }) => return Err(SyncError::Reported(error, exit_code).into()),
             Some(other) => return Err(SyncError::protocol("sync", format!("unexpected {other:?}")).into()),
         }
@@ -152,6 +161,10 @@ pub(crate) fn start(id: &str, plan: &Plan, control: Option<&mut Control>) -> Res
 /// As [`start`]; with `hold` (and a plan with `wait_start`) it returns at `created` with the child
 /// still waiting (`held`), after sending `created` on `control`.
 pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, hold: bool) -> Result<Started> {
+    // Compiled here, before clone: a bad filter is a spec error before anything exists, and the
+    // child's load is one syscall.
+    let filter = plan.seccomp.as_ref().map(|s| seccomp::prepare(s, plan.state_root.as_deref())).transpose()?;
+    let keyring = plan.new_keyring.then(|| keyring::name(id));
     let (mut sync, child_sync) = SyncSocket::pair()?;
     let (child_stdio, pipes) = stdio::for_terminals(plan.process.terminal)?;
     // Time and cgroup namespaces are unshared by the child itself: the first so its offsets can
@@ -165,13 +178,14 @@ pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, h
     let raw = unsafe { syscalls::clone_with_flags(flags) }.map_err(|errno| RunError::Sys { op: "clone3", path: id.to_string(), errno })?;
     if raw == 0 {
         drop(sync);
-        child::main(plan, child_sync, child_stdio);
+        child::main(plan, child_sync, child_stdio, filter.as_ref(), keyring.as_deref());
     }
     drop(child_sync);
     drop(child_stdio);
     let pid = Pid::from_raw(raw);
     let mut guard = Guard { pid, cgroups: None, reaped: false };
     let mut master = None;
+    let mut notify = plan.seccomp.as_ref().and_then(|s| Notify::new(s, id, raw));
     if plan.has(NsKind::User) {
         idmaps::write_all(raw, &plan.uid_map, &plan.gid_map)?;
     }
@@ -182,22 +196,22 @@ pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, h
     cgroups.join(raw)?;
     apply_device_rules(plan, cgroups)?;
     sync.send(&SyncMsg::Go)?;
-    if let Step::Created = drive(&mut sync, &mut master)? {
+    if let Step::Created = drive(&mut sync, &mut master, &mut notify)? {
         let c = control.as_deref_mut();
         if hold {
             if let Some(c) = c {
                 c.send(&FromRuntime::Created { id: id.to_string(), pid: raw });
             }
-            return Ok(Started { pid, guard, master, pipes, held: Some(sync) });
+            return Ok(Started { pid, guard, master, pipes, held: Some(sync), notify });
         }
         let c = c.ok_or_else(|| SpecError::new("annotations", "org.nsbox.wait-start needs --control-fd"))?;
         c.send(&FromRuntime::Created { id: id.to_string(), pid: raw });
         wait_for_start(c, pid)?;
-        let mut s = Started { pid, guard, master, pipes, held: Some(sync) };
+        let mut s = Started { pid, guard, master, pipes, held: Some(sync), notify };
         s.release()?;
         return Ok(s);
     }
-    Ok(Started { pid, guard, master, pipes, held: None })
+    Ok(Started { pid, guard, master, pipes, held: None, notify: None })
 }
 
 fn wait_for_start(c: &mut Control, pid: Pid) -> Result<()> {

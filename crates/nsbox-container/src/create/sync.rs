@@ -68,6 +68,8 @@ pub enum SyncMsg {
     Start,
     /// child → parent: the pty master follows as SCM_RIGHTS on the next byte.
     PtyMaster,
+    /// child → parent: a seccomp notify listener follows as SCM_RIGHTS on the next byte.
+    SeccompListener,
     /// child → parent: a step failed; the child exits with `exit_code`.
     Failed { error: WireError, exit_code: i32 },
 }
@@ -103,11 +105,16 @@ impl SyncSocket {
     /// Passes a descriptor to the other process (the pty master, opened inside the container so
     /// its slave has a name in the container's /dev/pts).
     pub fn send_fd(&mut self, fd: BorrowedFd<'_>) -> Result<()> {
-        self.send(&SyncMsg::PtyMaster)?;
+        self.send_fd_as(&SyncMsg::PtyMaster, fd, "pty")
+    }
+
+    /// `msg`, then `fd` (`what` names it in errors).
+    pub fn send_fd_as(&mut self, msg: &SyncMsg, fd: BorrowedFd<'_>, what: &'static str) -> Result<()> {
+        self.send(msg)?;
         let fds = [fd.as_raw_fd()];
         let cmsg = [ControlMessage::ScmRights(&fds)];
         let iov = [IoSlice::new(b"F")];
-        sendmsg::<()>(self.0.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None).map_err(sys("sendmsg", "pty"))?;
+        sendmsg::<()>(self.0.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None).map_err(sys("sendmsg", what))?;
         Ok(())
     }
 

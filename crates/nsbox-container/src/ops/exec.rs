@@ -22,7 +22,8 @@ use crate::create::sync::{SyncError, SyncMsg, SyncSocket};
 use crate::error::{errno_of, rule_wire, sys_wire, ContainerError, Result};
 use crate::process::supervise::{self, Relay};
 use crate::process::stdio::{self, ChildEnds};
-use crate::process::{self, pty, signals};
+use crate::process::{self, keyring, pty, signals};
+use crate::seccomp::{self, Filter, Notify};
 use crate::spec::{Plan, ProcessPlan, SpecError};
 use crate::state::Root;
 use crate::syscalls;
@@ -62,6 +63,8 @@ pub struct ExecArgs {
     pub cwd: Option<String>,
     pub user: Option<String>,
     pub control_fd: Option<i32>,
+    /// `--no-new-keyring`: keep the caller's session keyring.
+    pub no_new_keyring: bool,
 }
 
 pub fn exec(args: ExecArgs) -> i32 {
@@ -91,6 +94,14 @@ fn exec_in(args: &ExecArgs, mut control: Option<&mut Control>) -> Result<i32> {
     let spec: Spec = serde_json::from_str(&text).map_err(|e| SpecError::new("config.json", e.to_string()))?;
     let plan = Plan::from_spec(&spec, Path::new(&st.bundle))?;
     let p = process_for(&plan, args)?;
+    // The container's filter, compiled (or read from the cache) while the state root is in
+    // reach; a notify agent is connected to now for the same reason.
+    let filter = plan.seccomp.as_ref().map(|s| seccomp::prepare(s, Some(&root.dir))).transpose()?;
+    let mut notify = match plan.seccomp.as_ref().and_then(|s| Notify::new(s, &id, pid)) {
+        Some(n) => Some(n.connect()?),
+        None => None,
+    };
+    let keyring = (!args.no_new_keyring).then(|| keyring::name(&id));
     // Namespace descriptors first, while /proc/PID is the host's view; only the ones that differ.
     let mut entries: Vec<(NsKind, OwnedFd)> = Vec::new();
     for kind in ORDER {
@@ -123,7 +134,7 @@ fn exec_in(args: &ExecArgs, mut control: Option<&mut Control>) -> Result<i32> {
         ForkResult::Child => {
             drop(sync);
             let mut child_sync = child_sync;
-            let e = child(&p, pair.map(|(_, s)| s), child_stdio, in_userns);
+            let e = child(&p, pair.map(|(_, s)| s), child_stdio, in_userns, filter.as_ref(), keyring.as_deref(), &mut child_sync);
             let _ = child_sync.send(&SyncMsg::Failed { error: e.to_wire(), exit_code: e.exit_code() });
             // SAFETY: _exit skips atexit handlers; nothing of ours needs flushing.
             unsafe { libc::_exit(e.exit_code()) }
@@ -133,13 +144,20 @@ fn exec_in(args: &ExecArgs, mut control: Option<&mut Control>) -> Result<i32> {
             drop(child_stdio);
             let master = pair.map(|(m, _)| m);
             let mut guard = Reaper(Some(child));
-            match sync.recv()? {
-                None => {}
-                Some(SyncMsg::Failed { error, exit_code }) => {
-                    guard.reap();
-                    return Err(SyncError::Reported(error, exit_code).into());
+            loop {
+                match sync.recv()? {
+                    None => break,
+                    Some(SyncMsg::SeccompListener) => {
+                        let fd = sync.recv_fd()?;
+                        let n = notify.as_mut().ok_or_else(|| SyncError::protocol("sync", "a seccomp listener nobody asked for"))?;
+                        n.send(fd)?;
+                    }
+                    Some(SyncMsg::Failed { error, exit_code }) => {
+                        guard.reap();
+                        return Err(SyncError::Reported(error, exit_code).into());
+                    }
+                    Some(other) => return Err(SyncError::protocol("sync", format!("unexpected {other:?}")).into()),
                 }
-                Some(other) => return Err(SyncError::protocol("sync", format!("unexpected {other:?}")).into()),
             }
             if let Some(c) = control.as_deref_mut() {
                 c.send(&FromRuntime::Started { id: id.clone(), pid: child.as_raw() });
@@ -157,21 +175,37 @@ fn exec_in(args: &ExecArgs, mut control: Option<&mut Control>) -> Result<i32> {
 }
 
 /// In the forked child (already inside every namespace): a session of its own (with its pty as
-/// terminal, or none), the identity, then the command.
-fn child(p: &ProcessPlan, slave: Option<OwnedFd>, caller_stdio: ChildEnds, in_userns: bool) -> ContainerError {
-    if let Err(e) = stdio::install(caller_stdio, p.terminal) {
-        return e.into();
-    }
-    if let Some(s) = slave {
-        if let Err(e) = pty::attach_slave(s) {
-            return e.into();
+/// terminal, or none), the container's session keyring, the identity and the container's seccomp
+/// filter (in the same order as its first process), then the command.
+fn child(
+    p: &ProcessPlan,
+    slave: Option<OwnedFd>,
+    caller_stdio: ChildEnds,
+    in_userns: bool,
+    filter: Option<&Filter>,
+    keyring: Option<&str>,
+    sync: &mut SyncSocket,
+) -> ContainerError {
+    let prepare = |sync: &mut SyncSocket| -> Result<()> {
+        stdio::install(caller_stdio, p.terminal)?;
+        if let Some(s) = slave {
+            pty::attach_slave(s)?;
         }
+        if let Some(name) = keyring {
+            process::keyring::join(name)?;
+        }
+        if let Some(f) = seccomp::early(filter, p) {
+            f.load(sync)?;
+        }
+        process::set_identity(p, in_userns)?;
+        syscalls::cloexec_from(3);
+        Ok(())
+    };
+    if let Err(e) = prepare(sync) {
+        return e;
     }
-    if let Err(e) = process::set_identity(p, in_userns) {
-        return e.into();
-    }
-    syscalls::cloexec_from(3);
-    process::exec(p)
+    let late = seccomp::late(filter, p);
+    process::exec(p, || late.map_or(Ok(()), |f| f.load(sync)))
 }
 
 /// The container's process settings with exec's overrides (-e, -w, -u, -t).

@@ -40,7 +40,9 @@ pub fn report_wire(control: Option<&mut Control>, e: &WireError, exit_code: i32)
 fn run_container(args: &RunArgs, mut control: Option<&mut Control>) -> Result<i32> {
     validate_id(&args.id)?;
     let (spec, bundle) = load_spec(args, control.as_deref_mut())?;
-    let plan = Plan::from_spec(&spec, Path::new(&bundle))?;
+    let mut plan = Plan::from_spec(&spec, Path::new(&bundle))?;
+    plan.state_root.clone_from(&args.root);
+    plan.new_keyring = !args.no_new_keyring;
     let sfd = signals::block_and_open()?;
     let Started { pid, guard, master, pipes, .. } = start(&args.id, &plan, control.as_deref_mut())?;
     if let Some(c) = control.as_deref_mut() {

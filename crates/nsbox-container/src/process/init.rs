@@ -9,12 +9,16 @@ use nix::unistd::{fork, ForkResult, Pid};
 use crate::create::sync::{SyncMsg, SyncSocket};
 use crate::error::Result;
 use crate::process::{self, signals, sys};
+use crate::seccomp::Filter;
 use crate::spec::ProcessPlan;
 
 /// Returns init's exit code: the command's, or 125 (reported through `sync`) if init itself
 /// could not start.
-pub fn run(p: &ProcessPlan, mut sync: SyncSocket) -> i32 {
-    match start(p, &mut sync) {
+/// `filter`: loaded before the fork, so it applies to init and the command alike (init's own
+/// calls afterwards — clone, wait4, kill, read of the signalfd, exit_group — are ones docker's
+/// default profile allows).
+pub fn run(p: &ProcessPlan, mut sync: SyncSocket, filter: Option<&Filter>) -> i32 {
+    match start(p, &mut sync, filter) {
         Ok(child) => {
             // The runtime learns "exec succeeded" when every copy of the sync socket is closed.
             drop(sync);
@@ -27,15 +31,18 @@ pub fn run(p: &ProcessPlan, mut sync: SyncSocket) -> i32 {
     }
 }
 
-fn start(p: &ProcessPlan, sync: &mut SyncSocket) -> Result<(Pid, SignalFd)> {
+fn start(p: &ProcessPlan, sync: &mut SyncSocket, filter: Option<&Filter>) -> Result<(Pid, SignalFd)> {
     // Without a pid namespace of its own, init still becomes the reaper of its descendants.
     nix::sys::prctl::set_child_subreaper(true).map_err(sys("prctl PR_SET_CHILD_SUBREAPER", ""))?;
     let sfd = signals::block_and_open()?;
+    if let Some(f) = filter {
+        f.load(sync)?;
+    }
     // SAFETY: the runtime is single-threaded, so the child may run arbitrary code after fork.
     match unsafe { fork() }.map_err(sys("fork", "init"))? {
         ForkResult::Child => {
             drop(sfd);
-            let e = process::exec(p);
+            let e = process::exec(p, || Ok(()));
             let _ = sync.send(&SyncMsg::Failed { error: e.to_wire(), exit_code: e.exit_code() });
             // SAFETY: _exit is always safe; nothing of ours needs flushing in this child.
             unsafe { libc::_exit(e.exit_code()) }

@@ -16,6 +16,7 @@ use crate::error::{errno_of, sys_wire, ContainerError};
 use crate::spec::{ProcessPlan, SpecError};
 
 pub(crate) mod init;
+pub(crate) mod keyring;
 pub mod pty;
 pub mod signals;
 pub mod stdio;
@@ -108,8 +109,10 @@ pub(crate) fn set_identity(p: &ProcessPlan, in_userns: bool) -> Result<()> {
     std::env::set_current_dir(&p.cwd).map_err(|e| sys("chdir", &p.cwd)(errno_of(&e)))
 }
 
-/// Replaces this process with the command; returns only the error when it could not.
-pub(crate) fn exec(p: &ProcessPlan) -> ContainerError {
+/// Replaces this process with the command; returns only the error when it could not. `last` runs
+/// right before execve, after the command was found (the seccomp filter goes there, so that
+/// nothing of ours runs under it but execve itself).
+pub(crate) fn exec(p: &ProcessPlan, last: impl FnOnce() -> crate::error::Result<()>) -> ContainerError {
     let cmd = &p.args[0];
     let path_var = p.env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or("/usr/local/bin:/usr/bin:/bin");
     let resolved = match resolve(cmd, path_var) {
@@ -124,6 +127,9 @@ pub(crate) fn exec(p: &ProcessPlan) -> ContainerError {
         _ => return SpecError::new("process.args", "arguments and environment must not contain NUL bytes").into(),
     };
     signals::restore_defaults();
+    if let Err(e) = last() {
+        return e;
+    }
     match execve(&resolved, &args, &env) {
         Err(e) => exec_error(cmd, e).into(),
         Ok(never) => match never {},

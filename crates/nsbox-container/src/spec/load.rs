@@ -18,6 +18,10 @@ pub struct RunArgs {
     pub bundle: Option<PathBuf>,
     pub config_fd: Option<i32>,
     pub control_fd: Option<i32>,
+    /// The state root (compiled seccomp filters are cached under it).
+    pub root: Option<PathBuf>,
+    /// `--no-new-keyring`: the container keeps the caller's session keyring.
+    pub no_new_keyring: bool,
 }
 
 pub fn load_spec(args: &RunArgs, control: Option<&mut Control>) -> Result<(Spec, PathBuf)> {

@@ -9,6 +9,8 @@ use nsbox_core::idmap::IdMapping;
 use nsbox_core::namespaces::NsKind;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
+use crate::seccomp::SeccompPlan;
+
 /// The config asks for something invalid or unsupported; `field` names where in the config.
 /// Shared by every module that reads a config or the caller's arguments.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +83,13 @@ pub struct Plan {
     pub process: ProcessPlan,
     pub init: bool,
     pub wait_start: bool,
+    /// `linux.seccomp`, with what a notify agent is told about the container.
+    pub seccomp: Option<SeccompPlan>,
+    /// Not from the config but the runtime's flags, set by the caller after `from_spec`: the
+    /// state root (where compiled filters are cached; None: no cache), and whether the
+    /// container's processes get a session keyring of their own (off with `--no-new-keyring`).
+    pub state_root: Option<PathBuf>,
+    pub new_keyring: bool,
 }
 
 impl Plan {
@@ -126,6 +135,11 @@ impl Plan {
         }
         let annotations = spec.annotations().clone().unwrap_or_default();
         let flag = |k: &str| annotations.get(k).map(|v| v == "true").unwrap_or(false);
+        let seccomp = linux.seccomp().clone().map(|config| SeccompPlan {
+            config,
+            bundle: bundle.to_path_buf(),
+            annotations: annotations.clone(),
+        });
         Ok(Plan {
             namespaces,
             root: root_path,
@@ -142,6 +156,9 @@ impl Plan {
             process: process_plan(spec)?,
             init: flag(ANNOTATION_INIT),
             wait_start: flag(ANNOTATION_WAIT_START),
+            seccomp,
+            state_root: None,
+            new_keyring: true,
         })
     }
 }

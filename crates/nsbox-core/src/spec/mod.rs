@@ -4,6 +4,7 @@
 pub mod caps;
 mod devices;
 pub mod mounts;
+pub mod seccomp;
 
 use std::path::Path;
 
@@ -56,7 +57,11 @@ pub fn build(opts: &RunOptions) -> Result<Value, WireError> {
     };
     let caps = caps::resolve(opts.privileged, &opts.cap_add, &opts.cap_drop)?;
     caps::guard_host_view(&caps, opts.rootfs.is_none() && has(NsKind::Mnt), opts.privileged, caller.uid == 0)?;
+    let seccomp = seccomp::section(opts, &caps)?;
     let mut linux = Map::new();
+    if let Some(s) = seccomp.linux {
+        linux.insert("seccomp".into(), s);
+    }
     linux.insert("namespaces".into(), ns.iter().map(|k| json!({"type": k.oci_name()})).collect());
     if has(NsKind::User) {
         linux.insert("uidMappings".into(), oci_maps(&uid_map));
@@ -94,6 +99,7 @@ pub fn build(opts: &RunOptions) -> Result<Value, WireError> {
     }
     devices::add(opts, caller.uid == 0, has(NsKind::Mnt), &mut linux)?;
     let mut annotations = Map::new();
+    annotations.insert(seccomp::ANNOTATION_SECCOMP_PROFILE.into(), json!(seccomp.profile));
     if opts.init {
         annotations.insert(ANNOTATION_INIT.into(), json!("true"));
     }
@@ -109,7 +115,7 @@ pub fn build(opts: &RunOptions) -> Result<Value, WireError> {
             "env": env(opts, user.uid)?,
             "cwd": opts.cwd.clone().unwrap_or_else(|| "/".into()),
             "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
-            "noNewPrivileges": !opts.privileged,
+            "noNewPrivileges": opts.no_new_privileges.unwrap_or(!opts.privileged),
         },
         "mounts": mounts,
         "linux": linux,
