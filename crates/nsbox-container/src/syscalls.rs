@@ -14,6 +14,7 @@ pub const MOVE_MOUNT_F_EMPTY_PATH: u32 = 0x4;
 pub const MOVE_MOUNT_T_EMPTY_PATH: u32 = 0x40;
 pub const MOUNT_ATTR_RDONLY: u64 = 0x1;
 pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
 pub const RESOLVE_IN_ROOT: u64 = 0x10;
 
 fn cstr(p: &str) -> Result<CString, Errno> {
@@ -102,8 +103,18 @@ struct OpenHow {
 /// openat2 with RESOLVE_IN_ROOT: `path` is looked up as if `root` were `/`, so symlinks (even
 /// absolute ones) cannot lead out of the container's root.
 pub fn open_in_root(root: &OwnedFd, path: &str, flags: i32) -> Result<OwnedFd, Errno> {
+    openat2(root, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+}
+
+/// As [`open_in_root`], but any symlink on the way (the last component too) fails with ELOOP:
+/// for the places a malicious rootfs must not be able to redirect (/proc, /sys, /dev, masks).
+pub fn open_in_root_nofollow(root: &OwnedFd, path: &str, flags: i32) -> Result<OwnedFd, Errno> {
+    openat2(root, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
+}
+
+fn openat2(root: &OwnedFd, path: &str, flags: i32, resolve: u64) -> Result<OwnedFd, Errno> {
     let p = cstr(path)?;
-    let mut how = OpenHow { flags: (flags | libc::O_CLOEXEC) as u64, mode: 0, resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+    let mut how = OpenHow { flags: (flags | libc::O_CLOEXEC) as u64, mode: 0, resolve };
     // SAFETY: how is a valid struct open_how of the size passed; p outlives the call.
     let ret = unsafe {
         libc::syscall(libc::SYS_openat2, root.as_raw_fd(), p.as_ptr(), &mut how as *mut OpenHow, std::mem::size_of::<OpenHow>())

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use nsbox_container::control::Control;
 use nsbox_container::create::{start_or_hold, Started};
-use nsbox_container::error::{errno_of, rule_wire, sys_wire};
+use nsbox_container::error::{rule_wire, sys_wire};
 use nsbox_container::ops::report_wire;
 use nsbox_container::process::signals;
 use nsbox_container::spec::{load_spec, validate_id, Plan, RunArgs, SpecError};
@@ -219,9 +219,8 @@ fn boot(root: &Root, id: &str, plan: &Plan, spec: &oci_spec::runtime::Spec, bund
     name_out.clone_from(&name);
     let mut reservation = Reservation { root, id: id.to_string(), name: name.clone(), armed: true };
     let dir = root.dir_of(id);
-    let config = dir.join("config.json");
     let text = serde_json::to_vec_pretty(spec).map_err(|e| SpecError::new("config", e.to_string()))?;
-    std::fs::write(&config, text).map_err(|e| sys("write", config.display())(errno_of(&e)))?;
+    root.write_config(id, &text)?;
     let mut st = initial_state(id, &name, plan, bundle, opts, &dir);
     root.write(&st)?;
     root.event("create", &st);

@@ -51,7 +51,9 @@ pub struct LogWriter {
 
 impl LogWriter {
     pub fn open(path: PathBuf, max_size: u64) -> LogWriter {
-        let _ = std::fs::write(path.with_extension("reserve"), [0u8; RESERVE]);
+        // Zeros only, but owner-only like everything in the container's directory.
+        let _ = OpenOptions::new().create(true).truncate(true).write(true).mode(0o600).custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+            .open(path.with_extension("reserve")).and_then(|mut f| f.write_all(&[0u8; RESERVE]));
         let mut w = LogWriter { path, file: None, size: 0, max_size: max_size.max(4096), dropped: 0, pending_dropped: 0, error: None, torn: false };
         w.reopen();
         w
@@ -96,7 +98,9 @@ impl LogWriter {
     }
 
     fn reopen(&mut self) {
-        match OpenOptions::new().create(true).append(true).mode(0o640).custom_flags(libc::O_CLOEXEC).open(&self.path) {
+        // Owner-only: the container's output may hold its secrets (docker's are 0640 root:root;
+        // our owner may be any user, and its group is no one's business).
+        match OpenOptions::new().create(true).append(true).mode(0o600).custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW).open(&self.path) {
             Ok(f) => {
                 self.size = f.metadata().map(|m| m.len()).unwrap_or(0);
                 self.file = Some(f);

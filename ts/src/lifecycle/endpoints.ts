@@ -50,7 +50,7 @@ export async function recordOf(id: string, ep: Endpoint, netRoot: string | undef
 export function writeEndpoints(root: string, id: string, records: EndpointRecord[]): void {
   const file = path.join(root, id, 'endpoints.json');
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(records, null, 2), { mode: 0o644 });
+  writeFileSync(tmp, JSON.stringify(records, null, 2), { mode: 0o600 }); // owner-only, as all of ID/
   renameSync(tmp, file);
 }
 

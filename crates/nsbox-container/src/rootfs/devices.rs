@@ -15,7 +15,7 @@ use nsbox_core::WireError;
 
 use crate::error::sys_wire;
 use crate::spec::DeviceNode;
-use crate::syscalls::open_in_root;
+use crate::syscalls::open_in_root_nofollow;
 
 /// A node or link of the container's /dev could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +52,8 @@ const LINKS: [(&str, &str); 6] = [
 ];
 
 pub fn populate(root: &OwnedFd) -> Result<()> {
-    let dev = open_in_root(root, "dev", (OFlag::O_PATH | OFlag::O_DIRECTORY).bits()).map_err(sys("open", "/dev"))?;
+    // Strictly: /dev was just mounted there, without a symlink on the way (mounts.rs).
+    let dev = open_in_root_nofollow(root, "dev", (OFlag::O_PATH | OFlag::O_DIRECTORY).bits()).map_err(sys("open", "/dev"))?;
     for (name, major, minor) in NODES {
         let mode = Mode::from_bits_truncate(0o666);
         match mknodat(&dev, name, SFlag::S_IFCHR, mode, makedev(major, minor)) {

@@ -1,6 +1,7 @@
 //! The container's filesystem: a private copy of the mount tree, the root (an image directory or
 //! the host's own `/`, read-only) attached at a staging point, the spec's mounts resolved inside
-//! it without following symlinks out (mounts.rs), then pivot_root into it.
+//! it without following symlinks out (mounts.rs; kernel filesystems and masks without following
+//! any symlink at all: resolve.rs), then pivot_root into it.
 
 use std::os::fd::OwnedFd;
 
@@ -20,6 +21,7 @@ use crate::syscalls::*;
 pub mod devices;
 pub mod masks;
 mod mounts;
+mod resolve;
 
 use mounts::mount_one;
 
@@ -60,6 +62,8 @@ fn explained(op: &'static str, path: impl std::fmt::Display, errno: Errno, why: 
 
 /// Devices and masks fail with their own errors, hence the crate-wide result here.
 pub fn setup(plan: &Plan) -> crate::error::Result<()> {
+    // Before anything is mounted or unmounted: the host's null device, for the masks.
+    let null = masks::DevNull::open()?;
     mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
         .map_err(sys("make / rprivate", "/"))?;
     let root_path = plan.root.to_string_lossy().into_owned();
@@ -91,13 +95,13 @@ pub fn setup(plan: &Plan) -> crate::error::Result<()> {
         }
     }
     for node in &plan.devices.nodes {
-        // Resolved inside the root like a mount target: a symlink in the image cannot send the node
-        // out of it. OCI allows any path, so missing directories are made.
+        // Resolved inside the root without following symlinks (as kernel mounts are): an image cannot send the node
+        // anywhere else. OCI allows any path, so missing directories are made.
         let (parent, name) = node.path.trim_end_matches('/').rsplit_once('/').expect("plan: absolute path below /");
-        let parent = mounts::ensure_target(&root, if parent.is_empty() { "/" } else { parent }, false)?;
+        let parent = mounts::ensure_target(&root, if parent.is_empty() { "/" } else { parent }, false, true, "mknod")?;
         devices::create_node(&parent, name, node)?;
     }
-    masks::apply(&root, &plan.masked_paths, &plan.readonly_paths)?;
+    masks::apply(&root, &null, &plan.masked_paths, &plan.readonly_paths)?;
     if plan.root_readonly && !host_root {
         // Only the image's root mount: /proc, /dev, volumes keep their own flags, as with docker.
         mount_setattr_fd(&root, MOUNT_ATTR_RDONLY, false).map_err(sys("mount_setattr ro", &root_path))?;

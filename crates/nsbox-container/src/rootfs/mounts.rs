@@ -1,6 +1,10 @@
-//! The spec's mounts, each resolved inside the new root without following symlinks out of it:
-//! a captured bind source, a cgroup or sysfs instance (or the host's, where the kernel will not
-//! make a fresh one), or any other filesystem.
+//! The spec's mounts, each resolved inside the new root: a captured bind source, a cgroup or sysfs
+//! instance (or the host's, where the kernel will not make a fresh one), or any other filesystem.
+//!
+//! Where a mount goes is decided here (see resolve.rs): a filesystem the kernel makes (anything
+//! but a bind) goes exactly where the spec says, with no symlink on the way, and is checked to be
+//! there afterwards; a bind target follows symlinks inside the root, as docker's volumes do, but
+//! one that is led into a kernel filesystem (/proc/sys, /sys, cgroups) is refused.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -9,33 +13,55 @@ use nix::fcntl::OFlag;
 use nix::mount::{mount, MsFlags};
 use nix::sys::stat::Mode;
 
+use super::resolve::{self, open_strict, Refused};
 use super::{explained, sys, Result};
 use crate::spec::MountEntry;
 use crate::syscalls::*;
+
+/// `mount proc`, `mount sysfs`, …: the step named in errors.
+fn op_of(m: &MountEntry) -> &'static str {
+    match m.kind.as_str() {
+        _ if m.bind => "bind",
+        "proc" => "mount proc",
+        "sysfs" => "mount sysfs",
+        "tmpfs" => "mount tmpfs",
+        "devpts" => "mount devpts",
+        "mqueue" => "mount mqueue",
+        "cgroup" | "cgroup2" => "mount cgroup",
+        _ => "mount",
+    }
+}
 
 pub(super) fn mount_one(root: &OwnedFd, m: &MountEntry, source: Option<OwnedFd>, own_netns: bool) -> Result<()> {
     // The captured tree, not the path: the path may be hidden by the staging tmpfs by now.
     let is_file = source.as_ref().is_some_and(|t| {
         nix::sys::stat::fstat(t).map(|st| st.st_mode & libc::S_IFMT != libc::S_IFDIR).unwrap_or(false)
     });
-    let target = ensure_target(root, &m.destination, is_file)?;
+    let op = op_of(m);
     if let Some(tree) = source {
+        let target = ensure_target(root, &m.destination, is_file, false, op)?;
         if m.readonly {
             mount_setattr_fd(&tree, MOUNT_ATTR_RDONLY, m.recursive).map_err(sys("mount_setattr ro", &m.source))?;
         }
         return move_mount_fd(&tree, &target).map_err(sys("move_mount", &m.destination));
     }
+    let target = ensure_target(root, &m.destination, false, true, op)?;
+    mount_fresh(m, &target, own_netns)?;
+    verify(root, m, op)
+}
+
+fn mount_fresh(m: &MountEntry, target: &OwnedFd, own_netns: bool) -> Result<()> {
     let mut flags = m.flags;
     if m.readonly {
         flags |= MsFlags::MS_RDONLY;
     }
     if m.kind == "cgroup" || m.kind == "cgroup2" {
-        return mount_cgroup(m, &target);
+        return mount_cgroup(m, target);
     }
     if m.kind == "sysfs" && !own_netns {
         // A fresh sysfs belongs to a network namespace; sharing the host's, we share its /sys,
         // read-only, as runc does.
-        return bind_host(&m.destination, &target, true);
+        return bind_host(&m.destination, target, true);
     }
     let at = format!("/proc/self/fd/{}", target.as_raw_fd());
     let data = (!m.data.is_empty()).then_some(m.data.as_str());
@@ -43,8 +69,43 @@ pub(super) fn mount_one(root: &OwnedFd, m: &MountEntry, source: Option<OwnedFd>,
         Ok(()) => Ok(()),
         // Without a pid (proc) or network (sysfs) namespace of our own the kernel won't mount a
         // fresh instance in a user namespace; docker-rootless binds the host's instead.
-        Err(Errno::EPERM | Errno::EBUSY) if matches!(m.kind.as_str(), "proc" | "sysfs") => bind_host(&m.destination, &target, m.kind == "sysfs"),
+        Err(Errno::EPERM | Errno::EBUSY) if matches!(m.kind.as_str(), "proc" | "sysfs") => bind_host(&m.destination, target, m.kind == "sysfs"),
         Err(e) => Err(explained("mount", &m.destination, e, format!("mount {} on {}: {}", m.kind, m.destination, e.desc()))),
+    }
+}
+
+/// The mount really is at its destination (looked up again, strictly) and of its kind: what the
+/// masks that follow rely on.
+fn verify(root: &OwnedFd, m: &MountEntry, op: &'static str) -> Result<()> {
+    let Some((want, name)) = resolve::magic_of_kind(&m.kind) else { return Ok(()) };
+    let rel = resolve::relative(&m.destination);
+    let fd = open_strict(root, &rel, OFlag::O_DIRECTORY).map_err(|r| refused(op, &m.destination, r, "mount there"))?;
+    match resolve::magic(&fd) {
+        Ok(got) if got == want => Ok(()),
+        Ok(got) => Err(explained(op, &m.destination, Errno::EXDEV, format!("after mounting, {} is not a {name} (statfs magic {got:#x})", m.destination))),
+        Err(e) => Err(sys("statfs", &m.destination)(e)),
+    }
+}
+
+/// A volume may follow symlinks inside the root, but not into a kernel filesystem: a bind over
+/// /proc/sys/… or /sys/… (or a directory made there) that the spec did not ask for by name.
+fn check_landing(root: &OwnedFd, dest: &str, found: &OwnedFd) -> Result<()> {
+    let fs = match resolve::magic(found) {
+        Ok(magic) => resolve::kernel_fs(magic),
+        Err(e) => return Err(sys("statfs", dest)(e)),
+    };
+    let Some(fs) = fs else { return Ok(()) };
+    match open_strict(root, &resolve::relative(dest), OFlag::empty()) {
+        Ok(_) => Ok(()),
+        Err(Refused::Link(l)) => Err(explained("bind", dest, Errno::ELOOP, l.refusal(&format!("bind {dest} there: it leads into {fs}")))),
+        Err(Refused::Errno(e)) => Err(explained("bind", dest, e, format!("{dest} leads into {fs} by a way that cannot be checked; refusing to bind there"))),
+    }
+}
+
+fn refused(op: &'static str, dest: &str, r: Refused, doing: &str) -> super::RootfsError {
+    match r {
+        Refused::Link(l) => explained(op, dest, Errno::ELOOP, l.refusal(doing)),
+        Refused::Errno(e) => sys(op, dest)(e),
     }
 }
 
@@ -74,20 +135,37 @@ fn bind_host(path: &str, target: &OwnedFd, readonly: bool) -> Result<()> {
 }
 
 /// An O_PATH descriptor for `dest` inside `root`, creating missing directories (or, for file
-/// binds, an empty file) without ever resolving outside `root`.
-pub fn ensure_target(root: &OwnedFd, dest: &str, is_file: bool) -> Result<OwnedFd> {
-    let rel = dest.trim_start_matches('/');
-    let flags = OFlag::O_PATH.bits();
-    match open_in_root(root, if rel.is_empty() { "." } else { rel }, flags) {
-        Ok(fd) => return Ok(fd),
-        Err(Errno::ENOENT) => {}
-        Err(e) => return Err(sys("open", dest)(e)),
+/// binds, an empty file) without ever resolving outside `root`; with `strict`, without following
+/// any symlink at all (a symlink on the way is refused, naming it).
+pub fn ensure_target(root: &OwnedFd, dest: &str, is_file: bool, strict: bool, op: &'static str) -> Result<OwnedFd> {
+    let rel = if strict { resolve::relative(dest) } else { dest.trim_start_matches('/').to_string() };
+    let rel = if rel.is_empty() { ".".to_string() } else { rel };
+    let open = |path: &str| -> std::result::Result<OwnedFd, Refused> {
+        if strict {
+            open_strict(root, path, OFlag::empty())
+        } else {
+            open_in_root(root, path, OFlag::O_PATH.bits()).map_err(Refused::Errno)
+        }
+    };
+    // Where a bind target (or a directory made for one) ends up after its symlinks.
+    let landed = |fd: OwnedFd| -> Result<OwnedFd> {
+        if !strict {
+            check_landing(root, dest, &fd)?;
+        }
+        Ok(fd)
+    };
+    match open(&rel) {
+        Ok(fd) => return landed(fd),
+        Err(Refused::Errno(Errno::ENOENT)) => {}
+        Err(Refused::Errno(e)) => return Err(sys("open", dest)(e)),
+        Err(r) => return Err(refused(op, dest, r, "mount there")),
     }
     let (parent, name) = match rel.rsplit_once('/') {
-        Some((p, n)) => (ensure_target(root, p, false)?, n),
-        None => (open_in_root(root, ".", flags).map_err(sys("open", "/"))?, rel),
+        Some((p, n)) => (ensure_target(root, &format!("/{p}"), false, strict, op)?, n),
+        None => (open_in_root(root, ".", OFlag::O_PATH.bits()).map_err(sys("open", "/"))?, rel.as_str()),
     };
-    // The parent was resolved inside the root; `name` is one component, created in place.
+    // The parent was resolved inside the root; `name` is one component, created in place (an
+    // existing symlink there is not followed: EEXIST, and the lookup below judges it).
     let created = if is_file {
         nix::fcntl::openat(&parent, name, OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::from_bits_truncate(0o644))
             .map(drop)
@@ -101,5 +179,9 @@ pub fn ensure_target(root: &OwnedFd, dest: &str, is_file: bool) -> Result<OwnedF
         }
         Err(e) => return Err(sys("mkdir", dest)(e)),
     }
-    open_in_root(root, rel, flags).map_err(sys("open", dest))
+    match open(&rel) {
+        Ok(fd) => landed(fd),
+        Err(Refused::Errno(e)) => Err(sys("open", dest)(e)),
+        Err(r) => Err(refused(op, dest, r, "mount there")),
+    }
 }

@@ -1,6 +1,8 @@
 //! The state root (`--root`, `NSBOX_ROOT`, else `/run/nsbox` as root and `$XDG_RUNTIME_DIR/nsbox`
 //! otherwise): one directory per container holding `state.json` (replaced atomically, written only
-//! by the container's monitor and by `delete`), `config.json`, the log and the attach socket.
+//! by the container's monitor and by `delete`), `config.json`, the log and the attach socket. The
+//! directory is 0700 and its files 0600 from their creation: the config holds the container's
+//! environment (passwords), the state its command line, the log its output.
 //! `names/NAME` files (created with O_EXCL under the root's flock) make names unique.
 
 use std::fs;

@@ -116,13 +116,14 @@ impl Root {
     }
 
     /// Writes state.json through a temporary file and rename(2), so readers see the old or the new
-    /// state, never a torn one.
+    /// state, never a torn one. Owner-only, as everything in the container's directory: the
+    /// command line may carry secrets.
     pub fn write(&self, st: &State) -> Result<()> {
         let dir = self.dir_of(&st.id);
         let tmp = dir.join(format!(".state.json.{}", std::process::id()));
         let body = serde_json::to_vec_pretty(st).map_err(|e| StateError::rule("ERR_STATE", "encode state", "", e.to_string()))?;
         let write = || -> std::io::Result<()> {
-            let mut f = OpenOptions::new().create(true).truncate(true).write(true).mode(0o644).open(&tmp)?;
+            let mut f = create_private(&tmp, false)?;
             f.write_all(&body)?;
             fs::rename(&tmp, dir.join("state.json"))
         };
@@ -132,8 +133,15 @@ impl Root {
         })
     }
 
-    /// Creates the container's directory and reserves its name (a generated one when `name` is
-    /// None), both under the root's lock. A name whose container directory is gone is stale and
+    /// Writes the container's config.json (its environment, passwords included): created 0600
+    /// with the file, never readable by anyone else even for a moment.
+    pub fn write_config(&self, id: &str, body: &[u8]) -> Result<()> {
+        let path = self.dir_of(id).join("config.json");
+        create_private(&path, true).and_then(|mut f| f.write_all(body)).map_err(|e| StateError::io("write", &path, &e))
+    }
+
+    /// Creates the container's directory (0700: see [`private_dir`]) and reserves its name (a
+    /// generated one when `name` is None), both under the root's lock. A name whose container directory is gone is stale and
     /// is taken over.
     pub fn reserve(&self, id: &str, name: Option<&str>) -> Result<String> {
         let _lock = self.lock()?;
@@ -141,7 +149,7 @@ impl Root {
         if let Some(n) = name {
             validate_name(n)?;
         }
-        match fs::DirBuilder::new().mode(0o711).create(&dir) {
+        match private_dir(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 return Err(StateError::rule("ERR_NAME_IN_USE", "create container", dir.display(), format!("a container with id {id} already exists")))
@@ -226,10 +234,33 @@ impl Root {
         }
         let mut text = line.to_string();
         text.push('\n');
-        if let Ok(mut f) = OpenOptions::new().create(true).append(true).mode(0o644).open(self.dir.join("events.jsonl")) {
+        // Owner-only: error messages in exit lines may quote what the container was given.
+        if let Ok(mut f) = OpenOptions::new().create(true).append(true).mode(0o600).custom_flags(libc::O_CLOEXEC).open(self.dir.join("events.jsonl")) {
             let _ = f.write_all(text.as_bytes());
         }
     }
+}
+
+/// A new file only its owner can read: the mode is given at open (O_CREAT) and set exactly on the
+/// descriptor before anything is written, so no umask makes it wider or unreadable to the owner.
+/// A symlink planted at `path` is not followed.
+pub fn create_private(path: &Path, exclusive: bool) -> std::io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.write(true).mode(0o600).custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW);
+    if exclusive { o.create_new(true) } else { o.create(true).truncate(true) };
+    let f = o.open(path)?;
+    nix::sys::stat::fchmod(&f, nix::sys::stat::Mode::from_bits_truncate(0o600)).map_err(std::io::Error::from)?;
+    Ok(f)
+}
+
+/// A container's directory: 0700. It holds config.json, state.json, the log and the attach
+/// socket, and its only readers are its owner (the TS library, the TUI, `nsbox` as the same
+/// user) and root (`nsbox ps`); docker keeps the same things 0700/0600 under /var/lib/docker.
+/// fchmod on the new, still empty directory makes the mode exact whatever the umask.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    fs::DirBuilder::new().mode(0o700).create(dir)?;
+    let fd = nix::fcntl::open(dir, nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())?;
+    nix::sys::stat::fchmod(&fd, nix::sys::stat::Mode::from_bits_truncate(0o700)).map_err(std::io::Error::from)
 }
 
 /// docker's rule for names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
