@@ -1,6 +1,7 @@
 //! Creating and driving one container: the OCI config read into a plan (`spec/`), the clone and
 //! the parent–child handshake (`create/`), the root filesystem (`rootfs/`), the container's
-//! process (`process/`), the state root (`state/`) and the commands on containers (`ops/`).
+//! process (`process/`), the state root (`state/`), the commands on containers (`ops/`) and the
+//! sealed re-exec that keeps the runtime's executable out of the containers' reach (`sealed`).
 //! Everything here runs in the single-threaded nsbox-runtime; the monitor (nsbox-monitor) builds
 //! on it for detached containers.
 
@@ -10,6 +11,7 @@ pub mod error;
 pub mod ops;
 pub mod process;
 mod rootfs;
+pub mod sealed;
 pub mod seccomp;
 pub mod spec;
 pub mod state;

@@ -6,7 +6,11 @@
 mod args;
 
 use args::{Cmd, Parsed};
+use nsbox_container::ops::ExecArgs;
+use nsbox_container::spec::RunArgs;
+use nsbox_container::control::Control;
 use nsbox_container::ops;
+use nsbox_container::sealed;
 use nsbox_container::state::Root;
 use nsbox_monitor::{attach, created, detach, MonitorError};
 
@@ -24,7 +28,9 @@ Runs an OCI bundle (config.json per the runtime-spec) like `crun run`; with --de
 process of ours owns the container (create: held before its command until `start`), whose state lives under --root (NSBOX_ROOT; default
 /run/nsbox as root, $XDG_RUNTIME_DIR/nsbox otherwise). CONTAINER: an id, a name or a unique id
 prefix. With --control-fd the caller gets length-prefixed JSON frames (docs/protocol.md); with
---json errors on stderr are one JSON object.
+--json errors on stderr are one JSON object. run, create and exec first re-execute the runtime from
+a copy no container can change (NSBOX_SEAL=bind|memfd picks how) with only NSBOX_ROOT, XDG_RUNTIME_DIR,
+TMPDIR, PATH, NSBOX_NFT* and NSBOX_SEAL left of the caller's environment.
 Exit status: the container's (or exec'd command's); 125 runtime error; 126 cannot execute; 127 not found.";
 
 fn main() {
@@ -52,6 +58,12 @@ fn dispatch(args: &[String]) -> i32 {
         }
         e.exit_code()
     };
+    // Before anything touches a container: from here on we run from a copy no container can change.
+    if let Cmd::Run(RunArgs { control_fd, .. }, _) | Cmd::Exec(ExecArgs { control_fd, .. }) = &cmd {
+        if let Err(e) = sealed::ensure() {
+            return seal_failed(&e, *control_fd, json);
+        }
+    }
     let r = Root::resolve(root.as_deref());
     match cmd {
         Cmd::Version => {
@@ -93,4 +105,20 @@ fn dispatch(args: &[String]) -> i32 {
         }
         Cmd::Attach(c, stdin) => attach::attach(Some(&r.dir), &c, stdin).unwrap_or_else(fail),
     }
+}
+
+/// The sealed re-exec failed: reported like any start failure (control socket, --json or text).
+fn seal_failed(e: &sealed::SealError, control_fd: Option<i32>, json: bool) -> i32 {
+    let wire = e.to_wire();
+    match control_fd.map(Control::from_fd) {
+        Some(Ok(mut c)) => c.error(&wire, 125),
+        _ if json => {
+            let mut v = serde_json::to_value(&wire).unwrap_or_default();
+            v["type"] = "error".into();
+            v["exitCode"] = 125.into();
+            eprintln!("{v}");
+        }
+        _ => eprintln!("nsbox-runtime: {e}"),
+    }
+    125
 }

@@ -45,8 +45,9 @@ pub fn sys(op: &'static str, path: impl std::fmt::Display) -> impl FnOnce(Errno)
 
 /// Never returns: the process becomes the command, or reports why not and exits. `filter` was
 /// compiled by the parent before clone; `keyring` names the session keyring to join (None:
-/// `--no-new-keyring`).
-pub fn main(plan: &Plan, mut sync: SyncSocket, stdio: ChildEnds, filter: Option<&Filter>, keyring: Option<&str>) -> ! {
+/// `--no-new-keyring`); `can_ptrace`: whether the runtime holds CAP_SYS_PTRACE on the host (see
+/// init::run).
+pub fn main(plan: &Plan, mut sync: SyncSocket, stdio: ChildEnds, filter: Option<&Filter>, keyring: Option<&str>, can_ptrace: bool) -> ! {
     if let Err(e) = setup(plan, &mut sync, stdio, filter, keyring) {
         fail(&mut sync, e)
     }
@@ -55,7 +56,7 @@ pub fn main(plan: &Plan, mut sync: SyncSocket, stdio: ChildEnds, filter: Option<
         // init stays as PID 1; it owns the only copy of the sync socket from here on, whose
         // closing tells the runtime that the command was exec'd. It loads the filter itself,
         // before it forks the command: init runs under it too.
-        let code = init::run(&plan.process, sync, late);
+        let code = init::run(&plan.process, sync, late, can_ptrace);
         // SAFETY: _exit skips atexit handlers and buffered output, none of which is ours to run.
         unsafe { libc::_exit(code) }
     }
@@ -87,6 +88,11 @@ fn setup(plan: &Plan, sync: &mut SyncSocket, caller_stdio: ChildEnds, filter: Op
     if plan.has(NsKind::Time) {
         enter_time_namespace(plan.time_offsets.unwrap_or_default())?;
     }
+    // Non-dumpable from here to the exec of the command (the kernel decides again at exec), and
+    // for good as `--init`'s PID 1: no process in the container may ptrace us, open our
+    // /proc/PID/{exe,environ,fd,mem} or write our memory. Until now only we were in these
+    // namespaces, and the parent needed our /proc files to write the id maps (rootless).
+    nix::sys::prctl::set_dumpable(false).map_err(sys("prctl PR_SET_DUMPABLE", "0"))?;
     if plan.has(NsKind::Uts) {
         if let Some(h) = &plan.hostname {
             sethostname(h).map_err(sys("sethostname", h))?;
@@ -140,7 +146,7 @@ fn become_root_inside(plan: &Plan) -> std::result::Result<(), ChildError> {
         setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)).map_err(sys("setresuid", "0"))?;
     }
     // Changing ids cleared "dumpable", which hands our /proc/self files to the host's root; we
-    // still have to write /proc/self/timens_offsets (and the kernel resets this at exec).
+    // still have to write /proc/self/timens_offsets. setup() clears it again right after.
     nix::sys::prctl::set_dumpable(true).map_err(sys("prctl PR_SET_DUMPABLE", ""))?;
     Ok(())
 }

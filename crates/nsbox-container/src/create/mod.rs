@@ -174,11 +174,14 @@ pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, h
         .iter()
         .filter(|k| !matches!(k, NsKind::Time | NsKind::Cgroup))
         .fold(0u64, |f, k| f | k.clone_flag().bits() as u64);
+    // Asked here, in the host's user namespace: after the clone the child holds every capability
+    // of its new one, whatever we hold.
+    let can_ptrace = caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SYS_PTRACE).unwrap_or(false);
     // SAFETY: nsbox-runtime is single-threaded; the child only runs child::main and then execs.
     let raw = unsafe { syscalls::clone_with_flags(flags) }.map_err(|errno| RunError::Sys { op: "clone3", path: id.to_string(), errno })?;
     if raw == 0 {
         drop(sync);
-        child::main(plan, child_sync, child_stdio, filter.as_ref(), keyring.as_deref());
+        child::main(plan, child_sync, child_stdio, filter.as_ref(), keyring.as_deref(), can_ptrace);
     }
     drop(child_sync);
     drop(child_stdio);

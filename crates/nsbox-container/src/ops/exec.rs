@@ -119,6 +119,9 @@ fn exec_in(args: &ExecArgs, mut control: Option<&mut Control>) -> Result<i32> {
         return Err(ExecError::NotRunning { name: st.name, status: "exited".into() }.into());
     }
     nsbox_cgroups::join_dirs(&st.cgroups, std::process::id())?;
+    // Before entering anything: the child we fork inherits this and is in the container's pid
+    // namespace, where until its exec it must not be ptraced or have its /proc files opened.
+    nix::sys::prctl::set_dumpable(false).map_err(sys("prctl PR_SET_DUMPABLE", "0"))?;
     let in_userns = entries.iter().any(|(k, _)| *k == NsKind::User);
     for (kind, fd) in &entries {
         setns(fd, kind.clone_flag()).map_err(sys("setns", format!("/proc/{pid}/ns/{}", kind.proc_name())))?;
