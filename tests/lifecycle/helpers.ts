@@ -35,8 +35,7 @@ export function fixture(): Fixture {
 /** Everything a container can leave behind: its directory, name file, cgroups, processes. */
 export function leftovers(root: string, states: ContainerState[]): string[] {
   const out: string[] = [];
-  // .seccomp-cache: compiled filters, kept across containers on purpose (like .lock).
-  const dirs = readdirSync(root).filter((n) => n !== 'names' && n !== 'events.jsonl' && n !== '.lock' && n !== '.seccomp-cache');
+  const dirs = readdirSync(root).filter((n) => n !== 'names' && n !== 'events.jsonl' && n !== '.lock');
   if (dirs.length) out.push(`container dirs: ${dirs.join(', ')}`);
   const names = existsSync(path.join(root, 'names')) ? readdirSync(path.join(root, 'names')) : [];
   if (names.length) out.push(`names: ${names.join(', ')}`);

@@ -163,7 +163,7 @@ pub(crate) fn start(id: &str, plan: &Plan, control: Option<&mut Control>) -> Res
 pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, hold: bool) -> Result<Started> {
     // Compiled here, before clone: a bad filter is a spec error before anything exists, and the
     // child's load is one syscall.
-    let filter = plan.seccomp.as_ref().map(|s| seccomp::prepare(s, plan.state_root.as_deref())).transpose()?;
+    let filter = plan.seccomp.as_ref().map(|s| seccomp::prepare(s)).transpose()?;
     let keyring = plan.new_keyring.then(|| keyring::name(id));
     let (mut sync, child_sync) = SyncSocket::pair()?;
     let (child_stdio, pipes) = stdio::for_terminals(plan.process.terminal)?;

@@ -96,7 +96,7 @@ fn exec_in(args: &ExecArgs, mut control: Option<&mut Control>) -> Result<i32> {
     let p = process_for(&plan, args)?;
     // The container's filter, compiled (or read from the cache) while the state root is in
     // reach; a notify agent is connected to now for the same reason.
-    let filter = plan.seccomp.as_ref().map(|s| seccomp::prepare(s, Some(&root.dir))).transpose()?;
+    let filter = plan.seccomp.as_ref().map(|s| seccomp::prepare(s)).transpose()?;
     let mut notify = match plan.seccomp.as_ref().and_then(|s| Notify::new(s, &id, pid)) {
         Some(n) => Some(n.connect()?),
         None => None,

@@ -7,9 +7,12 @@
 //!   config's flags were checked against the kernel at compile time). Anything that could make
 //!   libseccomp generate another program is in the key, so an entry never goes stale.
 //! - Value: libseccomp's exported program, byte for byte.
-//! - Where: `<state root>/.seccomp-cache/`, a directory 0700 that must be owned by us, files 0600;
-//!   whoever can write there could weaken every later container's filter, so a directory
-//!   anyone else could write to is not used at all. An entry is written under a temporary name
+//! - Where: `NSBOX_CACHE`, else `/var/cache/nsbox` as root and `$XDG_CACHE_HOME/nsbox` (or
+//!   `~/.cache/nsbox`) otherwise, in `seccomp/`: a cache, not a container's state, so it lives
+//!   where caches do and never in the state root (a failed or foreground run leaves the state
+//!   root as it found it). The directory is 0700 and must be owned by us, files 0600; whoever can
+//!   write there could weaken every later container's filter, so a directory anyone else could
+//!   write to is not used at all. An entry is written under a temporary name
 //!   from an O_TMPFILE and renamed into place, so a reader sees a whole program or none.
 //! - Read: a regular file of ours, a whole number of instructions, at most the kernel's limit;
 //!   anything else is ignored (and recompiled over).
@@ -26,10 +29,22 @@ use sha2::{Digest, Sha256};
 /// BPF_MAXINSNS instructions of 8 bytes.
 const MAX_BYTES: u64 = 4096 * 8;
 
-/// The cache directory under `root`, created if missing; None when it is not safe to use.
-pub(super) fn dir(root: &Path) -> Option<PathBuf> {
-    std::fs::DirBuilder::new().recursive(true).mode(0o711).create(root).ok()?;
-    let dir = root.join(".seccomp-cache");
+/// The cache's base directory (see the module doc); None when no place can be named.
+pub(super) fn location() -> Option<PathBuf> {
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(p) = var("NSBOX_CACHE") {
+        return Some(p);
+    }
+    if nix::unistd::geteuid().is_root() {
+        return Some(PathBuf::from("/var/cache/nsbox"));
+    }
+    var("XDG_CACHE_HOME").or_else(|| var("HOME").map(|h| h.join(".cache"))).map(|c| c.join("nsbox"))
+}
+
+/// The cache directory under `base`, created if missing; None when it is not safe to use.
+pub(super) fn dir(base: &Path) -> Option<PathBuf> {
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(base).ok()?;
+    let dir = base.join("seccomp");
     match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}

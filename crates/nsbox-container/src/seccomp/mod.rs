@@ -12,7 +12,7 @@ mod cache;
 
 use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use nix::errno::Errno;
 use nsbox_core::error::errno_name;
@@ -86,17 +86,17 @@ pub struct Filter {
 }
 
 /// Compiles `plan.config`, or reads the program libseccomp compiled for it before from the cache
-/// under `state_root` (None: no cache). Runs in the runtime parent, before clone.
-pub fn prepare(plan: &SeccompPlan, state_root: Option<&Path>) -> Result<Filter> {
-    let filter = compile_cached(plan, state_root)?;
+/// (cache.rs). Runs in the runtime parent, before clone.
+pub fn prepare(plan: &SeccompPlan) -> Result<Filter> {
+    let filter = compile_cached(plan)?;
     if filter.compiled.uses_notify() && plan.config.listener_path().is_none() {
         return Err(no_agent());
     }
     Ok(filter)
 }
 
-fn compile_cached(plan: &SeccompPlan, state_root: Option<&Path>) -> Result<Filter> {
-    let Some(dir) = state_root.and_then(cache::dir) else {
+fn compile_cached(plan: &SeccompPlan) -> Result<Filter> {
+    let Some(dir) = cache::location().and_then(|base| cache::dir(&base)) else {
         return Ok(Filter { compiled: compile(&plan.config)? });
     };
     let json = serde_json::to_vec(&plan.config).map_err(|e| SeccompError::Invalid { field: "linux.seccomp".into(), msg: e.to_string() })?;
