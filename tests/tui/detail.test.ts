@@ -1,4 +1,5 @@
 import test from 'ava';
+import { ANNOTATION_SECCOMP_PROFILE, securityProfile } from 'nsbox';
 import { FakeApi } from '../../cli/src/tui/fake-api.js';
 import { KEY, has, mount } from './helpers.js';
 
@@ -103,4 +104,38 @@ test('Logs tab (l): follows new lines, scrolls back, searches', async (t) => {
   await m.waitFor(has('line 30 from'));
   await m.press(KEY.esc);
   await m.waitFor((x) => !x.includes('matches'));
+});
+
+test('Inspect tab leads with the security profile: asked for, and live from /proc', async (t) => {
+  const api = new FakeApi({ containers: 1 });
+  const config = {
+    process: { capabilities: { bounding: ['CAP_CHOWN', 'CAP_KILL'] }, noNewPrivileges: true },
+    annotations: { [ANNOTATION_SECCOMP_PROFILE]: 'default' },
+    linux: {
+      seccomp: { defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'], syscalls: [{}, {}, {}] },
+      resources: { devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }] },
+      maskedPaths: ['/proc/kcore'],
+      readonlyPaths: ['/proc/sys'],
+    },
+  };
+  // The live half is what /proc/PID/status says; pid 1 of this machine stands in (no filter there).
+  const security = securityProfile(config, null);
+  security.live = { seccomp: 'disabled', noNewPrivs: false, capEff: '000001ffffffffff', capBnd: '000001ffffffffff' };
+  const real = api.inspectContainer.bind(api);
+  api.inspectContainer = async (id) => {
+    const d = await real(id);
+    return { ...d, raw: { ...(d.raw as object), security } };
+  };
+  const m = mount(t, api, { size: { columns: 140, rows: 24 } });
+  await m.waitFor(has('box-001'));
+  await m.press(KEY.enter, KEY.left, KEY.left);
+  const f = await m.waitFor((x) => x.includes('[Inspect]') && x.includes('Security'));
+  t.regex(f, /capabilities\s+2 chown kill/);
+  t.regex(f, /seccomp\s+filter · profile default · default SCMP_ACT_ERRNO · 3 rules · SCMP_ARCH_X86_64,SCMP_ARCH_X86/);
+  t.regex(f, /no_new_privs\s+on/);
+  t.regex(f, /devices\s+deny a \*:\* rwm · allow c 1:3 rwm/);
+  t.regex(f, /masked\s+\/proc\/kcore/);
+  t.regex(f, /read-only\s+\/proc\/sys/);
+  // Asked for a filter and no_new_privs, but the kernel says neither is in force: shown, not hidden.
+  t.regex(f, /live \(\/proc\)\s+seccomp disabled · no_new_privs off · CapEff 000001ffffffffff/);
 });
