@@ -22,8 +22,10 @@ pub fn join_dirs<P: AsRef<Path>>(dirs: &[P], pid: u32) -> Result<(), CgroupError
 
 impl Cgroups {
     /// Creates `nsbox-<id>` below our own cgroup in each hierarchy we can write to. cpuset is left
-    /// out: a new v1 cpuset cgroup is unusable until cpus/mems are copied in.
-    pub fn create(id: &str) -> Cgroups {
+    /// out: a new v1 cpuset cgroup is unusable until cpus/mems are copied in. One that exists
+    /// already is an error (another container with this id, under another state root, has it:
+    /// sharing it would mix two containers' processes, device rules and limits).
+    pub fn create(id: &str) -> Result<Cgroups, CgroupError> {
         let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
         let name = format!("nsbox-{}", &id[..id.len().min(32)]);
         let mut dirs = Vec::new();
@@ -39,12 +41,18 @@ impl Cgroups {
                 continue;
             };
             let dir = mount.join(rel).join(&name);
-            // Not allowed (rootless, read-only cgroupfs): the container simply shares ours.
-            if std::fs::create_dir(&dir).is_ok() {
-                dirs.push(dir);
+            match std::fs::create_dir(&dir) {
+                Ok(()) => dirs.push(dir),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    // Ours so far go again; theirs stays.
+                    let _ = Cgroups { dirs }.remove();
+                    return Err(CgroupError::io("mkdir cgroup", &dir, &e));
+                }
+                // Not allowed (rootless, read-only cgroupfs): the container simply shares ours.
+                Err(_) => {}
             }
         }
-        Cgroups { dirs }
+        Ok(Cgroups { dirs })
     }
 
     pub fn join(&self, pid: i32) -> Result<(), CgroupError> {

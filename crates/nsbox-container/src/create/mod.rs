@@ -192,7 +192,7 @@ pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, h
     if plan.has(NsKind::User) {
         idmaps::write_all(raw, &plan.uid_map, &plan.gid_map)?;
     }
-    let cgroups = Cgroups::create(id);
+    let cgroups = Cgroups::create(id)?;
     // In the guard at once: a failure below removes them (with our BPF program) and kills the child.
     guard.cgroups = Some(cgroups);
     let cgroups = guard.cgroups.as_ref().expect("just set");
