@@ -8,7 +8,7 @@
  * MARKER never appears, and that each process is in a session of its own (sid == pid), has no
  * controlling terminal (tty_nr 0), and holds pipes (or /dev/null), never a /dev/pts/*.
  */
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -27,6 +27,9 @@ interface Bed {
   /** A host temp dir outside /tmp (the container has its own /tmp): MARKER and the `ns` wrapper. */
   work: string;
   marker: string;
+  /** The probes, copied into `work`: the checkout may be under /tmp, which the container cannot see. */
+  attack: string;
+  ptrace: string;
   /** `nsbox` with this test's state root, as a short path to type into the pane. */
   ns: string;
   cli(args: string[]): ReturnType<typeof runCli>;
@@ -41,7 +44,12 @@ function bed(t: ExecutionContext): Bed {
   const ns = path.join(work, 'ns');
   writeFileSync(ns, `#!/bin/sh\nNSBOX_ROOT=${state} exec ${process.execPath} ${CLI} "$@"\n`, { mode: 0o755 });
   const env = { ...process.env, NSBOX_ROOT: state };
-  const b: Bed = { state, work, marker: path.join(work, 'MARKER'), ns, cli: (args) => runCli(args, { env }) };
+  const [attack, ptrace] = [ATTACK, PTRACE].map((p) => {
+    const to = path.join(work, path.basename(p));
+    copyFileSync(p, to);
+    return to;
+  });
+  const b: Bed = { state, work, marker: path.join(work, 'MARKER'), attack: attack!, ptrace: ptrace!, ns, cli: (args) => runCli(args, { env }) };
   t.teardown(async () => {
     const ps = await b.cli(['ps', '-aq']);
     for (const id of ps.stdout.split('\n').filter(Boolean)) await b.cli(['rm', '-f', id]);
@@ -87,7 +95,7 @@ test.serial('exec / exec -i from a terminal: no TIOCSTI into the caller, own ses
   t.is((await b.cli(['run', '-d', '--name', 'sti-exec', 'sleep', '600'])).code, 0);
   for (const flags of [[], ['-i']]) {
     const what = `exec ${flags.join(' ')}`;
-    const { screen, rc } = await inPane(t, b, `${b.ns} exec ${flags.join(' ')} sti-exec python3 ${ATTACK} ${b.marker}`);
+    const { screen, rc } = await inPane(t, b, `${b.ns} exec ${flags.join(' ')} sti-exec python3 ${b.attack} ${b.marker}`);
     t.is(rc, 0, what);
     checkProbe(t, screen, what, { stdin: flags.length ? 'pipe' : 'null' });
     t.false(existsSync(b.marker), `${what}: the caller's shell ran a line the container pushed`);
@@ -99,7 +107,7 @@ test.serial('run / run -i / run --init -i in the foreground from a terminal: the
   const b = bed(t);
   for (const flags of [[], ['-i'], ['--init', '-i']]) {
     const what = `run ${flags.join(' ')}`;
-    const { screen, rc } = await inPane(t, b, `${b.ns} run --rm ${flags.join(' ')} python3 ${ATTACK} ${b.marker}`);
+    const { screen, rc } = await inPane(t, b, `${b.ns} run --rm ${flags.join(' ')} python3 ${b.attack} ${b.marker}`);
     t.is(rc, 0, what);
     // With --init, init leads the session and the command inherits it.
     checkProbe(t, screen, what, { stdin: flags.includes('-i') ? 'pipe' : 'null', leader: !flags.includes('--init') });
@@ -110,8 +118,8 @@ test.serial('run / run -i / run --init -i in the foreground from a terminal: the
 test.serial('run -d and create/start from a terminal: the monitor never passes the caller\'s terminal', async (t) => {
   if (!needsRoot(t)) return;
   const b = bed(t);
-  await inPane(t, b, `${b.ns} run -d --name sti-d python3 ${ATTACK} ${b.marker}`);
-  await inPane(t, b, `${b.ns} create --name sti-c python3 ${ATTACK} ${b.marker} && ${b.ns} start sti-c`);
+  await inPane(t, b, `${b.ns} run -d --name sti-d python3 ${b.attack} ${b.marker}`);
+  await inPane(t, b, `${b.ns} create --name sti-c python3 ${b.attack} ${b.marker} && ${b.ns} start sti-c`);
   for (const name of ['sti-d', 'sti-c']) {
     t.is((await b.cli(['wait', name])).stdout.trim(), '0', name);
     const out = (await b.cli(['logs', name])).stdout;
@@ -127,7 +135,7 @@ test.serial('ptrace: a container process cannot make an exec\'d process push key
   const b = bed(t);
   // PID 1 of the container lies in wait for a process started by exec, and attacks it through fd 2
   // (in the old code: the caller's pts, and the victim's controlling terminal).
-  t.is((await b.cli(['run', '-d', '--name', 'sti-pt', 'python3', PTRACE, b.marker, '2'])).code, 0);
+  t.is((await b.cli(['run', '-d', '--name', 'sti-pt', 'python3', b.ptrace, b.marker, '2'])).code, 0);
   const victim = path.join(b.work, 'victim.py');
   writeFileSync(victim, 'import os, time\nwhile not os.path.exists("/tmp/attacked"):\n    time.sleep(0.05)\n');
   const { rc } = await inPane(t, b, `${b.ns} exec sti-pt python3 ${victim} VICTIM`);
