@@ -106,7 +106,14 @@ pub fn setup(plan: &Plan) -> crate::error::Result<()> {
         // Only the image's root mount: /proc, /dev, volumes keep their own flags, as with docker.
         mount_setattr_fd(&root, MOUNT_ATTR_RDONLY, false).map_err(sys("mount_setattr ro", &root_path))?;
     }
-    Ok(enter(&root, &root_path)?)
+    enter(&root, &root_path)?;
+    if let Some(p) = plan.root_propagation {
+        // On the container's own `/` only (everything was made private above): `shared` lets
+        // what the container mounts below `/` show in its own binds of it, `unbindable` forbids
+        // binding it, as runc's rootfsPropagation does.
+        mount(None::<&str>, "/", None::<&str>, p, None::<&str>).map_err(sys("rootfsPropagation", "/"))?;
+    }
+    Ok(())
 }
 
 /// pivot_root(".", ".") with O_PATH descriptors, then the old root is detached from underneath.

@@ -40,14 +40,37 @@ pub(super) fn mount_one(root: &OwnedFd, m: &MountEntry, source: Option<OwnedFd>,
     let op = op_of(m);
     if let Some(tree) = source {
         let target = ensure_target(root, &m.destination, is_file, false, op)?;
-        if m.readonly {
-            mount_setattr_fd(&tree, MOUNT_ATTR_RDONLY, m.recursive).map_err(sys("mount_setattr ro", &m.source))?;
+        // A bind takes its flags from the source; the options are put on the copy, before it is
+        // attached (rbind: on every mount of it), with mount_setattr.
+        if m.attr_set | m.attr_clr != 0 {
+            mount_setattr(&tree, m.attr_set, m.attr_clr, 0, m.recursive).map_err(sys("mount_setattr", &m.source))?;
         }
-        return move_mount_fd(&tree, &target).map_err(sys("move_mount", &m.destination));
+        move_mount_fd(&tree, &target).map_err(sys("move_mount", &m.destination))?;
+        return after_mount(root, m, is_file, false, op);
     }
     let target = ensure_target(root, &m.destination, false, true, op)?;
     mount_fresh(m, &target, own_netns)?;
-    verify(root, m, op)
+    verify(root, m, op)?;
+    after_mount(root, m, false, true, op)
+}
+
+/// What is applied to a mount once it is in place: the recursive attributes (`rro`, …) and the
+/// propagation (`rshared`, …), which mount(2) would otherwise have taken as filesystem data.
+fn after_mount(root: &OwnedFd, m: &MountEntry, is_file: bool, strict: bool, op: &'static str) -> Result<()> {
+    if m.rattr_set | m.rattr_clr == 0 && m.propagation.is_none() {
+        return Ok(());
+    }
+    // Looked up again: the descriptor taken before mounting is the directory underneath.
+    let mounted = ensure_target(root, &m.destination, is_file, strict, op)?;
+    if m.rattr_set | m.rattr_clr != 0 {
+        mount_setattr(&mounted, m.rattr_set, m.rattr_clr, 0, true).map_err(sys("mount_setattr", &m.destination))?;
+    }
+    if let Some(p) = m.propagation {
+        let recursive = p.contains(MsFlags::MS_REC);
+        let kind = (p - MsFlags::MS_REC).bits() as u64;
+        mount_setattr(&mounted, 0, 0, kind, recursive).map_err(sys("mount_setattr propagation", &m.destination))?;
+    }
+    Ok(())
 }
 
 fn mount_fresh(m: &MountEntry, target: &OwnedFd, own_netns: bool) -> Result<()> {
