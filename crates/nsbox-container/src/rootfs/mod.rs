@@ -129,7 +129,9 @@ fn enter(new_root: &OwnedFd, shown_as: &str) -> Result<()> {
     std::env::set_current_dir("/").map_err(|e| sys("chdir", "/")(errno_of(&e)))
 }
 
-/// Bind sources as detached trees, taken while the caller's filesystem is still what paths mean.
+/// Bind sources as O_PATH descriptors, taken while the caller's filesystem is still what paths
+/// mean; each is copied (open_tree) only when its turn comes, so the container's mount table lists
+/// the mounts in the config's order (the kernel orders it by when each mount was made).
 fn capture_bind_sources(mounts: &[MountEntry]) -> Result<Vec<Option<OwnedFd>>> {
     mounts
         .iter()
@@ -137,8 +139,7 @@ fn capture_bind_sources(mounts: &[MountEntry]) -> Result<Vec<Option<OwnedFd>>> {
             if !m.bind {
                 return Ok(None);
             }
-            let flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | if m.recursive { AT_RECURSIVE } else { 0 };
-            open_tree(None, &m.source, flags).map(Some).map_err(|e| {
+            open(m.source.as_str(), OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()).map(Some).map_err(|e| {
                 explained("bind", &m.source, e, format!("cannot bind {} to {}: {}", m.source, m.destination, e.desc()))
             })
         })

@@ -33,12 +33,16 @@ fn op_of(m: &MountEntry) -> &'static str {
 }
 
 pub(super) fn mount_one(root: &OwnedFd, m: &MountEntry, source: Option<OwnedFd>, own_netns: bool) -> Result<()> {
-    // The captured tree, not the path: the path may be hidden by the staging tmpfs by now.
+    // The captured descriptor, not the path: the path may be hidden by the staging tmpfs by now.
     let is_file = source.as_ref().is_some_and(|t| {
         nix::sys::stat::fstat(t).map(|st| st.st_mode & libc::S_IFMT != libc::S_IFDIR).unwrap_or(false)
     });
     let op = op_of(m);
-    if let Some(tree) = source {
+    if let Some(path) = source {
+        let flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | if m.recursive { AT_RECURSIVE } else { 0 };
+        let tree = open_tree(Some(path.as_raw_fd()), "", flags).map_err(|e| {
+            explained("bind", &m.source, e, format!("cannot bind {} to {}: {}", m.source, m.destination, e.desc()))
+        })?;
         let target = ensure_target(root, &m.destination, is_file, false, op)?;
         // A bind takes its flags from the source; the options are put on the copy, before it is
         // attached (rbind: on every mount of it), with mount_setattr.
