@@ -14,10 +14,11 @@ mod freezer;
 mod hierarchy;
 mod kill;
 mod placement;
+pub mod resources;
 
 pub use freezer::{Freezer, FREEZE_TIMEOUT};
 pub use kill::{kill_cgroup, remove_cgroup};
-pub use placement::{join_dirs, Cgroups};
+pub use placement::{join_dirs, Cgroups, CgroupsPath};
 
 /// Writing, reading or removing one of the container's cgroups failed (creating one may fail
 /// quietly), or the kernel did not finish freezing it.
@@ -27,6 +28,9 @@ pub enum CgroupError {
     Sys { op: &'static str, path: String, errno: Errno },
     #[error("pause({path}): ETIMEDOUT: not frozen after {} s", FREEZE_TIMEOUT.as_secs())]
     FreezeTimeout { path: String },
+    /// `linux.cgroupsPath` names a cgroup that exists: not ours, so not ours to use or remove.
+    #[error("mkdir({path}): EEXIST: {EXISTS}")]
+    Exists { path: String },
 }
 
 impl CgroupError {
@@ -34,6 +38,7 @@ impl CgroupError {
         match self {
             CgroupError::Sys { op, path, errno } => sys_wire(op, path, *errno, errno.desc()),
             CgroupError::FreezeTimeout { path } => sys_wire("pause", path, Errno::ETIMEDOUT, "the kernel did not finish freezing"),
+            CgroupError::Exists { path } => sys_wire("mkdir", path, Errno::EEXIST, EXISTS),
         }
     }
 
@@ -42,6 +47,8 @@ impl CgroupError {
         CgroupError::Sys { op, path: path.display().to_string(), errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)) }
     }
 }
+
+const EXISTS: &str = "the cgroup already exists; the runtime only uses cgroups it creates, so that delete never removes someone else's";
 
 /// nsbox-container's `sys_wire`, which this crate cannot depend on: an empty path is left out.
 fn sys_wire(op: &str, path: &str, errno: Errno, msg: &str) -> WireError {

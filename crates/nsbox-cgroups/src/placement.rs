@@ -1,14 +1,48 @@
-//! A cgroup of the container's own in every hierarchy where we may create one, always nested below
-//! the runtime's own cgroup (never moving or deleting anything we did not make); processes that
-//! join a running container (exec) are placed in the same cgroups.
+//! A cgroup of the container's own in every hierarchy where we may create one: by default
+//! `nsbox-<id>` below the runtime's own cgroup; with `linux.cgroupsPath`, that path (absolute:
+//! below each hierarchy's root; relative: below the runtime's own cgroup, as runc reads it). Only
+//! cgroups we create are used and removed, never one that existed before; processes that join a
+//! running container (exec) are placed in the same cgroups.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
+
+use nix::errno::Errno;
 
 use crate::hierarchy::hierarchies;
 use crate::CgroupError;
 
+/// `linux.cgroupsPath`, checked: no `..`, not systemd's `slice:prefix:name`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CgroupsPath {
+    Absolute(PathBuf),
+    Relative(PathBuf),
+}
+
+impl CgroupsPath {
+    pub fn parse(s: &str) -> Result<CgroupsPath, String> {
+        if s.contains(':') {
+            return Err(format!("{s:?} is systemd's slice:prefix:name form, which needs systemd's cgroup manager (not available here); give a path"));
+        }
+        let p = Path::new(s);
+        if s.is_empty() || p.components().any(|c| matches!(c, Component::ParentDir | Component::CurDir)) {
+            return Err(format!("{s:?} is not a cgroup path (no empty, . or .. components)"));
+        }
+        let rel: PathBuf = p.components().filter(|c| matches!(c, Component::Normal(_))).collect();
+        if rel.as_os_str().is_empty() {
+            return Err(format!("{s:?} names the root cgroup, which is not the container's to use"));
+        }
+        Ok(if p.is_absolute() { CgroupsPath::Absolute(rel) } else { CgroupsPath::Relative(rel) })
+    }
+}
+
 pub struct Cgroups {
+    /// The container's cgroups, one per hierarchy, and that hierarchy's controllers as
+    /// /proc/self/cgroup names them (empty for cgroup2).
     pub dirs: Vec<PathBuf>,
+    pub kinds: Vec<String>,
+    /// Directories made on the way to a `cgroupsPath` (deepest first), removed after `dirs` when
+    /// nothing else uses them.
+    pub parents: Vec<PathBuf>,
 }
 
 /// Moves `pid` into each of `dirs`, in order.
@@ -20,39 +54,102 @@ pub fn join_dirs<P: AsRef<Path>>(dirs: &[P], pid: u32) -> Result<(), CgroupError
     Ok(())
 }
 
+fn own_cgroups() -> String {
+    std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default()
+}
+
+fn own_path(own: &str, ctrls: &str) -> Option<String> {
+    own.lines().find_map(|l| {
+        let mut parts = l.splitn(3, ':');
+        let (_, c, path) = (parts.next()?, parts.next()?, parts.next()?);
+        (c == ctrls).then(|| path.trim_start_matches('/').to_string())
+    })
+}
+
 impl Cgroups {
-    /// Creates `nsbox-<id>` below our own cgroup in each hierarchy we can write to. cpuset is left
-    /// out: a new v1 cpuset cgroup is unusable until cpus/mems are copied in. One that exists
-    /// already is an error (another container with this id, under another state root, has it:
-    /// sharing it would mix two containers' processes, device rules and limits).
-    pub fn create(id: &str) -> Result<Cgroups, CgroupError> {
-        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    /// `nsbox-<id>` below our own cgroup in each hierarchy we can write to; a hierarchy we may not
+    /// write (rootless, read-only cgroupfs) is skipped and the container shares our cgroup there.
+    /// cpuset is left out unless `cpuset` is set: a new v1 cpuset cgroup needs cpus and mems. One
+    /// that exists already is an error (another container with this id, under another state root,
+    /// has it: sharing it would mix two containers' processes, device rules and limits).
+    pub fn create(id: &str, cpuset: bool) -> Result<Cgroups, CgroupError> {
         let name = format!("nsbox-{}", &id[..id.len().min(32)]);
-        let mut dirs = Vec::new();
+        let own = own_cgroups();
+        let mut c = Cgroups { dirs: vec![], kinds: vec![], parents: vec![] };
         for (ctrls, mount) in hierarchies() {
-            if ctrls.split(',').any(|c| c == "cpuset") {
+            let is_cpuset = ctrls.split(',').any(|c| c == "cpuset");
+            if is_cpuset && !cpuset {
                 continue;
             }
-            let Some(rel) = own.lines().find_map(|l| {
-                let mut parts = l.splitn(3, ':');
-                let (_, c, path) = (parts.next()?, parts.next()?, parts.next()?);
-                (c == ctrls).then(|| path.trim_start_matches('/').to_string())
-            }) else {
-                continue;
-            };
+            let Some(rel) = own_path(&own, &ctrls) else { continue };
             let dir = mount.join(rel).join(&name);
             match std::fs::create_dir(&dir) {
-                Ok(()) => dirs.push(dir),
+                Ok(()) => {
+                    if is_cpuset && inherit_cpuset(&dir).is_err() {
+                        let _ = std::fs::remove_dir(&dir);
+                        continue;
+                    }
+                    c.dirs.push(dir);
+                    c.kinds.push(ctrls);
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     // Ours so far go again; theirs stays.
-                    let _ = Cgroups { dirs }.remove();
-                    return Err(CgroupError::io("mkdir cgroup", &dir, &e));
+                    let _ = c.remove();
+                    return Err(CgroupError::Exists { path: dir.display().to_string() });
                 }
                 // Not allowed (rootless, read-only cgroupfs): the container simply shares ours.
                 Err(_) => {}
             }
         }
-        Ok(Cgroups { dirs })
+        Ok(c)
+    }
+
+    /// The cgroups `linux.cgroupsPath` names, in every hierarchy (cpuset too, given its parent's
+    /// cpus and mems). Each must not exist yet; any failure removes what was made and is returned.
+    pub fn create_at(path: &CgroupsPath) -> Result<Cgroups, CgroupError> {
+        let own = own_cgroups();
+        let mut c = Cgroups { dirs: vec![], kinds: vec![], parents: vec![] };
+        for (ctrls, mount) in hierarchies() {
+            let dir = match path {
+                CgroupsPath::Absolute(p) => mount.join(p),
+                CgroupsPath::Relative(p) => match own_path(&own, &ctrls) {
+                    Some(rel) => mount.join(rel).join(p),
+                    None => continue,
+                },
+            };
+            if let Err(e) = c.make(&dir, &mount, ctrls.split(',').any(|x| x == "cpuset")) {
+                for e in c.remove() {
+                    eprintln!("nsbox-runtime: cleanup: {}", e.to_wire());
+                }
+                return Err(e);
+            }
+            c.kinds.push(ctrls);
+        }
+        Ok(c)
+    }
+
+    /// mkdir -p below `mount`, remembering each directory made; the last must be new.
+    fn make(&mut self, dir: &Path, mount: &Path, cpuset: bool) -> Result<(), CgroupError> {
+        let mut missing = Vec::new();
+        let mut at = dir;
+        while !at.exists() && at != mount {
+            missing.push(at.to_path_buf());
+            at = at.parent().unwrap_or(mount);
+        }
+        if missing.first().map(PathBuf::as_path) != Some(dir) {
+            return Err(CgroupError::Exists { path: dir.display().to_string() });
+        }
+        for d in missing.iter().rev() {
+            std::fs::create_dir(d).map_err(|e| CgroupError::io("mkdir", d, &e))?;
+            if d != dir {
+                self.parents.insert(0, d.clone());
+            }
+            if cpuset {
+                inherit_cpuset(d)?;
+            }
+        }
+        self.dirs.push(dir.to_path_buf());
+        Ok(())
     }
 
     pub fn join(&self, pid: i32) -> Result<(), CgroupError> {
@@ -60,7 +157,8 @@ impl Cgroups {
     }
 
     /// Removes every cgroup we made, retrying briefly while the kernel finishes reaping; returns
-    /// every failure rather than stopping at the first.
+    /// every failure rather than stopping at the first. A parent made on the way that is still in
+    /// use (another container's cgroup below it) stays.
     pub fn remove(&self) -> Vec<CgroupError> {
         let mut errors = Vec::new();
         for dir in self.dirs.iter().rev() {
@@ -81,6 +179,43 @@ impl Cgroups {
                 }
             }
         }
+        for dir in &self.parents {
+            match std::fs::remove_dir(dir) {
+                Err(e) if !matches!(Errno::from_raw(e.raw_os_error().unwrap_or(0)), Errno::ENOENT | Errno::EBUSY | Errno::ENOTEMPTY) => {
+                    errors.push(CgroupError::io("rmdir", dir, &e))
+                }
+                _ => {}
+            }
+        }
         errors
+    }
+}
+
+/// A new v1 cpuset cgroup has no cpus and mems: no process could join it. Its parent's are copied.
+fn inherit_cpuset(dir: &Path) -> Result<(), CgroupError> {
+    let Some(parent) = dir.parent() else { return Ok(()) };
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+        let (mine, theirs) = (dir.join(file), parent.join(file));
+        let current = std::fs::read_to_string(&mine).unwrap_or_default();
+        if !current.trim().is_empty() || !theirs.exists() {
+            continue;
+        }
+        let value = std::fs::read_to_string(&theirs).map_err(|e| CgroupError::io("read", &theirs, &e))?;
+        std::fs::write(&mine, value.trim()).map_err(|e| CgroupError::io("write", &mine, &e))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cgroups_paths() {
+        assert_eq!(CgroupsPath::parse("/a/b"), Ok(CgroupsPath::Absolute("a/b".into())));
+        assert_eq!(CgroupsPath::parse("a//b/"), Ok(CgroupsPath::Relative("a/b".into())));
+        assert!(CgroupsPath::parse("machine.slice:libpod:x").unwrap_err().contains("systemd's slice:prefix:name"));
+        assert!(CgroupsPath::parse("/a/../b").unwrap_err().contains("is not a cgroup path"));
+        assert!(CgroupsPath::parse("/").unwrap_err().contains("root cgroup"));
     }
 }

@@ -76,7 +76,14 @@ struct MountAttr {
 /// Sets mount attributes (e.g. read-only) on the mount `fd` refers to, and with `recursive` on
 /// every mount below it: one call instead of a remount per submount.
 pub fn mount_setattr_fd(fd: &OwnedFd, set: u64, recursive: bool) -> Result<(), Errno> {
-    let mut attr = MountAttr { attr_set: set, attr_clr: 0, propagation: 0, userns_fd: 0 };
+    mount_setattr(fd, set, 0, 0, recursive)
+}
+
+/// mount_setattr(2) in full: attributes to set and to clear (MOUNT_ATTR_*; the atime field is
+/// cleared as a whole), and a propagation type (MS_SHARED, MS_SLAVE, MS_PRIVATE, MS_UNBINDABLE; 0:
+/// unchanged).
+pub fn mount_setattr(fd: &OwnedFd, set: u64, clr: u64, propagation: u64, recursive: bool) -> Result<(), Errno> {
+    let mut attr = MountAttr { attr_set: set, attr_clr: clr, propagation, userns_fd: 0 };
     let flags = AT_EMPTY_PATH | if recursive { AT_RECURSIVE } else { 0 };
     let empty = c"";
     // SAFETY: attr is a properly laid out struct mount_attr of the size we pass.
@@ -158,6 +165,32 @@ pub unsafe fn clone_with_flags(flags: u64) -> Result<libc::pid_t, Errno> {
     // SAFETY: as above; on x86_64 and aarch64 a NULL stack makes clone behave like fork.
     let ret = unsafe { libc::syscall(libc::SYS_clone, flags | libc::SIGCHLD as u64, 0usize, 0usize, 0usize, 0usize) };
     Errno::result(ret).map(|r| r as libc::pid_t)
+}
+
+/// ioprio_set(IOPRIO_WHO_PROCESS, 0, value): the I/O priority of the calling thread.
+pub fn ioprio_set(value: u32) -> Result<(), Errno> {
+    // SAFETY: plain integer arguments.
+    Errno::result(unsafe { libc::syscall(libc::SYS_ioprio_set, 1, 0, value as libc::c_ulong) }).map(drop)
+}
+
+#[repr(C)]
+#[derive(Default)]
+pub struct SchedAttr {
+    pub size: u32,
+    pub sched_policy: u32,
+    pub sched_flags: u64,
+    pub sched_nice: i32,
+    pub sched_priority: u32,
+    pub sched_runtime: u64,
+    pub sched_deadline: u64,
+    pub sched_period: u64,
+}
+
+/// sched_setattr(0, attr, 0): the calling thread's scheduling policy and parameters.
+pub fn sched_setattr(attr: &mut SchedAttr) -> Result<(), Errno> {
+    attr.size = std::mem::size_of::<SchedAttr>() as u32;
+    // SAFETY: attr is a valid struct sched_attr of the size it states.
+    Errno::result(unsafe { libc::syscall(libc::SYS_sched_setattr, 0, attr as *mut SchedAttr, 0) }).map(drop)
 }
 
 /// Marks every descriptor from `first` up close-on-exec, so nothing the runtime inherited leaks

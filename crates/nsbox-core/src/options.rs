@@ -74,10 +74,23 @@ pub struct Volume {
 pub struct Caller {
     pub uid: u32,
     pub gid: u32,
+    /// The capabilities the caller holds and may hand on (permitted and in its bounding set), as
+    /// a bit mask by kernel number; None: not known, taken to be all.
+    #[serde(default)]
+    pub caps: Option<u64>,
 }
 
 impl Caller {
     pub fn current() -> Caller {
-        Caller { uid: nix::unistd::geteuid().as_raw(), gid: nix::unistd::getegid().as_raw() }
+        Caller { uid: nix::unistd::geteuid().as_raw(), gid: nix::unistd::getegid().as_raw(), caps: own_caps() }
     }
+}
+
+/// CapPrm & CapBnd from /proc/self/status.
+fn own_caps() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| {
+        status.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+    };
+    Some(field("CapPrm:")? & field("CapBnd:")?)
 }

@@ -13,12 +13,13 @@ use nix::errno::Errno;
 use nsbox_core::error::errno_name;
 use nsbox_core::WireError;
 
+use super::join::Joins;
 use super::lo;
 use super::sync::{SyncMsg, SyncSocket};
 use crate::error::{errno_of, sys_wire, ContainerError, Result};
 use crate::process::stdio::{self, ChildEnds};
-use crate::process::{self, init, pty};
-use crate::spec::{Plan, SpecError};
+use crate::process::{self, init, pty, settings};
+use crate::spec::Plan;
 use crate::seccomp::{self, Filter};
 use crate::{rootfs, syscalls};
 
@@ -47,8 +48,8 @@ pub fn sys(op: &'static str, path: impl std::fmt::Display) -> impl FnOnce(Errno)
 /// compiled by the parent before clone; `keyring` names the session keyring to join (None:
 /// `--no-new-keyring`); `can_ptrace`: whether the runtime holds CAP_SYS_PTRACE on the host (see
 /// init::run).
-pub fn main(plan: &Plan, mut sync: SyncSocket, stdio: ChildEnds, filter: Option<&Filter>, keyring: Option<&str>, can_ptrace: bool) -> ! {
-    if let Err(e) = setup(plan, &mut sync, stdio, filter, keyring) {
+pub fn main(plan: &Plan, joins: &Joins, mut sync: SyncSocket, stdio: ChildEnds, filter: Option<&Filter>, keyring: Option<&str>, can_ptrace: bool) -> ! {
+    if let Err(e) = setup(plan, joins, &mut sync, stdio, filter, keyring) {
         fail(&mut sync, e)
     }
     let late = seccomp::late(filter, &plan.process);
@@ -70,22 +71,29 @@ fn fail(sync: &mut SyncSocket, e: ContainerError) -> ! {
     unsafe { libc::_exit(e.exit_code()) }
 }
 
-fn setup(plan: &Plan, sync: &mut SyncSocket, caller_stdio: ChildEnds, filter: Option<&Filter>, keyring: Option<&str>) -> Result<()> {
+fn setup(plan: &Plan, joins: &Joins, sync: &mut SyncSocket, caller_stdio: ChildEnds, filter: Option<&Filter>, keyring: Option<&str>) -> Result<()> {
     // If the runtime dies, so does the container: nothing is left running unsupervised.
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).map_err(sys("prctl PR_SET_PDEATHSIG", ""))?;
     // First of all: leave the caller's session, and its terminal (stdio.rs says why). With --init,
     // init is the session leader and its command inherits the session; with -t, attach_slave below
     // makes a session of its own whose terminal is the container's pty.
     stdio::install(caller_stdio, plan.process.terminal)?;
+    if let Some(cpus) = &plan.process.cpu_affinity_initial {
+        // Before the parent moves us into the container's cgroups (the spec's "initial").
+        settings::affinity(cpus, "process.execCPUAffinity.initial")?;
+    }
     sync.expect("Go", |m| matches!(m, SyncMsg::Go))?;
+    // While our /proc/self is still the host's and ours (before any id change).
+    settings::oom_score_adj(&plan.process)?;
+    enter_namespaces(plan, joins, sync)?;
     if plan.has(NsKind::User) {
         become_root_inside(plan)?;
     }
-    if plan.has(NsKind::Cgroup) {
+    if plan.creates(NsKind::Cgroup) {
         // Only now: the parent has moved us into our cgroup, which becomes this namespace's root.
         unshare(CloneFlags::CLONE_NEWCGROUP).map_err(sys("unshare", "cgroup"))?;
     }
-    if plan.has(NsKind::Time) {
+    if plan.creates(NsKind::Time) {
         enter_time_namespace(plan.time_offsets.unwrap_or_default())?;
     }
     // Non-dumpable from here to the exec of the command (the kernel decides again at exec), and
@@ -103,22 +111,29 @@ fn setup(plan: &Plan, sync: &mut SyncSocket, caller_stdio: ChildEnds, filter: Op
             Errno::result(r).map_err(sys("setdomainname", d))?;
         }
     }
-    if plan.has(NsKind::Net) {
+    if plan.creates(NsKind::Net) {
         lo::up()?;
     }
+    write_sysctls(plan)?;
     umask(Mode::empty());
     if plan.has(NsKind::Mnt) {
         rootfs::setup(plan)?;
-    } else if !plan.mounts.is_empty() {
-        return Err(SpecError::new("mounts", "mounts need a mount namespace").into());
+    } else if plan.root != std::path::Path::new("/") {
+        // No mount namespace: the caller's mount tree, seen from root.path (runc chroots too).
+        nix::unistd::chroot(&plan.root).map_err(sys("chroot", plan.root.display()))?;
+        std::env::set_current_dir("/").map_err(|e| sys("chdir", "/")(errno_of(&e)))?;
     }
-    umask(Mode::from_bits_truncate(0o022));
+    umask(Mode::from_bits_truncate(plan.process.umask.unwrap_or(0o022) as libc::mode_t));
     if plan.process.terminal {
         let (master, slave) = pty::open()?;
+        if let Some((rows, cols)) = plan.process.console_size {
+            pty::set_size(master.as_fd(), rows, cols);
+        }
         sync.send_fd(master.as_fd())?;
         drop(master);
         pty::attach_slave(slave)?;
     }
+    settings::rlimits(&plan.process)?;
     if plan.wait_start {
         // Held maybe for long (`create`): let go of everything of the runtime's but the sync socket.
         syscalls::close_from_except(3, sync.0.as_raw_fd() as u32);
@@ -132,18 +147,63 @@ fn setup(plan: &Plan, sync: &mut SyncSocket, caller_stdio: ChildEnds, filter: Op
     if let Some(f) = seccomp::early(filter, &plan.process) {
         f.load(sync)?;
     }
+    settings::before_exec(&plan.process, plan.personality)?;
     process::set_identity(&plan.process, plan.has(NsKind::User))?;
     syscalls::cloexec_from(3);
     Ok(())
 }
 
-/// Root inside (when 0 is mapped) so the setup below acts as the container's root would.
-fn become_root_inside(plan: &Plan) -> std::result::Result<(), ChildError> {
-    if to_host(&plan.gid_map, 0).is_some() {
-        setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0)).map_err(sys("setresgid", "0"))?;
+/// The namespaces clone did not make: those joined by path (join.rs), and, when the user namespace
+/// comes late (joined, or made after joining others), the user namespace and then every other one
+/// made for the container, so that they belong to it.
+fn enter_namespaces(plan: &Plan, joins: &Joins, sync: &mut SyncSocket) -> Result<()> {
+    if !plan.late_user() {
+        return Ok(joins.enter(false)?);
     }
-    if to_host(&plan.uid_map, 0).is_some() {
-        setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)).map_err(sys("setresuid", "0"))?;
+    if plan.joined(NsKind::User) {
+        joins.enter(true)?;
+        joins.enter(false)?;
+    } else {
+        // Joined with the runtime's own rights, before they are given up in a new user namespace.
+        joins.enter(false)?;
+        unshare(CloneFlags::CLONE_NEWUSER).map_err(sys("unshare", "user"))?;
+        sync.send(&SyncMsg::MapUser)?;
+        sync.expect("Go", |m| matches!(m, SyncMsg::Go))?;
+    }
+    let rest = plan
+        .namespaces
+        .iter()
+        .filter(|k| plan.creates(**k) && !matches!(k, NsKind::User | NsKind::Pid | NsKind::Time | NsKind::Cgroup))
+        .fold(CloneFlags::empty(), |f, k| f | k.clone_flag());
+    if !rest.is_empty() {
+        unshare(rest).map_err(sys("unshare", format!("{rest:?}")))?;
+    }
+    Ok(())
+}
+
+/// `linux.sysctl`, each already checked to be namespaced (spec/linux.rs): written through /proc/sys,
+/// whose entries are those of the writer's namespaces, before the root is entered.
+fn write_sysctls(plan: &Plan) -> std::result::Result<(), ChildError> {
+    for (path, value) in &plan.sysctl {
+        let file = format!("/proc/sys/{path}");
+        std::fs::write(&file, value).map_err(|e| sys("write sysctl", &file)(errno_of(&e)))?;
+    }
+    Ok(())
+}
+
+/// Root inside (when 0 is mapped) so the setup below acts as the container's root would. A joined
+/// user namespace's maps are not in the plan: root there if it is mapped (EINVAL: it is not).
+fn become_root_inside(plan: &Plan) -> std::result::Result<(), ChildError> {
+    let joined = plan.joined(NsKind::User);
+    let tolerate = |r: nix::Result<()>, op: &'static str| match r {
+        Err(Errno::EINVAL) if joined => Ok(()),
+        r => r.map_err(sys(op, "0")),
+    };
+    if joined || to_host(&plan.gid_map, 0).is_some() {
+        tolerate(setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0)), "setresgid")?;
+    }
+    if joined || to_host(&plan.uid_map, 0).is_some() {
+        tolerate(setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)), "setresuid")?;
     }
     // Changing ids cleared "dumpable", which hands our /proc/self files to the host's root; we
     // still have to write /proc/self/timens_offsets. setup() clears it again right after.

@@ -24,6 +24,7 @@ use crate::syscalls;
 
 pub(crate) mod child;
 pub(crate) mod idmaps;
+pub(crate) mod join;
 mod lo;
 pub mod sync;
 
@@ -37,6 +38,8 @@ pub enum RunError {
     Sys { op: &'static str, path: String, errno: Errno },
     #[error(transparent)]
     DeviceRules(#[from] nsbox_cgroups::devices::DeviceCgroupError),
+    #[error(transparent)]
+    Resources(#[from] nsbox_cgroups::resources::ResourceError),
     /// The config has device rules but the container got no cgroup that can hold them.
     #[error("{OP}: ERR_RUNTIME: {}", NO_DEVICE_CGROUP)]
     NoDeviceCgroup,
@@ -51,6 +54,7 @@ impl RunError {
         match self {
             RunError::Sys { op, path, errno } => sys_wire(op, path, *errno, errno.desc()),
             RunError::DeviceRules(e) => e.to_wire(),
+            RunError::Resources(e) => e.to_wire(),
             RunError::NoDeviceCgroup => WireError::runtime(OP, None, NO_DEVICE_CGROUP),
         }
     }
@@ -165,40 +169,63 @@ pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, h
     // child's load is one syscall.
     let filter = plan.seccomp.as_ref().map(|s| seccomp::prepare(s)).transpose()?;
     let keyring = plan.new_keyring.then(|| keyring::name(id));
+    if !plan.has(NsKind::User) {
+        // Refused before anything exists; in a user namespace of its own the child holds them all.
+        crate::process::check_caps(&plan.process)?;
+    }
+    let joins = join::Joins::open(plan)?;
     let (mut sync, child_sync) = SyncSocket::pair()?;
     let (child_stdio, pipes) = stdio::for_terminals(plan.process.terminal)?;
     // Time and cgroup namespaces are unshared by the child itself: the first so its offsets can
-    // be written before anything enters it, the second after it has joined its own cgroup.
-    let flags = plan
-        .namespaces
-        .iter()
-        .filter(|k| !matches!(k, NsKind::Time | NsKind::Cgroup))
-        .fold(0u64, |f, k| f | k.clone_flag().bits() as u64);
+    // be written before anything enters it, the second after it has joined its own cgroup. With a
+    // late user namespace (join.rs) the child makes them all, after it.
+    let flags = match plan.late_user() {
+        true => 0,
+        false => plan
+            .namespaces
+            .iter()
+            .filter(|k| plan.creates(**k) && !matches!(k, NsKind::Time | NsKind::Cgroup))
+            .fold(0u64, |f, k| f | k.clone_flag().bits() as u64),
+    };
     // Asked here, in the host's user namespace: after the clone the child holds every capability
     // of its new one, whatever we hold.
     let can_ptrace = caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SYS_PTRACE).unwrap_or(false);
+    let pid_join = joins.enter_pid()?;
     // SAFETY: nsbox-runtime is single-threaded; the child only runs child::main and then execs.
     let raw = unsafe { syscalls::clone_with_flags(flags) }.map_err(|errno| RunError::Sys { op: "clone3", path: id.to_string(), errno })?;
     if raw == 0 {
         drop(sync);
-        child::main(plan, child_sync, child_stdio, filter.as_ref(), keyring.as_deref(), can_ptrace);
+        child::main(plan, &joins, child_sync, child_stdio, filter.as_ref(), keyring.as_deref(), can_ptrace);
     }
+    drop(pid_join);
+    drop(joins);
     drop(child_sync);
     drop(child_stdio);
     let pid = Pid::from_raw(raw);
     let mut guard = Guard { pid, cgroups: None, reaped: false };
     let mut master = None;
     let mut notify = plan.seccomp.as_ref().and_then(|s| Notify::new(s, id, raw));
-    if plan.has(NsKind::User) {
+    if plan.creates(NsKind::User) && !plan.late_user() {
         idmaps::write_all(raw, &plan.uid_map, &plan.gid_map)?;
     }
-    let cgroups = Cgroups::create(id)?;
+    let cgroups = match &plan.cgroups_path {
+        Some(path) => Cgroups::create_at(path)?,
+        None => Cgroups::create(id, plan.resources.needs("cpuset"))?,
+    };
     // In the guard at once: a failure below removes them (with our BPF program) and kills the child.
     guard.cgroups = Some(cgroups);
     let cgroups = guard.cgroups.as_ref().expect("just set");
+    // Before the container joins: a memory limit below what it already uses could not be set.
+    nsbox_cgroups::resources::apply(&plan.resources, &cgroups.dirs, &cgroups.kinds).map_err(RunError::from)?;
     cgroups.join(raw)?;
     apply_device_rules(plan, cgroups)?;
     sync.send(&SyncMsg::Go)?;
+    if plan.creates(NsKind::User) && plan.late_user() {
+        // The child made its user namespace after joining others: its maps are written now.
+        sync.expect("MapUser", |m| matches!(m, SyncMsg::MapUser))?;
+        idmaps::write_all(raw, &plan.uid_map, &plan.gid_map)?;
+        sync.send(&SyncMsg::Go)?;
+    }
     if let Step::Created = drive(&mut sync, &mut master, &mut notify)? {
         let c = control.as_deref_mut();
         if hold {

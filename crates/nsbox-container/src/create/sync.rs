@@ -62,6 +62,9 @@ fn sys(op: &'static str, path: &'static str) -> impl FnOnce(Errno) -> SyncError 
 pub enum SyncMsg {
     /// parent → child: maps written, cgroups joined; go on.
     Go,
+    /// child → parent: my user namespace exists (made after joining others); write its id maps,
+    /// then send Go again.
+    MapUser,
     /// child → parent: namespaces and rootfs are ready, waiting for Start.
     Created,
     /// parent → child: exec the command.

@@ -197,9 +197,12 @@ fn child(
         if let Some(name) = keyring {
             process::keyring::join(name)?;
         }
+        // The process settings of the config apply to every process of the container.
+        process::settings::rlimits(p)?;
         if let Some(f) = seccomp::early(filter, p) {
             f.load(sync)?;
         }
+        process::settings::before_exec(p, None)?;
         process::set_identity(p, in_userns)?;
         syscalls::cloexec_from(3);
         Ok(())

@@ -18,6 +18,7 @@ use crate::spec::{ProcessPlan, SpecError};
 pub(crate) mod init;
 pub(crate) mod keyring;
 pub mod pty;
+pub(crate) mod settings;
 pub mod signals;
 pub mod stdio;
 pub(crate) mod supervise;
@@ -68,9 +69,32 @@ fn caps_err(op: &'static str) -> impl FnOnce(caps::errors::CapsError) -> Process
     move |e| ProcessError::Caps { op, detail: e.to_string() }
 }
 
-pub(crate) fn set_identity(p: &ProcessPlan, in_userns: bool) -> Result<()> {
-    // We cannot grant what we do not hold (e.g. CAP_SYS_RESOURCE on a machine that withholds it).
+/// Every capability the config asks for must be one this process holds (and may keep): one it
+/// cannot grant (CAP_SYS_RESOURCE on a host that withholds it) is refused, naming it, as runc and
+/// crun refuse it, rather than left out. Inside a user namespace of the container's own every
+/// capability is held.
+pub(crate) fn check_caps(p: &ProcessPlan) -> Result<CapsHashSet> {
     let held = caps::read(None, CapSet::Permitted).map_err(caps_err("capget"))?;
+    let bounding = caps::read(None, CapSet::Bounding).map_err(caps_err("capget"))?;
+    for name in p.all_caps() {
+        let known = Capability::from_str(name).ok().filter(|c| caps::runtime::thread_all_supported().contains(c));
+        let Some(cap) = known else {
+            return Err(ProcessError::Sys { op: "capabilities", path: name.clone(), errno: Errno::EINVAL, msg: format!("{name} is not a capability this kernel knows") });
+        };
+        if !held.contains(&cap) || !bounding.contains(&cap) {
+            return Err(ProcessError::Sys {
+                op: "capabilities",
+                path: name.clone(),
+                errno: Errno::EPERM,
+                msg: format!("{name} cannot be granted: the runtime does not hold it (it is not in the runtime's bounding set); remove it from process.capabilities"),
+            });
+        }
+    }
+    Ok(held)
+}
+
+pub(crate) fn set_identity(p: &ProcessPlan, in_userns: bool) -> Result<()> {
+    let held = check_caps(p)?;
     let bounding = cap_set(&p.bounding);
     for cap in caps::runtime::thread_all_supported() {
         if !bounding.contains(&cap) {

@@ -106,7 +106,14 @@ pub fn setup(plan: &Plan) -> crate::error::Result<()> {
         // Only the image's root mount: /proc, /dev, volumes keep their own flags, as with docker.
         mount_setattr_fd(&root, MOUNT_ATTR_RDONLY, false).map_err(sys("mount_setattr ro", &root_path))?;
     }
-    Ok(enter(&root, &root_path)?)
+    enter(&root, &root_path)?;
+    if let Some(p) = plan.root_propagation {
+        // On the container's own `/` only (everything was made private above): `shared` lets
+        // what the container mounts below `/` show in its own binds of it, `unbindable` forbids
+        // binding it, as runc's rootfsPropagation does.
+        mount(None::<&str>, "/", None::<&str>, p, None::<&str>).map_err(sys("rootfsPropagation", "/"))?;
+    }
+    Ok(())
 }
 
 /// pivot_root(".", ".") with O_PATH descriptors, then the old root is detached from underneath.
@@ -122,7 +129,9 @@ fn enter(new_root: &OwnedFd, shown_as: &str) -> Result<()> {
     std::env::set_current_dir("/").map_err(|e| sys("chdir", "/")(errno_of(&e)))
 }
 
-/// Bind sources as detached trees, taken while the caller's filesystem is still what paths mean.
+/// Bind sources as O_PATH descriptors, taken while the caller's filesystem is still what paths
+/// mean; each is copied (open_tree) only when its turn comes, so the container's mount table lists
+/// the mounts in the config's order (the kernel orders it by when each mount was made).
 fn capture_bind_sources(mounts: &[MountEntry]) -> Result<Vec<Option<OwnedFd>>> {
     mounts
         .iter()
@@ -130,8 +139,7 @@ fn capture_bind_sources(mounts: &[MountEntry]) -> Result<Vec<Option<OwnedFd>>> {
             if !m.bind {
                 return Ok(None);
             }
-            let flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | if m.recursive { AT_RECURSIVE } else { 0 };
-            open_tree(None, &m.source, flags).map(Some).map_err(|e| {
+            open(m.source.as_str(), OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()).map(Some).map_err(|e| {
                 explained("bind", &m.source, e, format!("cannot bind {} to {}: {}", m.source, m.destination, e.desc()))
             })
         })

@@ -33,21 +33,48 @@ fn op_of(m: &MountEntry) -> &'static str {
 }
 
 pub(super) fn mount_one(root: &OwnedFd, m: &MountEntry, source: Option<OwnedFd>, own_netns: bool) -> Result<()> {
-    // The captured tree, not the path: the path may be hidden by the staging tmpfs by now.
+    // The captured descriptor, not the path: the path may be hidden by the staging tmpfs by now.
     let is_file = source.as_ref().is_some_and(|t| {
         nix::sys::stat::fstat(t).map(|st| st.st_mode & libc::S_IFMT != libc::S_IFDIR).unwrap_or(false)
     });
     let op = op_of(m);
-    if let Some(tree) = source {
+    if let Some(path) = source {
+        let flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | if m.recursive { AT_RECURSIVE } else { 0 };
+        let tree = open_tree(Some(path.as_raw_fd()), "", flags).map_err(|e| {
+            explained("bind", &m.source, e, format!("cannot bind {} to {}: {}", m.source, m.destination, e.desc()))
+        })?;
         let target = ensure_target(root, &m.destination, is_file, false, op)?;
-        if m.readonly {
-            mount_setattr_fd(&tree, MOUNT_ATTR_RDONLY, m.recursive).map_err(sys("mount_setattr ro", &m.source))?;
+        // A bind takes its flags from the source; the options are put on the copy, before it is
+        // attached (rbind: on every mount of it), with mount_setattr.
+        if m.attr_set | m.attr_clr != 0 {
+            mount_setattr(&tree, m.attr_set, m.attr_clr, 0, m.recursive).map_err(sys("mount_setattr", &m.source))?;
         }
-        return move_mount_fd(&tree, &target).map_err(sys("move_mount", &m.destination));
+        move_mount_fd(&tree, &target).map_err(sys("move_mount", &m.destination))?;
+        return after_mount(root, m, is_file, false, op);
     }
     let target = ensure_target(root, &m.destination, false, true, op)?;
     mount_fresh(m, &target, own_netns)?;
-    verify(root, m, op)
+    verify(root, m, op)?;
+    after_mount(root, m, false, true, op)
+}
+
+/// What is applied to a mount once it is in place: the recursive attributes (`rro`, …) and the
+/// propagation (`rshared`, …), which mount(2) would otherwise have taken as filesystem data.
+fn after_mount(root: &OwnedFd, m: &MountEntry, is_file: bool, strict: bool, op: &'static str) -> Result<()> {
+    if m.rattr_set | m.rattr_clr == 0 && m.propagation.is_none() {
+        return Ok(());
+    }
+    // Looked up again: the descriptor taken before mounting is the directory underneath.
+    let mounted = ensure_target(root, &m.destination, is_file, strict, op)?;
+    if m.rattr_set | m.rattr_clr != 0 {
+        mount_setattr(&mounted, m.rattr_set, m.rattr_clr, 0, true).map_err(sys("mount_setattr", &m.destination))?;
+    }
+    if let Some(p) = m.propagation {
+        let recursive = p.contains(MsFlags::MS_REC);
+        let kind = (p - MsFlags::MS_REC).bits() as u64;
+        mount_setattr(&mounted, 0, 0, kind, recursive).map_err(sys("mount_setattr propagation", &m.destination))?;
+    }
+    Ok(())
 }
 
 fn mount_fresh(m: &MountEntry, target: &OwnedFd, own_netns: bool) -> Result<()> {

@@ -2,9 +2,14 @@
 //! read once into a [`Plan`].
 
 mod devices;
+mod linux;
 mod load;
+mod mounts;
 mod plan;
+mod process;
 
 pub use devices::{DeviceNode, DevicePlan};
 pub use load::{load_spec, validate_id, RunArgs};
-pub use plan::{MountEntry, Plan, ProcessPlan, SpecError};
+pub use mounts::MountEntry;
+pub use plan::{Plan, SpecError};
+pub use process::{ProcessPlan, Rlimit, SchedPlan};

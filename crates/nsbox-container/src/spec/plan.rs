@@ -5,10 +5,15 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use nix::mount::MsFlags;
+use nsbox_cgroups::resources::Resources;
+use nsbox_cgroups::CgroupsPath;
 use nsbox_core::idmap::IdMapping;
 use nsbox_core::namespaces::NsKind;
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use oci_spec::runtime::Spec;
 
+use super::linux;
+use super::mounts::{mount_entry, MountEntry};
+use super::process::{process_plan, ProcessPlan};
 use crate::seccomp::SeccompPlan;
 
 /// The config asks for something invalid or unsupported; `field` names where in the config.
@@ -30,44 +35,16 @@ impl SpecError {
     }
 }
 
-type Result<T> = std::result::Result<T, SpecError>;
+pub(super) type Result<T> = std::result::Result<T, SpecError>;
 
 pub const ANNOTATION_INIT: &str = nsbox_core::spec::ANNOTATION_INIT;
 pub const ANNOTATION_WAIT_START: &str = "org.nsbox.wait-start";
 
 #[derive(Debug, Clone)]
-pub struct MountEntry {
-    pub destination: String,
-    pub kind: String,
-    pub source: String,
-    pub flags: MsFlags,
-    pub data: String,
-    pub bind: bool,
-    pub recursive: bool,
-    pub readonly: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct ProcessPlan {
-    pub args: Vec<String>,
-    pub env: Vec<String>,
-    pub cwd: String,
-    pub uid: u32,
-    pub gid: u32,
-    pub additional_gids: Vec<u32>,
-    /// `CAP_*` names; empty bounding means "drop everything".
-    pub bounding: Vec<String>,
-    pub effective: Vec<String>,
-    pub permitted: Vec<String>,
-    pub inheritable: Vec<String>,
-    pub ambient: Vec<String>,
-    pub no_new_privileges: bool,
-    pub terminal: bool,
-}
-
-#[derive(Debug, Clone)]
 pub struct Plan {
+    /// Every namespace the container has of its own, made for it or joined by path (`join`).
     pub namespaces: Vec<NsKind>,
+    pub join: Vec<(NsKind, PathBuf)>,
     pub root: PathBuf,
     pub root_readonly: bool,
     pub hostname: Option<String>,
@@ -90,6 +67,14 @@ pub struct Plan {
     /// container's processes get a session keyring of their own (off with `--no-new-keyring`).
     pub state_root: Option<PathBuf>,
     pub new_keyring: bool,
+    /// `linux.rootfsPropagation`, for `/` once it is the container's root.
+    pub root_propagation: Option<MsFlags>,
+    /// `linux.sysctl`: (path below /proc/sys, value), each checked to be namespaced.
+    pub sysctl: Vec<(String, String)>,
+    pub personality: Option<u64>,
+    pub cgroups_path: Option<CgroupsPath>,
+    /// `linux.resources` but devices.
+    pub resources: Resources,
 }
 
 impl Plan {
@@ -97,18 +82,26 @@ impl Plan {
         self.namespaces.contains(&kind)
     }
 
+    /// Made for the container (not joined by path).
+    pub fn creates(&self, kind: NsKind) -> bool {
+        self.has(kind) && !self.joined(kind)
+    }
+
+    pub fn joined(&self, kind: NsKind) -> bool {
+        self.join.iter().any(|(k, _)| *k == kind)
+    }
+
+    /// The user namespace is entered by the child itself before it makes the other namespaces
+    /// (joined by path, or made after joining others: see spec/linux.rs).
+    pub fn late_user(&self) -> bool {
+        self.joined(NsKind::User) || (self.creates(NsKind::User) && !self.join.is_empty())
+    }
+
     /// Reads a parsed config; relative paths (root, bind sources) resolve against `bundle`.
     pub fn from_spec(spec: &Spec, bundle: &Path) -> Result<Plan> {
+        linux::check_version(spec.version())?;
         let linux = spec.linux().clone().unwrap_or_default();
-        let mut namespaces = Vec::new();
-        for ns in linux.namespaces().clone().unwrap_or_default() {
-            if ns.path().is_some() {
-                return Err(SpecError::new("linux.namespaces", "joining an existing namespace by path is not supported yet"));
-            }
-            namespaces.push(kind_of(ns.typ()));
-        }
-        namespaces.sort();
-        namespaces.dedup();
+        let (namespaces, join) = linux::namespaces(&linux)?;
         let root = spec.root().as_ref().ok_or_else(|| SpecError::new("root", "root.path is required"))?;
         let root_path = bundle.join(root.path());
         let maps = |m: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| -> Vec<IdMapping> {
@@ -116,23 +109,57 @@ impl Plan {
         };
         let uid_map = maps(linux.uid_mappings());
         let gid_map = maps(linux.gid_mappings());
-        if namespaces.contains(&NsKind::User) {
+        if namespaces.contains(&NsKind::User) && !join.iter().any(|(k, _)| *k == NsKind::User) {
             nsbox_core::idmap::validate("linux.uidMappings", &uid_map).map_err(|e| SpecError::new(e.op, e.message))?;
             nsbox_core::idmap::validate("linux.gidMappings", &gid_map).map_err(|e| SpecError::new(e.op, e.message))?;
+        } else if !uid_map.is_empty() || !gid_map.is_empty() {
+            return Err(SpecError::new("linux.uidMappings", "id maps need a user namespace made for the container (add user to linux.namespaces)"));
         }
         let time_offsets = linux.time_offsets().as_ref().map(|t: &HashMap<_, oci_spec::runtime::LinuxTimeOffset>| {
             let get = |k: &str| t.get(k).map(|o| (o.secs().unwrap_or(0), o.nanosecs().unwrap_or(0))).unwrap_or((0, 0));
             [get("boottime"), get("monotonic")]
         });
+        if time_offsets.is_some() && !namespaces.contains(&NsKind::Time) {
+            return Err(SpecError::new("linux.timeOffsets", "needs a time namespace (add time to linux.namespaces)"));
+        }
         let mut mounts = Vec::new();
         for (i, m) in spec.mounts().iter().flatten().enumerate() {
             mounts.push(mount_entry(i, m, bundle)?);
         }
         let devices = super::DevicePlan::from_linux(&linux)?;
-        if !devices.nodes.is_empty() && !namespaces.contains(&NsKind::Mnt) {
-            // Without a mount namespace the nodes would be made in the host's own directories.
-            return Err(SpecError::new("linux.devices", "needs a mount namespace (add mount to linux.namespaces)"));
+        let root_propagation = linux::root_propagation(&linux)?;
+        let masked_paths = linux.masked_paths().clone().unwrap_or_default();
+        let readonly_paths = linux.readonly_paths().clone().unwrap_or_default();
+        if !namespaces.contains(&NsKind::Mnt) {
+            // Without a mount namespace the container runs in the caller's mount tree, chrooted
+            // to root.path: anything mounted or made would be the host's (runc refuses masks
+            // without one for the same reason).
+            let no_mnt = [
+                (!mounts.is_empty(), "mounts"),
+                (!masked_paths.is_empty(), "linux.maskedPaths"),
+                (!readonly_paths.is_empty(), "linux.readonlyPaths"),
+                (!devices.nodes.is_empty(), "linux.devices"),
+                (root.readonly().unwrap_or(false), "root.readonly"),
+                (root_propagation.is_some(), "linux.rootfsPropagation"),
+            ];
+            if let Some((_, field)) = no_mnt.iter().find(|(set, _)| *set) {
+                return Err(SpecError::new(*field, "needs a mount namespace (add mount to linux.namespaces)"));
+            }
         }
+        linux::refuse_unsupported(spec, &linux, &namespaces)?;
+        let sysctl = linux::sysctls(&linux, &namespaces)?;
+        let personality = linux::personality(&linux)?;
+        let cgroups_path = match linux.cgroups_path() {
+            Some(p) => Some(CgroupsPath::parse(&p.to_string_lossy()).map_err(|m| SpecError::new("linux.cgroupsPath", m))?),
+            None => None,
+        };
+        let resources = match linux.resources() {
+            Some(r) => Resources::from_oci(r).map_err(|e| match e {
+                nsbox_cgroups::resources::ResourceError::Invalid { field, msg } => SpecError::new(field, msg),
+                other => SpecError::new("linux.resources", other.to_string()),
+            })?,
+            None => Resources::default(),
+        };
         let annotations = spec.annotations().clone().unwrap_or_default();
         let flag = |k: &str| annotations.get(k).map(|v| v == "true").unwrap_or(false);
         let seccomp = linux.seccomp().clone().map(|config| SeccompPlan {
@@ -142,16 +169,17 @@ impl Plan {
         });
         Ok(Plan {
             namespaces,
+            join,
             root: root_path,
             root_readonly: root.readonly().unwrap_or(false),
-            hostname: spec.hostname().clone(),
-            domainname: spec.domainname().clone(),
+            hostname: spec.hostname().clone().filter(|h| !h.is_empty()),
+            domainname: spec.domainname().clone().filter(|d| !d.is_empty()),
             uid_map,
             gid_map,
             time_offsets,
             mounts,
-            masked_paths: linux.masked_paths().clone().unwrap_or_default(),
-            readonly_paths: linux.readonly_paths().clone().unwrap_or_default(),
+            masked_paths,
+            readonly_paths,
             devices,
             process: process_plan(spec)?,
             init: flag(ANNOTATION_INIT),
@@ -159,80 +187,11 @@ impl Plan {
             seccomp,
             state_root: None,
             new_keyring: true,
+            root_propagation,
+            sysctl,
+            personality,
+            cgroups_path,
+            resources,
         })
     }
-}
-
-fn kind_of(t: LinuxNamespaceType) -> NsKind {
-    match t {
-        LinuxNamespaceType::Cgroup => NsKind::Cgroup,
-        LinuxNamespaceType::Ipc => NsKind::Ipc,
-        LinuxNamespaceType::Mount => NsKind::Mnt,
-        LinuxNamespaceType::Network => NsKind::Net,
-        LinuxNamespaceType::Pid => NsKind::Pid,
-        LinuxNamespaceType::Time => NsKind::Time,
-        LinuxNamespaceType::User => NsKind::User,
-        LinuxNamespaceType::Uts => NsKind::Uts,
-    }
-}
-
-fn process_plan(spec: &Spec) -> Result<ProcessPlan> {
-    let p = spec.process().as_ref().ok_or_else(|| SpecError::new("process", "process is required"))?;
-    let args = p.args().clone().unwrap_or_default();
-    if args.is_empty() {
-        return Err(SpecError::new("process.args", "at least one argument (the command) is required"));
-    }
-    let names = |s: Option<&std::collections::HashSet<oci_spec::runtime::Capability>>| -> Vec<String> {
-        let mut v: Vec<String> = s.into_iter().flatten().map(|c| format!("CAP_{c}")).collect();
-        v.sort();
-        v
-    };
-    let caps = p.capabilities().clone().unwrap_or_default();
-    Ok(ProcessPlan {
-        args,
-        env: p.env().clone().unwrap_or_default(),
-        cwd: p.cwd().to_string_lossy().into_owned(),
-        uid: p.user().uid(),
-        gid: p.user().gid(),
-        additional_gids: p.user().additional_gids().clone().unwrap_or_default(),
-        bounding: names(caps.bounding().as_ref()),
-        effective: names(caps.effective().as_ref()),
-        permitted: names(caps.permitted().as_ref()),
-        inheritable: names(caps.inheritable().as_ref()),
-        ambient: names(caps.ambient().as_ref()),
-        no_new_privileges: p.no_new_privileges().unwrap_or(false),
-        terminal: p.terminal().unwrap_or(false),
-    })
-}
-
-fn mount_entry(i: usize, m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<MountEntry> {
-    let destination = m.destination().to_string_lossy().into_owned();
-    if !destination.starts_with('/') {
-        return Err(SpecError::new(format!("mounts[{i}].destination"), format!("{destination:?} is not absolute")));
-    }
-    let kind = m.typ().clone().unwrap_or_else(|| "bind".into());
-    let source = m.source().as_ref().map(|s| bundle.join(s).to_string_lossy().into_owned()).unwrap_or_else(|| kind.clone());
-    let mut e = MountEntry { destination, kind, source, flags: MsFlags::empty(), data: String::new(), bind: false, recursive: false, readonly: false };
-    let mut data = Vec::new();
-    for o in m.options().iter().flatten() {
-        match o.as_str() {
-            "bind" => e.bind = true,
-            "rbind" => (e.bind, e.recursive) = (true, true),
-            "ro" => e.readonly = true,
-            "rw" | "private" | "rprivate" | "defaults" => {}
-            "nosuid" => e.flags |= MsFlags::MS_NOSUID,
-            "nodev" => e.flags |= MsFlags::MS_NODEV,
-            "noexec" => e.flags |= MsFlags::MS_NOEXEC,
-            "strictatime" => e.flags |= MsFlags::MS_STRICTATIME,
-            "relatime" => e.flags |= MsFlags::MS_RELATIME,
-            "noatime" => e.flags |= MsFlags::MS_NOATIME,
-            "sync" => e.flags |= MsFlags::MS_SYNCHRONOUS,
-            other => data.push(other.to_string()),
-        }
-    }
-    if e.kind == "bind" {
-        e.bind = true;
-    }
-    e.data = data.join(",");
-    Ok(e)
 }

@@ -49,6 +49,23 @@ pub fn resolve(privileged: bool, add: &[String], drop: &[String]) -> Result<Vec<
     Ok(set)
 }
 
+/// The runtime refuses a capability it cannot grant (a host that withholds CAP_SYS_RESOURCE, say),
+/// so the set the builder asks for is trimmed to what the caller holds: quietly for docker's
+/// defaults and `--privileged`, which mean "what this host allows", but an explicit `--cap-add`
+/// of one the caller lacks is an error naming it. Inside a user namespace of the container's own
+/// every capability is held, so nothing is trimmed there (`held` None).
+pub fn grantable(set: Vec<String>, add: &[String], held: Option<u64>) -> Result<Vec<String>, WireError> {
+    let Some(held) = held else { return Ok(set) };
+    let has = |c: &str| ALL.iter().position(|a| *a == c).is_some_and(|n| held & (1u64 << n) != 0);
+    for a in add {
+        let a = normalize("capAdd", a)?;
+        if a != "ALL" && !has(&a) {
+            return Err(WireError::invalid_spec("capAdd", format!("{a} cannot be granted: this process does not hold it (not in its bounding set)")));
+        }
+    }
+    Ok(set.into_iter().filter(|c| has(c)).collect())
+}
+
 /// Capabilities with which container root can make the read-only host view writable: remount it,
 /// or mount over or move parts of it (all of them need CAP_SYS_ADMIN in the mount's user namespace,
 /// and the view's read-only flag is set inside the container's own mount namespace, so it is not
@@ -86,6 +103,19 @@ mod tests {
         assert_eq!(resolve(true, &[], &[]).unwrap().len(), 41);
         assert!(resolve(false, &[], &["all".into()]).unwrap().is_empty());
         assert_eq!(resolve(false, &["bogus".into()], &[]).unwrap_err().op, "capAdd");
+    }
+
+    #[test]
+    fn only_what_the_caller_holds() {
+        let all = resolve(true, &[], &[]).unwrap();
+        let no_sys_resource = !(1u64 << 24) & ((1u64 << 41) - 1);
+        let got = grantable(all.clone(), &[], Some(no_sys_resource)).unwrap();
+        assert_eq!(got.len(), 40);
+        assert!(!got.contains(&"CAP_SYS_RESOURCE".to_string()));
+        assert_eq!(grantable(all.clone(), &[], None).unwrap().len(), 41);
+        let e = grantable(all, &["sys_resource".into()], Some(no_sys_resource)).unwrap_err();
+        assert_eq!((e.op.as_str(), e.message.as_str()), ("capAdd", "CAP_SYS_RESOURCE cannot be granted: this process does not hold it (not in its bounding set)"));
+        assert_eq!(grantable(resolve(false, &[], &[]).unwrap(), &[], Some(no_sys_resource)).unwrap().len(), 14);
     }
 
     #[test]

@@ -60,7 +60,7 @@ mod tests {
     use crate::spec::build;
 
     fn opts(uid: u32) -> RunOptions {
-        RunOptions { command: vec!["true".into()], caller: Some(Caller { uid, gid: uid }), ..Default::default() }
+        RunOptions { command: vec!["true".into()], caller: Some(Caller { uid, gid: uid, caps: None }), ..Default::default() }
     }
 
     fn rules(spec: &serde_json::Value) -> Vec<String> {

@@ -56,6 +56,7 @@ pub fn build(opts: &RunOptions) -> Result<Value, WireError> {
         None => "/".to_string(),
     };
     let caps = caps::resolve(opts.privileged, &opts.cap_add, &opts.cap_drop)?;
+    let caps = caps::grantable(caps, &opts.cap_add, if has(NsKind::User) { None } else { caller.caps })?;
     caps::guard_host_view(&caps, opts.rootfs.is_none() && has(NsKind::Mnt), opts.privileged, caller.uid == 0)?;
     let seccomp = seccomp::section(opts, &caps)?;
     let mut linux = Map::new();
@@ -105,7 +106,8 @@ pub fn build(opts: &RunOptions) -> Result<Value, WireError> {
     }
     let spec = json!({
         "ociVersion": "1.2.0",
-        "root": {"path": root_path, "readonly": opts.read_only || opts.rootfs.is_none()},
+        // The host's own root is seen read-only, which takes a mount namespace to do.
+        "root": {"path": root_path, "readonly": opts.read_only || (opts.rootfs.is_none() && has(NsKind::Mnt))},
         "hostname": opts.hostname,
         "domainname": opts.domainname,
         "process": {

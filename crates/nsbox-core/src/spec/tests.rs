@@ -2,7 +2,7 @@ use super::*;
 use crate::options::{UserSpec, Volume};
 
 fn opts(cmd: &[&str]) -> RunOptions {
-    RunOptions { command: cmd.iter().map(|s| s.to_string()).collect(), caller: Some(Caller { uid: 0, gid: 0 }), ..Default::default() }
+    RunOptions { command: cmd.iter().map(|s| s.to_string()).collect(), caller: Some(Caller { uid: 0, gid: 0, caps: None }), ..Default::default() }
 }
 
 fn ns_of(spec: &Value) -> Vec<String> {
@@ -25,7 +25,7 @@ fn root_defaults_follow_docker_plus_time() {
 #[test]
 fn non_root_gets_user_namespace_mapping_caller_to_root() {
     let mut o = opts(&["id"]);
-    o.caller = Some(Caller { uid: 65534, gid: 65534 });
+    o.caller = Some(Caller { uid: 65534, gid: 65534, caps: None });
     let s = build(&o).unwrap();
     assert!(ns_of(&s).contains(&"user".to_string()));
     assert_eq!(s["linux"]["uidMappings"][0], json!({"containerID": 0, "hostID": 65534, "size": 1}));

@@ -1,0 +1,359 @@
+/**
+ * Issue #10, the config's content: `nsbox-runtime run --bundle B ID` honours each runtime-spec Linux
+ * field or refuses it with a one-line error naming the field (exit 125, nothing left behind), never
+ * ignoring it. Mount sources and options, rootfsPropagation, rlimits, oomScoreAdj, sysctl,
+ * namespaces joined by path, no mount namespace, ociVersion, process.args at create, cgroupsPath
+ * and resources (pids, memory), and capabilities the host cannot grant.
+ */
+import { randomBytes } from 'node:crypto';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import test, { type ExecutionContext } from 'ava';
+
+import { ociConfig } from '../../ts/src/index.js';
+import { keyValues } from '../helpers/lines.js';
+import { needsRoot } from '../helpers/privileged.js';
+import { makeBusyboxRootfs } from '../helpers/rootfs.js';
+import { RUNTIME } from '../lifecycle/helpers.js';
+
+type Config = ReturnType<typeof ociConfig> & { linux: Record<string, unknown>; process: Record<string, unknown>; mounts: Record<string, unknown>[] } & Record<string, unknown>;
+
+/** CAP_SYS_RESOURCE (24) in this process's bounding set: the refusals below are for hosts without it. */
+const HAS_SYS_RESOURCE = (() => {
+  const bnd = /CapBnd:\s*([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
+  return (BigInt(`0x${bnd}`) >> 24n) & 1n ? true : false;
+})();
+
+interface Bundle {
+  dir: string;
+  root: string;
+  id: string;
+}
+
+function bundle(t: ExecutionContext, script: string, edit: (c: Config) => void = () => {}, extra: object = {}): Bundle {
+  const fs = makeBusyboxRootfs();
+  t.teardown(fs.remove);
+  const config = ociConfig({ command: ['/bin/sh', '-c', script], rootfs: fs.root, ...extra }) as Config;
+  edit(config);
+  writeFileSync(path.join(fs.dir, 'config.json'), JSON.stringify(config));
+  const root = mkdtempSync(path.join(tmpdir(), 'nsbox-spec-root-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  return { dir: fs.dir, root, id: `spec-${randomBytes(4).toString('hex')}` };
+}
+
+function run(b: Bundle, cmd = 'run'): SpawnSyncReturns<string> {
+  return spawnSync(RUNTIME, ['--root', b.root, cmd, '--bundle', b.dir, b.id], { encoding: 'utf8', timeout: 30_000 });
+}
+
+/** Runs, expects success, returns the KEY=VALUE lines the script printed. */
+function runOk(t: ExecutionContext, b: Bundle): Record<string, string> {
+  const r = run(b);
+  t.is(r.status, 0, r.stderr);
+  return keyValues(r.stdout);
+}
+
+/** Runs, expects the one-line refusal matching `re`, exit 125 and no container left. */
+function runRefused(t: ExecutionContext, b: Bundle, re: RegExp, cmd = 'run'): void {
+  const r = run(b, cmd);
+  t.is(r.status, 125, `${r.stdout}\n${r.stderr}`);
+  t.regex(r.stderr, re);
+  t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+  t.notRegex(r.stderr, /Usage|panicked/);
+  const left = readdirSync(b.root).filter((n) => !['names', 'events.jsonl', '.lock', '.seccomp-cache'].includes(n));
+  t.deepEqual(left, [], 'no container state left');
+}
+
+/** The mountinfo line for `dest` (source and options included). */
+function mountLine(mountinfo: string, dest: string): { opts: string; optional: string; fstype: string; source: string } {
+  for (const line of mountinfo.split('\n')) {
+    const [left, right] = line.split(' - ');
+    const f = left?.split(' ') ?? [];
+    if (f[4] !== dest || !right) continue;
+    const [fstype, source] = right.split(' ');
+    return { opts: f[5] ?? '', optional: f.slice(6).join(' '), fstype: fstype ?? '', source: source ?? '' };
+  }
+  throw new Error(`${dest} not in mountinfo:\n${mountinfo}`);
+}
+
+test.serial('mount sources: only bind sources are bundle paths; proc and tmpfs keep theirs', (t) => {
+  if (!needsRoot(t)) return;
+  const b = bundle(t, 'cat /proc/self/mountinfo', (c) => {
+    c.mounts.push({ destination: '/scratch', type: 'tmpfs', source: 'scratchfs', options: ['size=1m'] });
+  });
+  const r = run(b);
+  t.is(r.status, 0, r.stderr);
+  t.deepEqual([mountLine(r.stdout, '/proc').fstype, mountLine(r.stdout, '/proc').source], ['proc', 'proc']);
+  t.deepEqual([mountLine(r.stdout, '/scratch').fstype, mountLine(r.stdout, '/scratch').source], ['tmpfs', 'scratchfs']);
+});
+
+test.serial('mount options: propagation applied after the mount, flags on binds via mount_setattr, unknown options as data', (t) => {
+  if (!needsRoot(t)) return;
+  const b = bundle(t, 'cat /proc/self/mountinfo', (c) => {
+    c.mounts.push({ destination: '/shared', type: 'tmpfs', source: 'tmpfs', options: ['rshared', 'size=1m', 'noexec'] });
+    c.mounts.push({ destination: '/unbind', type: 'tmpfs', source: 'tmpfs', options: ['unbindable', 'nosuid', 'ro'] });
+    c.mounts.push({ destination: '/vol', type: 'bind', source: 'rootfs/etc', options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec', 'noatime', 'rprivate'] });
+  });
+  const r = run(b);
+  t.is(r.status, 0, r.stderr);
+  const shared = mountLine(r.stdout, '/shared');
+  t.regex(shared.optional, /shared:\d+/);
+  t.regex(shared.opts, /noexec/);
+  t.regex(mountLine(r.stdout, '/unbind').optional, /unbindable/);
+  t.regex(mountLine(r.stdout, '/unbind').opts, /^ro,nosuid/);
+  const vol = mountLine(r.stdout, '/vol');
+  t.is(vol.opts, 'ro,nosuid,nodev,noexec,noatime', 'a bind takes its flags from the options, not from its source');
+  t.notRegex(vol.optional, /shared|master/);
+});
+
+test.serial('mount options that cannot be done are refused, naming the option', (t) => {
+  if (!needsRoot(t)) return;
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['tmpcopyup'] }, /^nsbox-runtime: mounts\[\d+\]\.options: ERR_INVALID_SPEC: "tmpcopyup" .* not supported/],
+    [{ destination: '/t', type: 'bind', source: 'rootfs/etc', options: ['rbind', 'idmap'] }, /"idmap": id-mapped mounts are not supported/],
+    [{ destination: '/t', type: 'bind', source: 'rootfs/etc', options: ['bind', 'sync'] }, /"sync" is a property of the source's filesystem/],
+  ];
+  for (const [m, re] of cases) runRefused(t, bundle(t, 'true', (c) => c.mounts.push(m)), re);
+});
+
+test.serial('linux.rootfsPropagation: shared and unbindable apply to the container\'s /', (t) => {
+  if (!needsRoot(t)) return;
+  for (const [prop, want] of [['shared', /shared:\d+/], ['unbindable', /unbindable/]] as const) {
+    const b = bundle(t, 'cat /proc/self/mountinfo', (c) => (c.linux.rootfsPropagation = prop));
+    const r = run(b);
+    t.is(r.status, 0, r.stderr);
+    t.regex(mountLine(r.stdout, '/').optional, want, prop);
+  }
+  runRefused(t, bundle(t, 'true', (c) => (c.linux.rootfsPropagation = 'sideways')), /linux\.rootfsPropagation: ERR_INVALID_SPEC: "sideways" is not one of/);
+});
+
+test.serial('process.rlimits are set before exec; above the hard limit without CAP_SYS_RESOURCE is refused naming the rlimit', (t) => {
+  if (!needsRoot(t)) return;
+  const kv = runOk(t, bundle(t, 'echo "soft=$(ulimit -n)"; echo "hard=$(ulimit -Hn)"; echo "core=$(ulimit -c)"', (c) => {
+    c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 100, hard: 200 }, { type: 'RLIMIT_CORE', soft: 0, hard: 0 }];
+  }));
+  t.deepEqual([kv.soft, kv.hard, kv.core], ['100', '200', '0']);
+  runRefused(t, bundle(t, 'true', (c) => (c.process.rlimits = [{ type: 'RLIMIT_FOO', soft: 1, hard: 1 }])), /config\.json: ERR_INVALID_SPEC: .*RLIMIT_FOO/);
+  runRefused(t, bundle(t, 'true', (c) => (c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 20, hard: 10 }])), /process\.rlimits\[0\]: ERR_INVALID_SPEC: RLIMIT_NOFILE: soft limit 20 is above the hard limit 10/);
+  if (HAS_SYS_RESOURCE) return t.log('this host grants CAP_SYS_RESOURCE: the refusal is not testable here');
+  const hard = Number(/Max open files\s+\d+\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'))![1]);
+  runRefused(t, bundle(t, 'true', (c) => (c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 10, hard: hard + 1 }])),
+    new RegExp(`^nsbox-runtime: setrlimit\\(RLIMIT_NOFILE\\): EPERM: RLIMIT_NOFILE: raising the hard limit to ${hard + 1} .*needs CAP_SYS_RESOURCE`));
+});
+
+test.serial('process.oomScoreAdj is written before exec; lowering it without CAP_SYS_RESOURCE is refused', (t) => {
+  if (!needsRoot(t)) return;
+  const kv = runOk(t, bundle(t, 'echo "adj=$(cat /proc/self/oom_score_adj)"', (c) => (c.process.oomScoreAdj = 500)));
+  t.is(kv.adj, '500');
+  runRefused(t, bundle(t, 'true', (c) => (c.process.oomScoreAdj = 1001)), /process\.oomScoreAdj: ERR_INVALID_SPEC: 1001 is outside -1000\.\.1000/);
+  if (HAS_SYS_RESOURCE) return t.log('this host grants CAP_SYS_RESOURCE: the refusal is not testable here');
+  const own = Number(readFileSync('/proc/self/oom_score_adj', 'utf8'));
+  runRefused(t, bundle(t, 'true', (c) => (c.process.oomScoreAdj = own - 1)), /write oom_score_adj\(\/proc\/self\/oom_score_adj\): EACCES: lowering oom_score_adj .* needs CAP_SYS_RESOURCE/);
+});
+
+test.serial('linux.sysctl: namespaced ones are written in the container\'s namespaces, others refused', (t) => {
+  if (!needsRoot(t)) return;
+  const hostShmmax = readFileSync('/proc/sys/kernel/shmmax', 'utf8');
+  const kv = runOk(t, bundle(t, 'echo "shm=$(cat /proc/sys/kernel/shmmax)"; echo "fwd=$(cat /proc/sys/net/ipv4/ip_forward)"', (c) => {
+    c.linux.sysctl = { 'kernel.shmmax': '123456789', 'net.ipv4.ip_forward': '1' };
+  }));
+  t.deepEqual([kv.shm, kv.fwd], ['123456789', '1']);
+  t.is(readFileSync('/proc/sys/kernel/shmmax', 'utf8'), hostShmmax, 'the host\'s value is untouched');
+  runRefused(t, bundle(t, 'true', (c) => (c.linux.sysctl = { 'vm.swappiness': '1' })), /linux\.sysctl\.vm\.swappiness: ERR_INVALID_SPEC: is not a namespaced sysctl/);
+  runRefused(t, bundle(t, 'true', (c) => (c.linux.sysctl = { 'net.ipv4.ip_forward': '1' }), { namespaces: 'mnt,pid,ipc,uts'.split(',') }),
+    /linux\.sysctl\.net\.ipv4\.ip_forward: ERR_INVALID_SPEC: needs a net namespace of the container's own/);
+});
+
+/** A process in a namespace of its own made by unshare(1), killed at teardown. */
+function holder(t: ExecutionContext, flag: string): number {
+  const p = spawn('unshare', [flag, 'sleep', '1000'], { stdio: 'ignore' });
+  t.teardown(() => p.kill('SIGKILL'));
+  const deadline = Date.now() + 5000;
+  // unshare execs sleep in the new namespace: wait until it did.
+  while (Date.now() < deadline) {
+    try {
+      if (readFileSync(`/proc/${p.pid}/comm`, 'utf8').trim() === 'sleep') return p.pid!;
+    } catch {}
+    spawnSync('sleep', ['0.02']);
+  }
+  throw new Error('unshare did not start');
+}
+
+test.serial('linux.namespaces with path: joined (also with a user namespace made after it); a path of another type is refused', (t) => {
+  if (!needsRoot(t)) return;
+  const pid = holder(t, '--net');
+  const theirs = readlinkSync(`/proc/${pid}/ns/net`);
+  t.not(theirs, readlinkSync('/proc/self/ns/net'));
+  const join = (c: Config) => {
+    const ns = c.linux.namespaces as { type: string; path?: string }[];
+    c.linux.namespaces = [...ns.filter((n) => n.type !== 'network'), { type: 'network', path: `/proc/${pid}/ns/net` }];
+  };
+  const kv = runOk(t, bundle(t, 'echo "net=$(readlink /proc/self/ns/net)"', join));
+  t.is(kv.net, theirs);
+  // A new user namespace, made by the child after it joined the network namespace.
+  const kv2 = runOk(t, bundle(t, 'echo "net=$(readlink /proc/self/ns/net)"; echo "user=$(readlink /proc/self/ns/user)"; echo "map=$(cat /proc/self/uid_map | tr -s " ")"', (c) => {
+    join(c);
+    c.linux.namespaces = (c.linux.namespaces as { type: string }[]).filter((n) => n.type !== 'pid');
+  }, { namespaces: 'user,mnt,ipc,uts,net'.split(','), uidMap: [{ inside: 0, outside: 100000, length: 65536 }], gidMap: [{ inside: 0, outside: 100000, length: 65536 }] }));
+  t.is(kv2.net, theirs);
+  t.not(kv2.user, readlinkSync('/proc/self/ns/user'));
+  t.is(kv2.map, ' 0 100000 65536');
+  runRefused(t, bundle(t, 'true', (c) => {
+    c.linux.namespaces = [...(c.linux.namespaces as { type: string }[]).filter((n) => n.type !== 'ipc'), { type: 'ipc', path: `/proc/${pid}/ns/net` }];
+  }), new RegExp(`linux\\.namespaces: ERR_INVALID_SPEC: /proc/${pid}/ns/net is a net namespace, not a ipc namespace`));
+});
+
+test.serial('no mount namespace: the caller\'s mount tree, chrooted to root.path; mounts without one are refused', (t) => {
+  if (!needsRoot(t)) return;
+  // Built with a mount namespace (the builder wants one for a rootfs), then without it.
+  const noMnt = (c: Config) => {
+    c.linux.namespaces = (c.linux.namespaces as { type: string }[]).filter((n) => n.type !== 'mount');
+    c.mounts = [];
+    delete c.linux.maskedPaths;
+    delete c.linux.readonlyPaths;
+    c.root = { path: 'rootfs' };
+  };
+  const r = run(bundle(t, 'echo "root=$(ls / | tr "\\n" " ")"', noMnt, { namespaces: 'mnt,pid,ipc,uts,net'.split(',') }));
+  t.is(r.status, 0, r.stderr);
+  t.regex(keyValues(r.stdout).root ?? '', /^bin data dev etc/);
+  // The host's own root: the same mount namespace as ours.
+  const host = bundle(t, 'true', (c) => {
+    noMnt(c);
+    c.root = { path: '/' };
+    c.process.args = ['/bin/readlink', '/proc/self/ns/mnt'];
+  }, { namespaces: 'mnt,ipc,uts'.split(',') });
+  const r2 = run(host);
+  t.is(r2.status, 0, r2.stderr);
+  t.is(r2.stdout.trim(), readlinkSync('/proc/self/ns/mnt'));
+  runRefused(t, bundle(t, 'true', (c) => {
+    noMnt(c);
+    c.mounts = [{ destination: '/t', type: 'tmpfs', source: 'tmpfs' }];
+  }, { namespaces: 'mnt,pid'.split(',') }), /^nsbox-runtime: mounts: ERR_INVALID_SPEC: needs a mount namespace/);
+});
+
+test.serial('ociVersion must be a runtime-spec version this runtime implements; process.args is checked at create', (t) => {
+  if (!needsRoot(t)) return;
+  runRefused(t, bundle(t, 'true', (c) => (c.ociVersion = 'invalid')), /^nsbox-runtime: ociVersion: ERR_INVALID_SPEC: "invalid" is not a semantic version/);
+  runRefused(t, bundle(t, 'true', (c) => (c.ociVersion = '2.0.0')), /"2\.0\.0" is not a runtime-spec version this runtime implements/);
+  t.is(run(bundle(t, 'true', (c) => (c.ociVersion = '1.0.2-dev'))).status, 0);
+  runRefused(t, bundle(t, 'true', (c) => delete c.process.args), /process\.args: ERR_INVALID_SPEC: at least one argument \(the command\) is required/, 'create');
+});
+
+/** This process's cgroup path in each hierarchy (by controller list), from /proc/self/cgroup. */
+function ownCgroups(): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const l of readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n')) {
+    const [, ctrls, p] = l.split(':');
+    m.set(ctrls ?? '', p ?? '/');
+  }
+  return m;
+}
+
+function pidsDir(): string {
+  return `/sys/fs/cgroup/pids${ownCgroups().get('pids') === '/' ? '' : ownCgroups().get('pids')}`;
+}
+
+test.serial('linux.cgroupsPath: relative below our own cgroup, absolute below each root; removed after, parents too', (t) => {
+  if (!needsRoot(t)) return;
+  if (!existsSync('/sys/fs/cgroup/pids/cgroup.procs')) return t.fail('needs the v1 pids hierarchy of this host');
+  const tag = randomBytes(4).toString('hex');
+  const rel = `nsbox-spec-${tag}/ctr`;
+  const kv = runOk(t, bundle(t, 'echo "cg=$(grep pids /proc/self/cgroup | cut -d: -f3)"', (c) => (c.linux.cgroupsPath = rel), { namespaces: 'mnt,pid,ipc,uts,net'.split(',') }));
+  const own = ownCgroups().get('pids')!;
+  t.is(kv.cg, path.posix.join(own, rel));
+  t.false(existsSync(path.join(pidsDir(), `nsbox-spec-${tag}`)), 'the leaf and the parent made for it are gone');
+  // Absolute: below every hierarchy's root, so a path that is below our own cgroup in each.
+  const owns = [...ownCgroups().values()];
+  const deepest = owns.reduce((a, b) => (b.length > a.length ? b : a), '/');
+  if (!owns.every((o) => deepest === o || deepest.startsWith(o === '/' ? '/' : `${o}/`))) return t.log('our cgroups differ per hierarchy: no absolute path is below all of them');
+  const abs = path.posix.join(deepest, `nsbox-spec-abs-${tag}`);
+  const kv2 = runOk(t, bundle(t, 'echo "cg=$(grep pids /proc/self/cgroup | cut -d: -f3)"', (c) => (c.linux.cgroupsPath = abs), { namespaces: 'mnt,pid,ipc,uts,net'.split(',') }));
+  t.is(kv2.cg, abs);
+  t.false(existsSync(`/sys/fs/cgroup/pids${abs}`));
+  runRefused(t, bundle(t, 'true', (c) => (c.linux.cgroupsPath = 'system.slice:nsbox:x')), /linux\.cgroupsPath: ERR_INVALID_SPEC: .*systemd's slice:prefix:name form/);
+  // An existing cgroup is not ours: refused, and left as it was.
+  const mine = mkdtempSync(path.join(pidsDir(), 'nsbox-spec-existing-'));
+  t.teardown(() => rmdirSync(mine));
+  runRefused(t, bundle(t, 'true', (c) => (c.linux.cgroupsPath = path.basename(mine))), /mkdir\(.*\): EEXIST: the cgroup already exists/);
+  t.true(existsSync(mine));
+});
+
+test.serial('linux.resources: pids.max and the memory limit are enforced; fields this host cannot write are refused', (t) => {
+  if (!needsRoot(t)) return;
+  const forks = 'i=0; while [ $i -lt 12 ]; do sleep 3 & i=$((i+1)); done; echo "spawned=$(jobs -p | wc -l)"';
+  const r = run(bundle(t, forks, (c) => (c.linux.resources = { pids: { limit: 5 } })));
+  // busybox sh gives up on the script (exit 2) at the first fork pids.max refuses.
+  t.is(r.status, 2, r.stderr);
+  t.regex(r.stderr, /can't fork: Resource temporarily unavailable/);
+  const fill = 'dd if=/dev/zero of=/fill/small bs=1M count=8 2>/dev/null; echo "small=$?"; dd if=/dev/zero of=/fill/big bs=1M count=96 2>/dev/null; echo "big=$?"';
+  const kv = runOk(t, bundle(t, fill, (c) => {
+    c.mounts.push({ destination: '/fill', type: 'tmpfs', source: 'tmpfs', options: ['size=256m'] });
+    c.linux.resources = { memory: { limit: 48 << 20, swap: 48 << 20 } };
+  }));
+  t.is(kv.small, '0');
+  t.is(kv.big, '137', 'killed by the memory cgroup\'s OOM killer');
+  for (const [res, re] of [
+    [{ hugepageLimits: [{ pageSize: '2MB', limit: 0 }] }, /linux\.resources\.hugepageLimits: ERR_INVALID_SPEC: hugetlb limits are not supported/],
+    [{ blockIO: { weight: 100 } }, /linux\.resources\.blockIO: ERR_INVALID_SPEC: block I\/O limits are not supported/],
+    [{ network: { classID: 1 } }, /linux\.resources\.network: ERR_INVALID_SPEC/],
+  ] as const) {
+    runRefused(t, bundle(t, 'true', (c) => (c.linux.resources = res)), re);
+  }
+});
+
+test.serial('capabilities: one the host cannot grant is refused by name; our own builder asks only for what is held', (t) => {
+  if (!needsRoot(t)) return;
+  // --privileged: every capability this host allows, and it runs.
+  const kv = runOk(t, bundle(t, 'echo "caps=$(grep CapEff /proc/self/status | cut -f2)"', () => {}, { privileged: true }));
+  t.is(kv.caps, /CapBnd:\s*([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
+  if (HAS_SYS_RESOURCE) return t.log('this host grants CAP_SYS_RESOURCE: the refusal is not testable here');
+  runRefused(t, bundle(t, 'true', (c) => {
+    const caps = c.process.capabilities as Record<string, string[]>;
+    for (const set of ['bounding', 'effective', 'permitted']) caps[set] = [...(caps[set] ?? []), 'CAP_SYS_RESOURCE'];
+  }), /^nsbox-runtime: capabilities\(CAP_SYS_RESOURCE\): EPERM: CAP_SYS_RESOURCE cannot be granted: the runtime does not hold it/);
+  t.throws(() => ociConfig({ command: ['true'], capAdd: ['SYS_RESOURCE'] }), { message: /CAP_SYS_RESOURCE cannot be granted/ });
+});
+
+test.serial('fields this runtime does not implement are refused by name', (t) => {
+  if (!needsRoot(t)) return;
+  const cases: [(c: Config) => void, RegExp, object?][] = [
+    [(c) => (c.process.apparmorProfile = 'x'), /process\.apparmorProfile: ERR_INVALID_SPEC: AppArmor is not supported/],
+    [(c) => (c.process.selinuxLabel = 'x'), /process\.selinuxLabel: ERR_INVALID_SPEC: SELinux is not supported/],
+    [(c) => (c.linux.mountLabel = 'x'), /linux\.mountLabel: ERR_INVALID_SPEC: SELinux is not supported/],
+    [(c) => ((c.process.user as Record<string, unknown>).username = 'root'), /process\.user\.username: ERR_INVALID_SPEC: user names are not resolved/],
+    [(c) => (c.linux.intelRdt = { closID: 'x' }), /linux\.intelRdt: ERR_INVALID_SPEC/],
+    [(c) => (c.linux.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0' }), /linux\.memoryPolicy: ERR_INVALID_SPEC: NUMA memory policies are not supported/],
+    [(c) => (c.hostname = 'h'), /^nsbox-runtime: hostname: ERR_INVALID_SPEC: needs a uts namespace/, { namespaces: 'mnt,pid'.split(',') }],
+    [(c) => (c.linux.personality = { domain: 'LINUX', flags: ['x'] }), /linux\.personality\.flags: ERR_INVALID_SPEC/],
+  ];
+  for (const [edit, re, extra] of cases) runRefused(t, bundle(t, 'true', edit, extra ?? {}), re);
+});
+
+test.serial('umask, personality, ioPriority, scheduler and execCPUAffinity are applied', (t) => {
+  if (!needsRoot(t)) return;
+  const script = 'echo "umask=$(umask)"; echo "arch=$(uname -m)"; echo "nice=$(cut -d" " -f19 /proc/self/stat)"; echo "policy=$(cut -d" " -f41 /proc/self/stat)"; echo "cpus=$(grep Cpus_allowed_list /proc/self/status | cut -f2)"';
+  const kv = runOk(t, bundle(t, script, (c) => {
+    (c.process.user as Record<string, unknown>).umask = 0o27;
+    c.linux.personality = { domain: 'LINUX32' };
+    c.process.ioPriority = { class: 'IOPRIO_CLASS_BE', priority: 6 };
+    c.process.scheduler = { policy: 'SCHED_BATCH', nice: 7 };
+    c.process.execCPUAffinity = { initial: '0', final: '0' };
+  }));
+  t.is(kv.umask, '0027');
+  t.is(kv.arch, process.arch === 'x64' ? 'i686' : kv.arch);
+  t.is(kv.nice, '7');
+  t.is(kv.policy, '3', 'SCHED_BATCH');
+  t.is(kv.cpus, '0');
+});
+
+test.serial('process.consoleSize is the pty\'s size', (t) => {
+  if (!needsRoot(t)) return;
+  const r = run(bundle(t, 'echo "size=$(stty size)"', (c) => {
+    c.process.terminal = true;
+    c.process.consoleSize = { height: 33, width: 99 };
+  }));
+  t.is(r.status, 0, r.stderr);
+  t.is(keyValues(r.stdout.replace(/\r/g, '')).size, '33 99');
+});
