@@ -4,8 +4,8 @@
  * anything starts, naming the file), and nsbox-runtime driven directly with an OCI bundle whose
  * `linux.seccomp` it must honour (and whose unknown flags it must refuse).
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import test from 'ava';
@@ -120,4 +120,61 @@ test('nsbox-runtime honours an OCI bundle\'s linux.seccomp and refuses an unknow
   const bogus = await runtimeRun(box.root, write('bogus', { ...deny, flags: ['SECCOMP_FILTER_FLAG_BOGUS'] }), `sec-oci2-${process.pid}`);
   t.is(bogus.code, 125, `exit ${bogus.code}: ${bogus.stderr}`);
   t.regex(bogus.stderr, /SECCOMP_FILTER_FLAG_BOGUS/, bogus.stderr);
+});
+
+/** A seccomp agent on the host: takes the listener from listenerPath, answers one getppid with 4242. */
+const AGENT = `
+import array, fcntl, json, socket, struct, sys
+path, out = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path)
+s.listen(1)
+print("ready", flush=True)
+c, _ = s.accept()
+c.settimeout(20)
+fds = array.array("i")
+data, anc, _, _ = c.recvmsg(1 << 16, socket.CMSG_SPACE(4 * fds.itemsize))
+for level, kind, d in anc:
+    if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+        fds.frombytes(d[: len(d) - len(d) % fds.itemsize])
+while True:
+    more = c.recv(1 << 16)
+    if not more:
+        break
+    data += more
+notif = bytearray(80)  # struct seccomp_notif
+fcntl.ioctl(fds[0], 0xC0502100, notif, True)  # SECCOMP_IOCTL_NOTIF_RECV
+nid = struct.unpack_from("<Q", notif, 0)[0]
+nr = struct.unpack_from("<i", notif, 16)[0]
+fcntl.ioctl(fds[0], 0xC0182101, struct.pack("<QqiI", nid, 4242, 0, 0))  # SECCOMP_IOCTL_NOTIF_SEND
+json.dump({"state": json.loads(data), "nr": nr}, open(out, "w"))
+`;
+
+test('nsbox-runtime hands a notify listener to listenerPath with the state, and the agent answers for the container', async (t) => {
+  if (!needsRoot(t) || process.arch !== 'x64') return; // x86_64 ioctl layouts and syscall numbers
+  const dir = hostDir(t);
+  const box = new Box(t);
+  const sock = path.join(dir, 'agent.sock');
+  const out = path.join(dir, 'agent.json');
+  const agentPy = path.join(dir, 'agent.py');
+  writeFileSync(agentPy, AGENT);
+  const agent = spawn(PY, [agentPy, sock, out], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => agent.kill('SIGKILL'));
+  await new Promise<void>((resolve, reject) => {
+    agent.stdout!.once('data', () => resolve());
+    agent.once('exit', (code) => reject(new Error(`the agent ended first (${code})`)));
+  });
+  const spec = ociConfig({ command: [PY, '-c', 'import os; print("ppid", os.getppid())'], seccomp: 'unconfined' }) as unknown as { linux: Record<string, unknown> };
+  spec.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: sock, listenerMetadata: 'nsbox-test', syscalls: [{ names: ['getppid'], action: 'SCMP_ACT_NOTIFY' }] };
+  const b = path.join(dir, 'notify');
+  mkdirSync(b);
+  writeFileSync(path.join(b, 'config.json'), JSON.stringify(spec));
+  const id = `sec-notify-${process.pid}`;
+  const r = await runtimeRun(box.root, b, id);
+  t.is(r.code, 0, `exit ${r.code}: ${r.stderr}`);
+  t.regex(r.stdout, /^ppid 4242$/m, 'the answer came from the agent, not the kernel');
+  const got = JSON.parse(readFileSync(out, 'utf8')) as { nr: number; state: { metadata?: string; state?: { id?: string; pid?: number } } };
+  t.is(got.nr, 110, 'the notification was for getppid (x86_64 110)');
+  t.is(got.state.metadata, 'nsbox-test');
+  t.is(got.state.state?.id, id);
 });
