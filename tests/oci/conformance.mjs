@@ -37,27 +37,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { sh as benchSh, which as benchWhich } from '../../bench/lib/sys.mjs';
+
 const scriptPath = fileURLToPath(import.meta.url);
 const repoRoot = path.resolve(path.dirname(scriptPath), '../..');
 
 // ---------------------------------------------------------------------------------------------
 // small helpers
 
-function sh(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
-  return { status: r.status, signal: r.signal, error: r.error, stdout: r.stdout ?? '', stderr: r.stderr ?? '', ok: !r.error && r.status === 0 };
-}
-function which(cmd) {
-  if (cmd.includes('/')) return fs.existsSync(cmd) ? path.resolve(cmd) : null;
-  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
-    const p = path.join(dir, cmd);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {}
-  }
-  return null;
-}
+// The bench's process helpers, shared: `sh` with a larger buffer for the suite's long TAP output.
+const sh = (cmd, args, opts = {}) => benchSh(cmd, args, { maxBuffer: 64 << 20, ...opts });
+const which = (cmd) => (cmd.includes('/') ? (fs.existsSync(cmd) ? path.resolve(cmd) : null) : benchWhich(cmd));
 const log = (...a) => process.stderr.write(`[oci] ${a.join(' ')}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const isUnder = (p, dir) => p === dir || p.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
