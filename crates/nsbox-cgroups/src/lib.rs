@@ -14,6 +14,7 @@ mod freezer;
 mod hierarchy;
 mod kill;
 mod placement;
+pub mod stats;
 
 pub use freezer::{Freezer, FREEZE_TIMEOUT};
 pub use kill::{kill_cgroup, remove_cgroup};

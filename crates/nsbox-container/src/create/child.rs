@@ -13,7 +13,7 @@ use nix::errno::Errno;
 use nsbox_core::error::errno_name;
 use nsbox_core::WireError;
 
-use super::lo;
+use super::{fifo, hooks, lo};
 use super::sync::{SyncMsg, SyncSocket};
 use crate::error::{errno_of, sys_wire, ContainerError, Result};
 use crate::process::stdio::{self, ChildEnds};
@@ -48,8 +48,11 @@ pub fn sys(op: &'static str, path: impl std::fmt::Display) -> impl FnOnce(Errno)
 /// `--no-new-keyring`); `can_ptrace`: whether the runtime holds CAP_SYS_PTRACE on the host (see
 /// init::run).
 pub fn main(plan: &Plan, mut sync: SyncSocket, stdio: ChildEnds, filter: Option<&Filter>, keyring: Option<&str>, can_ptrace: bool) -> ! {
-    if let Err(e) = setup(plan, &mut sync, stdio, filter, keyring) {
-        fail(&mut sync, e)
+    // Set once OCI `create` has been told we are ready and has gone: from then on a failure can
+    // only be told on our stderr (the caller's log) and in our exit status.
+    let mut alone = false;
+    if let Err(e) = setup(plan, &mut sync, stdio, filter, keyring, &mut alone) {
+        fail(&mut sync, e, alone)
     }
     let late = seccomp::late(filter, &plan.process);
     if plan.init {
@@ -61,23 +64,33 @@ pub fn main(plan: &Plan, mut sync: SyncSocket, stdio: ChildEnds, filter: Option<
         unsafe { libc::_exit(code) }
     }
     let e = process::exec(&plan.process, || late.map_or(Ok(()), |f| f.load(&mut sync)));
-    fail(&mut sync, e)
+    fail(&mut sync, e, alone)
 }
 
-fn fail(sync: &mut SyncSocket, e: ContainerError) -> ! {
-    let _ = sync.send(&SyncMsg::Failed { error: e.to_wire(), exit_code: e.exit_code() });
+fn fail(sync: &mut SyncSocket, e: ContainerError, alone: bool) -> ! {
+    if alone {
+        eprintln!("nsbox-runtime: {e}");
+    } else {
+        let _ = sync.send(&SyncMsg::Failed { error: e.to_wire(), exit_code: e.exit_code() });
+    }
     // SAFETY: as above.
     unsafe { libc::_exit(e.exit_code()) }
 }
 
-fn setup(plan: &Plan, sync: &mut SyncSocket, caller_stdio: ChildEnds, filter: Option<&Filter>, keyring: Option<&str>) -> Result<()> {
-    // If the runtime dies, so does the container: nothing is left running unsupervised.
+fn setup(plan: &Plan, sync: &mut SyncSocket, caller_stdio: ChildEnds, filter: Option<&Filter>, keyring: Option<&str>, alone: &mut bool) -> Result<()> {
+    // If the runtime dies, so does the container: nothing is left running unsupervised. (OCI
+    // `create` clears this once the container waits for `start`: its caller reaps it then.)
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).map_err(sys("prctl PR_SET_PDEATHSIG", ""))?;
     // First of all: leave the caller's session, and its terminal (stdio.rs says why). With --init,
     // init is the session leader and its command inherits the session; with -t, attach_slave below
     // makes a session of its own whose terminal is the container's pty.
     stdio::install(caller_stdio, plan.process.terminal)?;
-    sync.expect("Go", |m| matches!(m, SyncMsg::Go))?;
+    let hook_state = match sync.recv()? {
+        Some(SyncMsg::Go { state }) => state,
+        other => return Err(crate::create::sync::SyncError::protocol("sync", format!("expected Go, got {other:?}")).into()),
+    };
+    // While the host's mount table is ours to see: a handle on the exec fifo the container cannot swap.
+    let exec_fifo = plan.exec_fifo.as_deref().map(fifo::open_path).transpose()?;
     if plan.has(NsKind::User) {
         become_root_inside(plan)?;
     }
@@ -107,8 +120,11 @@ fn setup(plan: &Plan, sync: &mut SyncSocket, caller_stdio: ChildEnds, filter: Op
         lo::up()?;
     }
     umask(Mode::empty());
+    let create_container = plan.hooks.create_container().clone().unwrap_or_default();
+    // In the container's namespaces, its mounts made, before pivot_root (runtime-spec).
+    let mut before_pivot = || -> Result<()> { Ok(hooks::run("createContainer", &create_container, &hook_state)?) };
     if plan.has(NsKind::Mnt) {
-        rootfs::setup(plan)?;
+        rootfs::setup(plan, &mut before_pivot)?;
     } else if !plan.mounts.is_empty() {
         return Err(SpecError::new("mounts", "mounts need a mount namespace").into());
     }
@@ -119,12 +135,33 @@ fn setup(plan: &Plan, sync: &mut SyncSocket, caller_stdio: ChildEnds, filter: Op
         drop(master);
         pty::attach_slave(slave)?;
     }
-    if plan.wait_start {
-        // Held maybe for long (`create`): let go of everything of the runtime's but the sync socket.
-        syscalls::close_from_except(3, sync.0.as_raw_fd() as u32);
-        sync.send(&SyncMsg::Created)?;
-        sync.expect("Start", |m| matches!(m, SyncMsg::Start))?;
+    if !plan.has(NsKind::Mnt) {
+        before_pivot()?;
     }
+    if plan.wait_start {
+        // Held maybe for long (`create`): let go of everything of the runtime's but the sync
+        // socket, the exec fifo and the descriptors the caller passes on (--preserve-fds).
+        let mut keep: Vec<u32> = (3..3 + plan.preserve_fds).collect();
+        keep.push(sync.0.as_raw_fd() as u32);
+        keep.extend(exec_fifo.as_ref().map(|f| f.as_raw_fd() as u32));
+        syscalls::close_from_keeping(3, &keep);
+        match exec_fifo {
+            Some(f) => {
+                fifo::check(&f)?;
+                // Our caller (a subreaper: conmon, containerd's shim) reaps us once `create` exits.
+                nix::sys::prctl::set_pdeathsig(None).map_err(sys("prctl PR_SET_PDEATHSIG", "0"))?;
+                sync.send(&SyncMsg::Created)?;
+                *alone = true;
+                fifo::wait(f)?;
+            }
+            None => {
+                sync.send(&SyncMsg::Created)?;
+                sync.expect("Start", |m| matches!(m, SyncMsg::Start))?;
+            }
+        }
+    }
+    // In the container, after `start`, before the command (runtime-spec).
+    hooks::run("startContainer", plan.hooks.start_container().as_deref().unwrap_or_default(), &hook_state)?;
     if let Some(name) = keyring {
         // Before the filter, which refuses keyctl.
         process::keyring::join(name)?;
@@ -133,7 +170,7 @@ fn setup(plan: &Plan, sync: &mut SyncSocket, caller_stdio: ChildEnds, filter: Op
         f.load(sync)?;
     }
     process::set_identity(&plan.process, plan.has(NsKind::User))?;
-    syscalls::cloexec_from(3);
+    syscalls::pass_fds(plan.preserve_fds);
     Ok(())
 }
 

@@ -60,8 +60,10 @@ fn sys(op: &'static str, path: &'static str) -> impl FnOnce(Errno) -> SyncError 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "t")]
 pub enum SyncMsg {
-    /// parent → child: maps written, cgroups joined; go on.
-    Go,
+    /// parent → child: maps written, cgroups joined, createRuntime hooks run; go on. `state`: the
+    /// container's state for the child's own hooks (createContainer, startContainer), with its pid
+    /// as the host sees it; empty when the config has none.
+    Go { state: String },
     /// child → parent: namespaces and rootfs are ready, waiting for Start.
     Created,
     /// parent → child: exec the command.

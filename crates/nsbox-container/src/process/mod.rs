@@ -15,6 +15,7 @@ use nsbox_core::WireError;
 use crate::error::{errno_of, sys_wire, ContainerError};
 use crate::spec::{ProcessPlan, SpecError};
 
+pub mod console;
 pub(crate) mod init;
 pub(crate) mod keyring;
 pub mod pty;
@@ -69,6 +70,7 @@ fn caps_err(op: &'static str) -> impl FnOnce(caps::errors::CapsError) -> Process
 }
 
 pub(crate) fn set_identity(p: &ProcessPlan, in_userns: bool) -> Result<()> {
+    limits(p)?;
     // We cannot grant what we do not hold (e.g. CAP_SYS_RESOURCE on a machine that withholds it).
     let held = caps::read(None, CapSet::Permitted).map_err(caps_err("capget"))?;
     let bounding = cap_set(&p.bounding);
@@ -106,7 +108,28 @@ pub(crate) fn set_identity(p: &ProcessPlan, in_userns: bool) -> Result<()> {
     if p.no_new_privileges {
         nix::sys::prctl::set_no_new_privs().map_err(sys("prctl PR_SET_NO_NEW_PRIVS", ""))?;
     }
+    if let Some(m) = p.umask {
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(m as libc::mode_t));
+    }
     std::env::set_current_dir(&p.cwd).map_err(|e| sys("chdir", &p.cwd)(errno_of(&e)))
+}
+
+/// `process.rlimits` and `process.oomScoreAdj`, while we still hold the capabilities to raise them.
+fn limits(p: &ProcessPlan) -> Result<()> {
+    for &(res, soft, hard) in &p.rlimits {
+        let r = libc::rlimit { rlim_cur: soft, rlim_max: hard };
+        // SAFETY: setrlimit reads one valid rlimit struct.
+        Errno::result(unsafe { libc::setrlimit(res, &r) }).map_err(|errno| ProcessError::Sys {
+            op: "setrlimit",
+            path: String::new(),
+            errno,
+            msg: format!("resource {res} soft {soft} hard {hard}: {}", errno.desc()),
+        })?;
+    }
+    if let Some(adj) = p.oom_score_adj {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string()).map_err(|e| sys("write", "/proc/self/oom_score_adj")(errno_of(&e)))?;
+    }
+    Ok(())
 }
 
 /// Replaces this process with the command; returns only the error when it could not. `last` runs

@@ -1,10 +1,12 @@
 //! What the container is asked to be: the OCI config, from a bundle or the control socket,
-//! read once into a [`Plan`].
+//! read once into a [`Plan`] (process.rs: the process part, also exec's `--process` file).
 
 mod devices;
 mod load;
 mod plan;
+mod process;
 
 pub use devices::{DeviceNode, DevicePlan};
 pub use load::{load_spec, validate_id, RunArgs};
-pub use plan::{MountEntry, Plan, ProcessPlan, SpecError};
+pub use plan::{MountEntry, Plan, SpecError};
+pub use process::{process_plan, ProcessPlan};

@@ -9,6 +9,7 @@ use nsbox_core::idmap::IdMapping;
 use nsbox_core::namespaces::NsKind;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
+use super::ProcessPlan;
 use crate::seccomp::SeccompPlan;
 
 /// The config asks for something invalid or unsupported; `field` names where in the config.
@@ -48,24 +49,6 @@ pub struct MountEntry {
 }
 
 #[derive(Debug, Clone)]
-pub struct ProcessPlan {
-    pub args: Vec<String>,
-    pub env: Vec<String>,
-    pub cwd: String,
-    pub uid: u32,
-    pub gid: u32,
-    pub additional_gids: Vec<u32>,
-    /// `CAP_*` names; empty bounding means "drop everything".
-    pub bounding: Vec<String>,
-    pub effective: Vec<String>,
-    pub permitted: Vec<String>,
-    pub inheritable: Vec<String>,
-    pub ambient: Vec<String>,
-    pub no_new_privileges: bool,
-    pub terminal: bool,
-}
-
-#[derive(Debug, Clone)]
 pub struct Plan {
     pub namespaces: Vec<NsKind>,
     pub root: PathBuf,
@@ -90,6 +73,18 @@ pub struct Plan {
     /// container's processes get a session keyring of their own (off with `--no-new-keyring`).
     pub state_root: Option<PathBuf>,
     pub new_keyring: bool,
+    /// `linux.cgroupsPath` (None: `nsbox-<id>` below the runtime's own cgroup).
+    pub cgroups_path: Option<String>,
+    /// OCI `create` (no monitor): the container's first process waits on this FIFO (runc's
+    /// `exec.fifo`) instead of the sync socket, so `create` can exit and `start` release it.
+    pub exec_fifo: Option<PathBuf>,
+    /// `--preserve-fds N`: descriptors 3..3+N pass to the container's process.
+    pub preserve_fds: u32,
+    /// `hooks` of the config, run at their points (create/hooks.rs), with the bundle and the
+    /// annotations they are shown in the state on their stdin.
+    pub hooks: oci_spec::runtime::Hooks,
+    pub bundle: PathBuf,
+    pub annotations: HashMap<String, String>,
 }
 
 impl Plan {
@@ -140,6 +135,10 @@ impl Plan {
             bundle: bundle.to_path_buf(),
             annotations: annotations.clone(),
         });
+        let hooks = spec.hooks().clone().unwrap_or_default();
+        check_hooks(&hooks)?;
+        let wait_start = flag(ANNOTATION_WAIT_START);
+        let init = flag(ANNOTATION_INIT);
         Ok(Plan {
             namespaces,
             root: root_path,
@@ -153,12 +152,18 @@ impl Plan {
             masked_paths: linux.masked_paths().clone().unwrap_or_default(),
             readonly_paths: linux.readonly_paths().clone().unwrap_or_default(),
             devices,
-            process: process_plan(spec)?,
-            init: flag(ANNOTATION_INIT),
-            wait_start: flag(ANNOTATION_WAIT_START),
+            process: super::process::process_plan(spec.process().as_ref().ok_or_else(|| SpecError::new("process", "process is required"))?)?,
+            init,
+            wait_start,
             seccomp,
             state_root: None,
             new_keyring: true,
+            cgroups_path: linux.cgroups_path().as_ref().map(|p| p.to_string_lossy().into_owned()),
+            exec_fifo: None,
+            preserve_fds: 0,
+            hooks,
+            bundle: bundle.to_path_buf(),
+            annotations,
         })
     }
 }
@@ -174,35 +179,6 @@ fn kind_of(t: LinuxNamespaceType) -> NsKind {
         LinuxNamespaceType::User => NsKind::User,
         LinuxNamespaceType::Uts => NsKind::Uts,
     }
-}
-
-fn process_plan(spec: &Spec) -> Result<ProcessPlan> {
-    let p = spec.process().as_ref().ok_or_else(|| SpecError::new("process", "process is required"))?;
-    let args = p.args().clone().unwrap_or_default();
-    if args.is_empty() {
-        return Err(SpecError::new("process.args", "at least one argument (the command) is required"));
-    }
-    let names = |s: Option<&std::collections::HashSet<oci_spec::runtime::Capability>>| -> Vec<String> {
-        let mut v: Vec<String> = s.into_iter().flatten().map(|c| format!("CAP_{c}")).collect();
-        v.sort();
-        v
-    };
-    let caps = p.capabilities().clone().unwrap_or_default();
-    Ok(ProcessPlan {
-        args,
-        env: p.env().clone().unwrap_or_default(),
-        cwd: p.cwd().to_string_lossy().into_owned(),
-        uid: p.user().uid(),
-        gid: p.user().gid(),
-        additional_gids: p.user().additional_gids().clone().unwrap_or_default(),
-        bounding: names(caps.bounding().as_ref()),
-        effective: names(caps.effective().as_ref()),
-        permitted: names(caps.permitted().as_ref()),
-        inheritable: names(caps.inheritable().as_ref()),
-        ambient: names(caps.ambient().as_ref()),
-        no_new_privileges: p.no_new_privileges().unwrap_or(false),
-        terminal: p.terminal().unwrap_or(false),
-    })
 }
 
 fn mount_entry(i: usize, m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<MountEntry> {
@@ -235,4 +211,35 @@ fn mount_entry(i: usize, m: &oci_spec::runtime::Mount, bundle: &Path) -> Result<
     }
     e.data = data.join(",");
     Ok(e)
+}
+
+impl Plan {
+    /// The state hooks read on stdin, for this container at `status` with `pid`.
+    pub fn hook_state(&self, id: &str, status: &str, pid: i32) -> String {
+        crate::create::hooks::state_json(id, status, pid, &self.bundle, &self.annotations)
+    }
+}
+
+/// runtime-spec: a hook's path is absolute, its timeout above zero.
+fn check_hooks(h: &oci_spec::runtime::Hooks) -> Result<()> {
+    #[allow(deprecated)]
+    let all = [
+        ("prestart", h.prestart()),
+        ("createRuntime", h.create_runtime()),
+        ("createContainer", h.create_container()),
+        ("startContainer", h.start_container()),
+        ("poststart", h.poststart()),
+        ("poststop", h.poststop()),
+    ];
+    for (kind, hooks) in all {
+        for (i, hook) in hooks.iter().flatten().enumerate() {
+            if !hook.path().is_absolute() {
+                return Err(SpecError::new(format!("hooks.{kind}[{i}].path"), format!("{:?} is not absolute", hook.path())));
+            }
+            if hook.timeout().is_some_and(|t| t <= 0) {
+                return Err(SpecError::new(format!("hooks.{kind}[{i}].timeout"), "must be greater than zero"));
+            }
+        }
+    }
+    Ok(())
 }
