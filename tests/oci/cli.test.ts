@@ -4,7 +4,7 @@
  * process.terminal, the pty master sent to --console-socket (a python3 receiver plays conmon's
  * part); `start` releases it; `state`, `kill` (0, names, numbers), `exec --detach --pid-file`
  * (also with --tty --console-socket), `delete`; `delete --force` of a missing id; `--log-format
- * json` error lines; hooks; `features`, `spec`, `list`. Real kernel, as root.
+ * json` error lines; hooks; `update --resources`; `features`, `spec`, `list`. Real kernel, as root.
  */
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -284,6 +284,37 @@ test.serial('features, spec, list -q / --format json, --version', (t) => {
     t.true(ev.data.pids.current >= 1, JSON.stringify(ev.data));
     ok(t, b.rt(['delete', 'l1']), 'delete of a created container (as runc: no --force needed)');
     t.regex(b.run(['--version']).stdout, /^nsbox-runtime version \S+\nspec: 1\.2\.0\n/);
+  } finally {
+    b.dispose();
+  }
+});
+
+test.serial('update --resources: pids, cpu and memory written into the running container\'s cgroups; refusals change nothing', (t) => {
+  if (!needsRoot(t)) return;
+  const b = box();
+  try {
+    ok(t, b.rt(['create', '--bundle', b.bundle(['sleep', '1000']), 'up']), 'create');
+    ok(t, b.rt(['start', 'up']), 'start');
+    const cgroups = (JSON.parse(readFileSync(path.join(b.root, 'up', 'state.json'), 'utf8')) as { cgroups: string[] }).cgroups;
+    // v1 (a directory per controller) or cgroup2 (one directory): the file wherever it is.
+    const read = (file: string) => cgroups.map((d) => path.join(d, file)).filter((f) => existsSync(f)).map((f) => readFileSync(f, 'utf8').trim());
+    const update = (resources: unknown) => {
+      const file = path.join(b.tmp, 'resources.json');
+      writeFileSync(file, JSON.stringify(resources));
+      return b.rt(['update', '--resources', file, 'up']);
+    };
+    ok(t, update({ pids: { limit: 42 }, memory: { limit: 256 * 1024 * 1024 } }), 'update');
+    t.deepEqual(read('pids.max'), ['42']);
+    t.deepEqual([...read('memory.limit_in_bytes'), ...read('memory.max')], [String(256 * 1024 * 1024)]);
+    const ev = JSON.parse(b.run(['events', '--stats', 'up']).stdout) as { data: { pids: { limit: number } } };
+    t.is(ev.data.pids.limit, 42, 'events --stats reads the new limit');
+    const refused = update({ pids: { limit: 7 }, blockIO: { weight: 100 } });
+    t.is(refused.status, 125);
+    t.regex(refused.stderr, /linux\.resources\.blockIO: ERR_INVALID_SPEC/);
+    t.is(refused.stderr.trim().split('\n').length, 1);
+    t.deepEqual(read('pids.max'), ['42'], 'a refused update wrote nothing');
+    ok(t, b.rt(['delete', '--force', 'up']), 'delete');
+    t.deepEqual(cgroups.filter((c) => existsSync(c)), [], 'its cgroups are gone');
   } finally {
     b.dispose();
   }

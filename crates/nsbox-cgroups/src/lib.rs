@@ -18,6 +18,7 @@ pub mod resources;
 pub mod stats;
 
 pub use freezer::{Freezer, FREEZE_TIMEOUT};
+pub use hierarchy::kinds_of;
 pub use kill::{kill_cgroup, remove_cgroup};
 pub use placement::{join_dirs, remove_parents, Cgroups, CgroupsPath};
 

@@ -1,11 +1,12 @@
 //! runc's read-mostly commands on one container: `ps` (its processes), `events` (its cgroups'
-//! numbers, once with `--stats` or every interval) and `update` (new resources: only what the
-//! cgroup code of nsbox can put in force today, the device rules; everything else is refused).
+//! numbers, once with `--stats` or every interval) and `update` (new resources: device rules, and
+//! pids, memory, cpu and cpuset through nsbox-cgroups' resources/; everything else is refused).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use nsbox_core::WireError;
+use nsbox_cgroups::resources::Resources;
 use oci_spec::runtime::{LinuxBuilder, LinuxResources};
 
 use crate::error::{rule_wire, Result};
@@ -80,31 +81,29 @@ pub fn events(root: &Root, reference: &str, stats: bool, interval: Duration, mut
     }
 }
 
-/// `update --resources`: applies the device rules (the v1 devices list is replaced; on cgroup2 a
-/// further program is attached, which can only narrow what the first allows) and refuses every
-/// other resource, which nsbox cannot set on a running container yet.
+/// `update --resources`: the device rules (the v1 devices list is replaced; on cgroup2 a further
+/// program is attached, which can only narrow what the first allows), then pids, memory, cpu and
+/// cpuset written as at create (nsbox-cgroups' resources/). What resources/ refuses at create is
+/// refused here too, before anything is written; a write the kernel refuses stops the update
+/// there (earlier writes stay, as with runc).
 pub fn update(root: &Root, reference: &str, resources_json: &str) -> Result<()> {
     let r: LinuxResources = serde_json::from_str(resources_json).map_err(|e| SpecError::new("resources", e.to_string()))?;
-    let v = serde_json::to_value(&r).unwrap_or_default();
-    let asked: Vec<String> = v.as_object().into_iter().flatten().filter(|(k, v)| *k != "devices" && !v.is_null()).map(|(k, _)| k.clone()).collect();
-    if !asked.is_empty() {
-        return Err(InfoError::Unsupported(format!(
-            "linux.resources.{} cannot be changed by this runtime yet (only devices can); nothing was changed",
-            asked.join(", linux.resources.")
-        ))
-        .into());
+    if r.memory().as_ref().and_then(|m| m.check_before_update()).unwrap_or(false) {
+        return Err(InfoError::Unsupported("linux.resources.memory.checkBeforeUpdate is not supported by this runtime (the kernel refuses a v1 limit below the usage by itself); nothing was changed".into()).into());
     }
+    let settings = Resources::from_oci(&r).map_err(crate::create::RunError::from)?;
     let id = root.find(reference)?;
     let st = root.read(&id)?;
     let status = st.live_status();
     if !matches!(status, "created" | "running" | "paused") {
         return Err(InfoError::NotRunning { op: "update", id, status: status.to_string() }.into());
     }
-    if r.devices().as_ref().is_none_or(|d| d.is_empty()) {
-        return Ok(());
+    let dirs = dirs(&st.cgroups);
+    if r.devices().as_ref().is_some_and(|d| !d.is_empty()) {
+        let linux = LinuxBuilder::default().resources(r).build().map_err(|e| SpecError::new("resources", e.to_string()))?;
+        let plan = DevicePlan::from_linux(&linux)?;
+        nsbox_cgroups::devices::apply_to_cgroups(&dirs, &plan.rules).map_err(crate::create::RunError::from)?;
     }
-    let linux = LinuxBuilder::default().resources(r).build().map_err(|e| SpecError::new("resources", e.to_string()))?;
-    let plan = DevicePlan::from_linux(&linux)?;
-    nsbox_cgroups::devices::apply_to_cgroups(&dirs(&st.cgroups), &plan.rules).map_err(crate::create::RunError::from)?;
+    nsbox_cgroups::resources::apply(&settings, &dirs, &nsbox_cgroups::kinds_of(&dirs)).map_err(crate::create::RunError::from)?;
     Ok(())
 }
