@@ -6,7 +6,7 @@
 //   NSBOX_BENCH_RUNS     timed runs per entrant in the start-to-exit section (default 50)
 //   NSBOX_BENCH_WARMUP   untimed warm-up runs per entrant (default 3)
 //   NSBOX_BENCH_E2E_RUNS timed runs per entrant in the end-to-end section (default 20)
-//   NSBOX_BENCH_ONLY     comma-separated section keys to run (start,e2e,lifecycle,network)
+//   NSBOX_BENCH_ONLY     comma-separated section keys to run (start,e2e,lifecycle,network,engines)
 //   NSBOX_RUNTIME        path of the nsbox-runtime executable (default target/release/nsbox-runtime)
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,6 +21,7 @@ const SECTIONS = [
   { key: 'e2e', file: 'e2e.mjs', title: 'end-to-end (CLI and TS API)' },
   { key: 'lifecycle', file: 'lifecycle.mjs', title: 'lifecycle (detached containers, exec)' },
   { key: 'network', file: 'network.mjs', title: 'network (attach/detach, throughput)' },
+  { key: 'engines', file: 'engines.mjs', title: 'engines (podman, containerd) per OCI runtime' },
 ];
 
 async function main() {

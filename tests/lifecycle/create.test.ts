@@ -3,7 +3,8 @@
  * (status created), `start` from another process lets it run; `state` prints OCI state JSON.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import path from 'node:path';
 
 import test from 'ava';
 
@@ -89,9 +90,15 @@ test.serial('nsbox-runtime create --bundle / start / state / kill / delete, as c
   const rt = (...a: string[]) => spawnSync(RUNTIME, ['--root', f.root, ...a], { encoding: 'utf8' });
   try {
     const bundle = writeBundle(f.rootfs, ['/bin/sleep', '1000']);
-    const created = rt('create', '--bundle', bundle, 'oci-1');
-    t.is(created.status, 0, created.stderr);
-    t.is(created.stdout, '');
+    // As with runc and crun, the container keeps create's stdio (no monitor of ours in between):
+    // give it files, not pipes spawnSync would wait on until the container ends.
+    const out = path.join(f.root, '..', `oci-1-${process.pid}.out`);
+    const fd = openSync(out, 'w');
+    const created = spawnSync(RUNTIME, ['--root', f.root, 'create', '--bundle', bundle, 'oci-1'], { stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    t.is(created.status, 0, readFileSync(out, 'utf8'));
+    t.is(readFileSync(out, 'utf8'), '');
+    rmSync(out);
     const st = JSON.parse(rt('state', 'oci-1').stdout) as { status: string; pid: number; bundle: string };
     t.is(st.status, 'created');
     t.is(st.bundle, bundle);

@@ -36,3 +36,19 @@ pub fn hierarchies() -> Vec<(String, PathBuf)> {
     }
     out
 }
+
+/// The controllers of the hierarchy each of `dirs` lies in, as /proc/self/cgroup names them (empty
+/// for cgroup2): what resources/ needs to know where a setting goes, for a container whose cgroups
+/// were recorded as paths only.
+pub fn kinds_of(dirs: &[PathBuf]) -> Vec<String> {
+    let all = hierarchies();
+    dirs.iter()
+        .map(|d| {
+            all.iter()
+                .filter(|(_, m)| d.starts_with(m))
+                .max_by_key(|(_, m)| m.as_os_str().len())
+                .map(|(k, _)| k.clone())
+                .unwrap_or_default()
+        })
+        .collect()
+}

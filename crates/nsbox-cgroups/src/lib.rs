@@ -15,10 +15,12 @@ mod hierarchy;
 mod kill;
 mod placement;
 pub mod resources;
+pub mod stats;
 
 pub use freezer::{Freezer, FREEZE_TIMEOUT};
+pub use hierarchy::kinds_of;
 pub use kill::{kill_cgroup, remove_cgroup};
-pub use placement::{join_dirs, Cgroups, CgroupsPath};
+pub use placement::{join_dirs, remove_parents, Cgroups, CgroupsPath};
 
 /// Writing, reading or removing one of the container's cgroups failed (creating one may fail
 /// quietly), or the kernel did not finish freezing it.

@@ -179,16 +179,25 @@ impl Cgroups {
                 }
             }
         }
-        for dir in &self.parents {
-            match std::fs::remove_dir(dir) {
-                Err(e) if !matches!(Errno::from_raw(e.raw_os_error().unwrap_or(0)), Errno::ENOENT | Errno::EBUSY | Errno::ENOTEMPTY) => {
-                    errors.push(CgroupError::io("rmdir", dir, &e))
-                }
-                _ => {}
-            }
-        }
+        errors.extend(remove_parents(&self.parents));
         errors
     }
+}
+
+/// The directories made on the way to a `cgroupsPath` (deepest first), once the container's own
+/// are gone: each is removed unless something else still uses it (another container below it).
+pub fn remove_parents<P: AsRef<Path>>(parents: &[P]) -> Vec<CgroupError> {
+    let mut errors = Vec::new();
+    for dir in parents {
+        let dir = dir.as_ref();
+        match std::fs::remove_dir(dir) {
+            Err(e) if !matches!(Errno::from_raw(e.raw_os_error().unwrap_or(0)), Errno::ENOENT | Errno::EBUSY | Errno::ENOTEMPTY) => {
+                errors.push(CgroupError::io("rmdir", dir, &e))
+            }
+            _ => {}
+        }
+    }
+    errors
 }
 
 /// A new v1 cpuset cgroup has no cpus and mems: no process could join it. Its parent's are copied.

@@ -9,10 +9,13 @@ use nsbox_core::WireError;
 use nsbox_cgroups::CgroupError;
 
 use crate::create::child::ChildError;
+use crate::create::fifo::FifoError;
+use crate::create::hooks::HookError;
+use crate::process::console::ConsoleError;
 use crate::create::idmaps::IdMapError;
 use crate::create::sync::SyncError;
 use crate::create::RunError;
-use crate::ops::{ExecError, FreezeError, OpsError};
+use crate::ops::{ExecError, FreezeError, InfoError, OciError, OpsError};
 use crate::process::pty::PtyError;
 use crate::process::signals::SignalError;
 use crate::process::stdio::StdioError;
@@ -31,15 +34,25 @@ pub enum ContainerError {
     #[error(transparent)]
     Child(#[from] ChildError),
     #[error(transparent)]
+    Console(#[from] ConsoleError),
+    #[error(transparent)]
     Device(#[from] DeviceError),
     #[error(transparent)]
     Exec(#[from] ExecError),
     #[error(transparent)]
+    Fifo(#[from] FifoError),
+    #[error(transparent)]
     Freeze(#[from] FreezeError),
+    #[error(transparent)]
+    Hook(#[from] HookError),
     #[error(transparent)]
     IdMap(#[from] IdMapError),
     #[error(transparent)]
+    Info(#[from] InfoError),
+    #[error(transparent)]
     Mask(#[from] MaskError),
+    #[error(transparent)]
+    Oci(#[from] OciError),
     #[error(transparent)]
     Ops(#[from] OpsError),
     #[error(transparent)]
@@ -81,10 +94,15 @@ impl ContainerError {
         match self {
             ContainerError::Cgroup(e) => e.to_wire(),
             ContainerError::Child(e) => e.to_wire(),
+            ContainerError::Console(e) => e.to_wire(),
             ContainerError::Device(e) => e.to_wire(),
+            ContainerError::Fifo(e) => e.to_wire(),
+            ContainerError::Hook(e) => e.to_wire(),
             ContainerError::Exec(e) => e.to_wire(),
             ContainerError::IdMap(e) => e.to_wire(),
+            ContainerError::Info(e) => e.to_wire(),
             ContainerError::Mask(e) => e.to_wire(),
+            ContainerError::Oci(e) => e.to_wire(),
             ContainerError::Ops(e) => e.to_wire(),
             ContainerError::Freeze(e) => e.to_wire(),
             ContainerError::Process(e) => e.to_wire(),

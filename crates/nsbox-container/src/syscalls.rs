@@ -210,3 +210,30 @@ pub fn close_from_except(first: u32, keep: u32) {
     // SAFETY: as above.
     unsafe { libc::syscall(libc::SYS_close_range, keep.max(first - 1) + 1, u32::MAX, 0) };
 }
+
+/// Closes every descriptor from `first` up but those in `keep` (any order).
+pub fn close_from_keeping(first: u32, keep: &[u32]) {
+    let mut keep: Vec<u32> = keep.iter().copied().filter(|k| *k >= first).collect();
+    keep.sort_unstable();
+    keep.dedup();
+    let mut from = first;
+    for k in keep {
+        if k > from {
+            // SAFETY: closes descriptors we own and no longer use; failure (old kernel) is harmless.
+            unsafe { libc::syscall(libc::SYS_close_range, from, k - 1, 0) };
+        }
+        from = k + 1;
+    }
+    // SAFETY: as above.
+    unsafe { libc::syscall(libc::SYS_close_range, from, u32::MAX, 0) };
+}
+
+/// `--preserve-fds N`: descriptors 3..3+N pass to the container's command (their close-on-exec
+/// flag is cleared); every later one is marked close-on-exec.
+pub fn pass_fds(preserve: u32) {
+    for fd in 3..3 + preserve as i32 {
+        // SAFETY: F_SETFD on a descriptor number; a closed one fails with EBADF, which is harmless.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+    }
+    cloexec_from(3 + preserve);
+}

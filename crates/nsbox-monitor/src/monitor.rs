@@ -165,8 +165,16 @@ fn finish(root: Root, mut b: Booted, code: i32, signal: Option<Signal>) -> i32 {
         let _ = root.write(st);
     }
     if st.auto_remove {
+        // The config's poststop hooks, once the container is gone (runtime-spec), as `delete` runs them.
+        let poststop = nsbox_container::ops::saved_plan(&root, &st.id, st)
+            .map(|(p, _)| (p.hooks.poststop().clone().unwrap_or_default(), p.hook_state(&st.id, "stopped", 0)));
         let _ = root.remove(&st.id, &st.name);
         root.event("remove", st);
+        if let Some((hooks, state)) = poststop {
+            for e in nsbox_container::create::hooks::run_all("poststop", &hooks, &state) {
+                b.log.notice(&e.to_string());
+            }
+        }
     }
     0
 }

@@ -1,36 +1,45 @@
-//! nsbox-runtime: a small, single-threaded OCI runtime. The Node library spawns it to create
-//! containers, because namespaces cannot safely be entered from a multithreaded process. This
-//! crate is the executable only: usage, argument parsing (args.rs) and dispatch to nsbox-container
-//! (the container and the OCI commands) and nsbox-monitor (detached containers, start, attach).
+//! nsbox-runtime: a small, single-threaded OCI runtime. Engines (podman's conmon, containerd's
+//! shim) drive it with runc's command line and process model; the Node library spawns it to
+//! create containers (namespaces cannot safely be entered from a multithreaded process). This
+//! crate is the executable only: usage, argument parsing (cli/), error reporting (report.rs) and
+//! dispatch to nsbox-container (the container and the OCI commands) and nsbox-monitor (our
+//! monitor: detached containers, start, attach).
 
-mod args;
+mod cli;
+mod report;
 
-use args::{Cmd, Parsed};
-use nsbox_container::ops::ExecArgs;
-use nsbox_container::spec::RunArgs;
+use cli::{Cmd, Parsed};
 use nsbox_container::control::Control;
 use nsbox_container::ops;
 use nsbox_container::sealed;
 use nsbox_container::state::Root;
+use nsbox_container::ContainerError;
 use nsbox_monitor::{attach, created, detach, MonitorError};
+use report::Reporter;
 
-const USAGE: &str = "usage: nsbox-runtime [--root DIR] [--json] COMMAND ...
-  run [--bundle DIR] [--config-fd N --control-fd N] [--no-new-keyring] [-d|--detach [--name NAME] [--rm] [-i] [--log-max-size BYTES]] ID
-  create [--bundle DIR] [--config-fd N --control-fd N] [--no-new-keyring] [--name NAME] [--rm] [-i] [--log-max-size BYTES] ID
-  start [-a|--attach] CONTAINER
-  exec [-t] [-i] [-e K=V]... [-w DIR] [-u UID[:GID]] [--no-new-keyring] [--control-fd N] CONTAINER [--] COMMAND [ARG...]
-  kill CONTAINER [SIGNAL]        state CONTAINER        list        delete [-f|--force] CONTAINER
-  pause CONTAINER                resume CONTAINER
-  attach [--no-stdin] CONTAINER
-  --version
+const USAGE: &str = "usage: nsbox-runtime [--root DIR] [--log FILE] [--log-format text|json] [--debug] [--rootless[=true|false|auto]] [--json] COMMAND ...
+  create [-b|--bundle DIR] [--pid-file F] [--console-socket S] [--preserve-fds N] [--no-new-keyring] ID
+  create --monitor [--bundle DIR] [--config-fd N --control-fd N] [--name NAME] [--rm] [-i] [--log-max-size BYTES] ID
+  start [-a|--attach] ID            state ID           delete [-f|--force] ID
+  kill [-a|--all] ID [SIGNAL]       pause ID           resume ID
+  exec [--process F] [-d|--detach] [--pid-file F] [-t|--tty] [--console-socket S] [--preserve-fds N]
+       [-e K=V]... [-w|--cwd DIR] [-u UID[:GID]] [--control-fd N] ID [--] [COMMAND [ARG...]]
+  run [--bundle DIR] [--config-fd N --control-fd N] [-d|--detach [--name NAME] [--rm] [-i] [--log-max-size BYTES]] ID
+  ps [--format table|json] ID       events [--stats] [--interval 5s] ID
+  update --resources FILE|- ID      list [-q] [--format table|json]
+  features                          spec [-b|--bundle DIR] [--rootless]
+  attach [--no-stdin] ID            --version
 
-Runs an OCI bundle (config.json per the runtime-spec) like `crun run`; with --detach a monitor
-process of ours owns the container (create: held before its command until `start`), whose state lives under --root (NSBOX_ROOT; default
-/run/nsbox as root, $XDG_RUNTIME_DIR/nsbox otherwise). CONTAINER: an id, a name or a unique id
-prefix. With --control-fd the caller gets length-prefixed JSON frames (docs/protocol.md); with
---json errors on stderr are one JSON object. run, create and exec first re-execute the runtime from
-a copy no container can change (NSBOX_SEAL=bind|memfd picks how) with only NSBOX_ROOT, XDG_RUNTIME_DIR,
-TMPDIR, PATH, NSBOX_NFT* and NSBOX_SEAL left of the caller's environment.
+runc's command line and process model: `create` leaves the container's process waiting for `start`
+on an exec fifo and exits (the caller reaps it; its stdio are the container's, or with
+process.terminal the pty master goes to --console-socket); `exec --detach` likewise. Our own
+callers use `run` (foreground), `run --detach` and `create --monitor`, where a monitor process of
+ours owns the container. State lives under --root (NSBOX_ROOT; default /run/nsbox as root,
+$XDG_RUNTIME_DIR/nsbox otherwise). With --control-fd the caller gets length-prefixed JSON frames
+(docs/protocol.md); with --json errors on stderr are one JSON object; with --log errors are also
+appended to FILE (--log-format json: {\"level\",\"msg\",\"time\"} lines). run, create and exec first
+re-execute the runtime from a copy no container can change (NSBOX_SEAL=bind|memfd picks how) with
+only NSBOX_ROOT, XDG_RUNTIME_DIR, TMPDIR, PATH, NSBOX_NFT* and NSBOX_SEAL left of the environment.
 Exit status: the container's (or exec'd command's); 125 runtime error; 126 cannot execute; 127 not found.";
 
 fn main() {
@@ -39,32 +48,34 @@ fn main() {
 }
 
 fn dispatch(args: &[String]) -> i32 {
-    let parsed = match args::parse(args) {
+    let parsed = match cli::parse(args) {
         Ok(p) => p,
         Err(msg) => {
-            eprintln!("nsbox-runtime: {msg}\n{USAGE}");
-            return 125;
+            // The log flags may still be readable even though the rest is not.
+            let global = cli::global::parse(args).map(|(g, _)| g).unwrap_or_default();
+            return Reporter::new(&global).error(&msg, None, 125);
         }
     };
-    let Parsed { root, json, cmd } = parsed;
-    let fail = |e: MonitorError| -> i32 {
-        if json {
-            let mut v = serde_json::to_value(e.to_wire()).unwrap_or_default();
-            v["type"] = "error".into();
-            v["exitCode"] = e.exit_code().into();
-            eprintln!("{v}");
-        } else {
-            eprintln!("nsbox-runtime: {e}");
-        }
-        e.exit_code()
-    };
+    let Parsed { global, cmd } = parsed;
+    let rep = Reporter::new(&global);
+    if global.debug {
+        rep.debug(args);
+    }
+    let fail = |e: ContainerError| rep.error(&e.to_string(), Some(&e.to_wire()), e.exit_code());
+    let fail_m = |e: MonitorError| rep.error(&e.to_string(), Some(&e.to_wire()), e.exit_code());
     // Before anything touches a container: from here on we run from a copy no container can change.
-    if let Cmd::Run(RunArgs { control_fd, .. }, _) | Cmd::Exec(ExecArgs { control_fd, .. }) = &cmd {
+    let control_fd = match &cmd {
+        Cmd::Run(a, _) => Some(a.control_fd),
+        Cmd::Exec(a) => Some(a.control_fd),
+        Cmd::Create(_) => Some(None),
+        _ => None,
+    };
+    if let Some(control_fd) = control_fd {
         if let Err(e) = sealed::ensure() {
-            return seal_failed(&e, *control_fd, json);
+            return seal_failed(&e, control_fd, &rep);
         }
     }
-    let r = Root::resolve(root.as_deref());
+    let r = Root::resolve(global.root.as_deref());
     match cmd {
         Cmd::Version => {
             println!("nsbox-runtime version {}\nspec: 1.2.0", env!("CARGO_PKG_VERSION"));
@@ -83,42 +94,66 @@ fn dispatch(args: &[String]) -> i32 {
             d.root = Some(r.dir);
             detach::run(a, d)
         }
+        Cmd::Create(mut a) => {
+            a.root = r.dir;
+            ops::create(a).map(|_| 0).unwrap_or_else(fail)
+        }
         Cmd::Exec(mut a) => {
             a.root = Some(r.dir);
-            ops::exec(a)
-        }
-        Cmd::Start(c, attach) => created::start(&r, &c, attach).unwrap_or_else(fail),
-        Cmd::Pause(c) => ops::pause(&r, &c).map(|_| 0).unwrap_or_else(|e| fail(e.into())),
-        Cmd::Resume(c) => ops::resume(&r, &c).map(|_| 0).unwrap_or_else(|e| fail(e.into())),
-        Cmd::Kill(c, sig) => ops::kill(&r, &c, &sig).map(|_| 0).unwrap_or_else(|e| fail(e.into())),
-        Cmd::Delete(c, force) => ops::delete(&r, &c, force).map(|_| 0).unwrap_or_else(|e| fail(e.into())),
-        Cmd::State(c) => match ops::state(&r, &c) {
-            Ok(s) => {
-                println!("{s}");
-                0
+            if a.control_fd.is_some() {
+                ops::exec(a)
+            } else {
+                ops::exec_plain(&a).unwrap_or_else(fail)
             }
-            Err(e) => fail(e.into()),
-        },
-        Cmd::List => {
-            print!("{}", ops::list(&r));
+        }
+        Cmd::Start(c, attach) if !attach && ops::is_oci(&r, &c) => ops::start(&r, &c).map(|_| 0).unwrap_or_else(fail),
+        Cmd::Start(c, attach) => created::start(&r, &c, attach).unwrap_or_else(fail_m),
+        Cmd::Pause(c) => ops::pause(&r, &c).map(|_| 0).unwrap_or_else(&fail),
+        Cmd::Resume(c) => ops::resume(&r, &c).map(|_| 0).unwrap_or_else(&fail),
+        Cmd::Kill { container, signal, all } => ops::kill(&r, &container, &signal, all).map(|_| 0).unwrap_or_else(&fail),
+        Cmd::Delete(c, force) => ops::delete(&r, &c, force).map(|_| 0).unwrap_or_else(&fail),
+        Cmd::State(c) => print_or(ops::state(&r, &c).map(|s| format!("{s}\n")), fail),
+        Cmd::List { format, quiet } => {
+            print!("{}", ops::list(&r, &format, quiet));
             0
         }
-        Cmd::Attach(c, stdin) => attach::attach(Some(&r.dir), &c, stdin).unwrap_or_else(fail),
+        Cmd::Ps { container, json } => print_or(ops::ps(&r, &container, json), fail),
+        Cmd::Events { container, stats, interval } => {
+            let emit = |line: &str| {
+                use std::io::Write;
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{line}");
+                let _ = out.flush();
+            };
+            ops::events(&r, &container, stats, interval, emit).map(|_| 0).unwrap_or_else(fail)
+        }
+        Cmd::Update { container, resources } => ops::update(&r, &container, &resources).map(|_| 0).unwrap_or_else(fail),
+        Cmd::Features => {
+            println!("{}", serde_json::to_string_pretty(&ops::features()).unwrap_or_default());
+            0
+        }
+        Cmd::Spec { bundle, rootless } => ops::write_spec(&bundle, rootless).map(|_| 0).unwrap_or_else(fail),
+        Cmd::Attach(c, stdin) => attach::attach(Some(&r.dir), &c, stdin).unwrap_or_else(fail_m),
     }
 }
 
-/// The sealed re-exec failed: reported like any start failure (control socket, --json or text).
-fn seal_failed(e: &sealed::SealError, control_fd: Option<i32>, json: bool) -> i32 {
-    let wire = e.to_wire();
-    match control_fd.map(Control::from_fd) {
-        Some(Ok(mut c)) => c.error(&wire, 125),
-        _ if json => {
-            let mut v = serde_json::to_value(&wire).unwrap_or_default();
-            v["type"] = "error".into();
-            v["exitCode"] = 125.into();
-            eprintln!("{v}");
+fn print_or(r: nsbox_container::Result<String>, fail: impl Fn(ContainerError) -> i32) -> i32 {
+    match r {
+        Ok(s) => {
+            print!("{s}");
+            0
         }
-        _ => eprintln!("nsbox-runtime: {e}"),
+        Err(e) => fail(e),
     }
-    125
+}
+
+/// The sealed re-exec failed: reported like any start failure (control socket, or as set by the flags).
+fn seal_failed(e: &sealed::SealError, control_fd: Option<i32>, rep: &Reporter) -> i32 {
+    match control_fd.map(Control::from_fd) {
+        Some(Ok(mut c)) => {
+            c.error(&e.to_wire(), 125);
+            125
+        }
+        _ => rep.error(&e.to_string(), Some(&e.to_wire()), 125),
+    }
 }

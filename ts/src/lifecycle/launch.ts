@@ -57,7 +57,7 @@ export async function launch(root: string, options: DetachedRunOptions, mode: 'r
     await undo();
     throw e;
   }
-  const args = mode === 'run' ? ['run', '--detach'] : ['create'];
+  const args = mode === 'run' ? ['run', '--detach'] : ['create', '--monitor'];
   args.push('--config-fd', '3', '--control-fd', '3');
   if (options.name !== undefined) args.push('--name', options.name);
   if (rm) args.push('--rm');

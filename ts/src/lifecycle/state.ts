@@ -45,6 +45,8 @@ export interface ContainerState {
   status: ContainerStatus;
   /** What the monitor last wrote. */
   recordedStatus: string;
+  /** 'oci': made by the runtime's own `create` without our monitor (an engine's container, reaped by the engine). */
+  mode?: string;
   pid: number | null;
   pidStartTime: number | null;
   monitorPid: number | null;
@@ -103,6 +105,13 @@ function alive(pid: number | null, start: number | null): boolean {
 }
 
 function liveStatus(s: ContainerState): ContainerStatus {
+  if (s.mode === 'oci') {
+    // No monitor of ours records its exit: its process lives (pid and start time) or it is over,
+    // with an exit status only its engine knows.
+    const live = alive(s.pid, s.pidStartTime) && ['created', 'running', 'paused'].includes(s.recordedStatus);
+    if (!live) return 'dead';
+    return s.recordedStatus === 'created' ? 'created' : paused(s) || s.recordedStatus === 'paused' ? 'paused' : 'running';
+  }
   const monitor = alive(s.monitorPid, s.monitorStartTime);
   switch (s.recordedStatus) {
     case 'running':

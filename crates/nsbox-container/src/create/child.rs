@@ -14,7 +14,7 @@ use nsbox_core::error::errno_name;
 use nsbox_core::WireError;
 
 use super::join::Joins;
-use super::lo;
+use super::{fifo, hooks, lo};
 use super::sync::{SyncMsg, SyncSocket};
 use crate::error::{errno_of, sys_wire, ContainerError, Result};
 use crate::process::stdio::{self, ChildEnds};
@@ -49,8 +49,11 @@ pub fn sys(op: &'static str, path: impl std::fmt::Display) -> impl FnOnce(Errno)
 /// `--no-new-keyring`); `can_ptrace`: whether the runtime holds CAP_SYS_PTRACE on the host (see
 /// init::run).
 pub fn main(plan: &Plan, joins: &Joins, mut sync: SyncSocket, stdio: ChildEnds, filter: Option<&Filter>, keyring: Option<&str>, can_ptrace: bool) -> ! {
-    if let Err(e) = setup(plan, joins, &mut sync, stdio, filter, keyring) {
-        fail(&mut sync, e)
+    // Set once OCI `create` has been told we are ready and has gone: from then on a failure can
+    // only be told on our stderr (the caller's log) and in our exit status.
+    let mut alone = false;
+    if let Err(e) = setup(plan, joins, &mut sync, stdio, filter, keyring, &mut alone) {
+        fail(&mut sync, e, alone)
     }
     let late = seccomp::late(filter, &plan.process);
     if plan.init {
@@ -62,17 +65,22 @@ pub fn main(plan: &Plan, joins: &Joins, mut sync: SyncSocket, stdio: ChildEnds, 
         unsafe { libc::_exit(code) }
     }
     let e = process::exec(&plan.process, || late.map_or(Ok(()), |f| f.load(&mut sync)));
-    fail(&mut sync, e)
+    fail(&mut sync, e, alone)
 }
 
-fn fail(sync: &mut SyncSocket, e: ContainerError) -> ! {
-    let _ = sync.send(&SyncMsg::Failed { error: e.to_wire(), exit_code: e.exit_code() });
+fn fail(sync: &mut SyncSocket, e: ContainerError, alone: bool) -> ! {
+    if alone {
+        eprintln!("nsbox-runtime: {e}");
+    } else {
+        let _ = sync.send(&SyncMsg::Failed { error: e.to_wire(), exit_code: e.exit_code() });
+    }
     // SAFETY: as above.
     unsafe { libc::_exit(e.exit_code()) }
 }
 
-fn setup(plan: &Plan, joins: &Joins, sync: &mut SyncSocket, caller_stdio: ChildEnds, filter: Option<&Filter>, keyring: Option<&str>) -> Result<()> {
-    // If the runtime dies, so does the container: nothing is left running unsupervised.
+fn setup(plan: &Plan, joins: &Joins, sync: &mut SyncSocket, caller_stdio: ChildEnds, filter: Option<&Filter>, keyring: Option<&str>, alone: &mut bool) -> Result<()> {
+    // If the runtime dies, so does the container: nothing is left running unsupervised. (OCI
+    // `create` clears this once the container waits for `start`: its caller reaps it then.)
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).map_err(sys("prctl PR_SET_PDEATHSIG", ""))?;
     // First of all: leave the caller's session, and its terminal (stdio.rs says why). With --init,
     // init is the session leader and its command inherits the session; with -t, attach_slave below
@@ -82,10 +90,14 @@ fn setup(plan: &Plan, joins: &Joins, sync: &mut SyncSocket, caller_stdio: ChildE
         // Before the parent moves us into the container's cgroups (the spec's "initial").
         settings::affinity(cpus, "process.execCPUAffinity.initial")?;
     }
-    sync.expect("Go", |m| matches!(m, SyncMsg::Go))?;
+    let first_go = sync.expect_go()?;
+    // While the host's mount table is ours to see (before a mount namespace is joined): a handle
+    // on the exec fifo the container cannot swap.
+    let exec_fifo = plan.exec_fifo.as_deref().map(fifo::open_path).transpose()?;
     // While our /proc/self is still the host's and ours (before any id change).
     settings::oom_score_adj(&plan.process)?;
-    enter_namespaces(plan, joins, sync)?;
+    // With a late user namespace the state for our hooks comes with the second Go.
+    let hook_state = enter_namespaces(plan, joins, sync)?.unwrap_or(first_go);
     if plan.has(NsKind::User) {
         become_root_inside(plan)?;
     }
@@ -116,12 +128,18 @@ fn setup(plan: &Plan, joins: &Joins, sync: &mut SyncSocket, caller_stdio: ChildE
     }
     write_sysctls(plan)?;
     umask(Mode::empty());
+    let create_container = plan.hooks.create_container().clone().unwrap_or_default();
+    // In the container's namespaces, its mounts made, before pivot_root (runtime-spec).
+    let mut before_pivot = || -> Result<()> { Ok(hooks::run("createContainer", &create_container, &hook_state)?) };
     if plan.has(NsKind::Mnt) {
-        rootfs::setup(plan)?;
-    } else if plan.root != std::path::Path::new("/") {
-        // No mount namespace: the caller's mount tree, seen from root.path (runc chroots too).
-        nix::unistd::chroot(&plan.root).map_err(sys("chroot", plan.root.display()))?;
-        std::env::set_current_dir("/").map_err(|e| sys("chdir", "/")(errno_of(&e)))?;
+        rootfs::setup(plan, &mut before_pivot)?;
+    } else {
+        before_pivot()?;
+        if plan.root != std::path::Path::new("/") {
+            // No mount namespace: the caller's mount tree, seen from root.path (runc chroots too).
+            nix::unistd::chroot(&plan.root).map_err(sys("chroot", plan.root.display()))?;
+            std::env::set_current_dir("/").map_err(|e| sys("chdir", "/")(errno_of(&e)))?;
+        }
     }
     umask(Mode::from_bits_truncate(plan.process.umask.unwrap_or(0o022) as libc::mode_t));
     if plan.process.terminal {
@@ -135,11 +153,29 @@ fn setup(plan: &Plan, joins: &Joins, sync: &mut SyncSocket, caller_stdio: ChildE
     }
     settings::rlimits(&plan.process)?;
     if plan.wait_start {
-        // Held maybe for long (`create`): let go of everything of the runtime's but the sync socket.
-        syscalls::close_from_except(3, sync.0.as_raw_fd() as u32);
-        sync.send(&SyncMsg::Created)?;
-        sync.expect("Start", |m| matches!(m, SyncMsg::Start))?;
+        // Held maybe for long (`create`): let go of everything of the runtime's but the sync
+        // socket, the exec fifo and the descriptors the caller passes on (--preserve-fds).
+        let mut keep: Vec<u32> = (3..3 + plan.preserve_fds).collect();
+        keep.push(sync.0.as_raw_fd() as u32);
+        keep.extend(exec_fifo.as_ref().map(|f| f.as_raw_fd() as u32));
+        syscalls::close_from_keeping(3, &keep);
+        match exec_fifo {
+            Some(f) => {
+                fifo::check(&f)?;
+                // Our caller (a subreaper: conmon, containerd's shim) reaps us once `create` exits.
+                nix::sys::prctl::set_pdeathsig(None).map_err(sys("prctl PR_SET_PDEATHSIG", "0"))?;
+                sync.send(&SyncMsg::Created)?;
+                *alone = true;
+                fifo::wait(f)?;
+            }
+            None => {
+                sync.send(&SyncMsg::Created)?;
+                sync.expect("Start", |m| matches!(m, SyncMsg::Start))?;
+            }
+        }
     }
+    // In the container, after `start`, before the command (runtime-spec).
+    hooks::run("startContainer", plan.hooks.start_container().as_deref().unwrap_or_default(), &hook_state)?;
     if let Some(name) = keyring {
         // Before the filter, which refuses keyctl.
         process::keyring::join(name)?;
@@ -149,17 +185,19 @@ fn setup(plan: &Plan, joins: &Joins, sync: &mut SyncSocket, caller_stdio: ChildE
     }
     settings::before_exec(&plan.process, plan.personality)?;
     process::set_identity(&plan.process, plan.has(NsKind::User))?;
-    syscalls::cloexec_from(3);
+    syscalls::pass_fds(plan.preserve_fds);
     Ok(())
 }
 
 /// The namespaces clone did not make: those joined by path (join.rs), and, when the user namespace
 /// comes late (joined, or made after joining others), the user namespace and then every other one
 /// made for the container, so that they belong to it.
-fn enter_namespaces(plan: &Plan, joins: &Joins, sync: &mut SyncSocket) -> Result<()> {
+fn enter_namespaces(plan: &Plan, joins: &Joins, sync: &mut SyncSocket) -> Result<Option<String>> {
     if !plan.late_user() {
-        return Ok(joins.enter(false)?);
+        joins.enter(false)?;
+        return Ok(None);
     }
+    let mut second_go = None;
     if plan.joined(NsKind::User) {
         joins.enter(true)?;
         joins.enter(false)?;
@@ -168,7 +206,7 @@ fn enter_namespaces(plan: &Plan, joins: &Joins, sync: &mut SyncSocket) -> Result
         joins.enter(false)?;
         unshare(CloneFlags::CLONE_NEWUSER).map_err(sys("unshare", "user"))?;
         sync.send(&SyncMsg::MapUser)?;
-        sync.expect("Go", |m| matches!(m, SyncMsg::Go))?;
+        second_go = Some(sync.expect_go()?);
     }
     let rest = plan
         .namespaces
@@ -178,7 +216,7 @@ fn enter_namespaces(plan: &Plan, joins: &Joins, sync: &mut SyncSocket) -> Result
     if !rest.is_empty() {
         unshare(rest).map_err(sys("unshare", format!("{rest:?}")))?;
     }
-    Ok(())
+    Ok(second_go)
 }
 
 /// `linux.sysctl`, each already checked to be namespaced (spec/linux.rs): written through /proc/sys,

@@ -23,6 +23,8 @@ use crate::spec::{Plan, SpecError};
 use crate::syscalls;
 
 pub(crate) mod child;
+pub mod fifo;
+pub mod hooks;
 pub(crate) mod idmaps;
 pub(crate) mod join;
 mod lo;
@@ -83,6 +85,12 @@ pub struct Guard {
 }
 
 impl Guard {
+    /// OCI `create` leaves the container to its caller: nothing is killed or removed any more.
+    pub fn release(mut self) {
+        self.reaped = true;
+        self.cgroups = None;
+    }
+
     /// The container was reaped: only its cgroups remain to remove.
     pub fn finish(mut self) -> Vec<CgroupError> {
         self.reaped = true;
@@ -118,15 +126,37 @@ pub struct Started {
     pub held: Option<SyncSocket>,
     /// Where a seccomp notify listener goes, if the child has yet to load its filter.
     pub notify: Option<Notify>,
+    /// The config's poststart hooks and the state they read, run once the command runs.
+    poststart: Option<(Vec<oci_spec::runtime::Hook>, String)>,
 }
 
 impl Started {
+    /// The poststart hooks, once the command runs: a failure is a warning (runtime-spec).
+    fn poststart(&self) {
+        if let Some((hooks, state)) = &self.poststart {
+            for e in hooks::run_all("poststart", hooks, state) {
+                eprintln!("nsbox-runtime: warning: {e}");
+            }
+        }
+    }
+
+    /// OCI `create`: the container is its caller's from now on (it waits on its exec fifo); our
+    /// end of the sync socket closes and nothing is killed or removed when we exit.
+    pub fn detach(self) {
+        let Started { guard, held, .. } = self;
+        drop(held);
+        guard.release();
+    }
+
     /// Lets a held container exec its command; Ok once it did (the sync socket closed on exec).
     pub fn release(&mut self) -> Result<()> {
         let Some(mut sync) = self.held.take() else { return Ok(()) };
         sync.send(&SyncMsg::Start)?;
         match drive(&mut sync, &mut self.master, &mut self.notify)? {
-            Step::Execd => Ok(()),
+            Step::Execd => {
+                self.poststart();
+                Ok(())
+            }
             Step::Created => Err(SyncError::protocol("sync", "created twice").into()),
         }
     }
@@ -219,29 +249,40 @@ pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, h
     nsbox_cgroups::resources::apply(&plan.resources, &cgroups.dirs, &cgroups.kinds).map_err(RunError::from)?;
     cgroups.join(raw)?;
     apply_device_rules(plan, cgroups)?;
-    sync.send(&SyncMsg::Go)?;
+    let state = plan.hook_state(id, "creating", raw);
+    let child_hooks = plan.hooks.create_container().as_ref().is_some_and(|h| !h.is_empty())
+        || plan.hooks.start_container().as_ref().is_some_and(|h| !h.is_empty());
+    let poststart = plan.hooks.poststart().clone().filter(|h| !h.is_empty()).map(|h| (h, plan.hook_state(id, "running", raw)));
     if plan.creates(NsKind::User) && plan.late_user() {
-        // The child made its user namespace after joining others: its maps are written now.
+        // The child makes its user namespace after joining others: it asks for its maps first,
+        // and the hooks below run once they are written.
+        sync.send(&SyncMsg::Go { state: String::new() })?;
         sync.expect("MapUser", |m| matches!(m, SyncMsg::MapUser))?;
         idmaps::write_all(raw, &plan.uid_map, &plan.gid_map)?;
-        sync.send(&SyncMsg::Go)?;
     }
+    // Cgroups exist, the root is not set up yet: runc's point for both. (With a late user
+    // namespace the child makes the rest of its namespaces after this last Go.)
+    hooks::run("prestart", plan.hooks.prestart().as_deref().unwrap_or_default(), &state)?;
+    hooks::run("createRuntime", plan.hooks.create_runtime().as_deref().unwrap_or_default(), &state)?;
+    sync.send(&SyncMsg::Go { state: if child_hooks { state } else { String::new() } })?;
     if let Step::Created = drive(&mut sync, &mut master, &mut notify)? {
         let c = control.as_deref_mut();
         if hold {
             if let Some(c) = c {
                 c.send(&FromRuntime::Created { id: id.to_string(), pid: raw });
             }
-            return Ok(Started { pid, guard, master, pipes, held: Some(sync), notify });
+            return Ok(Started { pid, guard, master, pipes, held: Some(sync), notify, poststart });
         }
         let c = c.ok_or_else(|| SpecError::new("annotations", "org.nsbox.wait-start needs --control-fd"))?;
         c.send(&FromRuntime::Created { id: id.to_string(), pid: raw });
         wait_for_start(c, pid)?;
-        let mut s = Started { pid, guard, master, pipes, held: Some(sync), notify };
+        let mut s = Started { pid, guard, master, pipes, held: Some(sync), notify, poststart };
         s.release()?;
         return Ok(s);
     }
-    Ok(Started { pid, guard, master, pipes, held: None, notify: None })
+    let s = Started { pid, guard, master, pipes, held: None, notify: None, poststart };
+    s.poststart();
+    Ok(s)
 }
 
 fn wait_for_start(c: &mut Control, pid: Pid) -> Result<()> {

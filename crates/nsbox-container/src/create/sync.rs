@@ -60,10 +60,12 @@ fn sys(op: &'static str, path: &'static str) -> impl FnOnce(Errno) -> SyncError 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "t")]
 pub enum SyncMsg {
-    /// parent → child: maps written, cgroups joined; go on.
-    Go,
+    /// parent → child: maps written, cgroups joined, createRuntime hooks run; go on. `state`: the
+    /// container's state for the child's own hooks (createContainer, startContainer), with its pid
+    /// as the host sees it; empty when the config has none, and in the first of two Go (below).
+    Go { state: String },
     /// child → parent: my user namespace exists (made after joining others); write its id maps,
-    /// then send Go again.
+    /// run the runtime's hooks, then send Go again.
     MapUser,
     /// child → parent: namespaces and rootfs are ready, waiting for Start.
     Created,
@@ -100,6 +102,15 @@ impl SyncSocket {
             Some(m) if ok(&m) => Ok(()),
             Some(SyncMsg::Failed { error, exit_code }) => Err(SyncError::Reported(error, exit_code)),
             other => Err(SyncError::protocol("sync", format!("expected {what}, got {other:?}"))),
+        }
+    }
+
+    /// Waits for Go; returns the state it carries for the child's hooks.
+    pub fn expect_go(&mut self) -> Result<String> {
+        match self.recv()? {
+            Some(SyncMsg::Go { state }) => Ok(state),
+            Some(SyncMsg::Failed { error, exit_code }) => Err(SyncError::Reported(error, exit_code)),
+            other => Err(SyncError::protocol("sync", format!("expected Go, got {other:?}"))),
         }
     }
 }

@@ -5,7 +5,7 @@
 //! the command's; `-t` relays a pty opened in the container's own devpts, and without it the
 //! child is in a session of its own and gets pipes for our stdio that are terminals (stdio.rs).
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 use nix::errno::Errno;
@@ -22,7 +22,7 @@ use crate::create::sync::{SyncError, SyncMsg, SyncSocket};
 use crate::error::{errno_of, rule_wire, sys_wire, ContainerError, Result};
 use crate::process::supervise::{self, Relay};
 use crate::process::stdio::{self, ChildEnds};
-use crate::process::{self, keyring, pty, signals};
+use crate::process::{self, console, keyring, pty, signals};
 use crate::seccomp::{self, Filter, Notify};
 use crate::spec::{Plan, ProcessPlan, SpecError};
 use crate::state::Root;
@@ -65,6 +65,15 @@ pub struct ExecArgs {
     pub control_fd: Option<i32>,
     /// `--no-new-keyring`: keep the caller's session keyring.
     pub no_new_keyring: bool,
+    /// runc's `--process FILE`: the whole process (an OCI `process` object) instead of the
+    /// container's with the overrides above.
+    pub process_file: Option<std::path::PathBuf>,
+    /// `--detach`: exit once the command runs; the caller (a subreaper) reaps it.
+    pub detach: bool,
+    pub pid_file: Option<std::path::PathBuf>,
+    /// With a terminal: the pty master goes to this socket instead of being relayed by us.
+    pub console_socket: Option<std::path::PathBuf>,
+    pub preserve_fds: u32,
 }
 
 pub fn exec(args: ExecArgs) -> i32 {
@@ -76,6 +85,11 @@ pub fn exec(args: ExecArgs) -> i32 {
         Ok(code) => code,
         Err(e) => super::report(control.as_mut(), &e),
     }
+}
+
+/// `exec` without a control socket (runc's callers, our CLI): the error is the caller's to report.
+pub fn exec_plain(args: &ExecArgs) -> Result<i32> {
+    exec_in(args, None)
 }
 
 /// Entering order: user first; mnt last, because after it the host's /proc is out of reach.
@@ -94,6 +108,10 @@ fn exec_in(args: &ExecArgs, mut control: Option<&mut Control>) -> Result<i32> {
     let spec: Spec = serde_json::from_str(&text).map_err(|e| SpecError::new("config.json", e.to_string()))?;
     let plan = Plan::from_spec(&spec, Path::new(&st.bundle))?;
     let p = process_for(&plan, args)?;
+    if args.detach || args.console_socket.is_some() {
+        // Nobody of ours stays to relay a terminal: the caller gives pipes, or takes the pty.
+        super::check_console(p.terminal, args.console_socket.as_deref())?;
+    }
     // The container's filter, compiled (or read from the cache) while the state root is in
     // reach; a notify agent is connected to now for the same reason.
     let filter = plan.seccomp.as_ref().map(|s| seccomp::prepare(s)).transpose()?;
@@ -102,6 +120,10 @@ fn exec_in(args: &ExecArgs, mut control: Option<&mut Control>) -> Result<i32> {
         None => None,
     };
     let keyring = (!args.no_new_keyring).then(|| keyring::name(&id));
+    // Both name paths of the caller's, which mean nothing once we are in the container's mount
+    // namespace: reached now.
+    let pid_file = args.pid_file.as_deref().map(super::PidFile::open).transpose()?;
+    let console_socket = args.console_socket.as_deref().map(|s| console::connect(s).map(|c| (c, s))).transpose()?;
     // Namespace descriptors first, while /proc/PID is the host's view; only the ones that differ.
     let mut entries: Vec<(NsKind, OwnedFd)> = Vec::new();
     for kind in ORDER {
@@ -137,7 +159,7 @@ fn exec_in(args: &ExecArgs, mut control: Option<&mut Control>) -> Result<i32> {
         ForkResult::Child => {
             drop(sync);
             let mut child_sync = child_sync;
-            let e = child(&p, pair.map(|(_, s)| s), child_stdio, in_userns, filter.as_ref(), keyring.as_deref(), &mut child_sync);
+            let e = child(&p, pair.map(|(_, s)| s), child_stdio, in_userns, filter.as_ref(), keyring.as_deref(), args.preserve_fds, &mut child_sync);
             let _ = child_sync.send(&SyncMsg::Failed { error: e.to_wire(), exit_code: e.exit_code() });
             // SAFETY: _exit skips atexit handlers; nothing of ours needs flushing.
             unsafe { libc::_exit(e.exit_code()) }
@@ -165,6 +187,21 @@ fn exec_in(args: &ExecArgs, mut control: Option<&mut Control>) -> Result<i32> {
             if let Some(c) = control.as_deref_mut() {
                 c.send(&FromRuntime::Started { id: id.clone(), pid: child.as_raw() });
             }
+            if let Some(f) = &pid_file {
+                f.write(child.as_raw())?;
+            }
+            let master = match (&console_socket, master) {
+                (Some((conn, path)), Some(m)) => {
+                    console::send_on(conn, path, m.as_fd())?;
+                    None
+                }
+                (_, m) => m,
+            };
+            if args.detach {
+                // The command is its caller's now (reparented to its subreaper when we exit).
+                guard.0 = None;
+                return Ok(0);
+            }
             let mut relay = Relay::new(master, pipes);
             let _raw = relay.master.as_ref().and_then(|_| pty::RawMode::enter());
             let exit = supervise::run(child, &sfd, control.as_deref_mut(), &mut relay)?;
@@ -180,6 +217,7 @@ fn exec_in(args: &ExecArgs, mut control: Option<&mut Control>) -> Result<i32> {
 /// In the forked child (already inside every namespace): a session of its own (with its pty as
 /// terminal, or none), the container's session keyring, the identity and the container's seccomp
 /// filter (in the same order as its first process), then the command.
+#[allow(clippy::too_many_arguments)]
 fn child(
     p: &ProcessPlan,
     slave: Option<OwnedFd>,
@@ -187,6 +225,7 @@ fn child(
     in_userns: bool,
     filter: Option<&Filter>,
     keyring: Option<&str>,
+    preserve_fds: u32,
     sync: &mut SyncSocket,
 ) -> ContainerError {
     let prepare = |sync: &mut SyncSocket| -> Result<()> {
@@ -204,7 +243,7 @@ fn child(
         }
         process::settings::before_exec(p, None)?;
         process::set_identity(p, in_userns)?;
-        syscalls::cloexec_from(3);
+        syscalls::pass_fds(preserve_fds);
         Ok(())
     };
     if let Err(e) = prepare(sync) {
@@ -216,11 +255,23 @@ fn child(
 
 /// The container's process settings with exec's overrides (-e, -w, -u, -t).
 fn process_for(plan: &Plan, args: &ExecArgs) -> Result<ProcessPlan> {
-    let mut p = plan.process.clone();
-    if args.command.is_empty() {
-        return Err(SpecError::new("command", "exec needs a command").into());
+    let mut p = match &args.process_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| sys("read", path.display())(errno_of(&e)))?;
+            let proc: oci_spec::runtime::Process = serde_json::from_str(&text).map_err(|e| SpecError::new("--process", format!("{}: {e}", path.display())))?;
+            let mut p = crate::spec::process_plan(&proc)?;
+            p.terminal |= args.tty;
+            p
+        }
+        None => plan.process.clone(),
+    };
+    if args.process_file.is_none() {
+        if args.command.is_empty() {
+            return Err(SpecError::new("command", "exec needs a command").into());
+        }
+        p.args.clone_from(&args.command);
+        p.terminal = args.tty;
     }
-    p.args.clone_from(&args.command);
     for kv in &args.env {
         let key = kv.split('=').next().unwrap_or("");
         p.env.retain(|e| e.split('=').next() != Some(key));
@@ -238,7 +289,6 @@ fn process_for(plan: &Plan, args: &ExecArgs) -> Result<ProcessPlan> {
         (p.uid, p.gid) = (uid, gid);
         p.additional_gids.clear();
     }
-    p.terminal = args.tty;
     Ok(p)
 }
 

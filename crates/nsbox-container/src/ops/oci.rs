@@ -14,7 +14,7 @@ use nsbox_core::WireError;
 use nsbox_cgroups::{kill_cgroup, remove_cgroup};
 
 use crate::error::{rule_wire, sys_wire, Result};
-use crate::state::{self, Root, State};
+use crate::state::{self, Root, State, OCI_MODE};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpsError {
@@ -57,15 +57,15 @@ impl OpsError {
     }
 }
 
-/// `SIGTERM`, `TERM`, `term` or `15`.
-pub fn parse_signal(text: &str) -> std::result::Result<Signal, OpsError> {
+/// `SIGTERM`, `TERM`, `term` or `15`; `0` (None) only checks that the process is there.
+pub fn parse_signal(text: &str) -> std::result::Result<Option<Signal>, OpsError> {
     let bad = || OpsError::BadSignal { text: text.to_string() };
     if let Ok(n) = text.parse::<i32>() {
-        return Signal::try_from(n).map_err(|_| bad());
+        return if n == 0 { Ok(None) } else { Signal::try_from(n).map(Some).map_err(|_| bad()) };
     }
     let upper = text.to_ascii_uppercase();
     let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
-    name.parse::<Signal>().map_err(|_| bad())
+    name.parse::<Signal>().map(Some).map_err(|_| bad())
 }
 
 /// The OCI `state` of one container, as crun prints it: ociVersion, id, status (creating,
@@ -97,32 +97,36 @@ fn owner_name(uid: u32) -> String {
     nix::unistd::User::from_uid(uid.into()).ok().flatten().map(|u| u.name).unwrap_or_else(|| uid.to_string())
 }
 
-fn describe(st: &State) -> serde_json::Value {
-    let mut v = serde_json::to_value(st).unwrap_or_default();
-    v["ociVersion"] = "1.2.0".into();
-    v["status"] = st.live_status().into();
-    v["recordedStatus"] = st.status.clone().into();
-    v
-}
-
-/// One JSON object per line, for every container under the root.
-pub fn list(root: &Root) -> String {
-    let mut out = String::new();
-    for id in root.ids() {
-        let v = match root.read(&id) {
-            Ok(st) => describe(&st),
+/// `list`: runc's table (ID PID STATUS BUNDLE CREATED OWNER), `-q` ids only, or `--format json`
+/// (an array of the OCI state of each container).
+pub fn list(root: &Root, format: &str, quiet: bool) -> String {
+    let mut ids = root.ids();
+    ids.sort();
+    if quiet {
+        return ids.iter().map(|i| format!("{i}\n")).collect();
+    }
+    let states: Vec<serde_json::Value> = ids
+        .iter()
+        .map(|id| match state(root, id).ok().and_then(|t| serde_json::from_str(&t).ok()) {
+            Some(v) => v,
             // A directory without readable state: a creation that was cut short.
-            Err(e) => serde_json::json!({ "id": id, "status": "dead", "error": e.to_string() }),
-        };
-        out.push_str(&v.to_string());
-        out.push('\n');
+            None => serde_json::json!({ "ociVersion": "1.2.0", "id": id, "pid": 0, "status": "stopped" }),
+        })
+        .collect();
+    if format == "json" {
+        return format!("{}\n", serde_json::Value::Array(states));
+    }
+    let mut out = String::from("ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n");
+    for v in states {
+        let f = |k: &str| v.get(k).map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string())).unwrap_or_default();
+        out.push_str(&format!("{}\t{}\t{}\t{}\t{}\t{}\n", f("id"), f("pid"), f("status"), f("bundle"), f("created"), f("owner")));
     }
     out
 }
 
 /// pidfd_open + pidfd_send_signal: the signal reaches exactly the process we checked, even if its
 /// pid were reused in between.
-fn signal_exact(pid: i32, start: Option<u64>, sig: Signal) -> Result<bool> {
+fn signal_exact(pid: i32, start: Option<u64>, sig: Option<Signal>) -> Result<bool> {
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
     if fd < 0 {
@@ -134,7 +138,7 @@ fn signal_exact(pid: i32, start: Option<u64>, sig: Signal) -> Result<bool> {
         return Ok(false);
     }
     // SAFETY: pidfd_send_signal with a valid pidfd, a signal number, no siginfo, no flags.
-    let r = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), sig as i32, std::ptr::null::<libc::siginfo_t>(), 0) };
+    let r = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), sig.map_or(0, |s| s as i32), std::ptr::null::<libc::siginfo_t>(), 0) };
     match Errno::result(r) {
         Ok(_) => Ok(true),
         Err(Errno::ESRCH) => Ok(false),
@@ -142,16 +146,25 @@ fn signal_exact(pid: i32, start: Option<u64>, sig: Signal) -> Result<bool> {
     }
 }
 
-pub fn kill(root: &Root, reference: &str, signal: &str) -> Result<()> {
+/// Sends `signal` to the container's first process, or with `all` to every process in its cgroups.
+pub fn kill(root: &Root, reference: &str, signal: &str, all: bool) -> Result<()> {
     let sig = parse_signal(signal)?;
     let id = root.find(reference)?;
     let st = root.read(&id)?;
     let not_running = || OpsError::NotRunning { name: st.name.clone() };
-    if st.live_status() == "paused" {
+    let status = st.live_status();
+    // A frozen process takes no signal until thawed; our own callers are told to resume first
+    // (docker's rule), while engines queue the signal and thaw themselves, as with runc.
+    if status == "paused" && st.mode != OCI_MODE {
         return Err(OpsError::Paused { name: st.name.clone() }.into());
     }
-    if !matches!(st.live_status(), "running" | "created") {
+    if !matches!(status, "running" | "created" | "paused") {
         return Err(not_running().into());
+    }
+    if all && !st.cgroups.is_empty() {
+        let dirs: Vec<std::path::PathBuf> = st.cgroups.iter().map(std::path::PathBuf::from).collect();
+        nsbox_cgroups::stats::signal_all(&dirs, sig);
+        return Ok(());
     }
     match st.pid {
         Some(pid) if signal_exact(pid, st.pid_start_time, sig)? => Ok(()),
@@ -162,7 +175,12 @@ pub fn kill(root: &Root, reference: &str, signal: &str) -> Result<()> {
 /// Removes a container. Without `force` it must not be running; with it, the container and
 /// everything in its cgroups is killed first. Carries on past failures and reports them all.
 pub fn delete(root: &Root, reference: &str, force: bool) -> Result<()> {
-    let id = root.find(reference)?;
+    let id = match root.find(reference) {
+        Ok(id) => id,
+        // As runc and crun: forcing away what is not there succeeds.
+        Err(e) if force && e.to_wire().code == crate::state::NO_SUCH => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
     let st = match root.read(&id) {
         Ok(st) => st,
         // No state: a creation cut short (or a removal racing us). The directory still goes.
@@ -170,7 +188,9 @@ pub fn delete(root: &Root, reference: &str, force: bool) -> Result<()> {
         Err(e) => return Err(e.into()),
     };
     let status = st.live_status().to_string();
-    if matches!(status.as_str(), "running" | "created" | "paused" | "creating") && !force {
+    // runc deletes a created (never started) container without --force: engines rely on it.
+    let oci_created = st.mode == OCI_MODE && status == "created";
+    if matches!(status.as_str(), "running" | "created" | "paused" | "creating") && !force && !oci_created {
         return Err(OpsError::IsRunning { name: st.name, status }.into());
     }
     let mut errors = Vec::new();
@@ -178,8 +198,11 @@ pub fn delete(root: &Root, reference: &str, force: bool) -> Result<()> {
         super::pause::thaw(&st);
     }
     if let Some(pid) = st.pid {
-        let _ = signal_exact(pid, st.pid_start_time, Signal::SIGKILL);
+        let _ = signal_exact(pid, st.pid_start_time, Some(Signal::SIGKILL));
     }
+    // Read before the directory goes: poststop runs once the container is deleted.
+    let poststop = super::saved_plan(root, &id, &st)
+        .map(|(p, _)| (p.hooks.poststop().clone().unwrap_or_default(), p.hook_state(&id, "stopped", 0)));
     for dir in &st.cgroups {
         kill_cgroup(Path::new(dir));
     }
@@ -194,11 +217,17 @@ pub fn delete(root: &Root, reference: &str, force: bool) -> Result<()> {
             errors.push(e.to_string());
         }
     }
+    errors.extend(nsbox_cgroups::remove_parents(&st.cgroups_parents).iter().map(|e| e.to_string()));
     let name = if st.name.is_empty() { name_of(root, &id) } else { st.name.clone() };
     let existed = root.dir_of(&id).exists();
     errors.extend(root.remove(&id, &name).iter().map(|e| e.to_string()));
     if existed {
         root.event("remove", &State { name, ..st });
+    }
+    if let Some((hooks, state)) = poststop {
+        for e in crate::create::hooks::run_all("poststop", &hooks, &state) {
+            eprintln!("nsbox-runtime: warning: {e}");
+        }
     }
     match errors.len() {
         0 => Ok(()),

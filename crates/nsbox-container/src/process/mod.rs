@@ -15,6 +15,7 @@ use nsbox_core::WireError;
 use crate::error::{errno_of, sys_wire, ContainerError};
 use crate::spec::{ProcessPlan, SpecError};
 
+pub mod console;
 pub(crate) mod init;
 pub(crate) mod keyring;
 pub mod pty;

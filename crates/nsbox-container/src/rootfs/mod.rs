@@ -61,11 +61,16 @@ fn explained(op: &'static str, path: impl std::fmt::Display, errno: Errno, why: 
 }
 
 /// Devices and masks fail with their own errors, hence the crate-wide result here.
-pub fn setup(plan: &Plan) -> crate::error::Result<()> {
+/// `before_pivot` runs in the container's mount namespace before anything is mounted in it
+/// (createContainer hooks: "before pivot_root", with the caller's paths still meaning the same).
+pub fn setup(plan: &Plan, before_pivot: &mut dyn FnMut() -> crate::error::Result<()>) -> crate::error::Result<()> {
     // Before anything is mounted or unmounted: the host's null device, for the masks.
     let null = masks::DevNull::open()?;
     mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
         .map_err(sys("make / rprivate", "/"))?;
+    // Here, before our staging tmpfs covers /tmp: the hook sees the runtime's mount tree (paths
+    // resolve as they do for the caller) from inside the container's mount namespace.
+    before_pivot()?;
     let root_path = plan.root.to_string_lossy().into_owned();
     let host_root = root_path == "/";
     let root_tree = open_tree(None, &root_path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE).map_err(|e| {

@@ -1,5 +1,5 @@
 //! What the container is asked to be: the OCI config, from a bundle or the control socket,
-//! read once into a [`Plan`].
+//! read once into a [`Plan`] (process.rs: the process part, also exec's `--process` file).
 
 mod devices;
 mod linux;
@@ -12,4 +12,4 @@ pub use devices::{DeviceNode, DevicePlan};
 pub use load::{load_spec, validate_id, RunArgs};
 pub use mounts::MountEntry;
 pub use plan::{Plan, SpecError};
-pub use process::{ProcessPlan, Rlimit, SchedPlan};
+pub use process::{process_plan, ProcessPlan, Rlimit, SchedPlan};

@@ -75,6 +75,16 @@ pub struct Plan {
     pub cgroups_path: Option<CgroupsPath>,
     /// `linux.resources` but devices.
     pub resources: Resources,
+    /// OCI `create` (no monitor): the container's first process waits on this FIFO (runc's
+    /// `exec.fifo`) instead of the sync socket, so `create` can exit and `start` release it.
+    pub exec_fifo: Option<PathBuf>,
+    /// `--preserve-fds N`: descriptors 3..3+N pass to the container's process.
+    pub preserve_fds: u32,
+    /// `hooks` of the config, run at their points (create/hooks.rs), with the bundle and the
+    /// annotations they are shown in the state on their stdin.
+    pub hooks: oci_spec::runtime::Hooks,
+    pub bundle: PathBuf,
+    pub annotations: HashMap<String, String>,
 }
 
 impl Plan {
@@ -167,6 +177,8 @@ impl Plan {
             bundle: bundle.to_path_buf(),
             annotations: annotations.clone(),
         });
+        let hooks = spec.hooks().clone().unwrap_or_default();
+        check_hooks(&hooks)?;
         Ok(Plan {
             namespaces,
             join,
@@ -181,7 +193,7 @@ impl Plan {
             masked_paths,
             readonly_paths,
             devices,
-            process: process_plan(spec)?,
+            process: process_plan(spec.process().as_ref().ok_or_else(|| SpecError::new("process", "process is required"))?)?,
             init: flag(ANNOTATION_INIT),
             wait_start: flag(ANNOTATION_WAIT_START),
             seccomp,
@@ -192,6 +204,40 @@ impl Plan {
             personality,
             cgroups_path,
             resources,
+            exec_fifo: None,
+            preserve_fds: 0,
+            hooks,
+            bundle: bundle.to_path_buf(),
+            annotations,
         })
     }
+
+    /// The state hooks read on stdin, for this container at `status` with `pid`.
+    pub fn hook_state(&self, id: &str, status: &str, pid: i32) -> String {
+        crate::create::hooks::state_json(id, status, pid, &self.bundle, &self.annotations)
+    }
+}
+
+/// runtime-spec: a hook's path is absolute, its timeout above zero.
+fn check_hooks(h: &oci_spec::runtime::Hooks) -> Result<()> {
+    #[allow(deprecated)]
+    let all = [
+        ("prestart", h.prestart()),
+        ("createRuntime", h.create_runtime()),
+        ("createContainer", h.create_container()),
+        ("startContainer", h.start_container()),
+        ("poststart", h.poststart()),
+        ("poststop", h.poststop()),
+    ];
+    for (kind, hooks) in all {
+        for (i, hook) in hooks.iter().flatten().enumerate() {
+            if !hook.path().is_absolute() {
+                return Err(SpecError::new(format!("hooks.{kind}[{i}].path"), format!("{:?} is not absolute", hook.path())));
+            }
+            if hook.timeout().is_some_and(|t| t <= 0) {
+                return Err(SpecError::new(format!("hooks.{kind}[{i}].timeout"), "must be greater than zero"));
+            }
+        }
+    }
+    Ok(())
 }

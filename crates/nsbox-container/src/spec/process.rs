@@ -1,8 +1,9 @@
 //! `process`: the command, its identity, and the settings the child applies before exec
 //! (rlimits, oom_score_adj, umask, I/O priority, scheduler, CPU affinity, console size). What this
-//! runtime cannot do (AppArmor, SELinux, user names) is refused, naming the field.
+//! runtime cannot do (AppArmor, SELinux, user names) is refused, naming the field. The same reader
+//! serves `exec --process FILE` (the same schema).
 
-use oci_spec::runtime::{IOPriorityClass, LinuxSchedulerFlag, LinuxSchedulerPolicy, PosixRlimitType, Spec};
+use oci_spec::runtime::{IOPriorityClass, LinuxSchedulerFlag, LinuxSchedulerPolicy, PosixRlimitType, Process};
 
 use super::plan::{Result, SpecError};
 
@@ -63,8 +64,8 @@ impl ProcessPlan {
     }
 }
 
-pub fn process_plan(spec: &Spec) -> Result<ProcessPlan> {
-    let p = spec.process().as_ref().ok_or_else(|| SpecError::new("process", "process is required"))?;
+/// Reads one process object (the config's, or exec's `--process` file).
+pub fn process_plan(p: &Process) -> Result<ProcessPlan> {
     let args = p.args().clone().unwrap_or_default();
     if args.is_empty() || args[0].is_empty() {
         return Err(SpecError::new("process.args", "at least one argument (the command) is required"));
@@ -248,10 +249,11 @@ pub fn cpu_list(field: &str, s: &str) -> Result<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use oci_spec::runtime::Spec;
 
     fn plan(process: serde_json::Value) -> Result<ProcessPlan> {
         let spec: Spec = serde_json::from_value(serde_json::json!({"ociVersion": "1.0.2", "process": process})).unwrap();
-        process_plan(&spec)
+        process_plan(spec.process().as_ref().unwrap())
     }
 
     fn base() -> serde_json::Value {

@@ -23,7 +23,10 @@ mod time;
 pub use root::{validate_name, Lock, Root};
 pub use time::now_rfc3339;
 
-pub(crate) const NO_SUCH: &str = "ERR_NO_SUCH_CONTAINER";
+/// [`State::mode`] of a container made by OCI `create` (no monitor).
+pub const OCI_MODE: &str = "oci";
+
+pub const NO_SUCH: &str = "ERR_NO_SUCH_CONTAINER";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -63,6 +66,9 @@ type Result<T> = std::result::Result<T, StateError>;
 pub struct State {
     pub id: String,
     pub name: String,
+    /// "oci": made by OCI `create` without a monitor of ours; its caller reaps it, and its status
+    /// is read from its process and exec fifo (live_status). Empty: under our monitor.
+    pub mode: String,
     /// creating, created, running, exited (as last written; see live_status).
     pub status: String,
     pub pid: Option<i32>,
@@ -84,6 +90,9 @@ pub struct State {
     pub auto_remove: bool,
     pub namespaces: Vec<NsState>,
     pub cgroups: Vec<String>,
+    /// Directories made on the way to a `cgroupsPath` (deepest first): removed after `cgroups`
+    /// unless still in use.
+    pub cgroups_parents: Vec<String>,
     pub uid_map: Vec<nsbox_core::idmap::IdMapping>,
     pub gid_map: Vec<nsbox_core::idmap::IdMapping>,
     pub time_offsets: TimeOffsets,
@@ -130,6 +139,14 @@ impl State {
     /// The status as it really is now: a container whose monitor died before it could record an
     /// exit is `dead` (its process died with it: PDEATHSIG).
     pub fn live_status(&self) -> &str {
+        if self.mode == OCI_MODE {
+            // Nobody of ours records the exit: a process that is gone (or a zombie its caller
+            // has yet to reap) is stopped, as runc says.
+            return match self.status.as_str() {
+                s @ ("created" | "running" | "paused") if alive(self.pid, self.pid_start_time) => s,
+                _ => "stopped",
+            };
+        }
         let monitor_alive = alive(self.monitor_pid, self.monitor_start_time);
         match self.status.as_str() {
             // A live monitor is the container's parent: it reaps it and records the exit, and until
