@@ -13,11 +13,13 @@ pub mod devices;
 mod freezer;
 mod hierarchy;
 mod kill;
+mod oom;
 mod placement;
 pub mod resources;
 
 pub use freezer::{Freezer, FREEZE_TIMEOUT};
 pub use kill::{kill_cgroup, remove_cgroup};
+pub use oom::oom_kills;
 pub use placement::{join_dirs, Cgroups, CgroupsPath};
 
 /// Writing, reading or removing one of the container's cgroups failed (creating one may fail

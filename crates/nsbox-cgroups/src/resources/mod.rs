@@ -11,8 +11,12 @@ use nsbox_core::error::errno_name;
 use nsbox_core::WireError;
 use oci_spec::runtime::LinuxResources;
 
+mod block_io;
+mod update;
 mod v1;
 mod v2;
+
+pub use update::{kinds_of, update};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResourceError {
@@ -38,7 +42,7 @@ impl ResourceError {
     }
 }
 
-fn invalid(field: &str, msg: impl Into<String>) -> ResourceError {
+pub(crate) fn invalid(field: &str, msg: impl Into<String>) -> ResourceError {
     ResourceError::Invalid { field: field.into(), msg: msg.into() }
 }
 
@@ -70,9 +74,6 @@ impl Resources {
 
     pub fn from_oci(r: &LinuxResources) -> Result<Resources, ResourceError> {
         let refuse = |field: &str, what: &str| invalid(field, format!("{what} limits are not supported by this runtime"));
-        if r.block_io().is_some() {
-            return Err(refuse("linux.resources.blockIO", "block I/O"));
-        }
         if r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()) {
             return Err(refuse("linux.resources.hugepageLimits", "hugetlb"));
         }
@@ -99,11 +100,14 @@ impl Resources {
         if let Some(c) = r.cpu() {
             cpu(c, &mut add)?;
         }
+        if let Some(b) = r.block_io() {
+            block_io::settings(b, &mut add)?;
+        }
         Ok(Resources { settings: s })
     }
 }
 
-type Add<'a> = dyn FnMut(&'static str, &'static str, Option<(&'static str, String)>, Option<(&'static str, String)>) + 'a;
+pub(crate) type Add<'a> = dyn FnMut(&'static str, &'static str, Option<(&'static str, String)>, Option<(&'static str, String)>) + 'a;
 
 /// -1 (or absent) is "no limit": v1's -1, v2's max.
 fn limit(v: i64) -> (String, String) {
@@ -112,9 +116,6 @@ fn limit(v: i64) -> (String, String) {
 
 fn memory(m: &oci_spec::runtime::LinuxMemory, add: &mut Add<'_>) -> Result<(), ResourceError> {
     let f = |n: &str| format!("linux.resources.memory.{n}");
-    if m.check_before_update().unwrap_or(false) {
-        return Err(invalid(&f("checkBeforeUpdate"), "is for `update`, not a new container"));
-    }
     if m.use_hierarchy() == Some(false) {
         return Err(invalid(&f("useHierarchy"), "false is not supported (the kernel's memory cgroups are always hierarchical)"));
     }
@@ -207,7 +208,7 @@ pub fn apply(res: &Resources, dirs: &[PathBuf], kinds: &[String]) -> Result<(), 
         }
         let v2_dir = kinds.iter().position(|k| k.is_empty()).map(|i| &dirs[i]);
         match v2_dir {
-            Some(dir) if v2::has_controller(dir, s.controller) => {
+            Some(dir) if v2::has_controller(dir, v2_name(s.controller)) => {
                 let Some((file, value)) = &s.v2 else { return Err(unavailable(s, "cgroup v2 has no such setting")) };
                 v2::write(s.field, dir, file, value)?;
             }
@@ -220,6 +221,11 @@ pub fn apply(res: &Resources, dirs: &[PathBuf], kinds: &[String]) -> Result<(), 
         }
     }
     Ok(())
+}
+
+/// v1's blkio is v2's io.
+fn v2_name(controller: &str) -> &str {
+    if controller == "blkio" { "io" } else { controller }
 }
 
 fn unavailable(s: &Setting, why: &str) -> ResourceError {
