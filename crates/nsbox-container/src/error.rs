@@ -12,7 +12,7 @@ use crate::create::child::ChildError;
 use crate::create::idmaps::IdMapError;
 use crate::create::sync::SyncError;
 use crate::create::RunError;
-use crate::ops::{ExecError, FreezeError, OpsError};
+use crate::ops::{ExecError, FreezeError, OpsError, UpdateError};
 use crate::process::pty::PtyError;
 use crate::process::signals::SignalError;
 use crate::process::stdio::StdioError;
@@ -62,6 +62,8 @@ pub enum ContainerError {
     State(#[from] StateError),
     #[error(transparent)]
     Sync(#[from] SyncError),
+    #[error(transparent)]
+    Update(#[from] UpdateError),
 }
 
 pub type Result<T> = std::result::Result<T, ContainerError>;
@@ -97,6 +99,7 @@ impl ContainerError {
             ContainerError::Stdio(e) => e.to_wire(),
             ContainerError::State(e) => e.to_wire(),
             ContainerError::Sync(e) => e.to_wire(),
+            ContainerError::Update(e) => e.to_wire(),
         }
     }
 }

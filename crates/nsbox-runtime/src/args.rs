@@ -21,6 +21,8 @@ pub enum Cmd {
     State(String),
     List,
     Attach(String, bool),
+    /// The container and `--resources` (a file, or `-` for stdin), as runc's `update`.
+    Update(String, Option<String>),
 }
 
 pub struct Parsed {
@@ -90,6 +92,7 @@ pub fn parse(all: &[String]) -> Result<Parsed, String> {
     let mut exec = ExecArgs::default();
     let (mut force, mut stdin, mut attach) = (false, true, false);
     let mut signal = None;
+    let mut resources = None;
     let mut after_dashdash = false;
     while let Some(raw) = a.next_flag() {
         // exec: everything after the container (or after --) is the command.
@@ -139,6 +142,7 @@ pub fn parse(all: &[String]) -> Result<Parsed, String> {
             ("kill", "-a" | "--all") => {}
             ("attach", "--no-stdin") => stdin = false,
             ("start", "-a" | "--attach") => attach = true,
+            ("update", "-r" | "--resources") => resources = Some(a.value(flag)?),
             (_, f) if f.starts_with('-') && f.len() > 1 && !(cmd_name == Some("kill") && positional.len() == 1) => {
                 return Err(format!("unknown flag {f}"))
             }
@@ -203,6 +207,10 @@ pub fn parse(all: &[String]) -> Result<Parsed, String> {
         Some("attach") => {
             need(1, "a container")?;
             Cmd::Attach(positional.remove(0), stdin)
+        }
+        Some("update") => {
+            need(1, "a container")?;
+            Cmd::Update(positional.remove(0), resources)
         }
         Some(other) => return Err(format!("unknown command {other:?}")),
         None => return Err("a command is required".into()),

@@ -22,6 +22,7 @@ const USAGE: &str = "usage: nsbox-runtime [--root DIR] [--json] COMMAND ...
   kill CONTAINER [SIGNAL]        state CONTAINER        list        delete [-f|--force] CONTAINER
   pause CONTAINER                resume CONTAINER
   attach [--no-stdin] CONTAINER
+  update --resources FILE|- CONTAINER   (linux.resources JSON, as runc's)
   --version
 
 Runs an OCI bundle (config.json per the runtime-spec) like `crun run`; with --detach a monitor
@@ -104,7 +105,27 @@ fn dispatch(args: &[String]) -> i32 {
             0
         }
         Cmd::Attach(c, stdin) => attach::attach(Some(&r.dir), &c, stdin).unwrap_or_else(fail),
+        Cmd::Update(c, file) => match read_resources(file.as_deref()) {
+            Ok(res) => ops::update(&r, &c, &res).map(|_| 0).unwrap_or_else(|e| fail(e.into())),
+            Err(e) => fail(e.into()),
+        },
     }
+}
+
+/// `update --resources F|-`: runc's linux.resources JSON, from a file or stdin.
+fn read_resources(file: Option<&str>) -> Result<oci_spec::runtime::LinuxResources, nsbox_container::spec::SpecError> {
+    use std::io::Read;
+    let bad = |m: String| nsbox_container::spec::SpecError::new("update --resources", m);
+    let text = match file {
+        None => return Err(bad("--resources FILE (or - for stdin) is required".into())),
+        Some("-") => {
+            let mut s = String::new();
+            std::io::stdin().read_to_string(&mut s).map_err(|e| bad(format!("read stdin: {e}")))?;
+            s
+        }
+        Some(f) => std::fs::read_to_string(f).map_err(|e| bad(format!("read {f}: {e}")))?,
+    };
+    serde_json::from_str(&text).map_err(|e| bad(format!("not linux.resources JSON: {e}")))
 }
 
 /// The sealed re-exec failed: reported like any start failure (control socket, --json or text).

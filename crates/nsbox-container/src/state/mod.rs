@@ -20,7 +20,7 @@ mod names;
 mod root;
 mod time;
 
-pub use root::{validate_name, Lock, Root};
+pub use root::{create_private, validate_name, Lock, Root};
 pub use time::now_rfc3339;
 
 pub(crate) const NO_SUCH: &str = "ERR_NO_SUCH_CONTAINER";
@@ -72,6 +72,8 @@ pub struct State {
     pub monitor_start_time: Option<u64>,
     pub exit_code: Option<i32>,
     pub exit_signal: Option<String>,
+    /// The OOM killer killed a process of the container (its memory cgroup's oom_kill count).
+    pub oom_killed: bool,
     pub created_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
