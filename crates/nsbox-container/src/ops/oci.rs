@@ -162,7 +162,12 @@ pub fn kill(root: &Root, reference: &str, signal: &str) -> Result<()> {
 /// Removes a container. Without `force` it must not be running; with it, the container and
 /// everything in its cgroups is killed first. Carries on past failures and reports them all.
 pub fn delete(root: &Root, reference: &str, force: bool) -> Result<()> {
-    let id = root.find(reference)?;
+    let id = match root.find(reference) {
+        Ok(id) => id,
+        // No container, but the cgroups of a foreground `run` of this id that was SIGKILLed.
+        Err(_) if state::cgroup_record::reap(&root.dir, reference) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
     let st = match root.read(&id) {
         Ok(st) => st,
         // No state: a creation cut short (or a removal racing us). The directory still goes.
@@ -194,6 +199,8 @@ pub fn delete(root: &Root, reference: &str, force: bool) -> Result<()> {
             errors.push(e.to_string());
         }
     }
+    // A monitor SIGKILLed at the wrong moment leaves its record too.
+    state::cgroup_record::reap(&root.dir, &id);
     let name = if st.name.is_empty() { name_of(root, &id) } else { st.name.clone() };
     let existed = root.dir_of(&id).exists();
     errors.extend(root.remove(&id, &name).iter().map(|e| e.to_string()));

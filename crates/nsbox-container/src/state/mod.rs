@@ -16,11 +16,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::{errno_of, rule_wire, sys_wire};
 use crate::spec::SpecError;
 
+pub mod cgroup_record;
 mod names;
 mod root;
 mod time;
 
-pub use root::{create_private, validate_name, Lock, Root};
+pub use root::{create_private, private_dir, validate_name, Lock, Root};
 pub use time::now_rfc3339;
 
 pub(crate) const NO_SUCH: &str = "ERR_NO_SUCH_CONTAINER";
