@@ -203,6 +203,7 @@ pub fn apply(res: &Resources, dirs: &[PathBuf], kinds: &[String]) -> Result<(), 
         let v1_dir = kinds.iter().position(|k| k.split(',').any(|c| c == s.controller)).map(|i| &dirs[i]);
         if let Some(dir) = v1_dir {
             let Some((file, value)) = &s.v1 else { return Err(unavailable(s, "cgroup v1 has no such setting")) };
+            no_weight(s, dir, file)?;
             v1::write(s.field, dir, file, value)?;
             continue;
         }
@@ -210,6 +211,7 @@ pub fn apply(res: &Resources, dirs: &[PathBuf], kinds: &[String]) -> Result<(), 
         match v2_dir {
             Some(dir) if v2::has_controller(dir, v2_name(s.controller)) => {
                 let Some((file, value)) = &s.v2 else { return Err(unavailable(s, "cgroup v2 has no such setting")) };
+                no_weight(s, dir, file)?;
                 v2::write(s.field, dir, file, value)?;
             }
             _ => {
@@ -219,6 +221,15 @@ pub fn apply(res: &Resources, dirs: &[PathBuf], kinds: &[String]) -> Result<(), 
                 ))
             }
         }
+    }
+    Ok(())
+}
+
+/// The weight files exist only where BFQ is built in: their absence is said as such, not as the
+/// EACCES or ENOENT a write would get.
+fn no_weight(s: &Setting, dir: &std::path::Path, file: &str) -> Result<(), ResourceError> {
+    if file.ends_with("bfq.weight") && !dir.join(file).exists() {
+        return Err(unavailable(s, &format!("this kernel has no proportional I/O weight ({} is missing: the BFQ scheduler is not available)", dir.join(file).display())));
     }
     Ok(())
 }

@@ -85,6 +85,11 @@ fn read(d: &std::path::Path, f: &str) -> String {
 fn v2_files_in_a_cgroup2_shaped_tree() {
     let d = temp("v2");
     std::fs::write(d.join("cgroup.controllers"), "cpuset cpu io memory pids").unwrap();
+    // The kernel has this file only with BFQ: without it the weight is refused, naming it.
+    let weight = res(serde_json::json!({"blockIO": {"weight": 500}})).unwrap();
+    let e = apply(&weight, &[d.clone()], &[String::new()]).unwrap_err();
+    assert!(e.to_string().contains("no proportional I/O weight"), "{e}");
+    std::fs::write(d.join("io.bfq.weight"), "100").unwrap();
     let r = res(serde_json::json!({
         "pids": {"limit": 50},
         "memory": {"limit": 268435456, "reservation": 134217728, "swap": 536870912},
