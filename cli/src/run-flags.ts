@@ -2,6 +2,7 @@
  * `nsbox run` flags (docker/podman names) → the library's RunOptions. Pure: no I/O besides reading
  * the caller's environment for `-e NAME`, so it is unit-tested on its own.
  */
+import { resourcesFromFlags } from './resource-flags.js';
 import { InvalidSpecError, type IdMapping, type NamespaceKind, type PortMapping, type RunOptions, type Volume } from 'nsbox';
 
 /** What commander hands the action for `run` (repeatable flags arrive as arrays). */
@@ -36,6 +37,8 @@ export interface RunFlags {
   device?: string[];
   deviceCgroupRule?: string[];
   securityOpt?: string[];
+  /** The resource flags (resource-flags.ts), by commander's property names. */
+  [resourceFlag: string]: unknown;
 }
 
 export function flagError(flag: string, message: string): InvalidSpecError {
@@ -79,6 +82,8 @@ export function runOptionsFromFlags(flags: RunFlags, command: string[], env: Nod
   if (flags.device) o.devices = flags.device;
   if (flags.deviceCgroupRule) o.deviceCgroupRules = flags.deviceCgroupRule;
   if (flags.securityOpt) Object.assign(o, securityOpts(flags.securityOpt));
+  const resources = resourcesFromFlags(flags);
+  if (resources) o.resources = resources;
   // Without a tty, a session of its own keeps the terminal's ^C from reaching the runtime as well as
   // us; we forward it once. With -t the runtime must stay in the foreground group for SIGWINCH.
   o.newSession = !flags.tty;

@@ -5,8 +5,9 @@ export { namespaces, type NamespaceIds } from './namespaces.js';
 export {
   NAMESPACE_KINDS, validateOptions,
   type RunOptions, type ValidatedOptions, type NamespaceKind, type IdMapping, type Volume, type UserSpec, type StdioOption,
-  type NetworkOptions, type PortMapping, type SecurityOptions,
+  type NetworkOptions, type PortMapping, type SecurityOptions, type ResourceOptions, type SizeOption, type Ulimit,
 } from './options.js';
+export { nativeResourceWarnings as resourceWarnings } from './native.js';
 export {
   NsboxError, InvalidSpecError, PermissionError, NotFoundError, CommandNotFoundError, CommandNotExecutableError,
   RuntimeError, TeardownError, AbortError, fromWire, formatWire, type WireError,

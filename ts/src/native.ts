@@ -10,6 +10,8 @@ interface Binding {
   buildSpec(optionsJson: string): string;
   readNamespaces(pid?: number | null): Promise<Array<{ kind: string; id: number }>>;
   coreVersion(): string;
+  buildResources(optionsJson: string): string;
+  resourceWarnings(optionsJson: string): string[];
 }
 
 let binding: Binding | undefined;
@@ -38,4 +40,21 @@ export async function nativeReadNamespaces(pid?: number): Promise<Array<{ kind: 
 
 export function nativeCoreVersion(): string {
   return load().coreVersion();
+}
+
+/** Resource options → the OCI `linux.resources` section `nsbox-runtime update` takes. */
+export function nativeBuildResources(optionsJson: string): Record<string, unknown> {
+  try {
+    return JSON.parse(load().buildResources(optionsJson)) as Record<string, unknown>;
+  } catch (e) {
+    throw fromNative(e);
+  }
+}
+
+export function nativeResourceWarnings(optionsJson: string): string[] {
+  try {
+    return load().resourceWarnings(optionsJson);
+  } catch (e) {
+    throw fromNative(e);
+  }
 }

@@ -7,10 +7,12 @@ import path from 'node:path';
 
 import { invalidSpec } from './errors.js';
 import { validateNetworkOptions, type NetworkOptions } from './network-options.js';
+import { validateResourceOptions, type ResourceOptions } from './resource-options.js';
 import { SECURITY_KEYS, validateSecurityOptions, type SecurityOptions } from './security-options.js';
 
 export type { NetworkOptions, PortMapping } from './network-options.js';
 export type { SecurityOptions } from './security-options.js';
+export type { ResourceOptions, SizeOption, Ulimit } from './resource-options.js';
 
 export const NAMESPACE_KINDS = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'time', 'user', 'uts'] as const;
 export type NamespaceKind = (typeof NAMESPACE_KINDS)[number];
@@ -92,6 +94,8 @@ export interface RunOptions extends NetworkOptions, SecurityOptions {
    * `tty` is set (then the runtime must stay in the terminal's foreground group to get SIGWINCH).
    */
   newSession?: boolean;
+  /** Limits (docker's `--memory`, `--cpus`, `--pids-limit`, `--ulimit`, `--shm-size`, `--tmpfs`, …). */
+  resources?: ResourceOptions;
 }
 
 /** Options after validation: paths absolute, user and env in the core's form. */
@@ -105,7 +109,7 @@ const KNOWN = new Set<string>([
   'command', 'rootfs', 'namespaces', 'hostname', 'domainname', 'uidMap', 'gidMap', 'mapRootUser', 'env', 'cwd',
   'user', 'capAdd', 'capDrop', 'privileged', 'readOnly', 'volumes', 'init', 'tty', 'interactive',
   'boottimeOffset', 'monotonicOffset', 'stdin', 'stdout', 'stderr', 'signal', 'name', 'newSession',
-  'network', 'ip', 'mac', 'ports', 'dns', ...SECURITY_KEYS,
+  'network', 'ip', 'mac', 'ports', 'dns', 'resources', ...SECURITY_KEYS,
 ]);
 
 /** Checks every field's shape and returns a normalised copy; throws InvalidSpecError naming the field. */
@@ -147,6 +151,7 @@ export function validateOptions(input: RunOptions): ValidatedOptions {
     }
   }
   if (input.signal !== undefined && !(input.signal instanceof AbortSignal)) throw invalidSpec('signal', 'must be an AbortSignal');
+  if (input.resources !== undefined) o.resources = validateResourceOptions(input.resources);
   validateNetworkOptions(input);
   Object.assign(o, validateSecurityOptions(input));
   return o;

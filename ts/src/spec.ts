@@ -72,6 +72,7 @@ export function coreOptions(o: ValidatedOptions): Record<string, unknown> {
     deviceCgroupRules: o.deviceCgroupRules,
     seccomp: o.seccomp,
     noNewPrivileges: o.noNewPrivileges,
+    resources: o.resources,
   };
   for (const k of Object.keys(core)) if (core[k] === undefined) delete core[k];
   return core;

@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { runtimePath, type RuntimeContainer } from 'nsbox';
 
 import { reportError } from '../report-error.js';
+import { printResourceWarnings } from '../resource-flags.js';
 import { flagError, runOptionsFromFlags, type RunFlags } from '../run-flags.js';
 import { eachContainer, runtimeFor, withRoot, type RootFlags } from './ps-common.js';
 
@@ -19,6 +20,7 @@ type CreateFlags = RunFlags & RootFlags & { logMaxSize?: string };
 /** The detached options for `run -d` and `create` from `run`'s flags. */
 export function detachedOptions(flags: CreateFlags, command: string[]): DetachedRunOptions {
   const { stdin: _i, stdout: _o, stderr: _e, newSession: _n, interactive: _x, signal: _s, ...opts } = runOptionsFromFlags(flags, command);
+  printResourceWarnings(opts.resources);
   const o: DetachedRunOptions = { ...opts };
   if (flags.rm) o.rm = true;
   if (flags.interactive) o.interactive = true;

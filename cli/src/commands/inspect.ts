@@ -20,7 +20,11 @@ export function addInspectCommand(program: Command): void {
         } catch {
           /* removed meanwhile */
         }
-        out.push({ ...s, security: c.security(), config });
+        // The limits in force (update merges its changes into config.json), without the device rules
+        // (`security` shows those), and the rlimits.
+        const cfg = config as { linux?: { resources?: Record<string, unknown> }; process?: { rlimits?: unknown[] } } | null;
+        const { devices: _d, ...limits } = cfg?.linux?.resources ?? {};
+        out.push({ ...s, resources: { ...limits, rlimits: cfg?.process?.rlimits ?? [] }, security: c.security(), config });
       });
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     });

@@ -14,6 +14,7 @@ import { addCreateCommand, addStartCommand } from './create.js';
 import { addDetachFlags } from './run-detached.js';
 import { addKillCommand, addStopCommand, addWaitCommand } from './stop.js';
 import { addTopCommand } from './top.js';
+import { addUpdateCommand } from './update.js';
 
 /** Registers ps, logs, exec, top, inspect, stop, kill, wait, pause, unpause, rm, attach, and `run -d` (on the existing run). */
 export function addLifecycleCommands(program: Command): void {
@@ -26,6 +27,7 @@ export function addLifecycleCommands(program: Command): void {
   addKillCommand(program);
   addWaitCommand(program);
   addPauseCommands(program);
+  addUpdateCommand(program);
   addRmCommand(program);
   addAttachCommand(program);
   addDetachFlags(program);

@@ -4,6 +4,7 @@ import { spawn } from 'nsbox';
 
 import { forwardSignals } from '../forward-signals.js';
 import { reportError } from '../report-error.js';
+import { addResourceFlags, printResourceWarnings } from '../resource-flags.js';
 import { collect, flagError, runOptionsFromFlags, type RunFlags } from '../run-flags.js';
 
 export function addRunCommand(program: Command): void {
@@ -45,7 +46,8 @@ export function addRunCommand(program: Command): void {
     .option('--dns <ADDR>', 'name server (repeatable)', collect)
     .option('--device <HOST[:CTR][:rwm]>', 'give the container a host device (repeatable)', collect)
     .option('--device-cgroup-rule <RULE>', "allow devices by number, e.g. 'c 1:3 rwm' (repeatable)", collect)
-    .option('--security-opt <OPT>', 'seccomp=unconfined|PROFILE.json, no-new-privileges[=false] (repeatable)', collect)
+    .option('--security-opt <OPT>', 'seccomp=unconfined|PROFILE.json, no-new-privileges[=false] (repeatable)', collect);
+  addResourceFlags(program.commands.find((c) => c.name() === 'run')!)
     .action(async (command: string[], flags: RunFlags) => {
       process.exitCode = await runForeground(command, flags);
     });
@@ -56,7 +58,9 @@ async function runForeground(command: string[], flags: RunFlags): Promise<number
   try {
     // As docker does: a pty fed from a pipe never sees end-of-input, so the command would wait forever.
     if (flags.tty && flags.interactive && !process.stdin.isTTY) throw flagError('--tty', 'the input device is not a TTY (drop -t, or run from a terminal)');
-    const container = spawn(runOptionsFromFlags(flags, command));
+    const options = runOptionsFromFlags(flags, command);
+    printResourceWarnings(options.resources);
+    const container = spawn(options);
     stopForwarding = forwardSignals(container);
     const status = await container.wait();
     return status.exitCode;

@@ -114,7 +114,7 @@ export interface NewContainerForm {
 }
 
 export interface DashboardEvent {
-  type: 'create' | 'start' | 'exit' | 'remove' | 'network';
+  type: 'create' | 'start' | 'oom' | 'exit' | 'remove' | 'network';
   id?: string;
   name?: string;
   time: string;

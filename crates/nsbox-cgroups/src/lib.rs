@@ -13,6 +13,7 @@ pub mod devices;
 mod freezer;
 mod hierarchy;
 mod kill;
+mod oom;
 mod placement;
 pub mod resources;
 pub mod stats;
@@ -20,6 +21,7 @@ pub mod stats;
 pub use freezer::{Freezer, FREEZE_TIMEOUT};
 pub use hierarchy::kinds_of;
 pub use kill::{kill_cgroup, remove_cgroup};
+pub use oom::oom_kills;
 pub use placement::{join_dirs, remove_parents, Cgroups, CgroupsPath};
 
 /// Writing, reading or removing one of the container's cgroups failed (creating one may fail

@@ -15,7 +15,7 @@ use crate::process::console::ConsoleError;
 use crate::create::idmaps::IdMapError;
 use crate::create::sync::SyncError;
 use crate::create::RunError;
-use crate::ops::{ExecError, FreezeError, InfoError, OciError, OpsError};
+use crate::ops::{ExecError, FreezeError, InfoError, OciError, OpsError, UpdateError};
 use crate::process::pty::PtyError;
 use crate::process::signals::SignalError;
 use crate::process::stdio::StdioError;
@@ -75,6 +75,8 @@ pub enum ContainerError {
     State(#[from] StateError),
     #[error(transparent)]
     Sync(#[from] SyncError),
+    #[error(transparent)]
+    Update(#[from] UpdateError),
 }
 
 pub type Result<T> = std::result::Result<T, ContainerError>;
@@ -115,6 +117,7 @@ impl ContainerError {
             ContainerError::Stdio(e) => e.to_wire(),
             ContainerError::State(e) => e.to_wire(),
             ContainerError::Sync(e) => e.to_wire(),
+            ContainerError::Update(e) => e.to_wire(),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod idmap;
 pub mod namespaces;
 pub mod options;
 pub mod protocol;
+pub mod resources;
 pub mod spec;
 
 pub use error::WireError;

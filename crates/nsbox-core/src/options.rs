@@ -39,6 +39,8 @@ pub struct RunOptions {
     pub seccomp: Option<SeccompOption>,
     /// no_new_privs for the container's processes; None: on unless `privileged`.
     pub no_new_privileges: Option<bool>,
+    /// docker's resource options (`--memory`, `--cpus`, `--ulimit`, `--shm-size`, `--tmpfs`, …).
+    pub resources: Option<crate::resources::ResourceOptions>,
     /// Filled in by the addon from the calling process, never by the user.
     pub caller: Option<Caller>,
 }

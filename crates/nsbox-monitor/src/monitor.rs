@@ -126,6 +126,13 @@ pub fn serve(root: Root, mut b: Booted) -> i32 {
 }
 
 fn finish(root: Root, mut b: Booted, code: i32, signal: Option<Signal>) -> i32 {
+    // Read before the cgroups go: docker's OOMKilled, and an `oom` event ahead of the exit.
+    if let Some(c) = &b.started.guard.cgroups {
+        if nsbox_cgroups::oom_kills(&c.dirs, &c.kinds) > 0 {
+            b.state.oom_killed = true;
+            root.event("oom", &b.state);
+        }
+    }
     for e in b.started.guard.finish() {
         b.state.errors.push(e.to_string());
     }

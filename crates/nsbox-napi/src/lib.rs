@@ -24,6 +24,30 @@ pub fn build_spec(options_json: String) -> Result<String> {
     serde_json::to_string(&spec).map_err(|e| to_napi(WireError::runtime("serialize spec", None, e.to_string())))
 }
 
+fn resource_options(json: &str) -> Result<nsbox_core::resources::ResourceOptions> {
+    serde_json::from_str(json).map_err(|e| to_napi(WireError::invalid_spec("resources", e.to_string())))
+}
+
+/// docker's resource options (JSON) → the OCI `linux.resources` section `nsbox-runtime update`
+/// takes. Options only a new container can have (ulimits, shmSize, tmpfs) are refused by name.
+#[napi]
+pub fn build_resources(options_json: String) -> Result<String> {
+    let opts = resource_options(&options_json)?;
+    if let Some(field) = opts.creation_only() {
+        return Err(to_napi(WireError::invalid_spec(format!("resources.{field}"), "cannot be changed on an existing container (docker's update has no such option)")));
+    }
+    let caps = nsbox_core::options::Caller::current().caps;
+    let section = opts.linux_resources(&nsbox_core::resources::Host::current(caps)).map_err(to_napi)?;
+    serde_json::to_string(&section).map_err(|e| to_napi(WireError::runtime("serialize resources", None, e.to_string())))
+}
+
+/// The warnings docker prints for these resource options (`--kernel-memory`, `--oom-kill-disable`
+/// without `--memory`).
+#[napi]
+pub fn resource_warnings(options_json: String) -> Result<Vec<String>> {
+    Ok(resource_options(&options_json)?.warnings())
+}
+
 #[napi(object)]
 pub struct NamespaceId {
     pub kind: String,

@@ -5,6 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { ExitStatus } from '../container.js';
 import type { Teardown } from '../hooks.js';
+import { nativeBuildResources } from '../native.js';
+import { validateResourceOptions, type ResourceOptions } from '../resource-options.js';
 import { runtimeCommandOk } from './driver.js';
 import { releaseEndpoints, unreleasedEndpoints } from './endpoints.js';
 import { startExec, type ExecOptions, type ExecProcess } from './exec.js';
@@ -84,6 +86,16 @@ export class RuntimeContainer implements AsyncDisposable {
    */
   async pause(): Promise<void> {
     await runtimeCommandOk(this.root, 'pause', ['pause', this.id]);
+  }
+
+  /**
+   * New limits for a created, running or paused container (docker's `update`): memory, CPU, cpuset,
+   * pids and block I/O options of `resources`, with the same units and checks as at creation.
+   * ulimits, shmSize and tmpfs belong to a new container and are refused.
+   */
+  async update(resources: ResourceOptions): Promise<void> {
+    const section = nativeBuildResources(JSON.stringify(validateResourceOptions(resources)));
+    await runtimeCommandOk(this.root, 'update', ['update', '--resources', '-', this.id], JSON.stringify(section));
   }
 
   /** Thaws a paused container; rejects with ContainerStateError when it is not paused. */

@@ -17,22 +17,26 @@ export interface CommandResult {
   stderr: string;
 }
 
-/** Runs `nsbox-runtime --root ROOT --json ARGS…` to completion. */
-export function runtimeCommand(root: string, args: string[]): Promise<CommandResult> {
+/** Runs `nsbox-runtime --root ROOT --json ARGS…` to completion; `input`, if given, is its stdin. */
+export function runtimeCommand(root: string, args: string[], input?: string): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(runtimePath(), ['--root', root, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(runtimePath(), ['--root', root, '--json', ...args], { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (input !== undefined) {
+      child.stdin?.on('error', () => {});
+      child.stdin?.end(input);
+    }
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
 
 /** Like runtimeCommand, but a non-zero exit becomes the runtime's typed error. */
-export async function runtimeCommandOk(root: string, op: string, args: string[]): Promise<string> {
-  const r = await runtimeCommand(root, args);
+export async function runtimeCommandOk(root: string, op: string, args: string[], input?: string): Promise<string> {
+  const r = await runtimeCommand(root, args, input);
   if (r.code !== 0) throw fromStderr(op, r.stderr, r.code);
   return r.stdout;
 }

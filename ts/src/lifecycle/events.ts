@@ -4,7 +4,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface LifecycleEvent {
-  type: 'create' | 'start' | 'exit' | 'remove';
+  /** `oom`: the OOM killer killed a process of the container (recorded before its `exit`). */
+  type: 'create' | 'start' | 'oom' | 'exit' | 'remove';
   /** RFC 3339, UTC. */
   time: string;
   id: string;
@@ -12,6 +13,8 @@ export interface LifecycleEvent {
   /** For `exit`. */
   exitCode?: number | null;
   signal?: string | null;
+  /** For `exit`: the OOM killer killed a process of the container. */
+  oomKilled?: boolean;
 }
 
 export interface EventOptions {

@@ -53,6 +53,8 @@ export interface ContainerState {
   monitorStartTime: number | null;
   exitCode: number | null;
   exitSignal: string | null;
+  /** The OOM killer killed a process of the container (docker's OOMKilled). */
+  oomKilled: boolean;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -190,7 +192,7 @@ function readStateOnce(root: string, id: string): ContainerState {
 function blank(id: string): ContainerState {
   return {
     id, name: '', status: 'dead', recordedStatus: 'unknown', pid: null, pidStartTime: null, monitorPid: null,
-    monitorStartTime: null, exitCode: null, exitSignal: null, createdAt: '', startedAt: null, finishedAt: null,
+    monitorStartTime: null, exitCode: null, exitSignal: null, oomKilled: false, createdAt: '', startedAt: null, finishedAt: null,
     bundle: '', rootfs: '', command: [], tty: false, stdinOpen: false, autoRemove: false, namespaces: [], cgroups: [], uidMap: [],
     gidMap: [], timeOffsets: { boottime: 0, monotonic: 0 }, mounts: [], logPath: '', logMaxSize: 0, logDropped: 0,
     logError: null, errors: [], releasedEndpoints: [], endpoints: [],

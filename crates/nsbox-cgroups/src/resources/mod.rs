@@ -11,8 +11,12 @@ use nsbox_core::error::errno_name;
 use nsbox_core::WireError;
 use oci_spec::runtime::LinuxResources;
 
+mod block_io;
+mod update;
 mod v1;
 mod v2;
+
+pub use update::update;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResourceError {
@@ -38,7 +42,7 @@ impl ResourceError {
     }
 }
 
-fn invalid(field: &str, msg: impl Into<String>) -> ResourceError {
+pub(crate) fn invalid(field: &str, msg: impl Into<String>) -> ResourceError {
     ResourceError::Invalid { field: field.into(), msg: msg.into() }
 }
 
@@ -70,9 +74,6 @@ impl Resources {
 
     pub fn from_oci(r: &LinuxResources) -> Result<Resources, ResourceError> {
         let refuse = |field: &str, what: &str| invalid(field, format!("{what} limits are not supported by this runtime"));
-        if r.block_io().is_some() {
-            return Err(refuse("linux.resources.blockIO", "block I/O"));
-        }
         if r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()) {
             return Err(refuse("linux.resources.hugepageLimits", "hugetlb"));
         }
@@ -99,11 +100,14 @@ impl Resources {
         if let Some(c) = r.cpu() {
             cpu(c, &mut add)?;
         }
+        if let Some(b) = r.block_io() {
+            block_io::settings(b, &mut add)?;
+        }
         Ok(Resources { settings: s })
     }
 }
 
-type Add<'a> = dyn FnMut(&'static str, &'static str, Option<(&'static str, String)>, Option<(&'static str, String)>) + 'a;
+pub(crate) type Add<'a> = dyn FnMut(&'static str, &'static str, Option<(&'static str, String)>, Option<(&'static str, String)>) + 'a;
 
 /// -1 (or absent) is "no limit": v1's -1, v2's max.
 fn limit(v: i64) -> (String, String) {
@@ -112,9 +116,6 @@ fn limit(v: i64) -> (String, String) {
 
 fn memory(m: &oci_spec::runtime::LinuxMemory, add: &mut Add<'_>) -> Result<(), ResourceError> {
     let f = |n: &str| format!("linux.resources.memory.{n}");
-    if m.check_before_update().unwrap_or(false) {
-        return Err(invalid(&f("checkBeforeUpdate"), "is for `update`, not a new container"));
-    }
     if m.use_hierarchy() == Some(false) {
         return Err(invalid(&f("useHierarchy"), "false is not supported (the kernel's memory cgroups are always hierarchical)"));
     }
@@ -202,13 +203,15 @@ pub fn apply(res: &Resources, dirs: &[PathBuf], kinds: &[String]) -> Result<(), 
         let v1_dir = kinds.iter().position(|k| k.split(',').any(|c| c == s.controller)).map(|i| &dirs[i]);
         if let Some(dir) = v1_dir {
             let Some((file, value)) = &s.v1 else { return Err(unavailable(s, "cgroup v1 has no such setting")) };
+            no_weight(s, dir, file)?;
             v1::write(s.field, dir, file, value)?;
             continue;
         }
         let v2_dir = kinds.iter().position(|k| k.is_empty()).map(|i| &dirs[i]);
         match v2_dir {
-            Some(dir) if v2::has_controller(dir, s.controller) => {
+            Some(dir) if v2::has_controller(dir, v2_name(s.controller)) => {
                 let Some((file, value)) = &s.v2 else { return Err(unavailable(s, "cgroup v2 has no such setting")) };
+                no_weight(s, dir, file)?;
                 v2::write(s.field, dir, file, value)?;
             }
             _ => {
@@ -220,6 +223,20 @@ pub fn apply(res: &Resources, dirs: &[PathBuf], kinds: &[String]) -> Result<(), 
         }
     }
     Ok(())
+}
+
+/// The weight files exist only where BFQ is built in: their absence is said as such, not as the
+/// EACCES or ENOENT a write would get.
+fn no_weight(s: &Setting, dir: &std::path::Path, file: &str) -> Result<(), ResourceError> {
+    if file.ends_with("bfq.weight") && !dir.join(file).exists() {
+        return Err(unavailable(s, &format!("this kernel has no proportional I/O weight ({} is missing: the BFQ scheduler is not available)", dir.join(file).display())));
+    }
+    Ok(())
+}
+
+/// v1's blkio is v2's io.
+fn v2_name(controller: &str) -> &str {
+    if controller == "blkio" { "io" } else { controller }
 }
 
 fn unavailable(s: &Setting, why: &str) -> ResourceError {

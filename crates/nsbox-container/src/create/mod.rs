@@ -3,6 +3,7 @@
 //! at `created`). child.rs is the child's side, from clone to exec.
 
 use std::os::fd::OwnedFd;
+use std::path::PathBuf;
 
 use nix::errno::Errno;
 use nix::sys::signal::{kill, Signal};
@@ -20,6 +21,7 @@ use crate::process::stdio::{self, Pipes};
 use crate::process::keyring;
 use crate::seccomp::{self, Notify};
 use crate::spec::{Plan, SpecError};
+use crate::state::cgroup_record;
 use crate::syscalls;
 
 pub(crate) mod child;
@@ -82,6 +84,8 @@ pub struct Guard {
     pid: Pid,
     pub cgroups: Option<Cgroups>,
     reaped: bool,
+    /// The state root and id of the cgroups' record (state/cgroup_record.rs), dropped with them.
+    record: Option<(PathBuf, String)>,
 }
 
 impl Guard {
@@ -94,7 +98,17 @@ impl Guard {
     /// The container was reaped: only its cgroups remain to remove.
     pub fn finish(mut self) -> Vec<CgroupError> {
         self.reaped = true;
-        self.cgroups.take().map(|c| c.remove()).unwrap_or_default()
+        let errors = self.cgroups.take().map(|c| c.remove()).unwrap_or_default();
+        self.forget(errors.is_empty());
+        errors
+    }
+
+    /// The record goes once its cgroups are gone; one that could not be removed keeps it, for a
+    /// later `delete` to try again.
+    fn forget(&mut self, removed: bool) {
+        if let (true, Some((root, id))) = (removed, self.record.take()) {
+            cgroup_record::remove(&root, &id);
+        }
     }
 }
 
@@ -105,9 +119,11 @@ impl Drop for Guard {
             let _ = waitpid(self.pid, None);
         }
         if let Some(c) = self.cgroups.take() {
-            for e in c.remove() {
+            let errors = c.remove();
+            for e in &errors {
                 eprintln!("nsbox-runtime: cleanup: {}", e.to_wire());
             }
+            self.forget(errors.is_empty());
         }
     }
 }
@@ -232,7 +248,7 @@ pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, h
     drop(child_sync);
     drop(child_stdio);
     let pid = Pid::from_raw(raw);
-    let mut guard = Guard { pid, cgroups: None, reaped: false };
+    let mut guard = Guard { pid, cgroups: None, reaped: false, record: None };
     let mut master = None;
     let mut notify = plan.seccomp.as_ref().and_then(|s| Notify::new(s, id, raw));
     if plan.creates(NsKind::User) && !plan.late_user() {
@@ -242,6 +258,11 @@ pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, h
         Some(path) => Cgroups::create_at(path)?,
         None => Cgroups::create(id, plan.resources.needs("cpuset"))?,
     };
+    // Recorded at once, for whoever finds them after a SIGKILL of this process (cgroup_record.rs).
+    if let Some(root) = &plan.state_root {
+        cgroup_record::write(root, id, &cgroups.dirs, &cgroups.parents);
+        guard.record = Some((root.clone(), id.to_string()));
+    }
     // In the guard at once: a failure below removes them (with our BPF program) and kills the child.
     guard.cgroups = Some(cgroups);
     let cgroups = guard.cgroups.as_ref().expect("just set");

@@ -177,6 +177,8 @@ pub fn kill(root: &Root, reference: &str, signal: &str, all: bool) -> Result<()>
 pub fn delete(root: &Root, reference: &str, force: bool) -> Result<()> {
     let id = match root.find(reference) {
         Ok(id) => id,
+        // No container, but the cgroups of a foreground `run` of this id that was SIGKILLed.
+        Err(_) if state::cgroup_record::reap(&root.dir, reference) => return Ok(()),
         // As runc and crun: forcing away what is not there succeeds.
         Err(e) if force && e.to_wire().code == crate::state::NO_SUCH => return Ok(()),
         Err(e) => return Err(e.into()),
@@ -218,6 +220,8 @@ pub fn delete(root: &Root, reference: &str, force: bool) -> Result<()> {
         }
     }
     errors.extend(nsbox_cgroups::remove_parents(&st.cgroups_parents).iter().map(|e| e.to_string()));
+    // A monitor SIGKILLed at the wrong moment leaves its record too.
+    state::cgroup_record::reap(&root.dir, &id);
     let name = if st.name.is_empty() { name_of(root, &id) } else { st.name.clone() };
     let existed = root.dir_of(&id).exists();
     errors.extend(root.remove(&id, &name).iter().map(|e| e.to_string()));

@@ -42,6 +42,11 @@ fn run_container(args: &RunArgs, mut control: Option<&mut Control>) -> Result<i3
     let (spec, bundle) = load_spec(args, control.as_deref_mut())?;
     let mut plan = Plan::from_spec(&spec, Path::new(&bundle))?;
     plan.state_root.clone_from(&args.root);
+    // A run of this id SIGKILLed before us left its cgroups recorded: they go now, or ours would
+    // collide with them.
+    if let Some(root) = &args.root {
+        crate::state::cgroup_record::reap(root, &args.id);
+    }
     plan.new_keyring = !args.no_new_keyring;
     let sfd = signals::block_and_open()?;
     let Started { pid, guard, master, pipes, .. } = start(&args.id, &plan, control.as_deref_mut())?;

@@ -16,11 +16,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::{errno_of, rule_wire, sys_wire};
 use crate::spec::SpecError;
 
+pub mod cgroup_record;
 mod names;
 mod root;
 mod time;
 
-pub use root::{validate_name, Lock, Root};
+pub use root::{create_private, private_dir, validate_name, Lock, Root};
 pub use time::now_rfc3339;
 
 /// [`State::mode`] of a container made by OCI `create` (no monitor).
@@ -78,6 +79,8 @@ pub struct State {
     pub monitor_start_time: Option<u64>,
     pub exit_code: Option<i32>,
     pub exit_signal: Option<String>,
+    /// The OOM killer killed a process of the container (its memory cgroup's oom_kill count).
+    pub oom_killed: bool,
     pub created_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,

@@ -227,6 +227,9 @@ impl Root {
         if kind == "exit" {
             line["exitCode"] = serde_json::json!(st.exit_code);
             line["signal"] = serde_json::json!(st.exit_signal);
+            if st.oom_killed {
+                line["oomKilled"] = serde_json::json!(true);
+            }
             // With --rm the state goes with the directory: this line is what is left of them.
             if !st.errors.is_empty() {
                 line["errors"] = serde_json::json!(st.errors);

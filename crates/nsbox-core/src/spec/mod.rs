@@ -73,6 +73,13 @@ pub fn build(opts: &RunOptions) -> Result<Value, WireError> {
     } else if opts.boottime_offset.is_some() || opts.monotonic_offset.is_some() {
         return Err(WireError::invalid_spec("boottimeOffset", "clock offsets need a time namespace (add time to namespaces)"));
     }
+    let res = opts.resources.clone().unwrap_or_default();
+    let host = crate::resources::Host::current(caller.caps);
+    let (shm_size, tmpfs) = crate::resources::tmpfs_mounts(&res)?;
+    if !has(NsKind::Mnt) && (shm_size.is_some() || !tmpfs.is_empty()) {
+        let field = if tmpfs.is_empty() { "resources.shmSize" } else { "resources.tmpfs" };
+        return Err(WireError::invalid_spec(field, "needs a mount namespace (add mnt to namespaces)"));
+    }
     let mut mounts = vec![];
     if has(NsKind::Mnt) {
         if !opts.privileged {
@@ -83,8 +90,10 @@ pub fn build(opts: &RunOptions) -> Result<Value, WireError> {
             host_root: opts.rootfs.is_none(),
             ipc_ns: has(NsKind::Ipc),
             tty_gid_mapped: !has(NsKind::User) || idmap::to_host(&gid_map, 5).is_some(),
+            shm_size,
         };
         mounts = mounts::defaults(&plan);
+        mounts::add_tmpfs(&mut mounts, &tmpfs);
         for (i, v) in opts.volumes.iter().enumerate() {
             for (p, what) in [(&v.source, "source"), (&v.target, "target")] {
                 if !Path::new(p).is_absolute() {
@@ -99,6 +108,14 @@ pub fn build(opts: &RunOptions) -> Result<Value, WireError> {
         }
     }
     devices::add(opts, caller.uid == 0, has(NsKind::Mnt), &mut linux)?;
+    let limits = res.linux_resources(&host)?;
+    if !limits.is_empty() {
+        let section = linux.entry("resources").or_insert_with(|| json!({}));
+        if let Value::Object(s) = section {
+            s.extend(limits);
+        }
+    }
+    let rlimits = res.rlimits(&host)?;
     let mut annotations = Map::new();
     annotations.insert(seccomp::ANNOTATION_SECCOMP_PROFILE.into(), json!(seccomp.profile));
     if opts.init {
@@ -118,6 +135,7 @@ pub fn build(opts: &RunOptions) -> Result<Value, WireError> {
             "cwd": opts.cwd.clone().unwrap_or_else(|| "/".into()),
             "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
             "noNewPrivileges": opts.no_new_privileges.unwrap_or(!opts.privileged),
+            "rlimits": if rlimits.is_empty() { Value::Null } else { Value::Array(rlimits) },
         },
         "mounts": mounts,
         "linux": linux,
