@@ -308,9 +308,10 @@ test.serial('update --resources: pids, cpu and memory written into the running c
     t.deepEqual([...read('memory.limit_in_bytes'), ...read('memory.max')], [String(256 * 1024 * 1024)]);
     const ev = JSON.parse(b.run(['events', '--stats', 'up']).stdout) as { data: { pids: { limit: number } } };
     t.is(ev.data.pids.limit, 42, 'events --stats reads the new limit');
-    const refused = update({ pids: { limit: 7 }, blockIO: { weight: 100 } });
+    // Refused when the whole section is checked, before anything is written.
+    const refused = update({ pids: { limit: 7 }, hugepageLimits: [{ pageSize: '2MB', limit: 2097152 }] });
     t.is(refused.status, 125);
-    t.regex(refused.stderr, /linux\.resources\.blockIO: ERR_INVALID_SPEC/);
+    t.regex(refused.stderr, /linux\.resources\.hugepageLimits/);
     t.is(refused.stderr.trim().split('\n').length, 1);
     t.deepEqual(read('pids.max'), ['42'], 'a refused update wrote nothing');
     ok(t, b.rt(['delete', '--force', 'up']), 'delete');
