@@ -14,6 +14,7 @@ export {
 export { registerStartHook, type StartHook, type StartHookContext, type Teardown } from './hooks.js';
 export { ociConfig, ANNOTATION_WAIT_START, type OciSpec, type BuiltSpec } from './spec.js';
 export { runtimePath } from './runtime-process.js';
+export { platformTriple, UnsupportedPlatformError } from './platform.js';
 export { encodeFrame, FrameDecoder, type ToRuntime, type FromRuntime } from './frames.js';
 export { version } from './version.js';
 export { nativeCoreVersion as coreVersion } from './native.js';

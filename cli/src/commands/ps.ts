@@ -55,7 +55,7 @@ export function status(s: ContainerState): string {
   }
 }
 
-function addPsCommand(program: Command): void {
+export function addPsCommand(program: Command): void {
   withRoot(program.command('ps').description('list containers'))
     .option('-a, --all', 'show all containers (default: running ones)')
     .option('-q, --quiet', 'only ids')

@@ -1,0 +1,55 @@
+/**
+ * Every command, in the order `nsbox --help` lists them. main.ts registers only the one a command line
+ * names (defining all of them is a few ms of commander's time); help, `help CMD`, a typo or an alias
+ * gets them all.
+ */
+import type { Command } from 'commander';
+
+import { addAttachCommand } from './attach.js';
+import { addCreateCommand, addStartCommand } from './create.js';
+import { addExecCommand } from './exec.js';
+import { addInspectCommand } from './inspect.js';
+import { addLogsCommand } from './logs.js';
+import { addNetworkCommand } from './network.js';
+import { addNsCommand } from './ns.js';
+import { addPauseCommands } from './pause.js';
+import { addPsCommand } from './ps.js';
+import { addRmCommand } from './rm.js';
+import { addDetachFlags } from './run-detached.js';
+import { addRunCommand } from './run.js';
+import { addKillCommand, addStopCommand, addWaitCommand } from './stop.js';
+import { addTopCommand } from './top.js';
+import { addTuiCommand } from './tui.js';
+
+export interface CommandEntry {
+  names: string[];
+  add(program: Command): void;
+}
+
+export const COMMANDS: CommandEntry[] = [
+  { names: ['run'], add: (p) => { addRunCommand(p); addDetachFlags(p); } },
+  { names: ['ns'], add: addNsCommand },
+  { names: ['network'], add: addNetworkCommand },
+  { names: ['tui'], add: addTuiCommand },
+  { names: ['ps'], add: addPsCommand },
+  { names: ['logs'], add: addLogsCommand },
+  { names: ['exec'], add: addExecCommand },
+  { names: ['top'], add: addTopCommand },
+  { names: ['inspect'], add: addInspectCommand },
+  { names: ['stop'], add: addStopCommand },
+  { names: ['kill'], add: addKillCommand },
+  { names: ['wait'], add: addWaitCommand },
+  { names: ['pause', 'unpause'], add: addPauseCommands },
+  { names: ['rm'], add: addRmCommand },
+  { names: ['attach'], add: addAttachCommand },
+  { names: ['create'], add: addCreateCommand },
+  { names: ['start'], add: addStartCommand },
+];
+
+/** Registers what `argv` (without node and script) needs: its command's entry, none for --version, else all. */
+export function addCommands(program: Command, argv: string[]): void {
+  const first = argv[0];
+  if (first === '-V' || first === '--version') return;
+  const entry = COMMANDS.find((c) => first !== undefined && c.names.includes(first));
+  for (const c of entry ? [entry] : COMMANDS) c.add(program);
+}
