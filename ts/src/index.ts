@@ -20,3 +20,4 @@ export { version } from './version.js';
 export { nativeCoreVersion as coreVersion } from './native.js';
 export * from './network/index.js';
 export * from './lifecycle/index.js';
+export { hostInfo, subordinateRanges, type HostInfo, type HostFeature, type HostInfoOptions, type IdRange } from './host-info.js';

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { addAttachCommand } from './attach.js';
 import { addCreateCommand, addStartCommand } from './create.js';
 import { addExecCommand } from './exec.js';
+import { addInfoCommand } from './info.js';
 import { addInspectCommand } from './inspect.js';
 import { addLogsCommand } from './logs.js';
 import { addNetworkCommand } from './network.js';
@@ -31,6 +32,7 @@ export const COMMANDS: CommandEntry[] = [
   { names: ['ns'], add: addNsCommand },
   { names: ['network'], add: addNetworkCommand },
   { names: ['tui'], add: addTuiCommand },
+  { names: ['info'], add: addInfoCommand },
   { names: ['ps'], add: addPsCommand },
   { names: ['logs'], add: addLogsCommand },
   { names: ['exec'], add: addExecCommand },
