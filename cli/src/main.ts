@@ -9,6 +9,7 @@ import { Command } from 'commander';
 import { coreVersion, version } from 'nsbox';
 
 import { addCommands } from './commands/index.js';
+import { addExamples } from './help-examples.js';
 
 const program = new Command('nsbox')
   .description('Linux containers from Node.js: real namespaces, id maps and root filesystems')
@@ -25,5 +26,6 @@ program.exitOverride((err) => {
 });
 
 addCommands(program, process.argv.slice(2));
+addExamples(program);
 
 void program.parseAsync(process.argv);

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 
 import { addAttachCommand } from './attach.js';
+import { addCompletionCommand } from './completion.js';
 import { addCreateCommand, addStartCommand } from './create.js';
 import { addExecCommand } from './exec.js';
 import { addInfoCommand } from './info.js';
@@ -25,6 +26,10 @@ import { addTuiCommand } from './tui.js';
 export interface CommandEntry {
   names: string[];
   add(program: Command): void;
+  /** Commands it builds on, defined first (create copies run's flags). */
+  needs?: string[];
+  /** Needs every other command defined (completion reads them all). */
+  all?: boolean;
 }
 
 export const COMMANDS: CommandEntry[] = [
@@ -44,8 +49,9 @@ export const COMMANDS: CommandEntry[] = [
   { names: ['pause', 'unpause'], add: addPauseCommands },
   { names: ['rm'], add: addRmCommand },
   { names: ['attach'], add: addAttachCommand },
-  { names: ['create'], add: addCreateCommand },
+  { names: ['create'], add: addCreateCommand, needs: ['run'] },
   { names: ['start'], add: addStartCommand },
+  { names: ['completion'], add: addCompletionCommand, all: true },
 ];
 
 /** Registers what `argv` (without node and script) needs: its command's entry, none for --version, else all. */
@@ -53,5 +59,9 @@ export function addCommands(program: Command, argv: string[]): void {
   const first = argv[0];
   if (first === '-V' || first === '--version') return;
   const entry = COMMANDS.find((c) => first !== undefined && c.names.includes(first));
-  for (const c of entry ? [entry] : COMMANDS) c.add(program);
+  if (!entry || entry.all) {
+    for (const c of COMMANDS) c.add(program);
+    return;
+  }
+  for (const c of COMMANDS) if (c === entry || entry.needs?.some((n) => c.names.includes(n))) c.add(program);
 }

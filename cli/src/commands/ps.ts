@@ -55,18 +55,43 @@ export function status(s: ContainerState): string {
   }
 }
 
+/** docker's `--format` fields: `{{.ID}}`, `{{.Names}}`, `{{.Command}}`, `{{.CreatedAt}}`, `{{.Status}}`, `{{.State}}`, `{{.Pid}}`. */
+const FIELDS: Record<string, (s: ContainerState, id: string) => string> = {
+  ID: (_s, id) => id,
+  Names: (s) => s.name,
+  Command: (s) => JSON.stringify(s.command.join(' ')),
+  CreatedAt: (s) => s.createdAt,
+  Status: (s) => status(s),
+  State: (s) => s.status,
+  Pid: (s) => String(s.pid ?? ''),
+};
+
+const PLACEHOLDER = /\{\{\s*\.(\w+)\s*\}\}/g;
+
+function checkTemplate(format: string): void {
+  for (const [all, field] of format.matchAll(PLACEHOLDER)) {
+    if (!FIELDS[field!]) throw new Error(`--format: unknown field ${all} (${Object.keys(FIELDS).map((k) => `{{.${k}}}`).join(' ')})`);
+  }
+}
+
+export function template(format: string, s: ContainerState, id: string): string {
+  return format.replace(PLACEHOLDER, (_all, field: string) => FIELDS[field]!(s, id)).replace(/\\t/g, '\t');
+}
+
 export function addPsCommand(program: Command): void {
   withRoot(program.command('ps').description('list containers'))
     .option('-a, --all', 'show all containers (default: running ones)')
     .option('-q, --quiet', 'only ids')
     .option('--no-trunc', 'do not truncate ids and commands')
-    .option('--format <FORMAT>', "'table' (default) or 'json' (one object per line)")
+    .option('--format <FORMAT>', "'table' (default), 'json' (one object per line) or a template such as '{{.Names}}'")
     .action((flags: PsFlags) => {
       try {
+        if (flags.format?.includes('{{')) checkTemplate(flags.format);
         const list = runtimeFor(flags).list({ all: flags.all === true });
         const id = (s: ContainerState) => (flags.noTrunc ? s.id : s.id.slice(0, 12));
         if (flags.quiet) process.stdout.write(list.map((s) => `${id(s)}\n`).join(''));
         else if (flags.format === 'json') process.stdout.write(list.map((s) => `${JSON.stringify(s)}\n`).join(''));
+        else if (flags.format?.includes('{{')) process.stdout.write(list.map((s) => `${template(flags.format!, s, id(s))}\n`).join(''));
         else if (flags.format && flags.format !== 'table') throw new Error(`unknown --format ${JSON.stringify(flags.format)} (table or json)`);
         else {
           const cmd = (s: ContainerState) => {
