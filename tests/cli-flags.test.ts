@@ -1,9 +1,13 @@
 // `nsbox run` flags → RunOptions, and the CLI's start-up behaviour: no runtime needed.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 import test from 'ava';
 import { InvalidSpecError } from 'nsbox';
 
 import { idMapping, publish, runOptionsFromFlags, volume } from '../cli/src/run-flags.js';
-import { runCli } from './helpers/cli.js';
+import { REPO, runCli } from './helpers/cli.js';
 
 test('docker-style flags become options', (t) => {
   const o = runOptionsFromFlags({
@@ -62,5 +66,12 @@ test('start-up does not load the TUI (nor ink/react)', async (t) => {
   t.is(traced.code, 0);
   const loaded = traced.stderr.split('\n').filter((l) => l.startsWith('import '));
   t.true(loaded.length > 0, 'the tracer saw the CLI load');
-  t.deepEqual(loaded.filter((l) => /\/tui\/|[/'"]ink[/'"]|\breact\b/.test(l)), []);
+  t.deepEqual(loaded.filter((l) => /\/tui\/|\/tui\.mjs|[/'"]ink[/'"]|\breact\b/.test(l)), []);
+  // The CLI is a bundle (cli/build.mjs): what went into each file it loaded is in esbuild's metafile.
+  const meta = JSON.parse(readFileSync(path.join(REPO, 'cli/dist/meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+  const files = loaded.map((l) => l.slice('import '.length)).filter((u) => u.startsWith('file:')).map((u) => path.relative(REPO, fileURLToPath(u)));
+  const bundled = files.filter((f) => meta.outputs[f]);
+  t.true(bundled.includes('cli/dist/main.js'), `the bundle was loaded: ${files.join(' ')}`);
+  const heavy = bundled.flatMap((f) => Object.keys(meta.outputs[f]!.inputs)).filter((i) => /node_modules\/(ink|react|react-reconciler|yoga-layout)\/|cli\/src\/tui\//.test(i));
+  t.deepEqual(heavy, [], 'no TUI, ink or react code in what start-up loads');
 });

@@ -1,16 +1,15 @@
 #!/usr/bin/env node
 /**
- * The `nsbox` CLI. Start-up loads only commander and the library's facade (the addon itself is
- * loaded on first use); the TUI's modules are imported only by `nsbox tui`.
+ * The `nsbox` CLI. cli/build.mjs bundles it into one file with commander and the library; Node's
+ * modules that only some commands use, and the addon, load on first use; the TUI (ink, react) is a
+ * file of its own that only `nsbox tui` imports. Only the command named on the command line is
+ * defined (commands/index.ts).
  */
 import { Command } from 'commander';
 import { coreVersion, version } from 'nsbox';
 
-import { addNetworkCommand } from './commands/network.js';
-import { addNsCommand } from './commands/ns.js';
-import { addRunCommand } from './commands/run.js';
-import { addTuiCommand } from './commands/tui.js';
-import { addLifecycleCommands } from './commands/ps.js';
+import { addCommands } from './commands/index.js';
+import { addExamples } from './help-examples.js';
 
 const program = new Command('nsbox')
   .description('Linux containers from Node.js: real namespaces, id maps and root filesystems')
@@ -26,10 +25,7 @@ program.exitOverride((err) => {
   process.exit(err.exitCode === 0 ? 0 : 125);
 });
 
-addRunCommand(program);
-addNsCommand(program);
-addNetworkCommand(program);
-addTuiCommand(program);
-addLifecycleCommands(program);
+addCommands(program, process.argv.slice(2));
+addExamples(program);
 
-await program.parseAsync(process.argv);
+void program.parseAsync(process.argv);

@@ -66,6 +66,16 @@ test('3: namespace explorer lists every namespace, who uses it, and its processe
   t.true(f.includes('[3 Namespaces]'));
 });
 
+test('USED BY separates the host and each container with ", "', async (t) => {
+  const api = new FakeApi({ containers: 2 });
+  const list = await api.hostNamespaces();
+  api.hostNamespaces = async () => list.map((n) => (n.kind === 'net' && n.isHost ? { ...n, containers: ['sleeper', 'web'] } : n));
+  const m = mount(t, api, { initial: { view: 'namespaces' } });
+  const f = await m.waitFor(has('USED BY'));
+  t.regex(f, /net\s+4026531837\s+120 4026531840\s+1 init\s+host, sleeper, web/);
+  t.regex(f, /net\s+\d+\s+2 4026531840\s+10001 sleep infinity\s+box-001$/m);
+});
+
 test('the terminal size is followed: rows drawn and columns used change with it', async (t) => {
   const m = mount(t, new FakeApi({ containers: 100 }), { size: undefined });
   await m.waitFor(has('box-001'));

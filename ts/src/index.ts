@@ -15,8 +15,10 @@ export {
 export { registerStartHook, type StartHook, type StartHookContext, type Teardown } from './hooks.js';
 export { ociConfig, ANNOTATION_WAIT_START, type OciSpec, type BuiltSpec } from './spec.js';
 export { runtimePath } from './runtime-process.js';
+export { platformTriple, UnsupportedPlatformError } from './platform.js';
 export { encodeFrame, FrameDecoder, type ToRuntime, type FromRuntime } from './frames.js';
 export { version } from './version.js';
 export { nativeCoreVersion as coreVersion } from './native.js';
 export * from './network/index.js';
 export * from './lifecycle/index.js';
+export { hostInfo, subordinateRanges, type HostInfo, type HostFeature, type HostInfoOptions, type IdRange } from './host-info.js';

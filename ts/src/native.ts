@@ -2,9 +2,8 @@
  * The napi addon, loaded on first use so that importing 'nsbox' (and starting the CLI) stays cheap.
  * Every call goes through here so addon errors become typed errors in one place.
  */
-import { createRequire } from 'node:module';
-
 import { fromNative } from './errors.js';
+import { loadAddon } from './platform.js';
 
 interface Binding {
   buildSpec(optionsJson: string): string;
@@ -17,8 +16,7 @@ interface Binding {
 let binding: Binding | undefined;
 
 function load(): Binding {
-  // ts/src and ts/dist both sit one level below ts/, next to the generated loader in ts/native.
-  binding ??= createRequire(import.meta.url)('../native/index.cjs') as Binding;
+  binding ??= loadAddon<Binding>();
   return binding;
 }
 

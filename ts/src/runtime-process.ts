@@ -3,27 +3,20 @@
  * execs it (libuv does both at once), so no thread of ours ever enters a namespace.
  */
 import { spawn as spawnChild, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
-import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 
-import { fromWire, NotFoundError, protocolError, type NsboxError } from './errors.js';
+import { fromWire, protocolError, type NsboxError } from './errors.js';
 import { encodeFrame, FrameDecoder, type FromRuntime, type ToRuntime } from './frames.js';
 import type { StdioOption } from './options.js';
+import { missingBinary, runtimePath } from './platform.js';
+import { randomHex } from './random.js';
 
-/** `NSBOX_RUNTIME`, else the release build in this package's own `target/`. */
-export function runtimePath(): string {
-  const fromEnv = process.env.NSBOX_RUNTIME;
-  if (fromEnv) return path.resolve(fromEnv);
-  // ts/src and ts/dist are both two levels below the package root.
-  return fileURLToPath(new URL('../../target/release/nsbox-runtime', import.meta.url));
-}
+export { runtimePath };
 
 /** A container id: 64 hex digits, like docker's. */
 export function newContainerId(): string {
-  return randomBytes(32).toString('hex');
+  return randomHex(32);
 }
 
 /** How the runtime ended, as far as the protocol told us. */
@@ -60,10 +53,7 @@ export class RuntimeProcess {
     try {
       accessSync(bin, constants.X_OK);
     } catch {
-      throw new NotFoundError({
-        code: 'ENOENT', op: 'spawn nsbox-runtime', path: bin, errno: 2,
-        message: 'the runtime executable is missing: run `npm run build:rust`, or set NSBOX_RUNTIME to its path',
-      });
+      throw missingBinary('runtime', bin);
     }
     // fd 3 is a socketpair (libuv creates one for 'pipe'): config and commands go in, reports come out.
     const stdioOpts: StdioOptions = [...stdio, 'pipe'];

@@ -68,10 +68,12 @@ export function addNetworkCommand(program: Command): void {
     .command('ls')
     .alias('list')
     .description('list networks')
+    .option('-q, --quiet', 'only names')
     .option('--format <FORMAT>', 'table or json', 'table')
-    .action((f: FormatFlag) => act(async () => {
+    .action((f: FormatFlag & { quiet?: boolean }) => act(async () => {
       checkFormat(f.format);
       const nets = await listNetworks();
+      if (f.quiet) return void process.stdout.write(nets.map((n) => `${n.name}\n`).join(''));
       if (f.format === 'json') return json(nets);
       process.stdout.write(table(
         ['NAME', 'BRIDGE', 'SUBNET', 'GATEWAY', 'MTU', 'INTERNAL', 'ENDPOINTS'],

@@ -1,39 +1,9 @@
-/** `nsbox ps [-a] [-q] [--no-trunc] [--format json]`, and the registration of every lifecycle command. */
+/** `nsbox ps [-a] [-q] [--no-trunc] [--format json]`. */
 import type { Command } from 'commander';
 import type { ContainerState } from 'nsbox';
 
 import { reportError } from '../report-error.js';
-import { addAttachCommand } from './attach.js';
-import { addExecCommand } from './exec.js';
-import { addInspectCommand } from './inspect.js';
-import { addLogsCommand } from './logs.js';
-import { addPauseCommands } from './pause.js';
 import { ago, runtimeFor, table, withRoot, type RootFlags } from './ps-common.js';
-import { addRmCommand } from './rm.js';
-import { addCreateCommand, addStartCommand } from './create.js';
-import { addDetachFlags } from './run-detached.js';
-import { addKillCommand, addStopCommand, addWaitCommand } from './stop.js';
-import { addTopCommand } from './top.js';
-import { addUpdateCommand } from './update.js';
-
-/** Registers ps, logs, exec, top, inspect, stop, kill, wait, pause, unpause, rm, attach, and `run -d` (on the existing run). */
-export function addLifecycleCommands(program: Command): void {
-  addPsCommand(program);
-  addLogsCommand(program);
-  addExecCommand(program);
-  addTopCommand(program);
-  addInspectCommand(program);
-  addStopCommand(program);
-  addKillCommand(program);
-  addWaitCommand(program);
-  addPauseCommands(program);
-  addUpdateCommand(program);
-  addRmCommand(program);
-  addAttachCommand(program);
-  addDetachFlags(program);
-  addCreateCommand(program);
-  addStartCommand(program);
-}
 
 interface PsFlags extends RootFlags {
   all?: boolean;
@@ -57,18 +27,43 @@ export function status(s: ContainerState): string {
   }
 }
 
-function addPsCommand(program: Command): void {
+/** docker's `--format` fields: `{{.ID}}`, `{{.Names}}`, `{{.Command}}`, `{{.CreatedAt}}`, `{{.Status}}`, `{{.State}}`, `{{.Pid}}`. */
+const FIELDS: Record<string, (s: ContainerState, id: string) => string> = {
+  ID: (_s, id) => id,
+  Names: (s) => s.name,
+  Command: (s) => JSON.stringify(s.command.join(' ')),
+  CreatedAt: (s) => s.createdAt,
+  Status: (s) => status(s),
+  State: (s) => s.status,
+  Pid: (s) => String(s.pid ?? ''),
+};
+
+const PLACEHOLDER = /\{\{\s*\.(\w+)\s*\}\}/g;
+
+function checkTemplate(format: string): void {
+  for (const [all, field] of format.matchAll(PLACEHOLDER)) {
+    if (!FIELDS[field!]) throw new Error(`--format: unknown field ${all} (${Object.keys(FIELDS).map((k) => `{{.${k}}}`).join(' ')})`);
+  }
+}
+
+export function template(format: string, s: ContainerState, id: string): string {
+  return format.replace(PLACEHOLDER, (_all, field: string) => FIELDS[field]!(s, id)).replace(/\\t/g, '\t');
+}
+
+export function addPsCommand(program: Command): void {
   withRoot(program.command('ps').description('list containers'))
     .option('-a, --all', 'show all containers (default: running ones)')
     .option('-q, --quiet', 'only ids')
     .option('--no-trunc', 'do not truncate ids and commands')
-    .option('--format <FORMAT>', "'table' (default) or 'json' (one object per line)")
+    .option('--format <FORMAT>', "'table' (default), 'json' (one object per line) or a template such as '{{.Names}}'")
     .action((flags: PsFlags) => {
       try {
+        if (flags.format?.includes('{{')) checkTemplate(flags.format);
         const list = runtimeFor(flags).list({ all: flags.all === true });
         const id = (s: ContainerState) => (flags.noTrunc ? s.id : s.id.slice(0, 12));
         if (flags.quiet) process.stdout.write(list.map((s) => `${id(s)}\n`).join(''));
         else if (flags.format === 'json') process.stdout.write(list.map((s) => `${JSON.stringify(s)}\n`).join(''));
+        else if (flags.format?.includes('{{')) process.stdout.write(list.map((s) => `${template(flags.format!, s, id(s))}\n`).join(''));
         else if (flags.format && flags.format !== 'table') throw new Error(`unknown --format ${JSON.stringify(flags.format)} (table or json)`);
         else {
           const cmd = (s: ContainerState) => {

@@ -5,10 +5,6 @@ interface TuiModule {
   runTui(): Promise<number>;
 }
 
-// A variable, so tsc neither resolves nor bundles the TUI into the start-up path (and builds even
-// before cli/src/tui exists).
-const TUI_MODULE = '../tui/index.js';
-
 /**
  * ink decides once, when it is imported, whether it runs under CI (a `CI` or
  * `CONTINUOUS_INTEGRATION` variable), and there it draws only the last frame, on exit. A dashboard on
@@ -20,7 +16,8 @@ async function importInteractive(): Promise<TuiModule> {
   const saved = keys.map((k) => [k, process.env[k]] as const);
   if (process.stdin.isTTY && process.stdout.isTTY) for (const k of keys) if (k in process.env) process.env[k] = 'false';
   try {
-    return (await import(TUI_MODULE)) as TuiModule;
+    // A dynamic import: the CLI bundle (cli/build.mjs) puts the TUI, ink and react in their own file.
+    return (await import('../tui/index.js')) as TuiModule;
   } finally {
     for (const [k, v] of saved) if (v === undefined) delete process.env[k]; else process.env[k] = v;
   }

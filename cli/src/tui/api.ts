@@ -1,3 +1,7 @@
+import type { HostInfo } from 'nsbox';
+
+export type { HostInfo };
+
 /**
  * The interface the dashboard is built on. Every method maps onto the public `nsbox` TS API
  * (see real-api.ts for which call backs which method); fake-api.ts implements it in memory for tests.
@@ -134,6 +138,8 @@ export interface DashboardApi {
   processes(id: string): Promise<ProcessInfo[]>;
   listNetworks(): Promise<NetworkSummary[]>;
   hostNamespaces(): Promise<HostNamespace[]>;
+  /** What `nsbox info` reports: versions, kernel features, roots, counts, remedies (the Host view). */
+  hostInfo(): Promise<HostInfo>;
   createContainer(form: NewContainerForm): Promise<ContainerSummary>;
   stop(id: string): Promise<void>;
   kill(id: string, signal?: string): Promise<void>;

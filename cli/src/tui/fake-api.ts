@@ -5,7 +5,7 @@
 import {
   NAMESPACE_KINDS,
   type Capabilities, type ContainerDetail, type ContainerSummary, type DashboardApi, type DashboardEvent,
-  type Endpoint, type HostNamespace, type LogLine, type NamespaceInfo, type NetworkSummary, type NewContainerForm,
+  type Endpoint, type HostInfo, type HostNamespace, type LogLine, type NamespaceInfo, type NetworkSummary, type NewContainerForm,
   type ProcessInfo,
 } from './api.js';
 
@@ -186,6 +186,35 @@ export class FakeApi implements DashboardApi {
       }
     }
     return out;
+  }
+
+  /** What hostInfo() returns: a cgroup v2 host without nft (so the view has a warning to show). */
+  info: HostInfo = {
+    versions: { nsbox: '0.1.0', core: '0.1.0', runtime: 'nsbox-runtime version 0.1.0', runtimePath: '/opt/nsbox/nsbox-runtime', kernel: '6.1.0-test', node: 'v20.0.0', libseccomp: '2.5.4' },
+    host: { os: 'Debian GNU/Linux 12 (bookworm)', arch: 'x86_64', cpus: 2, memoryBytes: 4 * 2 ** 30, uid: 0, gid: 0, user: 'root', root: true },
+    cgroups: { layout: 'v2', v2Mount: '/sys/fs/cgroup', v1Mounts: {}, v2Controllers: ['cpu', 'memory', 'pids'], v1Controllers: [], own: '/user.slice', writable: true },
+    userNamespaces: { kernel: true, maxUserNamespaces: 15000, unprivilegedUsernsClone: 1, apparmorRestrictUnprivileged: null, subuid: [{ start: 100000, count: 65536 }], subgid: [{ start: 100000, count: 65536 }], newuidmap: '/usr/bin/newuidmap', newgidmap: '/usr/bin/newgidmap' },
+    timeNamespace: true,
+    overlay: { kernel: true, inUserNamespace: true },
+    seccomp: { kernel: true, actions: ['kill_process', 'errno', 'user_notif', 'allow'], libseccomp: '2.5.4' },
+    nftables: { nft: null, version: null, usable: null },
+    tun: { path: '/dev/net/tun', present: true, mode: 'crw-rw-rw-' },
+    roots: { state: '/run/nsbox', networks: '/var/lib/nsbox/networks', leases: '/run/nsbox/leases' },
+    containers: null,
+    networks: null,
+    errors: [],
+    features: [
+      { name: 'user namespaces', ok: true, detail: 'user.max_user_namespaces = 15000' },
+      { name: 'nftables', ok: false, detail: 'nft not found', remedy: 'published ports (-p) are written with nft: `sudo apt-get install nftables`' },
+    ],
+  };
+
+  async hostInfo(): Promise<HostInfo> {
+    await this.guard('hostInfo');
+    const list = [...this.containers.values()].map((c) => c.summary.status);
+    const running = list.filter((s) => s === 'running').length;
+    const paused = list.filter((s) => s === 'paused').length;
+    return { ...this.info, containers: { total: list.length, running, paused, stopped: list.length - running - paused }, networks: this.networks.length };
   }
 
   async createContainer(form: NewContainerForm): Promise<ContainerSummary> {

@@ -11,6 +11,7 @@
  *                      endpoints from the state, else from the networking API
  *   listNetworks       listNetworks + inspectNetwork (issue 3)
  *   hostNamespaces     /proc/<pid>/ns/* of every process (no library call needed)
+ *   hostInfo           hostInfo() (what `nsbox info` prints), for the same state root
  *
  * The library is read through feature detection, so this file builds against any stage of it, and a
  * method whose part is missing rejects with NotAvailableError naming what it waits for.
@@ -19,7 +20,7 @@ import * as nsbox from 'nsbox';
 import {
   NAMESPACE_KINDS, NotAvailableError,
   type Capabilities, type ContainerDetail, type ContainerSummary, type DashboardApi, type DashboardEvent, type LogLine,
-  type NetworkSummary, type NewContainerForm, type ProcessInfo,
+  type HostInfo, type NetworkSummary, type NewContainerForm, type ProcessInfo,
 } from './api.js';
 import { cgroupPath, cgroupUsage, hostNsIds, idMap, nsIds, processesInPidNs, scanNamespaces, timeOffsets } from './procfs.js';
 import type { Runtime } from 'nsbox';
@@ -33,6 +34,7 @@ interface Library {
   spawn?: SpawnFn;
   listNetworks?: () => Promise<LibNetwork[]>;
   inspectNetwork?: (name: string) => Promise<LibNetwork & { endpoints: LibEndpoint[] }>;
+  hostInfo?: (o?: { root?: string }) => Promise<HostInfo>;
 }
 interface LibNetwork { name: string; bridge: string; subnet: string; gateway: string; internal?: boolean }
 interface LibEndpoint {
@@ -47,9 +49,11 @@ export class RealApi implements DashboardApi {
   private readonly backend?: ContainerBackend;
   private readonly lib: Library;
   private readonly cpu = new Map<string, { usec: number; at: number }>();
+  private readonly root?: string;
 
   constructor(lib: Library = nsbox as unknown as Library, opts: { root?: string; backend?: ContainerBackend } = {}) {
     this.lib = lib;
+    this.root = opts.root;
     this.backend = opts.backend
       ?? (typeof lib.Runtime === 'function' ? new LifecycleBackend(new lib.Runtime(opts.root === undefined ? {} : { root: opts.root })) : undefined)
       ?? (typeof lib.spawn === 'function' ? new SessionRuntime(lib.spawn) : undefined);
@@ -128,6 +132,11 @@ export class RealApi implements DashboardApi {
     if (this.rt.processes) return this.rt.processes(id);
     const { pid } = await this.rt.get(id);
     return pid ? processesInPidNs(pid) : [];
+  }
+
+  async hostInfo(): Promise<HostInfo> {
+    if (typeof this.lib.hostInfo !== 'function') throw new NotAvailableError('host', 'hostInfo() in the library');
+    return this.lib.hostInfo(this.root === undefined ? {} : { root: this.root });
   }
 
   async listNetworks(): Promise<NetworkSummary[]> {

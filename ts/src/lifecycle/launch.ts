@@ -4,13 +4,13 @@
  * is recorded in the container's endpoints.json before the command may start, so whichever process
  * removes the container later can release it.
  */
-import { randomBytes } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
 
 import { invalidSpec, type NsboxError } from '../errors.js';
 import { prepareHooks, startHooks, type Teardown } from '../hooks.js';
 import type { Endpoint } from '../network/types.js';
 import { validateOptions, type RunOptions } from '../options.js';
+import { randomHex } from '../random.js';
 import { buildSpec } from '../spec.js';
 import { controlSession, runtimeCommand } from './driver.js';
 import { recordOf, releaseEndpoints, writeEndpoints, type EndpointRecord } from './endpoints.js';
@@ -41,7 +41,7 @@ export async function launch(root: string, options: DetachedRunOptions, mode: 'r
   const { rm, logMaxSize, interactive, ...rest } = options;
   if (logMaxSize !== undefined && !(Number.isSafeInteger(logMaxSize) && logMaxSize > 0)) throw invalidSpec('logMaxSize', 'must be a positive whole number of bytes');
   const validated = validateOptions({ ...rest, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' });
-  const id = randomBytes(32).toString('hex');
+  const id = randomHex(32);
   // Hooks' prepare stages (networking's /etc files) add volumes; undone below if starting fails.
   const prepared = prepareHooks(id, validated);
   const teardowns: Teardown[] = [...prepared.teardowns];

@@ -3,9 +3,8 @@
  * libuv pool, and attach on nsbox-net's own worker thread; Node's threads never change namespace).
  * Errors arrive as the package's typed errors.
  */
-import { createRequire } from 'node:module';
-
 import { fromNative, invalidSpec } from '../errors.js';
+import { loadAddon } from '../platform.js';
 import type {
   AttachOptions, CreateNetworkOptions, DetachOptions, Endpoint, NetworkClientOptions, Network, NetworkDetail,
   NetworkSummary, PortSpec,
@@ -25,8 +24,7 @@ interface NetBinding {
 let binding: NetBinding | undefined;
 
 function native(): NetBinding {
-  // ts/src/network and ts/dist/network both sit two levels below ts/, next to the loader in ts/native.
-  binding ??= createRequire(import.meta.url)('../../native/index.cjs') as NetBinding;
+  binding ??= loadAddon<NetBinding>();
   return binding;
 }
 

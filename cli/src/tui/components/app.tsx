@@ -12,6 +12,7 @@ import { ContainersView, type ListState } from './containers-view.js';
 import { DetailView, TABS, type DetailTab } from './detail-view.js';
 import { ErrorBoundary } from './error-boundary.js';
 import { HelpOverlay } from './help-overlay.js';
+import { HostView } from './host-view.js';
 import { NamespaceExplorer } from './namespace-explorer.js';
 import { NetworksView } from './networks-view.js';
 import { NewContainerFormView } from './new-container-form.js';
@@ -86,6 +87,7 @@ export function App({ api, refreshMs = 1000, size, initial, onExec, clock = Date
     if (input === '1') setView('containers');
     else if (input === '2') setView('networks');
     else if (input === '3') setView('namespaces');
+    else if (input === '4') setView('host');
     else if (key.escape) setView('containers');
     if (view !== 'containers' && view !== 'detail') return;
     if (input === 'n') { setOverlay('form'); return; }
@@ -114,6 +116,7 @@ export function App({ api, refreshMs = 1000, size, initial, onExec, clock = Date
   else if (view === 'detail' && current) body = <DetailView api={api} c={current} tab={tab} onTab={setTab} width={columns} height={bodyHeight} />;
   else if (view === 'networks') body = <NetworksView api={api} width={columns} height={bodyHeight} refreshMs={refreshMs * 2} />;
   else if (view === 'namespaces') body = <NamespaceExplorer api={api} width={columns} height={bodyHeight} refreshMs={refreshMs * 2} />;
+  else if (view === 'host') body = <HostView api={api} width={columns} height={bodyHeight} refreshMs={refreshMs * 10} />;
   else {
     body = <ContainersView containers={containers.data} error={containers.error} list={list} onList={setList}
       selectedId={selectedId} onSelect={setSelectedId} width={columns} height={bodyHeight} now={now} />;

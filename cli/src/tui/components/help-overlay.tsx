@@ -3,7 +3,7 @@ import { Box, Text } from 'ink';
 import { LAYER, useKeys } from '../hooks/use-keys.js';
 
 const KEYS: Array<[string, string]> = [
-  ['1 2 3', 'containers · networks · namespace explorer'],
+  ['1 2 3 4', 'containers · networks · namespace explorer · host (nsbox info)'],
   ['↑ ↓ PgUp PgDn g G', 'move; in tabs: scroll'],
   ['Enter', 'container details (namespace explorer: its processes)'],
   ['Esc', 'back / close'],

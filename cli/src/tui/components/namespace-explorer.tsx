@@ -13,6 +13,12 @@ interface Props { api: DashboardApi; width: number; height: number; refreshMs: n
 const matches = (n: HostNamespace, f: string): boolean =>
   !f || n.kind.includes(f) || String(n.id).includes(f) || n.command.toLowerCase().includes(f) || n.containers.some((c) => c.includes(f));
 
+/** `host, sleeper, web`: the host (yellow) first, then the containers (green), comma-separated. */
+function UsedBy({ n }: { n: HostNamespace }) {
+  const users: Array<[string, string]> = [...(n.isHost ? [['host', 'yellow'] as [string, string]] : []), ...n.containers.map((c): [string, string] => [c, 'green'])];
+  return <>{users.map(([name, color], i) => <Text key={name}>{i ? ', ' : ''}<Text color={color}>{name}</Text></Text>)}</>;
+}
+
 /** Every namespace on the host, like lsns; Enter lists its processes. */
 export function NamespaceExplorer({ api, width, height, refreshMs }: Props) {
   const all = usePoll(() => api.hostNamespaces(), refreshMs, 'ns');
@@ -69,7 +75,7 @@ export function NamespaceExplorer({ api, width, height, refreshMs }: Props) {
       {list.slice(start, start + body).map((n, j) => (
         <Text key={keyOf(n)} inverse={start + j === sel} wrap="truncate">
           {start + j === sel ? '› ' : '  '}{fit(n.kind, 7)} {fit(String(n.id), 11)} {fit(String(n.nprocs), 6, 'right')} {fit(n.ownerUserNs === undefined ? '-' : String(n.ownerUserNs), 11)} {fit(String(n.pid), 7, 'right')} {fit(n.command, cmdWidth)}{' '}
-          {n.isHost ? <Text color="yellow">host</Text> : null}{n.containers.length ? <Text color="green">{n.containers.join(',')}</Text> : null}
+          <UsedBy n={n} />
         </Text>
       ))}
     </Box>

@@ -1,0 +1,39 @@
+/** One example per command, printed after its `--help` (podman's way of docker's help). */
+import type { Command } from 'commander';
+
+export const EXAMPLES: Record<string, string> = {
+  '': "nsbox run --rm --hostname box -- /bin/sh -c 'hostname; echo $$'",
+  run: 'nsbox run -d --name web --network blue -p 8080:80 --rootfs ./rootfs -- httpd -f -p 80',
+  ns: 'nsbox ns $(pgrep -n sleep)',
+  network: 'nsbox network create blue --subnet 10.201.0.0/24',
+  'network create': 'nsbox network create blue --subnet 10.201.0.0/24 --gateway 10.201.0.1',
+  'network ls': 'nsbox network ls --format json',
+  'network inspect': 'nsbox network inspect blue --format table',
+  'network rm': 'nsbox network rm blue',
+  'network prune': 'nsbox network prune',
+  tui: 'sudo nsbox tui',
+  info: 'nsbox info --format json',
+  ps: "nsbox ps -a --format '{{.ID}}\\t{{.Names}}\\t{{.Status}}'",
+  logs: 'nsbox logs -f --tail 20 web',
+  exec: 'nsbox exec -it web /bin/sh',
+  top: 'nsbox top web',
+  inspect: 'nsbox inspect web',
+  stop: 'nsbox stop -t 5 web',
+  kill: 'nsbox kill -s SIGHUP web',
+  wait: 'nsbox wait web',
+  pause: 'nsbox pause web',
+  unpause: 'nsbox unpause web',
+  update: 'nsbox update --memory 128m --pids-limit 50 web',
+  rm: 'nsbox rm -f web',
+  attach: 'nsbox attach web',
+  create: 'nsbox create --name job -- /bin/sh -c "echo hi" && nsbox start -a job',
+  start: 'nsbox start -a job',
+  completion: 'source <(nsbox completion bash)   # zsh: source <(nsbox completion zsh)',
+};
+
+/** Adds `Example:` to the help of every defined command that has one. */
+export function addExamples(cmd: Command, path: string[] = []): void {
+  const example = EXAMPLES[path.join(' ')];
+  if (example) cmd.addHelpText('after', `\nExample:\n  ${example}\n`);
+  for (const c of cmd.commands) addExamples(c, [...path, c.name()]);
+}
