@@ -11,8 +11,7 @@ import test, { type ExecutionContext } from 'ava';
 
 import { busyboxImage, type OciImage } from '../helpers/oci-image.js';
 import { startContainerd, type Containerd } from './containerd.js';
-import { notRun, preflight, until } from './gate.js';
-import type { CmdResult } from './host.js';
+import { checker as exitChecker, notRun, preflight, show, until } from './gate.js';
 import { runtimesUnderTest, type RuntimeUnderTest } from './runtimes.js';
 
 const runtimes = runtimesUnderTest();
@@ -50,22 +49,6 @@ function ready(t: ExecutionContext, rt: RuntimeUnderTest): { containerd: Contain
   return env;
 }
 
-function show(r: CmdResult): string {
-  return `\`${r.cmd}\` → ${r.code ?? r.signal} in ${r.ms.toFixed(0)} ms\n  stdout: ${JSON.stringify(r.stdout.slice(0, 600))}\n  stderr: ${JSON.stringify(r.stderr.slice(0, 1500))}`;
-}
-
-/**
- * An exit-code assertion for one test, with the whole result in its message; when traced
- * (NSBOX_ENGINE_TRACE=1), a mismatch also logs the runtime calls made since the test began.
- */
-function checker(t: ExecutionContext, engine: Containerd, rt: RuntimeUnderTest): (r: CmdResult, code: number, what: string) => void {
-  const mark = trace ? engine.trace(rt).length : 0;
-  return (r, code, what) => {
-    if (r.code !== code && trace) t.log(`runtime calls:\n  ${engine.trace(rt).slice(mark).join('\n  ')}`);
-    t.is(r.code, code, `${what}: ${show(r)}`);
-  };
-}
-
 /** The shim processes for container `id` (the shim's command line names it). */
 function shimsOf(c: Containerd, id: string): number[] {
   return c.host
@@ -89,7 +72,7 @@ for (const rt of runtimes) {
     const e = ready(t, rt);
     if (!e) return;
     const { containerd: c, image } = e;
-    const check = checker(t, c, rt);
+    const check = exitChecker(t, c, rt, trace);
     const n = id('rm');
     const r = c.ctr(['run', '--rm', ...c.runFlags(rt, n), image.ref, n, 'sh', '-c', 'echo out; echo err >&2; pwd; exit 7']);
     t.log(`ctr run --rm took ${r.ms.toFixed(0)} ms`);
@@ -109,7 +92,7 @@ for (const rt of runtimes) {
     const e = ready(t, rt);
     if (!e) return;
     const { containerd: c, image } = e;
-    const check = checker(t, c, rt);
+    const check = exitChecker(t, c, rt, trace);
     const n = id('tty');
     try {
       const r = c.tty(['run', '--rm', '-t', ...c.runFlags(rt, n), image.ref, n, 'sh'], { input: 'echo typed-$((40+2)); tty\nexit 4\n' });
@@ -126,7 +109,7 @@ for (const rt of runtimes) {
     const e = ready(t, rt);
     if (!e) return;
     const { containerd: c, image } = e;
-    const check = checker(t, c, rt);
+    const check = exitChecker(t, c, rt, trace);
     const n = id('detached');
     try {
       const run = c.ctr(['run', '-d', ...c.runFlags(rt, n), image.ref, n, 'sh', '-c', TERM_HANDLER]);
@@ -174,7 +157,7 @@ for (const rt of runtimes) {
     const e = ready(t, rt);
     if (!e) return;
     const { containerd: c, image } = e;
-    const check = checker(t, c, rt);
+    const check = exitChecker(t, c, rt, trace);
     const n = id('sigkill');
     try {
       // pid 1 of a pid namespace ignores TERM without a handler: only KILL ends it.

@@ -5,7 +5,8 @@
  */
 import type { ExecutionContext } from 'ava';
 
-import { missingCommands } from './host.js';
+import { missingCommands, type CmdResult } from './host.js';
+import type { RuntimeUnderTest } from './runtimes.js';
 
 export const REQUIRE_PRIV = process.env.NSBOX_REQUIRE_PRIV === '1';
 
@@ -34,4 +35,21 @@ export async function until(check: () => boolean, ms: number): Promise<boolean> 
     if (Date.now() > end) return false;
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A command's whole result, for an assertion's message. */
+export function show(r: CmdResult): string {
+  return `\`${r.cmd}\` → ${r.code ?? r.signal} in ${r.ms.toFixed(0)} ms\n  stdout: ${JSON.stringify(r.stdout.slice(0, 600))}\n  stderr: ${JSON.stringify(r.stderr.slice(0, 1500))}`;
+}
+
+/**
+ * An exit-code assertion for one test, with the whole result in its message; when traced
+ * (NSBOX_ENGINE_TRACE=1), a mismatch also logs the runtime calls made since the test began.
+ */
+export function checker(t: ExecutionContext, engine: { trace(rt: RuntimeUnderTest): string[] }, rt: RuntimeUnderTest, trace: boolean): (r: CmdResult, code: number, what: string) => void {
+  const mark = trace ? engine.trace(rt).length : 0;
+  return (r, code, what) => {
+    if (r.code !== code && trace) t.log(`runtime calls:\n  ${engine.trace(rt).slice(mark).join('\n  ')}`);
+    t.is(r.code, code, `${what}: ${show(r)}`);
+  };
 }

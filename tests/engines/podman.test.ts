@@ -8,8 +8,7 @@
 import test, { type ExecutionContext } from 'ava';
 
 import { busyboxImage, type OciImage } from '../helpers/oci-image.js';
-import { notRun, preflight, until } from './gate.js';
-import type { CmdResult } from './host.js';
+import { checker as exitChecker, notRun, preflight, show, until } from './gate.js';
 import { startPodman, type Podman } from './podman.js';
 import { runtimesUnderTest, type RuntimeUnderTest } from './runtimes.js';
 
@@ -50,22 +49,6 @@ function ready(t: ExecutionContext, rt: RuntimeUnderTest): { podman: Podman; ima
   return env;
 }
 
-function show(r: CmdResult): string {
-  return `\`${r.cmd}\` → ${r.code ?? r.signal} in ${r.ms.toFixed(0)} ms\n  stdout: ${JSON.stringify(r.stdout.slice(0, 600))}\n  stderr: ${JSON.stringify(r.stderr.slice(0, 1500))}`;
-}
-
-/**
- * An exit-code assertion for one test, with the whole result in its message; when traced
- * (NSBOX_ENGINE_TRACE=1), a mismatch also logs the runtime calls made since the test began.
- */
-function checker(t: ExecutionContext, engine: Podman, rt: RuntimeUnderTest): (r: CmdResult, code: number, what: string) => void {
-  const mark = trace ? engine.trace(rt).length : 0;
-  return (r, code, what) => {
-    if (r.code !== code && trace) t.log(`runtime calls:\n  ${engine.trace(rt).slice(mark).join('\n  ')}`);
-    t.is(r.code, code, `${what}: ${show(r)}`);
-  };
-}
-
 const TERM_HANDLER = 'echo started; trap "echo got TERM; exit 143" TERM; while :; do sleep 10 & wait $!; done';
 
 for (const rt of runtimes) {
@@ -75,7 +58,7 @@ for (const rt of runtimes) {
     const e = ready(t, rt);
     if (!e) return;
     const { podman, image } = e;
-    const check = checker(t, podman, rt);
+    const check = exitChecker(t, podman, rt, trace);
     const r = podman.cmd(['run', '--rm', '--name', name('rm'), ...podman.runFlags, image.ref, 'sh', '-c', 'echo out; echo err >&2; pwd; echo "$PATH"; exit 7'], { runtime: rt });
     t.log(`run --rm took ${r.ms.toFixed(0)} ms`);
     check(r, 7, 'the container exit code');
@@ -90,7 +73,7 @@ for (const rt of runtimes) {
     const e = ready(t, rt);
     if (!e) return;
     const { podman, image } = e;
-    const check = checker(t, podman, rt);
+    const check = exitChecker(t, podman, rt, trace);
     const n = name('detached');
     const run = podman.cmd(['run', '-d', '--name', n, ...podman.runFlags, image.ref, 'sh', '-c', TERM_HANDLER], { runtime: rt });
     t.log(`run -d took ${run.ms.toFixed(0)} ms`);
@@ -131,7 +114,7 @@ for (const rt of runtimes) {
     const e = ready(t, rt);
     if (!e) return;
     const { podman, image } = e;
-    const check = checker(t, podman, rt);
+    const check = exitChecker(t, podman, rt, trace);
     const n = name('ignores-term');
     // pid 1 of a pid namespace ignores signals it has no handler for: TERM does nothing here.
     const run = podman.cmd(['run', '-d', '--name', n, ...podman.runFlags, image.ref, 'sleep', '1000'], { runtime: rt });
@@ -151,7 +134,7 @@ for (const rt of runtimes) {
     const e = ready(t, rt);
     if (!e) return;
     const { podman, image } = e;
-    const check = checker(t, podman, rt);
+    const check = exitChecker(t, podman, rt, trace);
     const r = podman.tty(['run', '--rm', '-it', '--name', name('it'), ...podman.runFlags, image.ref, 'sh'], { runtime: rt, input: 'echo typed-$((40+2)); tty\nexit 4\n' });
     t.log(`run -it took ${r.ms.toFixed(0)} ms`);
     check(r, 4, 'the shell exit code');
