@@ -184,7 +184,11 @@ impl Pipes {
         let keep = match read(src, &mut buf) {
             Err(Errno::EINTR) | Err(Errno::EAGAIN) => return false,
             Ok(0) | Err(_) => false,
-            Ok(n) => write_all(if i == 0 { libc::STDOUT_FILENO } else { libc::STDERR_FILENO }, &buf[..n]),
+            Ok(n) => {
+                // SAFETY: fd 1 and fd 2 are the runtime's standard descriptors, open for its whole life.
+                let to = unsafe { BorrowedFd::borrow_raw(if i == 0 { libc::STDOUT_FILENO } else { libc::STDERR_FILENO }) };
+                super::supervise::write_all(to, &buf[..n])
+            }
         };
         if !keep {
             self.out[i] = None;
@@ -206,16 +210,4 @@ impl Pipes {
     }
 }
 
-/// Blocking writes to the caller's terminal: it drains on its own, as it would for the command.
-pub(crate) fn write_all(to: i32, mut data: &[u8]) -> bool {
-    // SAFETY: `to` is one of our standard descriptors, open for the runtime's whole life.
-    let to = unsafe { BorrowedFd::borrow_raw(to) };
-    while !data.is_empty() {
-        match write(to, data) {
-            Ok(n) => data = &data[n..],
-            Err(Errno::EINTR) => {}
-            Err(_) => return false,
-        }
-    }
-    true
-}
+

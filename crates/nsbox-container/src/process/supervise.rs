@@ -156,7 +156,8 @@ fn copy(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> bool {
     }
 }
 
-fn write_all(to: BorrowedFd<'_>, mut data: &[u8]) -> bool {
+/// Blocking writes until all of `data` is out (the caller's terminal or pipe drains on its own).
+pub(crate) fn write_all(to: BorrowedFd<'_>, mut data: &[u8]) -> bool {
     while !data.is_empty() {
         match write(to, data) {
             Ok(n) => data = &data[n..],
