@@ -214,6 +214,9 @@ test.serial('hooks run at their points with the state on stdin', async (t) => {
     for (const h of ['prestart', 'createRuntime', 'createContainer']) {
       t.like(JSON.parse(readFileSync(path.join(dir, `${h}.json`), 'utf8')), { id: 'hk', pid, bundle }, h);
     }
+    // prestart as crun gives it (the OCI suite's hooks_stdin), createRuntime as runc gives it
+    t.like(JSON.parse(readFileSync(path.join(dir, 'prestart.json'), 'utf8')), { status: 'created' });
+    t.like(JSON.parse(readFileSync(path.join(dir, 'createRuntime.json'), 'utf8')), { status: 'creating' });
     t.false(existsSync(path.join(b.rootfs.root, 'tmp', 'startContainer.json')), 'startContainer waits for start');
     ok(t, b.rt(['start', 'hk']), 'start');
     t.like(JSON.parse(readFileSync(path.join(dir, 'poststart.json'), 'utf8')), { id: 'hk', status: 'running', pid });

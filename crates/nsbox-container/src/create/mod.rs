@@ -283,7 +283,9 @@ pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, h
     }
     // Cgroups exist, the root is not set up yet: runc's point for both. (With a late user
     // namespace the child makes the rest of its namespaces after this last Go.)
-    hooks::run("prestart", plan.hooks.prestart().as_deref().unwrap_or_default(), &state)?;
+    // prestart (deprecated) sees "created", as crun gives it and the OCI suite's hooks_stdin expects;
+    // createRuntime, its successor at the same point, sees "creating", as runc gives both.
+    hooks::run("prestart", plan.hooks.prestart().as_deref().unwrap_or_default(), &plan.hook_state(id, "created", raw))?;
     hooks::run("createRuntime", plan.hooks.create_runtime().as_deref().unwrap_or_default(), &state)?;
     sync.send(&SyncMsg::Go { state: if child_hooks { state } else { String::new() } })?;
     if let Step::Created = drive(&mut sync, &mut master, &mut notify)? {
