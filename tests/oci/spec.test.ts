@@ -118,6 +118,18 @@ test.serial('mount options that cannot be done are refused, naming the option', 
   for (const [m, re] of cases) runRefused(t, bundle(t, 'true', (c) => c.mounts.push(m)), re);
 });
 
+test.serial('runtime-spec fields the spec types do not model are refused by their path, never dropped; unknown properties are ignored', (t) => {
+  if (!needsRoot(t)) return;
+  const cases: [(c: Config) => void, RegExp][] = [
+    [(c) => c.mounts.push({ destination: '/t', type: 'bind', source: 'rootfs/etc', options: ['rbind'], uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] }), /^nsbox-runtime: mounts\[\d+\]\.uidMappings: ERR_INVALID_SPEC: this runtime-spec field \(in config\.json\) is not supported/],
+    [(c) => (c.linux.netDevices = { eth9: { name: 'eth0' } }), /^nsbox-runtime: linux\.netDevices: ERR_INVALID_SPEC/],
+    [(c) => (c.linux.intelRdt = { closID: 'x', schemata: ['L3:0=f'] }), /^nsbox-runtime: linux\.intelRdt\.schemata: ERR_INVALID_SPEC/],
+  ];
+  for (const [edit, re] of cases) runRefused(t, bundle(t, 'true', edit), re);
+  // a property no runtime-spec defines is ignored, as config.md's Extensibility section requires
+  runOk(t, bundle(t, 'true', (c) => Object.assign(c, { unknown: 'unknown', linux: { ...c.linux, somethingNew: { x: 1 } } })));
+});
+
 test.serial('linux.rootfsPropagation: shared and unbindable apply to the container\'s /', (t) => {
   if (!needsRoot(t)) return;
   for (const [prop, want] of [['shared', /shared:\d+/], ['unbindable', /unbindable/]] as const) {

@@ -127,9 +127,9 @@ fn dispatch(args: &[String]) -> i32 {
             };
             ops::events(&r, &container, stats, interval, emit).map(|_| 0).unwrap_or_else(fail)
         }
-        Cmd::Update { container, resources } => match serde_json::from_str(&resources) {
+        Cmd::Update { container, resources } => match nsbox_container::spec::unmodelled::parse_str(&resources, "update --resources", "linux.resources.") {
             Ok(res) => ops::update(&r, &container, &res).map(|_| 0).unwrap_or_else(fail),
-            Err(e) => fail(nsbox_container::spec::SpecError::new("update --resources", format!("not linux.resources JSON: {e}")).into()),
+            Err(e) => fail(e.into()),
         },
         Cmd::Features => {
             println!("{}", serde_json::to_string_pretty(&ops::features()).unwrap_or_default());

@@ -258,7 +258,7 @@ fn process_for(plan: &Plan, args: &ExecArgs) -> Result<ProcessPlan> {
     let mut p = match &args.process_file {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| sys("read", path.display())(errno_of(&e)))?;
-            let proc: oci_spec::runtime::Process = serde_json::from_str(&text).map_err(|e| SpecError::new("--process", format!("{}: {e}", path.display())))?;
+            let proc: oci_spec::runtime::Process = crate::spec::unmodelled::parse_str(&text, &format!("--process {}", path.display()), "process.")?;
             let mut p = crate::spec::process_plan(&proc)?;
             p.terminal |= args.tty;
             p

@@ -10,6 +10,7 @@ use crate::control::Control;
 use crate::create::sync::SyncError;
 use crate::create::RunError;
 use crate::error::{errno_of, Result};
+use crate::spec::unmodelled;
 use crate::spec::SpecError;
 
 /// `run`/`create`: the container's id and where its config comes from.
@@ -29,7 +30,7 @@ pub fn load_spec(args: &RunArgs, control: Option<&mut Control>) -> Result<(Spec,
     if let Some(fd) = args.config_fd {
         let c = control.filter(|_| Some(fd) == args.control_fd).ok_or_else(|| protocol("--config-fd must equal --control-fd"))?;
         let Some(ToRuntime::Config { spec }) = c.recv()? else { return Err(protocol("expected a config frame first").into()) };
-        let spec: Spec = serde_json::from_value(spec).map_err(|e| SpecError::new("config", e.to_string()))?;
+        let spec: Spec = unmodelled::parse(spec, "config", "")?;
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
         return Ok((spec, cwd));
     }
@@ -37,7 +38,7 @@ pub fn load_spec(args: &RunArgs, control: Option<&mut Control>) -> Result<(Spec,
     let path = bundle.join("config.json");
     let text = std::fs::read_to_string(&path)
         .map_err(|e| RunError::Sys { op: "read", path: path.display().to_string(), errno: errno_of(&e) })?;
-    let spec: Spec = serde_json::from_str(&text).map_err(|e| SpecError::new("config.json", e.to_string()))?;
+    let spec: Spec = unmodelled::parse_str(&text, "config.json", "")?;
     let bundle = std::fs::canonicalize(&bundle).unwrap_or(bundle);
     Ok((spec, bundle))
 }

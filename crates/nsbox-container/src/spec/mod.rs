@@ -7,6 +7,7 @@ mod load;
 mod mounts;
 mod plan;
 mod process;
+pub mod unmodelled;
 
 pub use devices::{DeviceNode, DevicePlan};
 pub use load::{load_spec, validate_id, RunArgs};
