@@ -14,6 +14,7 @@ import path from 'node:path';
 import test from 'ava';
 
 import { ociConfig, type RunOptions } from '../../ts/src/index.js';
+import { CLI, runCli } from '../helpers/cli.js';
 import { needsRoot } from '../helpers/privileged.js';
 import { makeBusyboxRootfs } from '../helpers/rootfs.js';
 import { RUNTIME } from '../lifecycle/helpers.js';
@@ -123,5 +124,35 @@ test.serial('SIGKILL at each step of creating the cgroups: delete --force remove
     for (const d of ownCgroupPaths(`nsbox-${id}`).filter((x) => existsSync(x))) spawnSync('rmdir', [d]);
     rmSync(state, { recursive: true, force: true });
     rootfs.remove();
+  }
+});
+
+test.serial('a monitor SIGKILLed while making the cgroups of `nsbox run -d`: ps shows it dead, rm -f removes every cgroup with the id', async (t) => {
+  if (!needsRoot(t)) return;
+  const state = mkdtempSync(path.join(tmpdir(), 'nsbox-res-root-'));
+  try {
+    const cli = spawn(process.execPath, [CLI, 'run', '-d', '--root', state, '--name', 'cut', '--pids-limit', '10', '--', 'sleep', '30'],
+      { stdio: 'ignore', env: { ...process.env, NSBOX_TEST_STOP_AT: 'cgroups-first-mkdir' } });
+    const ids = () => readdirSync(state).filter((n) => /^[0-9a-f]{64}$/.test(n));
+    let monitor = 0;
+    t.true(await eventually(() => {
+      const id = ids()[0];
+      if (!id || !existsSync(path.join(state, id, 'state.json'))) return false;
+      monitor = JSON.parse(readFileSync(path.join(state, id, 'state.json'), 'utf8')).monitorPid ?? 0;
+      return monitor > 0 && procState(monitor) === 'T';
+    }), 'the monitor stopped after its first mkdir');
+    const id = ids()[0]!;
+    const mine = () => ownCgroupPaths(`nsbox-${id.slice(0, 32)}`).filter((d) => existsSync(d));
+    t.is(mine().length, 1, 'one cgroup made');
+    process.kill(monitor, 'SIGKILL');
+    await new Promise((r) => (cli.exitCode === null ? cli.on('exit', r) : r(null)));
+    const ps = await runCli(['ps', '-a', '--root', state, '--format', '{{.Names}} {{.State}}']);
+    t.regex(ps.stdout, /^cut dead$/m);
+    const rm = await runCli(['rm', '-f', '--root', state, 'cut']);
+    t.is(rm.code, 0, rm.stderr);
+    t.deepEqual(mine(), [], 'every cgroup with the id is gone');
+    t.deepEqual(readdirSync(state).filter((n) => n.startsWith('.cgroups-') || /^[0-9a-f]{64}$/.test(n)), [], 'no record, no container');
+  } finally {
+    rmSync(state, { recursive: true, force: true });
   }
 });
