@@ -35,6 +35,10 @@ test.serial('a child killed by the OOM killer while PID 1 lives: an oom event be
     await reader;
     t.false(seen.includes('exit'), 'no exit before the oom');
     t.is(c.inspect().status, 'running', 'PID 1 lives on');
+    for (const cmd of ['pause', 'unpause']) {
+      const p = await runCli([cmd, '--root', f.root, 'oomer']);
+      t.is(p.code, 0, p.stderr);
+    }
     // Killed from here: `kill` and `die` follow in docker's words, and OOMKilled stays right at exit.
     const k = await runCli(['kill', '--root', f.root, 'oomer']);
     t.is(k.code, 0, k.stderr);
@@ -48,10 +52,12 @@ test.serial('a child killed by the OOM killer while PID 1 lives: an oom event be
     t.is(all.code, 0, all.stderr);
     const mine = all.stdout.split('\n').filter((l) => l.includes(c.id));
     t.log(mine.join('\n'));
-    t.deepEqual(mine.map((l) => l.split(' ')[2]), ['create', 'start', 'oom', 'kill', 'die']);
+    t.deepEqual(mine.map((l) => l.split(' ')[2]), ['create', 'start', 'oom', 'pause', 'unpause', 'kill', 'die']);
     t.regex(mine[0]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z container create [0-9a-f]{64} \(name=oomer\)$/);
-    t.regex(mine[3]!, /\(name=oomer, signal=9\)$/);
-    t.regex(mine[4]!, /\(exitCode=137, name=oomer\)$/);
+    t.regex(mine[5]!, /\(name=oomer, signal=9\)$/);
+    t.regex(mine[6]!, /\(exitCode=137, name=oomer\)$/);
+    const doc = JSON.parse((await runCli(['inspect', '--root', f.root, 'oomer'])).stdout)[0];
+    t.like(doc.State, { Status: 'exited', OOMKilled: true, ExitCode: 137, Running: false });
     // docker's JSON, filtered by event and by container.
     const j = await runCli(['events', '--root', f.root, '--since', '10m', '--until', '0s', '--format', 'json', '--filter', 'event=oom', '--filter', 'event=die', '--filter', 'container=oomer']);
     t.is(j.code, 0, j.stderr);
@@ -60,7 +66,7 @@ test.serial('a child killed by the OOM killer while PID 1 lives: an oom event be
     t.like(docs[1], { Type: 'container', status: 'die', id: c.id, Actor: { ID: c.id, Attributes: { name: 'oomer', exitCode: '137' } } });
     t.regex(j.stdout, /"timeNano":\d{19}[,}]/, 'timeNano is the exact integer');
     const tpl = await runCli(['events', '--root', f.root, '--since', '10m', '--until', '0s', '--filter', `container=${c.id.slice(0, 12)}`, '--format', '{{.Action}} {{.Actor.Attributes.name}}']);
-    t.deepEqual(tpl.stdout.trim().split('\n'), ['create oomer', 'start oomer', 'oom oomer', 'kill oomer', 'die oomer']);
+    t.deepEqual(tpl.stdout.trim().split('\n'), ['create oomer', 'start oomer', 'oom oomer', 'pause oomer', 'unpause oomer', 'kill oomer', 'die oomer']);
     await c.remove();
     t.deepEqual(leftovers(f.root, [s]), []);
     const gone = await runCli(['events', '--root', f.root, '--since', '10m', '--until', '0s', '--filter', 'event=destroy']);
