@@ -80,16 +80,19 @@ impl Cgroups {
     /// cgroup2, the controllers of `needs` that no v1 hierarchy holds are enabled for it in our
     /// cgroup's cgroup.subtree_control (a delegated subtree when rootless), or refused by name.
     pub fn create(id: &str, needs: &[&str], record: Record<'_>) -> Result<Cgroups, CgroupError> {
+        Cgroups::create_in(&hierarchies(), &own_cgroups(), id, needs, record)
+    }
+
+    /// [`Cgroups::create`] given the hierarchies and /proc/self/cgroup (tests give a cgroup2-shaped tree).
+    fn create_in(all: &[(String, PathBuf)], own: &str, id: &str, needs: &[&str], record: Record<'_>) -> Result<Cgroups, CgroupError> {
         let name = format!("nsbox-{}", &id[..id.len().min(32)]);
-        let own = own_cgroups();
-        let all = hierarchies();
         let mut targets = Vec::new();
-        for (ctrls, mount) in &all {
+        for (ctrls, mount) in all {
             let is_cpuset = ctrls.split(',').any(|c| c == "cpuset");
             if is_cpuset && !needs.contains(&"cpuset") {
                 continue;
             }
-            let Some(rel) = own_path(&own, ctrls) else { continue };
+            let Some(rel) = own_path(own, ctrls) else { continue };
             let dir = mount.join(rel).join(&name);
             if dir.exists() {
                 return Err(CgroupError::Exists { path: dir.display().to_string() });
@@ -102,7 +105,7 @@ impl Cgroups {
         let mut c = Cgroups { dirs: vec![], kinds: vec![], parents: vec![] };
         for (ctrls, dir, is_cpuset) in targets {
             if ctrls.is_empty() {
-                if let Err(e) = delegate(&dir, &v2_needs(needs, &all)) {
+                if let Err(e) = delegate(&dir, &v2_needs(needs, all)) {
                     for e in c.remove() {
                         eprintln!("nsbox-runtime: cleanup: {}", e.to_wire());
                     }
@@ -279,5 +282,62 @@ mod tests {
         assert!(CgroupsPath::parse("machine.slice:libpod:x").unwrap_err().contains("systemd's slice:prefix:name"));
         assert!(CgroupsPath::parse("/a/../b").unwrap_err().contains("is not a cgroup path"));
         assert!(CgroupsPath::parse("/").unwrap_err().contains("root cgroup"));
+    }
+
+    fn temp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("nsbox-placement-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    /// A pure v2 host where our cgroup is a delegated one (a user slice's shape): the container's
+    /// cgroup is made below it, recorded first, with the controllers its limits need enabled.
+    #[test]
+    fn v2_placement_in_a_delegated_cgroup2_shaped_tree() {
+        let mount = temp("v2");
+        let own = mount.join("user.slice/user-1000.slice/session-1.scope");
+        std::fs::create_dir_all(&own).unwrap();
+        std::fs::write(own.join("cgroup.controllers"), "cpu memory pids").unwrap();
+        std::fs::write(own.join("cgroup.subtree_control"), "").unwrap();
+        let all = vec![(String::new(), mount.clone())];
+        let proc_self = "0::/user.slice/user-1000.slice/session-1.scope\n";
+        let mut recorded = Vec::new();
+        let mut record = |dirs: &[PathBuf], _: &[PathBuf]| {
+            assert!(dirs.iter().all(|d| !d.exists()), "recorded before any mkdir");
+            recorded = dirs.to_vec();
+        };
+        let c = Cgroups::create_in(&all, proc_self, "abc", &["pids"], &mut record).unwrap();
+        assert_eq!(c.dirs, [own.join("nsbox-abc")]);
+        assert_eq!(c.kinds, [String::new()]);
+        assert_eq!(recorded, c.dirs);
+        assert!(own.join("nsbox-abc").is_dir());
+        assert_eq!(std::fs::read_to_string(own.join("cgroup.subtree_control")).unwrap(), "+pids");
+        // Again: the id's cgroup exists, which is an error, and nothing is recorded for it.
+        let mut none = |_: &[PathBuf], _: &[PathBuf]| panic!("nothing to record");
+        assert!(matches!(Cgroups::create_in(&all, proc_self, "abc", &[], &mut none), Err(CgroupError::Exists { .. })));
+        // A controller the slice was not given: refused by name, nothing made.
+        let Err(e) = Cgroups::create_in(&all, proc_self, "def", &["blkio"], &mut |_: &[PathBuf], _: &[PathBuf]| {}) else { panic!("io was refused") };
+        assert!(e.to_string().contains("enable controller io") && e.to_string().contains("not delegated"), "{e}");
+        assert!(!own.join("nsbox-def").exists());
+        std::fs::remove_dir_all(&mount).unwrap();
+    }
+
+    /// Hybrid: memory is a v1 hierarchy's, so nothing is enabled on cgroup2 for it.
+    #[test]
+    fn hybrid_placement_uses_v1_for_what_v1_holds() {
+        let root = temp("hybrid");
+        let (mem, uni) = (root.join("memory"), root.join("unified"));
+        for d in [&mem, &uni] {
+            std::fs::create_dir_all(d.join("a")).unwrap();
+        }
+        std::fs::write(uni.join("a/cgroup.controllers"), "").unwrap();
+        std::fs::write(uni.join("a/cgroup.subtree_control"), "").unwrap();
+        let all = vec![("memory".to_string(), mem.clone()), (String::new(), uni.clone())];
+        let c = Cgroups::create_in(&all, "4:memory:/a\n0::/a\n", "x", &["memory"], &mut |_: &[PathBuf], _: &[PathBuf]| {}).unwrap();
+        assert_eq!(c.dirs, [mem.join("a/nsbox-x"), uni.join("a/nsbox-x")]);
+        assert_eq!(std::fs::read_to_string(uni.join("a/cgroup.subtree_control")).unwrap(), "");
+        assert!(c.remove().is_empty());
+        assert!(!mem.join("a/nsbox-x").exists() && !uni.join("a/nsbox-x").exists());
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }
