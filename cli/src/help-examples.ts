@@ -18,6 +18,7 @@ export const EXAMPLES: Record<string, string> = {
   exec: 'nsbox exec -it web /bin/sh',
   top: 'nsbox top web',
   inspect: 'nsbox inspect web',
+  events: "nsbox events --since 10m --filter event=oom --format '{{.Action}} {{.Actor.Attributes.name}}'",
   stop: 'nsbox stop -t 5 web',
   kill: 'nsbox kill -s SIGHUP web',
   wait: 'nsbox wait web',

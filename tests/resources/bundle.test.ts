@@ -1,17 +1,20 @@
 /**
  * `nsbox-runtime` with an OCI bundle whose config has linux.resources and a relative
  * linux.cgroupsPath (below this process's own cgroup), and the cleanup of a foreground run killed
- * with SIGKILL: its cgroups are recorded in the state root, where `delete ID` or the next run of
- * the id finds and removes them.
+ * with SIGKILL: its cgroups are recorded in the state root before the first is made, where
+ * `delete ID` or the next run of the id finds and removes them. The kill lands at each step of the
+ * cgroups' creation through the runtime's test-only pause point (NSBOX_TEST_STOP_AT=<step> makes it
+ * SIGSTOP itself there; nsbox-cgroups' test_stop_at). CI budget: ~20 s.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import test from 'ava';
 
 import { ociConfig, type RunOptions } from '../../ts/src/index.js';
+import { CLI, runCli } from '../helpers/cli.js';
 import { needsRoot } from '../helpers/privileged.js';
 import { makeBusyboxRootfs } from '../helpers/rootfs.js';
 import { RUNTIME } from '../lifecycle/helpers.js';
@@ -58,9 +61,8 @@ test.serial('a foreground run SIGKILLed leaves a record; delete ID, or the next 
     for (const cleanup of ['delete', 'run'] as const) {
       const child = spawn(RUNTIME, ['--root', state, 'run', '--bundle', b, id], { stdio: 'ignore' });
       t.true(await eventually(() => mine().length > 0), 'the cgroups exist');
-      // The record follows the mkdirs by microseconds; a SIGKILL inside that window is the one case
-      // still uncovered (the record is not written ahead of the mkdirs yet).
-      t.true(await eventually(() => existsSync(path.join(state, `.cgroups-${id}`))), 'the record exists');
+      // Written before the first mkdir: whoever sees a cgroup sees the record.
+      t.true(existsSync(path.join(state, `.cgroups-${id}`)), 'the record exists');
       child.kill('SIGKILL');
       await new Promise((r) => child.on('exit', r));
       // The container's processes go with the runtime (PDEATHSIG); its cgroups stay, recorded.
@@ -80,5 +82,77 @@ test.serial('a foreground run SIGKILLed leaves a record; delete ID, or the next 
   } finally {
     rmSync(state, { recursive: true, force: true });
     rootfs.remove();
+  }
+});
+
+/** The state letter of /proc/PID/stat (T: stopped). */
+function procState(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!;
+  } catch {
+    return '';
+  }
+}
+
+test.serial('SIGKILL at each step of creating the cgroups: delete --force removes every cgroup with the id', async (t) => {
+  if (!needsRoot(t)) return;
+  const rootfs = makeBusyboxRootfs();
+  const state = mkdtempSync(path.join(tmpdir(), 'nsbox-res-root-'));
+  const id = `restest-steps-${process.pid}`;
+  const mine = () => ownCgroupPaths(`nsbox-${id}`).filter((d) => existsSync(d));
+  const all = ownCgroupPaths(`nsbox-${id}`).length;
+  try {
+    const b = bundle(rootfs.dir, rootfs.root, ['sleep', '30'], { pidsLimit: 10, memory: '64m' });
+    // How many of the id's cgroups exist when the runtime stops at each step.
+    const steps: Array<[string, (n: number) => boolean]> = [
+      ['cgroups-recorded', (n) => n === 0], ['cgroups-first-mkdir', (n) => n === 1], ['cgroups-made', (n) => n >= 2], ['cgroups-joined', (n) => n >= 2],
+    ];
+    for (const [step, expected] of steps) {
+      const child = spawn(RUNTIME, ['--root', state, 'run', '--bundle', b, id], { stdio: 'ignore', env: { ...process.env, NSBOX_TEST_STOP_AT: step } });
+      t.true(await eventually(() => procState(child.pid!) === 'T'), `${step}: stopped there`);
+      t.true(expected(mine().length), `${step}: ${mine().length} of ${all} cgroups exist`);
+      t.true(existsSync(path.join(state, `.cgroups-${id}`)), `${step}: recorded`);
+      child.kill('SIGKILL');
+      await new Promise((r) => child.on('exit', r));
+      const d = runtime(state, ['delete', '--force', id]);
+      t.is(d.status, 0, `${step}: ${d.stderr}`);
+      t.deepEqual(mine(), [], `${step}: every cgroup with the id is gone`);
+      t.false(existsSync(path.join(state, `.cgroups-${id}`)), `${step}: the record too`);
+    }
+  } finally {
+    for (const d of ownCgroupPaths(`nsbox-${id}`).filter((x) => existsSync(x))) spawnSync('rmdir', [d]);
+    rmSync(state, { recursive: true, force: true });
+    rootfs.remove();
+  }
+});
+
+test.serial('a monitor SIGKILLed while making the cgroups of `nsbox run -d`: ps shows it dead, rm -f removes every cgroup with the id', async (t) => {
+  if (!needsRoot(t)) return;
+  const state = mkdtempSync(path.join(tmpdir(), 'nsbox-res-root-'));
+  try {
+    const cli = spawn(process.execPath, [CLI, 'run', '-d', '--root', state, '--name', 'cut', '--pids-limit', '10', '--', 'sleep', '30'],
+      { stdio: 'ignore', env: { ...process.env, NSBOX_TEST_STOP_AT: 'cgroups-first-mkdir' } });
+    const ids = () => readdirSync(state).filter((n) => /^[0-9a-f]{64}$/.test(n));
+    let monitor = 0;
+    t.true(await eventually(() => {
+      const id = ids()[0];
+      if (!id || !existsSync(path.join(state, id, 'state.json'))) return false;
+      monitor = JSON.parse(readFileSync(path.join(state, id, 'state.json'), 'utf8')).monitorPid ?? 0;
+      return monitor > 0 && procState(monitor) === 'T';
+    }), 'the monitor stopped after its first mkdir');
+    const id = ids()[0]!;
+    const mine = () => ownCgroupPaths(`nsbox-${id.slice(0, 32)}`).filter((d) => existsSync(d));
+    t.is(mine().length, 1, 'one cgroup made');
+    process.kill(monitor, 'SIGKILL');
+    await new Promise((r) => (cli.exitCode === null ? cli.on('exit', r) : r(null)));
+    const ps = await runCli(['ps', '-a', '--root', state, '--format', '{{.Names}} {{.State}}']);
+    t.regex(ps.stdout, /^cut dead$/m);
+    const rm = await runCli(['rm', '-f', '--root', state, 'cut']);
+    t.is(rm.code, 0, rm.stderr);
+    t.deepEqual(mine(), [], 'every cgroup with the id is gone');
+    t.deepEqual(readdirSync(state).filter((n) => n.startsWith('.cgroups-') || /^[0-9a-f]{64}$/.test(n)), [], 'no record, no container');
+  } finally {
+    rmSync(state, { recursive: true, force: true });
   }
 });

@@ -103,3 +103,14 @@ test('a filter typed together with its Enter (fast typing, paste) is applied and
   await m.press('s');
   await m.waitFor(has('stopped box-011'));
 });
+
+test('an OOM-killed container says so: oom(137) in the list, exited(137) OOMKilled in the detail view', async (t) => {
+  const api = new FakeApi({ containers: 1 });
+  const c = [...api.containers.values()][0]!;
+  c.summary = { ...c.summary, status: 'exited', exitCode: 137, oomKilled: true, pid: 0 };
+  const m = mount(t, api);
+  const f = await m.waitFor(has('box-001'));
+  t.regex(rowOf(f, 'box-001'), /oom\(137\)/);
+  await m.press(KEY.enter);
+  t.truthy(await m.waitFor(has('exited(137) OOMKilled')));
+});

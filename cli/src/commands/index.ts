@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { addAttachCommand } from './attach.js';
 import { addCompletionCommand } from './completion.js';
 import { addCreateCommand, addStartCommand } from './create.js';
+import { addEventsCommand } from './events/index.js';
 import { addExecCommand } from './exec.js';
 import { addInfoCommand } from './info.js';
 import { addInspectCommand } from './inspect.js';
@@ -44,6 +45,7 @@ export const COMMANDS: CommandEntry[] = [
   { names: ['exec'], add: addExecCommand },
   { names: ['top'], add: addTopCommand },
   { names: ['inspect'], add: addInspectCommand },
+  { names: ['events'], add: addEventsCommand },
   { names: ['stop'], add: addStopCommand },
   { names: ['kill'], add: addKillCommand },
   { names: ['wait'], add: addWaitCommand },

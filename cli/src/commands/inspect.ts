@@ -24,7 +24,13 @@ export function addInspectCommand(program: Command): void {
         // (`security` shows those), and the rlimits.
         const cfg = config as { linux?: { resources?: Record<string, unknown> }; process?: { rlimits?: unknown[] } } | null;
         const { devices: _d, ...limits } = cfg?.linux?.resources ?? {};
-        out.push({ ...s, resources: { ...limits, rlimits: cfg?.process?.rlimits ?? [] }, security: c.security(), config });
+        // docker's State block too, for scripts that read `.State.OOMKilled` or `.State.ExitCode`.
+        const State = {
+          Status: s.status, Running: s.status === 'running' || s.status === 'paused', Paused: s.status === 'paused', OOMKilled: s.oomKilled,
+          Dead: s.status === 'dead', Pid: s.status === 'running' || s.status === 'paused' ? s.pid ?? 0 : 0, ExitCode: s.exitCode ?? 0,
+          StartedAt: s.startedAt ?? '', FinishedAt: s.finishedAt ?? '',
+        };
+        out.push({ ...s, State, resources: { ...limits, rlimits: cfg?.process?.rlimits ?? [] }, security: c.security(), config });
       });
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     });

@@ -19,7 +19,8 @@ export function status(s: ContainerState): string {
     case 'paused':
       return `Up ${ago(s.startedAt)} (Paused)`;
     case 'exited':
-      return `Exited (${s.exitCode ?? '?'}) ${ago(s.finishedAt)} ago`;
+      // docker's ps has no mark for it; issue #11 asks that ps say an OOM kill ended the container.
+      return `Exited (${s.exitCode ?? '?'}) ${ago(s.finishedAt)} ago${s.oomKilled ? ' (OOMKilled)' : ''}`;
     case 'dead':
       return s.monitorPid ? 'Dead (monitor gone)' : 'Dead';
     default:

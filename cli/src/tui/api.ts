@@ -18,6 +18,8 @@ export interface ContainerSummary {
   status: ContainerStatus;
   /** Exit code when status is 'exited'. */
   exitCode?: number;
+  /** The OOM killer killed a process of it (docker's OOMKilled). */
+  oomKilled?: boolean;
   /** Host pid of the container's init, 0 when not running. */
   pid: number;
   /** First endpoint's address (without prefix), if any. */
@@ -118,7 +120,7 @@ export interface NewContainerForm {
 }
 
 export interface DashboardEvent {
-  type: 'create' | 'start' | 'oom' | 'exit' | 'remove' | 'network';
+  type: 'create' | 'start' | 'oom' | 'kill' | 'pause' | 'unpause' | 'exit' | 'remove' | 'network';
   id?: string;
   name?: string;
   time: string;

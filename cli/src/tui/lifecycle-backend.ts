@@ -14,6 +14,7 @@ export function summaryOf(s: ContainerState): ContainerSummary {
   return {
     id: s.id, name: s.name, status: STATUS[s.status] ?? 'unknown', pid: running ? s.pid ?? 0 : 0,
     ...(s.exitCode === null ? {} : { exitCode: s.exitCode }),
+    ...(s.oomKilled ? { oomKilled: true } : {}),
     ...(s.startedAt ? { startedAt: s.startedAt } : {}),
     ...(s.endpoints[0]?.address ? { ip: s.endpoints[0].address.split('/')[0] } : {}),
   };

@@ -9,6 +9,7 @@ use nix::errno::Errno;
 use nsbox_core::error::errno_name;
 use nsbox_core::WireError;
 
+mod delegate;
 pub mod devices;
 mod freezer;
 mod hierarchy;
@@ -21,8 +22,8 @@ pub mod stats;
 pub use freezer::{Freezer, FREEZE_TIMEOUT};
 pub use hierarchy::kinds_of;
 pub use kill::{kill_cgroup, remove_cgroup};
-pub use oom::oom_kills;
-pub use placement::{join_dirs, remove_parents, Cgroups, CgroupsPath};
+pub use oom::{oom_kills, OomWatch};
+pub use placement::{join_dirs, remove_parents, Cgroups, CgroupsPath, Record};
 
 /// Writing, reading or removing one of the container's cgroups failed (creating one may fail
 /// quietly), or the kernel did not finish freezing it.
@@ -35,6 +36,9 @@ pub enum CgroupError {
     /// `linux.cgroupsPath` names a cgroup that exists: not ours, so not ours to use or remove.
     #[error("mkdir({path}): EEXIST: {EXISTS}")]
     Exists { path: String },
+    /// A limit needs a cgroup v2 controller the container's parent cgroup cannot give it.
+    #[error("enable controller {controller}({path}): ERR_RUNTIME: {why}")]
+    NotDelegated { controller: String, path: String, why: String },
 }
 
 impl CgroupError {
@@ -43,12 +47,24 @@ impl CgroupError {
             CgroupError::Sys { op, path, errno } => sys_wire(op, path, *errno, errno.desc()),
             CgroupError::FreezeTimeout { path } => sys_wire("pause", path, Errno::ETIMEDOUT, "the kernel did not finish freezing"),
             CgroupError::Exists { path } => sys_wire("mkdir", path, Errno::EEXIST, EXISTS),
+            CgroupError::NotDelegated { controller, path, why } => {
+                WireError::runtime(format!("enable controller {controller}"), Some(path.clone()), why.clone())
+            }
         }
     }
 
     fn io(op: &'static str, path: &Path, e: &std::io::Error) -> CgroupError {
         // EIO stands in for the rare io::Error that carries no errno.
         CgroupError::Sys { op, path: path.display().to_string(), errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)) }
+    }
+}
+
+/// A test-only pause point: with `NSBOX_TEST_STOP_AT=<step>` in its environment the process stops
+/// itself (SIGSTOP) at that step of creating a container's cgroups, so a test can SIGKILL it exactly
+/// there (tests/resources/bundle.test.ts). Without the variable, or with another step, it does nothing.
+pub fn test_stop_at(step: &str) {
+    if std::env::var_os("NSBOX_TEST_STOP_AT").is_some_and(|v| v == step) {
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
     }
 }
 

@@ -8,6 +8,7 @@ use std::path::{Component, Path, PathBuf};
 
 use nix::errno::Errno;
 
+use crate::delegate::{delegate, v2_needs};
 use crate::hierarchy::hierarchies;
 use crate::CgroupError;
 
@@ -66,23 +67,51 @@ fn own_path(own: &str, ctrls: &str) -> Option<String> {
     })
 }
 
+/// Called with the directories a container is about to get (and the parents made on the way)
+/// before the first mkdir, so a SIGKILL at any later point leaves them recorded.
+pub type Record<'a> = &'a mut dyn FnMut(&[PathBuf], &[PathBuf]);
+
 impl Cgroups {
     /// `nsbox-<id>` below our own cgroup in each hierarchy we can write to; a hierarchy we may not
     /// write (rootless, read-only cgroupfs) is skipped and the container shares our cgroup there.
-    /// cpuset is left out unless `cpuset` is set: a new v1 cpuset cgroup needs cpus and mems. One
+    /// cpuset is left out unless `needs` has it: a new v1 cpuset cgroup needs cpus and mems. One
     /// that exists already is an error (another container with this id, under another state root,
-    /// has it: sharing it would mix two containers' processes, device rules and limits).
-    pub fn create(id: &str, cpuset: bool) -> Result<Cgroups, CgroupError> {
+    /// has it: sharing it would mix two containers' processes, device rules and limits). On
+    /// cgroup2, the controllers of `needs` that no v1 hierarchy holds are enabled for it in our
+    /// cgroup's cgroup.subtree_control (a delegated subtree when rootless), or refused by name.
+    pub fn create(id: &str, needs: &[&str], record: Record<'_>) -> Result<Cgroups, CgroupError> {
+        Cgroups::create_in(&hierarchies(), &own_cgroups(), id, needs, record)
+    }
+
+    /// [`Cgroups::create`] given the hierarchies and /proc/self/cgroup (tests give a cgroup2-shaped tree).
+    fn create_in(all: &[(String, PathBuf)], own: &str, id: &str, needs: &[&str], record: Record<'_>) -> Result<Cgroups, CgroupError> {
         let name = format!("nsbox-{}", &id[..id.len().min(32)]);
-        let own = own_cgroups();
-        let mut c = Cgroups { dirs: vec![], kinds: vec![], parents: vec![] };
-        for (ctrls, mount) in hierarchies() {
+        let mut targets = Vec::new();
+        for (ctrls, mount) in all {
             let is_cpuset = ctrls.split(',').any(|c| c == "cpuset");
-            if is_cpuset && !cpuset {
+            if is_cpuset && !needs.contains(&"cpuset") {
                 continue;
             }
-            let Some(rel) = own_path(&own, &ctrls) else { continue };
+            let Some(rel) = own_path(own, ctrls) else { continue };
             let dir = mount.join(rel).join(&name);
+            if dir.exists() {
+                return Err(CgroupError::Exists { path: dir.display().to_string() });
+            }
+            targets.push((ctrls.clone(), dir, is_cpuset));
+        }
+        let planned: Vec<PathBuf> = targets.iter().map(|t| t.1.clone()).collect();
+        record(&planned, &[]);
+        crate::test_stop_at("cgroups-recorded");
+        let mut c = Cgroups { dirs: vec![], kinds: vec![], parents: vec![] };
+        for (ctrls, dir, is_cpuset) in targets {
+            if ctrls.is_empty() {
+                if let Err(e) = delegate(&dir, &v2_needs(needs, all)) {
+                    for e in c.remove() {
+                        eprintln!("nsbox-runtime: cleanup: {}", e.to_wire());
+                    }
+                    return Err(e);
+                }
+            }
             match std::fs::create_dir(&dir) {
                 Ok(()) => {
                     if is_cpuset && inherit_cpuset(&dir).is_err() {
@@ -91,6 +120,9 @@ impl Cgroups {
                     }
                     c.dirs.push(dir);
                     c.kinds.push(ctrls);
+                    if c.dirs.len() == 1 {
+                        crate::test_stop_at("cgroups-first-mkdir");
+                    }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     // Ours so far go again; theirs stays.
@@ -106,9 +138,9 @@ impl Cgroups {
 
     /// The cgroups `linux.cgroupsPath` names, in every hierarchy (cpuset too, given its parent's
     /// cpus and mems). Each must not exist yet; any failure removes what was made and is returned.
-    pub fn create_at(path: &CgroupsPath) -> Result<Cgroups, CgroupError> {
+    pub fn create_at(path: &CgroupsPath, record: Record<'_>) -> Result<Cgroups, CgroupError> {
         let own = own_cgroups();
-        let mut c = Cgroups { dirs: vec![], kinds: vec![], parents: vec![] };
+        let mut targets = Vec::new();
         for (ctrls, mount) in hierarchies() {
             let dir = match path {
                 CgroupsPath::Absolute(p) => mount.join(p),
@@ -117,30 +149,39 @@ impl Cgroups {
                     None => continue,
                 },
             };
-            if let Err(e) = c.make(&dir, &mount, ctrls.split(',').any(|x| x == "cpuset")) {
+            let missing = missing(&dir, &mount)?;
+            targets.push((ctrls, mount, dir, missing));
+        }
+        let dirs: Vec<PathBuf> = targets.iter().map(|t| t.2.clone()).collect();
+        let parents: Vec<PathBuf> = targets.iter().flat_map(|t| t.3.iter().skip(1).cloned()).collect();
+        record(&dirs, &parents);
+        crate::test_stop_at("cgroups-recorded");
+        let mut c = Cgroups { dirs: vec![], kinds: vec![], parents: vec![] };
+        for (ctrls, _mount, dir, missing) in targets {
+            if let Err(e) = c.make(&dir, &missing, ctrls.split(',').any(|x| x == "cpuset")) {
                 for e in c.remove() {
                     eprintln!("nsbox-runtime: cleanup: {}", e.to_wire());
                 }
                 return Err(e);
             }
             c.kinds.push(ctrls);
+            if c.dirs.len() == 1 {
+                crate::test_stop_at("cgroups-first-mkdir");
+            }
         }
         Ok(c)
     }
 
-    /// mkdir -p below `mount`, remembering each directory made; the last must be new.
-    fn make(&mut self, dir: &Path, mount: &Path, cpuset: bool) -> Result<(), CgroupError> {
-        let mut missing = Vec::new();
-        let mut at = dir;
-        while !at.exists() && at != mount {
-            missing.push(at.to_path_buf());
-            at = at.parent().unwrap_or(mount);
-        }
-        if missing.first().map(PathBuf::as_path) != Some(dir) {
-            return Err(CgroupError::Exists { path: dir.display().to_string() });
-        }
+    /// mkdir -p of `missing` (deepest first, `dir` itself first of all), remembering each.
+    fn make(&mut self, dir: &Path, missing: &[PathBuf], cpuset: bool) -> Result<(), CgroupError> {
         for d in missing.iter().rev() {
-            std::fs::create_dir(d).map_err(|e| CgroupError::io("mkdir", d, &e))?;
+            match std::fs::create_dir(d) {
+                Ok(()) => {}
+                // Made meanwhile by someone else: theirs, so never ours to remove.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && d != dir => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(CgroupError::Exists { path: dir.display().to_string() }),
+                Err(e) => return Err(CgroupError::io("mkdir", d, &e)),
+            }
             if d != dir {
                 self.parents.insert(0, d.clone());
             }
@@ -200,6 +241,21 @@ pub fn remove_parents<P: AsRef<Path>>(parents: &[P]) -> Vec<CgroupError> {
     errors
 }
 
+/// The directories mkdir -p would make below `mount` for `dir` (deepest first: `dir` itself); `dir`
+/// must not exist.
+fn missing(dir: &Path, mount: &Path) -> Result<Vec<PathBuf>, CgroupError> {
+    let mut missing = Vec::new();
+    let mut at = dir;
+    while !at.exists() && at != mount {
+        missing.push(at.to_path_buf());
+        at = at.parent().unwrap_or(mount);
+    }
+    if missing.first().map(PathBuf::as_path) != Some(dir) {
+        return Err(CgroupError::Exists { path: dir.display().to_string() });
+    }
+    Ok(missing)
+}
+
 /// A new v1 cpuset cgroup has no cpus and mems: no process could join it. Its parent's are copied.
 fn inherit_cpuset(dir: &Path) -> Result<(), CgroupError> {
     let Some(parent) = dir.parent() else { return Ok(()) };
@@ -226,5 +282,62 @@ mod tests {
         assert!(CgroupsPath::parse("machine.slice:libpod:x").unwrap_err().contains("systemd's slice:prefix:name"));
         assert!(CgroupsPath::parse("/a/../b").unwrap_err().contains("is not a cgroup path"));
         assert!(CgroupsPath::parse("/").unwrap_err().contains("root cgroup"));
+    }
+
+    fn temp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("nsbox-placement-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    /// A pure v2 host where our cgroup is a delegated one (a user slice's shape): the container's
+    /// cgroup is made below it, recorded first, with the controllers its limits need enabled.
+    #[test]
+    fn v2_placement_in_a_delegated_cgroup2_shaped_tree() {
+        let mount = temp("v2");
+        let own = mount.join("user.slice/user-1000.slice/session-1.scope");
+        std::fs::create_dir_all(&own).unwrap();
+        std::fs::write(own.join("cgroup.controllers"), "cpu memory pids").unwrap();
+        std::fs::write(own.join("cgroup.subtree_control"), "").unwrap();
+        let all = vec![(String::new(), mount.clone())];
+        let proc_self = "0::/user.slice/user-1000.slice/session-1.scope\n";
+        let mut recorded = Vec::new();
+        let mut record = |dirs: &[PathBuf], _: &[PathBuf]| {
+            assert!(dirs.iter().all(|d| !d.exists()), "recorded before any mkdir");
+            recorded = dirs.to_vec();
+        };
+        let c = Cgroups::create_in(&all, proc_self, "abc", &["pids"], &mut record).unwrap();
+        assert_eq!(c.dirs, [own.join("nsbox-abc")]);
+        assert_eq!(c.kinds, [String::new()]);
+        assert_eq!(recorded, c.dirs);
+        assert!(own.join("nsbox-abc").is_dir());
+        assert_eq!(std::fs::read_to_string(own.join("cgroup.subtree_control")).unwrap(), "+pids");
+        // Again: the id's cgroup exists, which is an error, and nothing is recorded for it.
+        let mut none = |_: &[PathBuf], _: &[PathBuf]| panic!("nothing to record");
+        assert!(matches!(Cgroups::create_in(&all, proc_self, "abc", &[], &mut none), Err(CgroupError::Exists { .. })));
+        // A controller the slice was not given: refused by name, nothing made.
+        let Err(e) = Cgroups::create_in(&all, proc_self, "def", &["blkio"], &mut |_: &[PathBuf], _: &[PathBuf]| {}) else { panic!("io was refused") };
+        assert!(e.to_string().contains("enable controller io") && e.to_string().contains("not delegated"), "{e}");
+        assert!(!own.join("nsbox-def").exists());
+        std::fs::remove_dir_all(&mount).unwrap();
+    }
+
+    /// Hybrid: memory is a v1 hierarchy's, so nothing is enabled on cgroup2 for it.
+    #[test]
+    fn hybrid_placement_uses_v1_for_what_v1_holds() {
+        let root = temp("hybrid");
+        let (mem, uni) = (root.join("memory"), root.join("unified"));
+        for d in [&mem, &uni] {
+            std::fs::create_dir_all(d.join("a")).unwrap();
+        }
+        std::fs::write(uni.join("a/cgroup.controllers"), "").unwrap();
+        std::fs::write(uni.join("a/cgroup.subtree_control"), "").unwrap();
+        let all = vec![("memory".to_string(), mem.clone()), (String::new(), uni.clone())];
+        let c = Cgroups::create_in(&all, "4:memory:/a\n0::/a\n", "x", &["memory"], &mut |_: &[PathBuf], _: &[PathBuf]| {}).unwrap();
+        assert_eq!(c.dirs, [mem.join("a/nsbox-x"), uni.join("a/nsbox-x")]);
+        assert_eq!(std::fs::read_to_string(uni.join("a/cgroup.subtree_control")).unwrap(), "");
+        assert!(c.remove().is_empty());
+        assert!(!mem.join("a/nsbox-x").exists() && !uni.join("a/nsbox-x").exists());
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -42,6 +42,17 @@ pub fn serve(root: Root, mut b: Booted) -> i32 {
     let mut input = StdinPipe::new(b.stdin.take());
     let mut open = [b.stdout.is_some(), b.stderr.is_some(), b.started.master.is_some()];
     let mut exit = None;
+    // The memory cgroup's OOM kills as they happen (nsbox-cgroups' oom.rs): an `oom` event each
+    // time, even when the container lives on (a child killed while PID 1 survives).
+    let mut oom = b.started.guard.cgroups.as_ref().and_then(|c| match nsbox_cgroups::OomWatch::new(&c.dirs, &c.kinds) {
+        Ok(w) => w,
+        Err(e) => {
+            b.state.errors.push(format!("watch for OOM kills: {e}"));
+            None
+        }
+    });
+    // A kill before the watch began.
+    oom_events(&root, &b, oom.as_mut().map(|w| w.check()));
     while exit.is_none() {
         let srcs: [Option<&OwnedFd>; 3] = [b.stdout.as_ref(), b.stderr.as_ref(), b.started.master.as_ref()];
         let mut fds = vec![PollFd::new(b.signals.as_fd(), PollFlags::POLLIN)];
@@ -64,12 +75,29 @@ pub fn serve(root: Root, mut b: Booted) -> i32 {
         for c in clients.iter().filter(|_| listen_clients) {
             fds.push(PollFd::new(c.stream.as_fd(), PollFlags::POLLIN));
         }
-        match poll(&mut fds, PollTimeout::NONE) {
+        let oom_at = oom.as_ref().map(|w| {
+            fds.push(PollFd::new(w.fd(), PollFlags::POLLIN));
+            fds.len() - 1
+        });
+        let timeout = match oom.as_ref().and_then(|w| w.retry_in()) {
+            Some(d) => PollTimeout::try_from(d).unwrap_or(PollTimeout::MAX),
+            None => PollTimeout::NONE,
+        };
+        match poll(&mut fds, timeout) {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(_) => break,
         }
         let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
         drop(fds);
+        if let Some(w) = oom.as_mut() {
+            // Read only when notified (and while a notification waits for its kill), not on
+            // every wakeup for output.
+            if oom_at.is_some_and(|i| ready[i]) {
+                oom_events(&root, &b, Some(w.ready()));
+            } else if w.retry_in().is_some() {
+                oom_events(&root, &b, Some(w.check()));
+            }
+        }
         for (k, &i) in which.iter().enumerate() {
             if ready[1 + k] {
                 open[i] = pump(&mut b, i, &mut clients) != Pumped::Closed;
@@ -122,14 +150,27 @@ pub fn serve(root: Root, mut b: Booted) -> i32 {
     }
     drop(listener);
     let _ = std::fs::remove_file(&sock_path);
-    finish(root, b, code, signal)
+    let reported = oom.as_ref().map_or(0, |w| w.seen());
+    drop(oom);
+    finish(root, b, code, signal, reported)
 }
 
-fn finish(root: Root, mut b: Booted, code: i32, signal: Option<Signal>) -> i32 {
-    // Read before the cgroups go: docker's OOMKilled, and an `oom` event ahead of the exit.
+/// One `oom` event for new kills (docker's one per notification).
+fn oom_events(root: &Root, b: &Booted, new: Option<u64>) {
+    if new.is_some_and(|n| n > 0) {
+        root.event("oom", &b.state);
+    }
+}
+
+fn finish(root: Root, mut b: Booted, code: i32, signal: Option<Signal>, reported: u64) -> i32 {
+    // Read before the cgroups go: docker's OOMKilled, and an `oom` event ahead of the exit for a
+    // kill the watch has not reported yet (the last one, counted as the container ended).
     if let Some(c) = &b.started.guard.cgroups {
-        if nsbox_cgroups::oom_kills(&c.dirs, &c.kinds) > 0 {
+        let kills = nsbox_cgroups::oom_kills(&c.dirs, &c.kinds);
+        if kills > 0 {
             b.state.oom_killed = true;
+        }
+        if kills > reported {
             root.event("oom", &b.state);
         }
     }

@@ -62,7 +62,10 @@ export class Runtime {
     return o.all ? all : all.filter((s) => s.status === 'running' || s.status === 'paused');
   }
 
-  /** create, start, exit and remove events as they happen (`past: true` from the beginning). */
+  /**
+   * create, start, oom, kill, pause, unpause, exit and remove events as they happen (`past: true`
+   * from the beginning; `since`/`until` bound them, and the iterator ends after `until`).
+   */
   events(o: EventOptions = {}): AsyncGenerator<LifecycleEvent> {
     return readEvents(this.root, o);
   }

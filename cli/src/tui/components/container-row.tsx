@@ -21,8 +21,11 @@ export function nameWidth(width: number): number {
   return Math.max(8, width - fixed);
 }
 
-export function statusText(c: ContainerSummary): string {
-  return c.status === 'exited' && c.exitCode !== undefined ? `exited(${c.exitCode})` : c.status;
+/** `exited(137)`; an OOM kill says so: `exited(137) OOMKilled`, or `oom(137)` where space is short (the list). */
+export function statusText(c: ContainerSummary, short = false): string {
+  if (c.status !== 'exited' || c.exitCode === undefined) return c.status;
+  if (c.oomKilled) return short ? `oom(${c.exitCode})` : `exited(${c.exitCode}) OOMKilled`;
+  return `exited(${c.exitCode})`;
 }
 
 const STATUS_COLOR: Record<string, string> = { running: 'green', created: 'cyan', paused: 'yellow', exited: 'gray', dead: 'red' };
@@ -39,7 +42,7 @@ function Row({ c, selected, width, now }: Props) {
   ];
   return (
     <Text inverse={selected} wrap="truncate">
-      {selected ? '› ' : '  '}{fit(c.name, nw)} {cells[0]} <Text color={STATUS_COLOR[c.status]}>{fit(statusText(c), 12)}</Text>
+      {selected ? '› ' : '  '}{fit(c.name, nw)} {cells[0]} <Text color={c.oomKilled && c.status === 'exited' ? 'red' : STATUS_COLOR[c.status]}>{fit(statusText(c, true), 12)}</Text>
       {' '}{cells[2]} {cells[3]} {cells[4]} {cells[5]} {cells[6]}
     </Text>
   );
@@ -48,6 +51,6 @@ function Row({ c, selected, width, now }: Props) {
 /** Re-renders only when something it shows changed (the poller hands out new arrays every second). */
 export const ContainerRow = memo(Row, (a, b) =>
   a.selected === b.selected && a.width === b.width && a.c.id === b.c.id && a.c.name === b.c.name &&
-  a.c.status === b.c.status && a.c.exitCode === b.c.exitCode && a.c.pid === b.c.pid && a.c.ip === b.c.ip &&
+  a.c.status === b.c.status && a.c.exitCode === b.c.exitCode && a.c.oomKilled === b.c.oomKilled && a.c.pid === b.c.pid && a.c.ip === b.c.ip &&
   a.c.cpuPercent === b.c.cpuPercent && a.c.memoryBytes === b.c.memoryBytes && a.c.startedAt === b.c.startedAt &&
   (a.now === b.now || a.c.status !== 'running'));

@@ -118,12 +118,17 @@ impl Drop for Guard {
             let _ = kill(self.pid, Signal::SIGKILL);
             let _ = waitpid(self.pid, None);
         }
-        if let Some(c) = self.cgroups.take() {
-            let errors = c.remove();
-            for e in &errors {
-                eprintln!("nsbox-runtime: cleanup: {}", e.to_wire());
+        match self.cgroups.take() {
+            Some(c) => {
+                let errors = c.remove();
+                for e in &errors {
+                    eprintln!("nsbox-runtime: cleanup: {}", e.to_wire());
+                }
+                self.forget(errors.is_empty());
             }
-            self.forget(errors.is_empty());
+            // Recorded, but their creation failed (and removed what it had made): nothing to keep.
+            None if !self.reaped => self.forget(true),
+            None => {}
         }
     }
 }
@@ -254,21 +259,28 @@ pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, h
     if plan.creates(NsKind::User) && !plan.late_user() {
         idmaps::write_all(raw, &plan.uid_map, &plan.gid_map)?;
     }
-    let cgroups = match &plan.cgroups_path {
-        Some(path) => Cgroups::create_at(path)?,
-        None => Cgroups::create(id, plan.resources.needs("cpuset"))?,
+    // Recorded before the first mkdir, for whoever finds them after a SIGKILL of this process at any
+    // later point (cgroup_record.rs): the record names what is about to be made.
+    let mut record = |dirs: &[PathBuf], parents: &[PathBuf]| {
+        if let Some(root) = &plan.state_root {
+            if cgroup_record::write(root, id, dirs, parents) {
+                guard.record = Some((root.clone(), id.to_string()));
+            }
+        }
     };
-    // Recorded at once, for whoever finds them after a SIGKILL of this process (cgroup_record.rs).
-    if let Some(root) = &plan.state_root {
-        cgroup_record::write(root, id, &cgroups.dirs, &cgroups.parents);
-        guard.record = Some((root.clone(), id.to_string()));
-    }
+    let needs: Vec<&str> = plan.resources.settings.iter().map(|s| s.controller).collect();
+    let cgroups = match &plan.cgroups_path {
+        Some(path) => Cgroups::create_at(path, &mut record)?,
+        None => Cgroups::create(id, &needs, &mut record)?,
+    };
+    nsbox_cgroups::test_stop_at("cgroups-made");
     // In the guard at once: a failure below removes them (with our BPF program) and kills the child.
     guard.cgroups = Some(cgroups);
     let cgroups = guard.cgroups.as_ref().expect("just set");
     // Before the container joins: a memory limit below what it already uses could not be set.
     nsbox_cgroups::resources::apply(&plan.resources, &cgroups.dirs, &cgroups.kinds).map_err(RunError::from)?;
     cgroups.join(raw)?;
+    nsbox_cgroups::test_stop_at("cgroups-joined");
     apply_device_rules(plan, cgroups)?;
     let state = plan.hook_state(id, "creating", raw);
     let child_hooks = plan.hooks.create_container().as_ref().is_some_and(|h| !h.is_empty())

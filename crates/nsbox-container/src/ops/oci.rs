@@ -161,6 +161,11 @@ pub fn kill(root: &Root, reference: &str, signal: &str, all: bool) -> Result<()>
     if !matches!(status, "running" | "created" | "paused") {
         return Err(not_running().into());
     }
+    // docker's `kill` event, for a signal (0 only asks whether it runs). Recorded before it is
+    // sent, as docker does: a SIGKILL's `exit` follows it in the log.
+    if let Some(s) = sig {
+        root.event_with("kill", &st, &[("signal", serde_json::json!(s.as_str()))]);
+    }
     if all && !st.cgroups.is_empty() {
         let dirs: Vec<std::path::PathBuf> = st.cgroups.iter().map(std::path::PathBuf::from).collect();
         nsbox_cgroups::stats::signal_all(&dirs, sig);

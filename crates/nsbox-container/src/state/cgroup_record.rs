@@ -1,6 +1,6 @@
 //! `.cgroups-ID` in the state root (a dot file: no container listing sees it): the cgroup directories a runtime process made for a container,
-//! with that process's pid and start time, written as soon as the cgroups exist and removed with
-//! them. A foreground `run` keeps no other state, so without this a runtime killed by SIGKILL left
+//! with that process's pid and start time, written before the first of them is made (so it may
+//! name directories that never came to exist: removing those is a no-op) and removed with them. A foreground `run` keeps no other state, so without this a runtime killed by SIGKILL left
 //! `nsbox-ID` in every hierarchy with nothing pointing at it. A later `run` of that id or
 //! `delete ID` finds the record, sees its writer dead, and removes what it names (each directory
 //! killed first: the container's processes may outlive the runtime until PDEATHSIG lands).
@@ -41,21 +41,22 @@ fn file(root: &Path, id: &str) -> PathBuf {
 /// Records `dirs` for `id` as this process's. Best effort: a root we cannot write leaves only the
 /// SIGKILL case uncovered, which is no reason to fail the container. A root that does not exist
 /// yet is not made for this (a failed start must leave the host as it was): only foreground runs
-/// in a state root no container has used stay uncovered.
-pub fn write(root: &Path, id: &str, dirs: &[PathBuf], parents: &[PathBuf]) {
+/// in a state root no container has used stay uncovered. Returns whether it was written.
+pub fn write(root: &Path, id: &str, dirs: &[PathBuf], parents: &[PathBuf]) -> bool {
     if dirs.is_empty() {
-        return;
+        return false;
     }
     let pid = std::process::id() as i32;
     let text = |v: &[PathBuf]| v.iter().map(|d| d.display().to_string()).collect();
     let rec = Record { pid, start_time: start_time(pid), dirs: text(dirs), parents: text(parents) };
     let path = file(root, id);
     if !root.is_dir() {
-        return;
+        return false;
     }
     let _ = std::fs::remove_file(&path);
-    if let Ok(mut f) = create_private(&path, true) {
-        let _ = f.write_all(&serde_json::to_vec(&rec).unwrap_or_default());
+    match create_private(&path, true) {
+        Ok(mut f) => f.write_all(&serde_json::to_vec(&rec).unwrap_or_default()).is_ok(),
+        Err(_) => false,
     }
 }
 
@@ -76,7 +77,7 @@ pub fn reap(root: &Path, id: &str) -> bool {
     if alive(Some(rec.pid), rec.start_time) {
         return false;
     }
-    // Only what the record names, and only cgroup directories.
+    // Only what the record names, and only cgroup directories (one never made is not there).
     for dir in rec.dirs.iter().rev().map(Path::new).filter(|d| is_cgroup(d)) {
         let _ = nsbox_cgroups::remove_cgroup(dir);
     }

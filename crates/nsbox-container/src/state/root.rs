@@ -223,7 +223,15 @@ impl Root {
 
     /// Appends one line to events.jsonl (a single write with O_APPEND, so lines never interleave).
     pub fn event(&self, kind: &str, st: &State) {
+        self.event_with(kind, st, &[]);
+    }
+
+    /// As [`Root::event`], with fields of its own (`kill`'s signal).
+    pub fn event_with(&self, kind: &str, st: &State, extra: &[(&str, serde_json::Value)]) {
         let mut line = serde_json::json!({ "type": kind, "time": now_rfc3339(), "id": st.id, "name": st.name });
+        for (k, v) in extra {
+            line[*k] = v.clone();
+        }
         if kind == "exit" {
             line["exitCode"] = serde_json::json!(st.exit_code);
             line["signal"] = serde_json::json!(st.exit_signal);
