@@ -2,8 +2,8 @@
  * ContainerBackend over the lifecycle API (`Runtime` from `nsbox`): detached containers under a state
  * root, shared with `nsbox ps/logs/exec/stop/rm` and any other process.
  */
-import type { ContainerState, Runtime, RuntimeContainer } from 'nsbox';
-import type { ContainerDetail, ContainerStatus, ContainerSummary, DashboardEvent, LogLine, NewContainerForm, ProcessInfo } from './api.js';
+import { readStats, statsSample, type ContainerState, type Runtime, type RuntimeContainer, type StatsRead, type StatsSample } from 'nsbox';
+import type { ContainerDetail, ContainerStatus, ContainerSummary, DashboardEvent, LogLine, NewContainerForm, ProcessInfo, StatsPoint } from './api.js';
 import { NAMESPACE_KINDS } from './api.js';
 import type { ContainerBackend } from './backend.js';
 
@@ -34,6 +34,15 @@ export function detailOf(s: ContainerState): Partial<ContainerDetail> {
   };
 }
 
+/** The Stats tab's reading of a library sample. */
+export function pointOf(x: StatsSample): StatsPoint {
+  return {
+    time: Date.parse(x.time), ...(x.cpuPercent === null ? {} : { cpuPercent: x.cpuPercent }),
+    memoryBytes: x.memory.usage, memoryLimit: x.memory.limit, pids: x.pids.current, ...(x.pids.limit === null ? {} : { pidsLimit: x.pids.limit }),
+    netRx: x.network.rx, netTx: x.network.tx, blockRead: x.blockIO.read, blockWrite: x.blockIO.write,
+  };
+}
+
 export class LifecycleBackend implements ContainerBackend {
   readonly detached = true;
   /** Containers this dashboard started: their handles hold the network teardowns for remove(). */
@@ -45,8 +54,37 @@ export class LifecycleBackend implements ContainerBackend {
     return this.started.get(c.id) ?? c;
   }
 
-  /** Only real containers: the state root also holds other directories (e.g. networking's leases). */
-  async list(): Promise<ContainerSummary[]> { return this.rt.list({ all: true }).filter((s) => /^[0-9a-f]{64}$/.test(s.id)).map(summaryOf); }
+  /** The previous reads of the list and of the Stats tab: each CPU % is a rate over its own caller's interval. */
+  private listReads = new Map<string, StatsRead>();
+  private readonly tabReads = new Map<string, StatsRead>();
+
+  /**
+   * Only real containers (the state root also holds other directories, e.g. networking's leases),
+   * with CPU %, memory and pids from the library's stats (what `nsbox stats` shows).
+   */
+  async list(): Promise<ContainerSummary[]> {
+    const reads = new Map<string, StatsRead>();
+    const out = this.rt.list({ all: true }).filter((s) => /^[0-9a-f]{64}$/.test(s.id)).map((s) => {
+      const c = summaryOf(s);
+      // Without cgroups of its own (rootless on v1) nothing it uses can be told apart.
+      if ((s.status !== 'running' && s.status !== 'paused') || !s.cgroups.length) return c;
+      const r = readStats(s);
+      reads.set(s.id, r);
+      const x = statsSample(r, this.listReads.get(s.id));
+      return { ...c, ...(x.cpuPercent === null ? {} : { cpuPercent: x.cpuPercent }), memoryBytes: x.memory.usage, pids: x.pids.current };
+    });
+    this.listReads = reads;
+    return out;
+  }
+
+  async stats(ref: string): Promise<StatsPoint> {
+    const s = this.rt.get(ref).inspect();
+    const r = readStats(s);
+    const x = statsSample(r, this.tabReads.get(s.id));
+    this.tabReads.clear();
+    this.tabReads.set(s.id, r);
+    return pointOf(x);
+  }
   async get(ref: string): Promise<ContainerSummary> { return summaryOf(this.rt.get(ref).inspect()); }
   async inspect(ref: string): Promise<unknown> {
     const c = this.rt.get(ref);

@@ -83,7 +83,7 @@ export function ContainersView({ containers, error, list, onList, selectedId, on
   const arrow = list.desc ? '▼' : '▲';
   const head = COLUMNS.map((c) => {
     const t = `${c.title}${c.key === list.sort ? arrow : ''}`;
-    return fit(t, c.width || nw, ['pid', 'uptime', 'cpu', 'mem'].includes(c.key) ? 'right' : 'left');
+    return fit(t, c.width || nw, ['pid', 'uptime', 'cpu', 'mem', 'pids'].includes(c.key) ? 'right' : 'left');
   }).join(' ');
   const visible = rows.slice(start, start + bodyHeight);
   return (
