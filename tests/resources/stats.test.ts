@@ -5,13 +5,14 @@
  * costs (logged, never asserted: speed goes to `npm run bench`).
  * CI budget: 90 s (most of it starting and removing the 200 containers).
  */
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 import test from 'ava';
 
 import type { StatsSample } from '../../ts/src/index.js';
-import { runCli } from '../helpers/cli.js';
+import { cliArgv, runCli } from '../helpers/cli.js';
 import { needsRoot } from '../helpers/privileged.js';
 import { batched, fixture } from '../lifecycle/helpers.js';
 import { eventually, readCg } from './helpers.js';
@@ -34,9 +35,10 @@ test.serial('a busy loop under --cpus 0.5 reads about 50% CPU, as the cgroup\'s 
     const cpu = samples.map((x) => x.cpuPercent!);
     const mean = cpu.reduce((a, b) => a + b, 0) / cpu.length;
     t.log(`stats CPU %: ${cpu.map((x) => x.toFixed(1)).join(' ')} (mean ${mean.toFixed(1)}); cgroup's own share ${(share * 100).toFixed(1)}%`);
-    t.true(mean > 25 && mean < 75, `about 50%, got ${mean}`);
-    // Loose: wall time and CFS periods are different clocks, and the machine is shared.
-    t.true(Math.abs(mean - share * 100) < 25, `stats ${mean} vs cgroup ${share * 100}`);
+    // Loose, and against the cgroup's own share rather than 50%: on a loaded machine (two shared
+    // CPUs) the loop gets less than its quota, and stats must say what it got. The quota caps it.
+    t.true(mean > 5 && mean < 70, `at most about 50%, got ${mean}`);
+    t.true(Math.abs(mean - share * 100) < 20, `stats ${mean} vs cgroup ${share * 100}`);
     t.true(samples.every((x) => x.id === c.id && x.running && x.cpu.totalNs > 0));
   } finally {
     await f.dispose();
@@ -144,6 +146,24 @@ test.serial('nsbox stats: --no-stream table, --format json and templates parse; 
     const plain = await runCli(['stats', '--root', f.root, '--no-stream', '--format', '{{.Name}}={{.PIDs}}', 'statsa']);
     t.is(plain.stdout, 'statsa=1\n');
 
+    // -a: a stopped container reads zeros, as in docker.
+    const gone = await f.rt.run({ name: 'statsc', command: ['/bin/true'], rootfs: f.rootfs.root });
+    await gone.wait();
+    const all = await runCli(['stats', '--root', f.root, '--no-stream', '-a', '--format', '{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.PIDs}}']);
+    t.true(all.stdout.split('\n').includes('statsc 0.00% 0B / 0B 0'), all.stdout);
+    t.is(all.stdout.trim().split('\n').length, 3);
+
+    // Live (the default): a new table every second until SIGINT, which ends it with status 0.
+    const [file, argv] = cliArgv(['stats', '--root', f.root, '--format', 'table {{.Name}}', 'statsa']);
+    const live = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    live.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const closed = new Promise<number | null>((resolve) => live.on('close', (code) => resolve(code)));
+    t.true(await eventually(() => out.split('NAME\n').length > 2, 15_000), out);
+    live.kill('SIGINT');
+    t.is(await closed, 0);
+    t.regex(out, /^NAME\nstatsa\nNAME\nstatsa\n/, 'no screen clearing when stdout is not a terminal');
+
     const bad = await runCli(['stats', '--root', f.root, '--no-stream', 'nosuch']);
     t.is(bad.code, 125);
     t.is(bad.stdout, '');
@@ -190,4 +210,21 @@ test.serial('one stats read of 200 running containers: CPU time logged (target <
   } finally {
     await f.dispose();
   }
+});
+
+test('docker\'s units: go-units BytesSize for memory, HumanSizeWithPrecision(…, 3) for I/O, Go\'s %g', async (t) => {
+  const { bytesSize, goG, humanSize, render } = await import('../../cli/src/commands/stats-format.js');
+  t.is(bytesSize(1.5 * MiB), '1.5MiB');
+  t.is(bytesSize(64 * MiB), '64MiB');
+  t.is(bytesSize(252 * 1024), '252KiB');
+  t.is(bytesSize(25_272_000_000), '23.54GiB');
+  t.is(bytesSize(0), '0B');
+  t.is(humanSize(1234), '1.23kB');
+  t.is(humanSize(648), '648B');
+  t.is(humanSize(1_000_000), '1MB');
+  t.is(humanSize(12_345_678), '12.3MB');
+  t.is(goG(999.9, 3), '1e+03');
+  t.is(goG(0.00001234, 3), '1.23e-05');
+  // docker's tabwriter: cells padded to at least 10 columns, 3 spaces between.
+  t.is(render('table {{.Name}}\t{{.PIDs}}', [{ Name: 'a-long-container-name', PIDs: '3' } as never]), 'NAME                    PIDS\na-long-container-name   3\n');
 });
