@@ -6,7 +6,7 @@
  * CI budget: 90 s (most of it starting and removing the 200 containers).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 import test from 'ava';
@@ -70,6 +70,29 @@ test.serial('20 MiB in a tmpfs under --memory 64m: usage ≥ 20 MiB, limit 64 Mi
     t.deepEqual(f.rt.readStats().map((r) => r.id), [c.id]);
     t.deepEqual(f.rt.readStats({ ids: [c.name] }).map((r) => r.pids.current), [4]);
     await c.remove({ force: true });
+  } finally {
+    await f.dispose();
+  }
+});
+
+test.serial('a stream keeps its files open: a container removed meanwhile leaves it, its cgroups go all the same', async (t) => {
+  if (!needsRoot(t)) return;
+  const f = fixture();
+  try {
+    const [a, b] = await Promise.all([1, 2].map(() => f.rt.run({ command: ['/bin/sleep', '1000'], rootfs: f.rootfs.root })));
+    const cgroups = b!.inspect().cgroups;
+    const sizes: number[] = [];
+    for await (const batch of f.rt.stats({ interval: 200 })) {
+      sizes.push(batch.length);
+      t.true(batch.every((x) => x.cpuPercent !== null && x.pids.current === 1));
+      // Removed while the stream holds its cgroup files open: rmdir must not mind.
+      if (sizes.length === 1) await b!.remove({ force: true });
+      if (sizes.length === 3) break;
+    }
+    t.deepEqual(sizes, [2, 1, 1]);
+    t.deepEqual(cgroups.filter((c) => existsSync(c)), []);
+    t.deepEqual(readdirSync('/proc/self/fd').map((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`); } catch { return ''; } })
+      .filter((l) => l.includes(a!.id.slice(0, 16)) || l.includes(b!.id.slice(0, 16))), [], 'the stream closed its files when it ended');
   } finally {
     await f.dispose();
   }
@@ -186,26 +209,36 @@ test.serial('one stats read of 200 running containers: CPU time logged (target <
       containers.push(...(await Promise.all(chunk.map(() => f.rt.run({ command: ['/bin/sleep', '1000'], rootfs: f.rootfs.root })))));
     }
     const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
-    const runs: Array<{ list: number; stats: number; both: number }> = [];
+    const runs: Array<{ list: number; stats: number; both: number; open: number }> = [];
+    const { readStats, StatsFiles } = await import('../../ts/src/index.js');
+    const files = new StatsFiles();
     for (let i = 0; i < 5; i++) {
       let u = process.cpuUsage();
       const states = f.rt.list();
       const list = cpuMs(process.cpuUsage(u));
       u = process.cpuUsage();
-      const { readStats } = await import('../../ts/src/index.js');
-      const read = states.map(readStats);
+      const read = states.map((s) => readStats(s));
       const stats = cpuMs(process.cpuUsage(u));
       u = process.cpuUsage();
       const both = f.rt.readStats();
-      runs.push({ list, stats, both: cpuMs(process.cpuUsage(u)) });
+      const bothMs = cpuMs(process.cpuUsage(u));
+      // A stream's steady state: the files stay open from one sample to the next (the first fills them).
+      u = process.cpuUsage();
+      const held = states.map((s) => readStats(s, files.read));
+      files.sweep();
+      runs.push({ list, stats, both: bothMs, open: cpuMs(process.cpuUsage(u)) });
       t.is(read.length, 200);
+      t.is(held.length, 200);
       t.is(both.length, 200);
       t.true(both.every((s) => s.pids.current === 1 && s.memory.usage > 0 && s.cpu.totalNs > 0));
     }
+    files.close();
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    t.log(`200 containers, CPU ms (user+sys, process.cpuUsage) per read, first … fifth: stats only ${runs.map((r) => r.stats.toFixed(1)).join(' ')}; `
-      + `listing the states ${runs.map((r) => r.list.toFixed(1)).join(' ')}; Runtime.readStats() (both) ${runs.map((r) => r.both.toFixed(1)).join(' ')}`);
-    t.log(`medians: stats ${median(runs.map((r) => r.stats)).toFixed(1)} ms, list ${median(runs.map((r) => r.list)).toFixed(1)} ms, Runtime.readStats() ${median(runs.map((r) => r.both)).toFixed(1)} ms`);
+    const all = (k: keyof (typeof runs)[number]) => runs.map((r) => r[k].toFixed(1)).join(' ');
+    t.log(`200 containers, CPU ms (user+sys, process.cpuUsage) per read, first … fifth: files only ${all('stats')}; listing the states ${all('list')}; `
+      + `Runtime.readStats() (both) ${all('both')}; files held open (a stream after its first sample) ${all('open')}`);
+    t.log(`medians: files ${median(runs.map((r) => r.stats)).toFixed(1)} ms, list ${median(runs.map((r) => r.list)).toFixed(1)} ms, `
+      + `Runtime.readStats() ${median(runs.map((r) => r.both)).toFixed(1)} ms, files held open ${median(runs.slice(1).map((r) => r.open)).toFixed(1)} ms`);
     await batched(containers, 16, (c) => c.remove({ force: true }));
   } finally {
     await f.dispose();

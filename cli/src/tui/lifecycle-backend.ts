@@ -2,7 +2,7 @@
  * ContainerBackend over the lifecycle API (`Runtime` from `nsbox`): detached containers under a state
  * root, shared with `nsbox ps/logs/exec/stop/rm` and any other process.
  */
-import { readStats, statsSample, type ContainerState, type Runtime, type RuntimeContainer, type StatsRead, type StatsSample } from 'nsbox';
+import { readStats, StatsFiles, statsSample, type ContainerState, type Runtime, type RuntimeContainer, type StatsRead, type StatsSample } from 'nsbox';
 import type { ContainerDetail, ContainerStatus, ContainerSummary, DashboardEvent, LogLine, NewContainerForm, ProcessInfo, StatsPoint } from './api.js';
 import { NAMESPACE_KINDS } from './api.js';
 import type { ContainerBackend } from './backend.js';
@@ -57,6 +57,8 @@ export class LifecycleBackend implements ContainerBackend {
   /** The previous reads of the list and of the Stats tab: each CPU % is a rate over its own caller's interval. */
   private listReads = new Map<string, StatsRead>();
   private readonly tabReads = new Map<string, StatsRead>();
+  /** The stats files stay open between refreshes (one pread each per second), closed with the dashboard. */
+  private readonly files = new StatsFiles();
 
   /**
    * Only real containers (the state root also holds other directories, e.g. networking's leases),
@@ -68,18 +70,19 @@ export class LifecycleBackend implements ContainerBackend {
       const c = summaryOf(s);
       // Without cgroups of its own (rootless on v1) nothing it uses can be told apart.
       if ((s.status !== 'running' && s.status !== 'paused') || !s.cgroups.length) return c;
-      const r = readStats(s);
+      const r = readStats(s, this.files.read);
       reads.set(s.id, r);
       const x = statsSample(r, this.listReads.get(s.id));
       return { ...c, ...(x.cpuPercent === null ? {} : { cpuPercent: x.cpuPercent }), memoryBytes: x.memory.usage, pids: x.pids.current };
     });
     this.listReads = reads;
+    this.files.sweep();
     return out;
   }
 
   async stats(ref: string): Promise<StatsPoint> {
     const s = this.rt.get(ref).inspect();
-    const r = readStats(s);
+    const r = readStats(s, this.files.read);
     const x = statsSample(r, this.tabReads.get(s.id));
     this.tabReads.clear();
     this.tabReads.set(s.id, r);
@@ -137,6 +140,6 @@ export class LifecycleBackend implements ContainerBackend {
     for await (const e of this.rt.events(signal ? { signal } : {})) yield { type: e.type, id: e.id, name: e.name, time: e.time };
   }
 
-  /** Detached containers outlive the dashboard: nothing to stop here. */
-  async close(): Promise<void> {}
+  /** Detached containers outlive the dashboard: nothing to stop, only the stats files to close. */
+  async close(): Promise<void> { this.files.close(); }
 }

@@ -7,11 +7,11 @@
  * Cheap by design (200 containers in a few ms of CPU, see tests/resources/stats.test.ts and
  * `npm run bench`): each file is one open+read+close into a shared buffer, no stat, no streams.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { ContainerState } from './state.js';
+import { OpenFiles, readSmall, type ReadFile } from './stats-files.js';
 
 /** One read of a container's counters; the percentages need two reads (see StatsSample). */
 export interface StatsRead {
@@ -56,26 +56,6 @@ export interface StatsOptions {
   /** ms between samples (default 1000, docker's). */
   interval?: number;
   signal?: AbortSignal;
-}
-
-const BUF = Buffer.allocUnsafe(64 * 1024);
-
-/** The whole (small) file, or undefined when it cannot be read: a container gone meanwhile. */
-function readSmall(file: string): string | undefined {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch {
-    return undefined;
-  }
-  try {
-    // One read: cgroup and /proc seq files hand over all they have (far below 64 KiB) at once.
-    return BUF.toString('latin1', 0, readSync(fd, BUF, 0, BUF.length, null));
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 const num = (t: string | undefined): number | undefined => {
@@ -159,25 +139,25 @@ function dirsOf(cgroups: string[]): Dirs {
 }
 
 /** v1 blkio.throttle.io_service_bytes(_recursive) `MAJ:MIN Read N` lines, or v2 io.stat's rbytes=/wbytes=. */
-function blockIO(dir: string | undefined, isV2: boolean): { read: number; write: number } {
+function blockIO(read: ReadFile, dir: string | undefined, isV2: boolean): { read: number; write: number } {
   const out = { read: 0, write: 0 };
   if (!dir) return out;
   if (isV2) {
-    const v2 = readSmall(`${dir}/io.stat`) ?? '';
+    const v2 = read(`${dir}/io.stat`) ?? '';
     for (const m of v2.matchAll(/\b([rw])bytes=(\d+)/g)) out[m[1] === 'r' ? 'read' : 'write'] += Number(m[2]);
     return out;
   }
   // _recursive counts the cgroups below too (a container makes none, but an engine may).
-  const v1 = readSmall(`${dir}/blkio.throttle.io_service_bytes_recursive`) ?? readSmall(`${dir}/blkio.throttle.io_service_bytes`) ?? '';
+  const v1 = read(`${dir}/blkio.throttle.io_service_bytes_recursive`) ?? read(`${dir}/blkio.throttle.io_service_bytes`) ?? '';
   for (const m of v1.matchAll(/^\d+:\d+ (Read|Write) (\d+)$/gm)) out[m[1] === 'Read' ? 'read' : 'write'] += Number(m[2]);
   return out;
 }
 
 /** /proc/PID/net/dev of the container's first process: its namespace's interfaces, lo left out. */
-function network(pid: number | null, hostNet: boolean): { rx: number; tx: number } {
+function network(read: ReadFile, pid: number | null, hostNet: boolean): { rx: number; tx: number } {
   const out = { rx: 0, tx: 0 };
   if (!pid || hostNet) return out;
-  const text = readSmall(`/proc/${pid}/net/dev`);
+  const text = read(`/proc/${pid}/net/dev`);
   if (!text) return out;
   for (const line of text.split('\n').slice(2)) {
     const colon = line.indexOf(':');
@@ -191,8 +171,11 @@ function network(pid: number | null, hostNet: boolean): { rx: number; tx: number
 
 const CPUS = availableParallelism();
 
-/** One read of one container's counters from its state (what `listStates`/`readState` return). */
-export function readStats(s: ContainerState): StatsRead {
+/**
+ * One read of one container's counters from its state (what `listStates`/`readState` return).
+ * `read` is how files are read: at once by default, or an OpenFiles of a stream.
+ */
+export function readStats(s: ContainerState, read: ReadFile = readSmall): StatsRead {
   const running = s.status === 'running' || s.status === 'paused';
   const base: StatsRead = {
     id: s.id, name: s.name, time: new Date().toISOString(), at: performance.now(), running,
@@ -203,24 +186,24 @@ export function readStats(s: ContainerState): StatsRead {
   if (!running || !s.cgroups.length) return base;
   const d = dirsOf(s.cgroups);
   if (d.cpu) {
-    base.cpu.totalNs = d.v2.has('cpu') ? (keyed(readSmall(`${d.cpu}/cpu.stat`), 'usage_usec') ?? 0) * 1000 : num(readSmall(`${d.cpu}/cpuacct.usage`)) ?? 0;
+    base.cpu.totalNs = d.v2.has('cpu') ? (keyed(read(`${d.cpu}/cpu.stat`), 'usage_usec') ?? 0) * 1000 : num(read(`${d.cpu}/cpuacct.usage`)) ?? 0;
   }
   if (d.memory) {
     const v2 = d.v2.has('memory');
-    const raw = num(readSmall(`${d.memory}/${v2 ? 'memory.current' : 'memory.usage_in_bytes'}`)) ?? 0;
-    const inactive = keyed(readSmall(`${d.memory}/memory.stat`), v2 ? 'inactive_file' : 'total_inactive_file') ?? 0;
-    const lim = num(readSmall(`${d.memory}/${v2 ? 'memory.max' : 'memory.limit_in_bytes'}`)) ?? Infinity;
+    const raw = num(read(`${d.memory}/${v2 ? 'memory.current' : 'memory.usage_in_bytes'}`)) ?? 0;
+    const inactive = keyed(read(`${d.memory}/memory.stat`), v2 ? 'inactive_file' : 'total_inactive_file') ?? 0;
+    const lim = num(read(`${d.memory}/${v2 ? 'memory.max' : 'memory.limit_in_bytes'}`)) ?? Infinity;
     // v1 says "no limit" with a huge page-rounded number.
     const limited = Number.isFinite(lim) && lim < 2 ** 62;
     const host = memTotal();
     base.memory = { usage: inactive < raw ? raw - inactive : raw, raw, limit: limited && (!host || lim < host) ? lim : host, limited };
   }
   if (d.pids) {
-    const lim = num(readSmall(`${d.pids}/pids.max`));
-    base.pids = { current: num(readSmall(`${d.pids}/pids.current`)) ?? 0, limit: lim === undefined || !Number.isFinite(lim) ? null : lim };
+    const lim = num(read(`${d.pids}/pids.max`));
+    base.pids = { current: num(read(`${d.pids}/pids.current`)) ?? 0, limit: lim === undefined || !Number.isFinite(lim) ? null : lim };
   }
-  base.blockIO = blockIO(d.io, d.v2.has('io'));
-  base.network = network(s.pid, s.namespaces.some((n) => n.kind === 'net' && n.shared));
+  base.blockIO = blockIO(read, d.io, d.v2.has('io'));
+  base.network = network(read, s.pid, s.namespaces.some((n) => n.kind === 'net' && n.shared));
   return base;
 }
 
@@ -238,19 +221,26 @@ export function sample(cur: StatsRead, prev?: StatsRead): StatsSample {
  */
 export async function* streamStats(states: () => ContainerState[], o: StatsOptions = {}): AsyncGenerator<StatsSample[]> {
   const interval = o.interval ?? 1000;
-  let prev = new Map<string, StatsRead>();
-  for (const s of states()) prev.set(s.id, readStats(s));
-  while (!o.signal?.aborted) {
-    await sleep(interval, undefined, { signal: o.signal }).catch(() => {});
-    if (o.signal?.aborted) return;
-    const next = new Map<string, StatsRead>();
-    const out: StatsSample[] = [];
-    for (const s of states()) {
-      const r = readStats(s);
-      next.set(s.id, r);
-      out.push(sample(r, prev.get(s.id)));
+  // Its files stay open from one sample to the next (closed when the consumer stops iterating).
+  const files = new OpenFiles();
+  try {
+    let prev = new Map<string, StatsRead>();
+    for (const s of states()) prev.set(s.id, readStats(s, files.read));
+    while (!o.signal?.aborted) {
+      await sleep(interval, undefined, { signal: o.signal }).catch(() => {});
+      if (o.signal?.aborted) return;
+      const next = new Map<string, StatsRead>();
+      const out: StatsSample[] = [];
+      for (const s of states()) {
+        const r = readStats(s, files.read);
+        next.set(s.id, r);
+        out.push(sample(r, prev.get(s.id)));
+      }
+      files.sweep();
+      prev = next;
+      yield out;
     }
-    prev = next;
-    yield out;
+  } finally {
+    files.close();
   }
 }
