@@ -122,16 +122,18 @@ function dirsOf(cgroups: string[]): Dirs {
   };
   for (const dir of cgroups) {
     const m = cgroupMounts().find((x) => dir === x.point || dir.startsWith(`${x.point}/`));
-    if (!m) continue;
-    if (m.v2) {
-      const ctrls = (readSmall(`${dir}/cgroup.controllers`) ?? '').trim().split(/\s+/);
+    // On no cgroup mount of ours (a path from another mount namespace): told by its files.
+    const controllers = readSmall(`${dir}/cgroup.controllers`);
+    if (m ? m.v2 : controllers !== undefined) {
+      const ctrls = (controllers ?? '').trim().split(/\s+/);
       for (const c of ['memory', 'cpu', 'pids', 'io'] as const) if (ctrls.includes(c)) put(c, dir, true);
-    } else {
-      if (m.controllers.includes('memory')) put('memory', dir, false);
-      if (m.controllers.includes('cpuacct')) put('cpu', dir, false);
-      if (m.controllers.includes('pids')) put('pids', dir, false);
-      if (m.controllers.includes('blkio')) put('io', dir, false);
+      continue;
     }
+    const has = m ? (ctrl: string, _file: string) => m.controllers.includes(ctrl) : (_ctrl: string, file: string) => readSmall(`${dir}/${file}`) !== undefined;
+    if (has('memory', 'memory.usage_in_bytes')) put('memory', dir, false);
+    if (has('cpuacct', 'cpuacct.usage')) put('cpu', dir, false);
+    if (has('pids', 'pids.current')) put('pids', dir, false);
+    if (has('blkio', 'blkio.throttle.io_service_bytes')) put('io', dir, false);
   }
   if (dirsCache.size > 4096) dirsCache.clear();
   dirsCache.set(key, d);
