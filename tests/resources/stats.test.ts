@@ -295,3 +295,20 @@ test('v2 and hybrid: the same figures from cgroup2-shaped and mixed trees (this 
   t.true(h.memory.limit > 0, 'the host\'s memory without a limit');
   t.deepEqual(h.blockIO, { read: 1, write: 2 });
 });
+
+test.serial('NET I/O: five pings of the gateway, as the host veth counts them mirrored (in a throwaway network namespace)', async (t) => {
+  if (!needsRoot(t)) return;
+  const { runScenario } = await import('../network/helpers.js');
+  const { code, facts: f, stderr } = await runScenario<{ done: boolean; stats: { rx: number; tx: number }; veth: { rx: number; tx: number }; cli: string; rmNet: string; error?: string }>('stats-net');
+  t.is(code, 0, stderr);
+  t.is(f.error, undefined);
+  t.log(`container rx ${f.stats.rx} B / tx ${f.stats.tx} B; host veth rx ${f.veth.rx} B / tx ${f.veth.tx} B; nsbox stats: ${f.cli}`);
+  t.true(f.done, 'the pings ended');
+  t.true(f.stats.tx >= 5 * 98, 'five echo requests of 98 bytes at least');
+  t.true(f.stats.rx >= 5 * 98, 'and their replies');
+  // The veth pair: what one end sends the other receives (read a moment apart: equal or a little behind).
+  t.true(f.veth.rx >= f.stats.tx - 200 && f.veth.rx <= f.stats.tx + 200, `veth rx ${f.veth.rx} vs container tx ${f.stats.tx}`);
+  t.true(f.veth.tx >= f.stats.rx - 200 && f.veth.tx <= f.stats.rx + 200, `veth tx ${f.veth.tx} vs container rx ${f.stats.rx}`);
+  t.regex(f.cli, /^\d[\d.]*[kM]?B \/ \d[\d.]*[kM]?B$/);
+  t.is(f.rmNet, 'ok');
+});
