@@ -2,10 +2,10 @@
  * Live usage of containers (docker's `stats`), read straight from their cgroups and network
  * namespace: CPU time, memory, pids, block I/O and network bytes. Only reads: every cgroup write
  * lives in nsbox-cgroups. The same files for v1 hierarchies (per controller), a pure v2 host and a
- * hybrid one: each number comes from whichever of the container's cgroups has its file.
+ * hybrid one: each number comes from whichever of the container's cgroups has its controller.
  *
- * Cheap by design (200 containers in a few ms of CPU, see tests/resources/stats.test.ts and
- * `npm run bench`): each file is one open+read+close into a shared buffer, no stat, no streams.
+ * Cheap by design (200 containers in about 20 ms of CPU, 8 ms for a stream's later samples; see
+ * docs/resources.md, tests/resources/stats.test.ts and `npm run bench`): stats-files.ts.
  */
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
