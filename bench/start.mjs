@@ -33,6 +33,8 @@ export default async function startToExit(ctx) {
 }
 
 const LIMITS_TAG = '(+memory 64m +pids 100)';
+// Under the limits, 100 MiB must be OOM-killed and the 120th process must not start.
+const LIMITS_PROBE = ['/bin/sh', '-c', 'dd if=/dev/zero of=/dev/null bs=100M count=1 2>/dev/null && echo mem=unlimited; echo forking; i=0; while [ $i -lt 120 ]; do sleep 5 & i=$((i+1)); done; echo forked=$i'];
 
 // Each runtime's overhead from the limits (its limits row against its plain row), and nsbox's time
 // with limits against each peer's with the same limits.
@@ -42,7 +44,7 @@ function limitsNotes(entrants) {
     return s.length ? s[Math.floor(s.length / 2)] : NaN;
   };
   const min = (xs) => Math.min(...xs);
-  const out = [`${LIMITS_TAG}: linux.resources ${JSON.stringify(LIMITS)} in every runtime's config.json`];
+  const out = [`${LIMITS_TAG}: linux.resources ${JSON.stringify(LIMITS)} in every runtime's config.json; a runtime is timed with them only if its probe shows them enforced (100 MiB OOM-killed, the 120th fork refused)`];
   const byName = new Map(entrants.map((e) => [e.name, e]));
   const limited = entrants.filter((e) => e.plain && e.samples.length);
   for (const e of limited) {
@@ -81,6 +83,7 @@ export async function inner({ scratch, rootfs, runs, warmup, nsboxBin, prefix, c
     time: makeBundle(scratch, 'start-time', rootfs, { namespaces: [...NAMESPACES, 'time'], adjustments, timeOffsets: true }),
     secure: security.seccomp ? makeBundle(scratch, 'start-secure', rootfs, { adjustments, security }) : null,
     limits: makeBundle(scratch, 'start-limits', rootfs, { adjustments, limits: true }),
+    probeLimits: makeBundle(scratch, 'probe-limits', rootfs, { args: LIMITS_PROBE, adjustments, limits: true }),
     probe: makeBundle(scratch, 'probe-std', rootfs, { args: PROBE_ARGS, adjustments }),
     probeTime: makeBundle(scratch, 'probe-time', rootfs, { args: PROBE_ARGS, namespaces: [...NAMESPACES, 'time'], adjustments, timeOffsets: true }),
     probeTimeNoOffsets: makeBundle(scratch, 'probe-time-nooffsets', rootfs, { args: PROBE_ARGS, namespaces: [...NAMESPACES, 'time'], adjustments }),
@@ -123,10 +126,16 @@ export async function inner({ scratch, rootfs, runs, warmup, nsboxBin, prefix, c
     if (b.secure) entrants.push({ name: `${name} (+seccomp +devices)`, rt, bundle: b.secure.dir, samples: [], failures: 0, firstError: null, lingered: 0 });
     // The same with --memory 64m --pids-limit 100 in every runtime's config.json (issue 11): its
     // overhead against the runtime's own plain row, and nsbox's time against each peer's with limits.
-    entrants.push({
-      name: `${name} ${LIMITS_TAG}`, rt, bundle: b.limits.dir, samples: [], failures: 0, firstError: null, lingered: 0, plain: name,
-      ...(rt.name === 'nsbox-runtime' ? {} : { reference: `nsbox-runtime run ${LIMITS_TAG}` }),
-    });
+    // Timed only if it enforces them: a 100 MiB allocation is killed and the 120th fork fails.
+    const lp = captureRun(rt, b.probeLimits.dir, nextId('lprobe'));
+    if (/mem=unlimited|forked=120/.test(lp.stdout) || !/forking/.test(lp.stdout)) {
+      rows.push({ name: `${name} ${LIMITS_TAG}`, skipped: `limits probe: not enforced (${JSON.stringify(lp.stdout.trim())}, exit ${lp.status}: ${lp.stderr.split('\n').pop()})` });
+    } else {
+      entrants.push({
+        name: `${name} ${LIMITS_TAG}`, rt, bundle: b.limits.dir, samples: [], failures: 0, firstError: null, lingered: 0, plain: name,
+        ...(rt.name === 'nsbox-runtime' ? {} : { reference: `nsbox-runtime run ${LIMITS_TAG}` }),
+      });
+    }
 
     // Time namespace: expected to work for nsbox; crun 1.8 (rootful) and runc 1.1 are recorded as they are.
     const tp = captureRun(rt, b.probeTime.dir, nextId('tprobe'));
