@@ -126,7 +126,10 @@ test('lifecycle backend: the list\'s CPU %, memory and pids and the Stats tab\'s
     t.is(row!.memoryBytes! > 0 && row!.memoryBytes! <= lib.memory.raw, true);
     const p = await api.containerStats(c.id);
     t.like(p, { memoryLimit: 64 << 20, pids: 3, pidsLimit: 50, netRx: 0, netTx: 0 });
+    // A rate needs a span: a read 100 ms later keeps the first one's (none), one 600 ms later has it.
     await delay(100);
+    t.is((await api.containerStats(c.name)).cpuPercent, undefined);
+    await delay(600);
     t.true((await api.containerStats(c.name)).cpuPercent! >= 0);
     await c.remove({ force: true });
   } finally {

@@ -43,6 +43,16 @@ export function pointOf(x: StatsSample): StatsPoint {
   };
 }
 
+const MIN_SPAN_MS = 500;
+interface Rate { read: StatsRead; cpu: number | null }
+
+/** The sample of a new read against the previous one, or with the previous CPU % when that is too recent. */
+function rated(r: StatsRead, prev: Rate | undefined): { x: StatsSample; rate: Rate } {
+  if (prev && r.at - prev.read.at < MIN_SPAN_MS) return { x: { ...statsSample(r), cpuPercent: prev.cpu }, rate: prev };
+  const x = statsSample(r, prev?.read);
+  return { x, rate: { read: r, cpu: x.cpuPercent } };
+}
+
 export class LifecycleBackend implements ContainerBackend {
   readonly detached = true;
   /** Containers this dashboard started: their handles hold the network teardowns for remove(). */
@@ -54,9 +64,13 @@ export class LifecycleBackend implements ContainerBackend {
     return this.started.get(c.id) ?? c;
   }
 
-  /** The previous reads of the list and of the Stats tab: each CPU % is a rate over its own caller's interval. */
-  private listReads = new Map<string, StatsRead>();
-  private readonly tabReads = new Map<string, StatsRead>();
+  /**
+   * The previous read of each container by the list (refreshed by the containers view and the
+   * namespace explorer alike) and by the Stats tab, with the CPU % it gave: a read closer than
+   * MIN_SPAN_MS to the previous one keeps that CPU %, since a rate over a few ms is noise.
+   */
+  private listReads = new Map<string, Rate>();
+  private readonly tabReads = new Map<string, Rate>();
   /** The stats files stay open between refreshes (one pread each per second), closed with the dashboard. */
   private readonly files = new StatsFiles();
 
@@ -65,14 +79,13 @@ export class LifecycleBackend implements ContainerBackend {
    * with CPU %, memory and pids from the library's stats (what `nsbox stats` shows).
    */
   async list(): Promise<ContainerSummary[]> {
-    const reads = new Map<string, StatsRead>();
+    const reads = new Map<string, Rate>();
     const out = this.rt.list({ all: true }).filter((s) => /^[0-9a-f]{64}$/.test(s.id)).map((s) => {
       const c = summaryOf(s);
       // Without cgroups of its own (rootless on v1) nothing it uses can be told apart.
       if ((s.status !== 'running' && s.status !== 'paused') || !s.cgroups.length) return c;
-      const r = readStats(s, this.files.read);
-      reads.set(s.id, r);
-      const x = statsSample(r, this.listReads.get(s.id));
+      const { x, rate } = rated(readStats(s, this.files.read), this.listReads.get(s.id));
+      reads.set(s.id, rate);
       return { ...c, ...(x.cpuPercent === null ? {} : { cpuPercent: x.cpuPercent }), memoryBytes: x.memory.usage, pids: x.pids.current };
     });
     this.listReads = reads;
@@ -82,10 +95,9 @@ export class LifecycleBackend implements ContainerBackend {
 
   async stats(ref: string): Promise<StatsPoint> {
     const s = this.rt.get(ref).inspect();
-    const r = readStats(s, this.files.read);
-    const x = statsSample(r, this.tabReads.get(s.id));
+    const { x, rate } = rated(readStats(s, this.files.read), this.tabReads.get(s.id));
     this.tabReads.clear();
-    this.tabReads.set(s.id, r);
+    this.tabReads.set(s.id, rate);
     return pointOf(x);
   }
   async get(ref: string): Promise<ContainerSummary> { return summaryOf(this.rt.get(ref).inspect()); }
