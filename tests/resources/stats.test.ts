@@ -169,6 +169,8 @@ test.serial('nsbox stats: --no-stream table, --format json and templates parse; 
     t.deepEqual(tpl.stdout.split('\n').map((l) => l.split(/\s+/).join(' ')), ['NAME PIDS', 'statsb 1', 'statsa 1', '']);
     const plain = await runCli(['stats', '--root', f.root, '--no-stream', '--format', '{{.Name}}={{.PIDs}}', 'statsa']);
     t.is(plain.stdout, 'statsa=1\n');
+    const dot = await runCli(['stats', '--root', f.root, '--no-stream', '--format', '{{json .}}', 'statsa']);
+    t.like(JSON.parse(dot.stdout), { Name: 'statsa', Container: 'statsa', PIDs: '1' });
 
     // -a: a stopped container reads zeros, as in docker.
     const gone = await f.rt.run({ name: 'statsc', command: ['/bin/true'], rootfs: f.rootfs.root });

@@ -75,8 +75,12 @@ export function checkTemplate(format: string): void {
   }
 }
 
-const fill = (format: string, get: (field: keyof StatsRow) => string): string =>
-  format.replace(PLACEHOLDER, (_a, f: keyof StatsRow) => get(f)).replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+/** docker's `{{json .}}`: the whole row as JSON. */
+const JSON_DOT = /\{\{\s*json\s+\.\s*\}\}/g;
+
+const fill = (format: string, get: (field: keyof StatsRow) => string, row?: StatsRow): string =>
+  format.replace(JSON_DOT, () => (row ? JSON.stringify(row) : 'JSON')).replace(PLACEHOLDER, (_a, f: keyof StatsRow) => get(f))
+    .replace(/\\t/g, '\t').replace(/\\n/g, '\n');
 
 /**
  * The text of one sample batch for a Go-template format: `table …` gets docker's header and
@@ -85,7 +89,7 @@ const fill = (format: string, get: (field: keyof StatsRow) => string): string =>
 export function render(format: string, rows: StatsRow[]): string {
   const table = format.startsWith('table');
   const body = table ? format.replace(/^table\s*/, '') : format;
-  const lines = rows.map((r) => fill(body, (f) => r[f]));
+  const lines = rows.map((r) => fill(body, (f) => r[f], r));
   if (!table) return lines.map((l) => `${l}\n`).join('');
   const cells = [fill(body, (f) => TITLES[f]), ...lines].map((l) => l.split('\t'));
   const n = Math.max(...cells.map((c) => c.length));

@@ -39,7 +39,7 @@ export function addStatsCommand(program: Command): void {
 async function stats(refs: string[], flags: StatsFlags): Promise<number> {
   const format = flags.format === undefined || flags.format === 'table' ? DEFAULT_FORMAT : flags.format;
   if (format !== 'json') {
-    if (!format.includes('{{')) throw new Error(`unknown --format ${JSON.stringify(format)} (table, json or a template)`);
+    if (!format.includes('{{')) throw new Error(`unknown --format ${JSON.stringify(format)} (table, json or a template such as '{{.Name}} {{.CPUPerc}}' or '{{json .}}')`);
     checkTemplate(format);
   }
   const rt = runtimeFor(flags);
