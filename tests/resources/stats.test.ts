@@ -261,6 +261,12 @@ test('docker\'s units: go-units BytesSize for memory, HumanSizeWithPrecision(…
   t.is(humanSize(12_345_678), '12.3MB');
   t.is(goG(999.9, 3), '1e+03');
   t.is(goG(0.00001234, 3), '1.23e-05');
+  // A running container without cgroups of its own (rootless on v1): nothing to tell but its network.
+  const { statsRow } = await import('../../cli/src/commands/stats-format.js');
+  const { readStats, statsSample } = await import('../../ts/src/index.js');
+  const rootless = statsSample(readStats({ id: 'a'.repeat(64), name: 'r', status: 'running', pid: null, cgroups: [], namespaces: [] } as unknown as ContainerState));
+  t.false(rootless.cgroups);
+  t.like(statsRow(rootless, {}), { CPUPerc: '--', MemUsage: '-- / --', MemPerc: '--', PIDs: '--', BlockIO: '-- / --', NetIO: '0B / 0B', ID: 'aaaaaaaaaaaa' });
   // docker's tabwriter: cells padded to at least 10 columns, 3 spaces between.
   t.is(render('table {{.Name}}\t{{.PIDs}}', [{ Name: 'a-long-container-name', PIDs: '3' } as never]), 'NAME                    PIDS\na-long-container-name   3\n');
 });

@@ -50,19 +50,23 @@ export const TITLES: Record<keyof StatsRow, string> = {
 
 export const DEFAULT_FORMAT = 'table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}';
 
-/** One sample as docker's fields; `ref` is what the user named it by (docker's `Container`). */
+/**
+ * One sample as docker's fields; `ref` is what the user named it by (docker's `Container`). A
+ * running container without cgroups of its own (rootless on v1) shows `--` where only they could tell.
+ */
 export function statsRow(s: StatsSample, o: { noTrunc?: boolean; ref?: string }): StatsRow {
   const id = o.noTrunc ? s.id : s.id.slice(0, 12);
+  const unknown = s.running && !s.cgroups;
   return {
-    BlockIO: `${humanSize(s.blockIO.read)} / ${humanSize(s.blockIO.write)}`,
-    CPUPerc: s.cpuPercent === null ? '--' : `${s.cpuPercent.toFixed(2)}%`,
+    BlockIO: unknown ? '-- / --' : `${humanSize(s.blockIO.read)} / ${humanSize(s.blockIO.write)}`,
+    CPUPerc: unknown || s.cpuPercent === null ? '--' : `${s.cpuPercent.toFixed(2)}%`,
     Container: o.ref ?? id,
     ID: id,
-    MemPerc: `${s.memoryPercent.toFixed(2)}%`,
-    MemUsage: `${bytesSize(s.memory.usage)} / ${bytesSize(s.memory.limit)}`,
+    MemPerc: unknown ? '--' : `${s.memoryPercent.toFixed(2)}%`,
+    MemUsage: unknown ? '-- / --' : `${bytesSize(s.memory.usage)} / ${bytesSize(s.memory.limit)}`,
     Name: s.name,
     NetIO: `${humanSize(s.network.rx)} / ${humanSize(s.network.tx)}`,
-    PIDs: String(s.pids.current),
+    PIDs: unknown ? '--' : String(s.pids.current),
   };
 }
 

@@ -95,6 +95,9 @@ export class LifecycleBackend implements ContainerBackend {
 
   async stats(ref: string): Promise<StatsPoint> {
     const s = this.rt.get(ref).inspect();
+    if ((s.status === 'running' || s.status === 'paused') && !s.cgroups.length) {
+      throw new Error(`${s.name} has no cgroups of its own (rootless on a cgroup v1 host): its CPU, memory, pids and block I/O cannot be told apart`);
+    }
     const { x, rate } = rated(readStats(s, this.files.read), this.tabReads.get(s.id));
     this.tabReads.clear();
     this.tabReads.set(s.id, rate);

@@ -23,6 +23,11 @@ export interface StatsRead {
   at: number;
   /** Still running (or paused) when read; a stopped container reads all zeros, as in docker. */
   running: boolean;
+  /**
+   * False when the running container has no cgroups of its own (rootless on a v1 host): its CPU,
+   * memory, pids and block I/O cannot be told apart from its neighbours' and read as zeros.
+   */
+  cgroups: boolean;
   /** CPU time of every process in the container (ns), and the host's online CPUs. */
   cpu: { totalNs: number; onlineCpus: number };
   memory: {
@@ -180,12 +185,14 @@ const CPUS = availableParallelism();
 export function readStats(s: ContainerState, read: ReadFile = readSmall): StatsRead {
   const running = s.status === 'running' || s.status === 'paused';
   const base: StatsRead = {
-    id: s.id, name: s.name, time: new Date().toISOString(), at: performance.now(), running,
+    id: s.id, name: s.name, time: new Date().toISOString(), at: performance.now(), running, cgroups: s.cgroups.length > 0,
     cpu: { totalNs: 0, onlineCpus: CPUS },
     memory: { usage: 0, raw: 0, limit: 0, limited: false },
     pids: { current: 0, limit: null }, blockIO: { read: 0, write: 0 }, network: { rx: 0, tx: 0 },
   };
-  if (!running || !s.cgroups.length) return base;
+  if (!running) return base;
+  base.network = network(read, s.pid, s.namespaces.some((n) => n.kind === 'net' && n.shared));
+  if (!s.cgroups.length) return base;
   const d = dirsOf(s.cgroups);
   if (d.cpu) {
     base.cpu.totalNs = d.v2.has('cpu') ? (keyed(read(`${d.cpu}/cpu.stat`), 'usage_usec') ?? 0) * 1000 : num(read(`${d.cpu}/cpuacct.usage`)) ?? 0;
@@ -205,7 +212,6 @@ export function readStats(s: ContainerState, read: ReadFile = readSmall): StatsR
     base.pids = { current: num(read(`${d.pids}/pids.current`)) ?? 0, limit: lim === undefined || !Number.isFinite(lim) ? null : lim };
   }
   base.blockIO = blockIO(read, d.io, d.v2.has('io'));
-  base.network = network(read, s.pid, s.namespaces.some((n) => n.kind === 'net' && n.shared));
   return base;
 }
 
