@@ -155,5 +155,5 @@ test('Stats tab: CPU, memory bar against the limit, pids, net and block I/O rate
   t.true(f.includes('without inactive page cache'));
   // The list has the PIDS column.
   await m.press(KEY.esc);
-  t.regex(await m.waitFor(has('PIDS')), /MEM\s+PIDS\n.*\s2$/m);
+  t.regex(await m.waitFor(has('NAME▲')), /MEM\s+PIDS\n.*\s2$/m);
 });
