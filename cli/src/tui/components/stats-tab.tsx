@@ -56,7 +56,8 @@ export function StatsTab({ api, id, width, height }: { api: DashboardApi; id: st
   const rows: Row[] = [
     { label: 'CPU %', value: percent(last.cpuPercent), graph: sparkline(cpu, gw, Math.max(100, ...cpu)), color: 'green' },
     { label: 'MEM', value: `${bytes(last.memoryBytes)} / ${bytes(last.memoryLimit)}`, graph: bar(memFrac, gw), color: memFrac > 0.9 ? 'red' : 'yellow' },
-    { label: 'MEM ~', value: percent(memFrac * 100), graph: sparkline(history.map((p) => p.memoryBytes), gw, last.memoryLimit || undefined), color: 'yellow' },
+    // Its history scaled to its own peak: against the limit a small container's line stays flat.
+    { label: 'MEM %', value: percent(memFrac * 100), graph: sparkline(history.map((p) => p.memoryBytes), gw), color: 'yellow' },
     { label: 'PIDS', value: `${last.pids}${last.pidsLimit === undefined ? '' : ` / ${last.pidsLimit}`}`, graph: sparkline(history.map((p) => p.pids), gw), color: 'magenta' },
     io('NET rx', (p) => p.netRx, 'blue'),
     io('NET tx', (p) => p.netTx, 'blue'),
