@@ -106,6 +106,15 @@ async function main() {
     const met = crun?.median ? ns.median / crun.median <= 1.0 : null;
     console.log(`\nstart-to-exit median ratios: ${summary.join(', ')}${met === null ? '' : `  (target nsbox/crun ≤ 1.0: ${met ? 'met' : 'NOT met'})`}`);
   }
+  // Issue 11: the cost of --memory 64m --pids-limit 100 (the section's notes have every runtime's).
+  const lim = (n) => start?.rows?.find((r) => r.name === `${n} (+memory 64m +pids 100)`);
+  const nsLim = lim('nsbox-runtime run');
+  const crunLim = lim('crun run');
+  if (ns?.median && nsLim?.median) {
+    const overhead = ((nsLim.median / ns.median - 1) * 100).toFixed(1);
+    const vsCrun = crunLim?.median ? `, nsbox/crun with the same limits = ${(nsLim.median / crunLim.median).toFixed(2)} (target < 1)` : '';
+    console.log(`with --memory 64m --pids-limit 100: nsbox +${overhead}% by median (target ≤ 10%)${vsCrun}`);
+  }
   results.info.loadavgEnd = os.loadavg().map((x) => x.toFixed(2)).join(' ');
   const busiest = Math.max(Number(info.loadavg.split(' ')[0]), os.loadavg()[0]);
   if (busiest > os.cpus().length) {
