@@ -111,9 +111,10 @@ async function main() {
   const nsLim = lim('nsbox-runtime run');
   const crunLim = lim('crun run');
   if (ns?.median && nsLim?.median) {
-    const overhead = ((nsLim.median / ns.median - 1) * 100).toFixed(1);
+    const pct = (nsLim.median / ns.median - 1) * 100;
+    const overhead = `${pct >= 0 ? '+' : ''}${pct.toFixed(1)}`;
     const vsCrun = crunLim?.median ? `, nsbox/crun with the same limits = ${(nsLim.median / crunLim.median).toFixed(2)} (target < 1)` : '';
-    console.log(`with --memory 64m --pids-limit 100: nsbox +${overhead}% by median (target ≤ 10%)${vsCrun}`);
+    console.log(`with --memory 64m --pids-limit 100: nsbox ${overhead}% by median (target ≤ 10%)${vsCrun}`);
   }
   results.info.loadavgEnd = os.loadavg().map((x) => x.toFixed(2)).join(' ');
   const busiest = Math.max(Number(info.loadavg.split(' ')[0]), os.loadavg()[0]);
