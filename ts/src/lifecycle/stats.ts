@@ -7,6 +7,7 @@
  * Cheap by design (200 containers in about 20 ms of CPU, 8 ms for a stream's later samples; see
  * docs/resources.md, tests/resources/stats.test.ts and `npm run bench`): stats-files.ts.
  */
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -94,11 +95,17 @@ interface Dirs { memory?: string; cpu?: string; pids?: string; io?: string; v2: 
 interface CgroupMount { point: string; v2: boolean; controllers: string[] }
 let mounts: CgroupMount[] | undefined;
 
-/** The cgroup mounts of this mount namespace, from /proc/self/mountinfo (read once). */
+/** The cgroup mounts of this mount namespace, from /proc/self/mountinfo (read once, whole: it can be long). */
 function cgroupMounts(): CgroupMount[] {
   if (mounts) return mounts;
   mounts = [];
-  for (const line of (readSmall('/proc/self/mountinfo') ?? '').split('\n')) {
+  let info = '';
+  try {
+    info = readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    /* no /proc: every directory is told by its files */
+  }
+  for (const line of info.split('\n')) {
     const [left, right] = line.split(' - ');
     const [fstype, , opts] = (right ?? '').split(' ');
     const point = left?.split(' ')[4];
