@@ -48,8 +48,7 @@ async function stats(refs: string[], flags: StatsFlags): Promise<number> {
   const byId = new Map<string, string>();
   for (const ref of refs) {
     try {
-      const [s] = rt.readStats({ ids: [ref] });
-      if (s) byId.set(s.id, ref);
+      byId.set(rt.get(ref).id, ref);
     } catch (e) {
       code = reportError(e);
     }
