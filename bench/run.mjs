@@ -6,7 +6,7 @@
 //   NSBOX_BENCH_RUNS     timed runs per entrant in the start-to-exit section (default 50)
 //   NSBOX_BENCH_WARMUP   untimed warm-up runs per entrant (default 3)
 //   NSBOX_BENCH_E2E_RUNS timed runs per entrant in the end-to-end and CLI start-up sections (default 20)
-//   NSBOX_BENCH_ONLY     comma-separated section keys to run (start,e2e,lifecycle,network,engines,cli)
+//   NSBOX_BENCH_ONLY     comma-separated section keys to run (start,e2e,lifecycle,network,engines,cli,stats)
 //   NSBOX_RUNTIME        path of the nsbox-runtime executable (default target/release/nsbox-runtime)
 import fs from 'node:fs';
 import os from 'node:os';
@@ -23,6 +23,7 @@ const SECTIONS = [
   { key: 'network', file: 'network.mjs', title: 'network (attach/detach, throughput)' },
   { key: 'engines', file: 'engines.mjs', title: 'engines (podman, containerd) per OCI runtime' },
   { key: 'cli', file: 'cli-start.mjs', title: 'CLI start-up (against node -e 0, docker, podman)' },
+  { key: 'stats', file: 'stats.mjs', title: 'stats (one read of N containers, CPU ms)' },
 ];
 
 async function main() {
@@ -104,6 +105,16 @@ async function main() {
     const crun = start.rows.find((r) => r.name === 'crun run');
     const met = crun?.median ? ns.median / crun.median <= 1.0 : null;
     console.log(`\nstart-to-exit median ratios: ${summary.join(', ')}${met === null ? '' : `  (target nsbox/crun ≤ 1.0: ${met ? 'met' : 'NOT met'})`}`);
+  }
+  // Issue 11: the cost of --memory 64m --pids-limit 100 (the section's notes have every runtime's).
+  const lim = (n) => start?.rows?.find((r) => r.name === `${n} (+memory 64m +pids 100)`);
+  const nsLim = lim('nsbox-runtime run');
+  const crunLim = lim('crun run');
+  if (ns?.median && nsLim?.median) {
+    const pct = (nsLim.median / ns.median - 1) * 100;
+    const overhead = `${pct >= 0 ? '+' : ''}${pct.toFixed(1)}`;
+    const vsCrun = crunLim?.median ? `, nsbox/crun with the same limits = ${(nsLim.median / crunLim.median).toFixed(2)} (target < 1)` : '';
+    console.log(`with --memory 64m --pids-limit 100: nsbox ${overhead}% by median (target ≤ 10%)${vsCrun}`);
   }
   results.info.loadavgEnd = os.loadavg().map((x) => x.toFixed(2)).join(' ');
   const busiest = Math.max(Number(info.loadavg.split(' ')[0]), os.loadavg()[0]);

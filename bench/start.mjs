@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { defaultSecurity, findAdjustments, makeBundle, NAMESPACES, PROBE_ARGS } from './lib/bundle.mjs';
+import { defaultSecurity, findAdjustments, LIMITS, makeBundle, NAMESPACES, PROBE_ARGS } from './lib/bundle.mjs';
 import { sweepCgroups } from './lib/cgroups.mjs';
 import { runInPrivateMountNs } from './lib/privns.mjs';
 import { checkProbe } from './lib/probe.mjs';
@@ -32,6 +32,35 @@ export default async function startToExit(ctx) {
   return section;
 }
 
+const LIMITS_TAG = '(+memory 64m +pids 100)';
+// Under the limits, 100 MiB must be OOM-killed and the 120th process must not start.
+const LIMITS_PROBE = ['/bin/sh', '-c', 'dd if=/dev/zero of=/dev/null bs=100M count=1 2>/dev/null && echo mem=unlimited; echo forking; i=0; while [ $i -lt 120 ]; do sleep 5 & i=$((i+1)); done; echo forked=$i'];
+
+// Each runtime's overhead from the limits (its limits row against its plain row), and nsbox's time
+// with limits against each peer's with the same limits.
+function limitsNotes(entrants) {
+  const med = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length ? s[Math.floor(s.length / 2)] : NaN;
+  };
+  const min = (xs) => Math.min(...xs);
+  const out = [`${LIMITS_TAG}: linux.resources ${JSON.stringify(LIMITS)} in every runtime's config.json; a runtime is timed with them only if its probe shows them enforced (100 MiB OOM-killed, the 120th fork refused)`];
+  const byName = new Map(entrants.map((e) => [e.name, e]));
+  const limited = entrants.filter((e) => e.plain && e.samples.length);
+  for (const e of limited) {
+    const plain = byName.get(e.plain);
+    if (!plain?.samples.length) continue;
+    const pct = (a, b) => `${((a / b - 1) * 100).toFixed(1)}%`;
+    out.push(`limits overhead, ${e.plain}: median ${pct(med(e.samples), med(plain.samples))}, by min ${pct(min(e.samples), min(plain.samples))}${e.rt.name === 'nsbox-runtime' ? ' (target ≤ 10%)' : ''}`);
+  }
+  const ns = limited.find((e) => e.rt.name === 'nsbox-runtime');
+  for (const e of limited) {
+    if (e === ns || !ns) continue;
+    out.push(`with limits, nsbox/${e.rt.name} = ${(med(ns.samples) / med(e.samples)).toFixed(2)} by median, ${(min(ns.samples) / min(e.samples)).toFixed(2)} by min (target < 1)`);
+  }
+  return out;
+}
+
 function errorText(e) {
   return `\`${e.command}\` exited ${e.status ?? e.signal}: ${e.stderr.split('\n').slice(-3).join(' | ') || '(no stderr)'}`;
 }
@@ -53,6 +82,8 @@ export async function inner({ scratch, rootfs, runs, warmup, nsboxBin, prefix, c
     std: makeBundle(scratch, 'start-std', rootfs, { adjustments }),
     time: makeBundle(scratch, 'start-time', rootfs, { namespaces: [...NAMESPACES, 'time'], adjustments, timeOffsets: true }),
     secure: security.seccomp ? makeBundle(scratch, 'start-secure', rootfs, { adjustments, security }) : null,
+    limits: makeBundle(scratch, 'start-limits', rootfs, { adjustments, limits: true }),
+    probeLimits: makeBundle(scratch, 'probe-limits', rootfs, { args: LIMITS_PROBE, adjustments, limits: true }),
     probe: makeBundle(scratch, 'probe-std', rootfs, { args: PROBE_ARGS, adjustments }),
     probeTime: makeBundle(scratch, 'probe-time', rootfs, { args: PROBE_ARGS, namespaces: [...NAMESPACES, 'time'], adjustments, timeOffsets: true }),
     probeTimeNoOffsets: makeBundle(scratch, 'probe-time-nooffsets', rootfs, { args: PROBE_ARGS, namespaces: [...NAMESPACES, 'time'], adjustments }),
@@ -93,6 +124,18 @@ export async function inner({ scratch, rootfs, runs, warmup, nsboxBin, prefix, c
     if (rt.variantOf) continue;
     // The same with nsbox's default seccomp filter and docker's device rules, for every runtime.
     if (b.secure) entrants.push({ name: `${name} (+seccomp +devices)`, rt, bundle: b.secure.dir, samples: [], failures: 0, firstError: null, lingered: 0 });
+    // The same with --memory 64m --pids-limit 100 in every runtime's config.json (issue 11): its
+    // overhead against the runtime's own plain row, and nsbox's time against each peer's with limits.
+    // Timed only if it enforces them: a 100 MiB allocation is killed and the 120th fork fails.
+    const lp = captureRun(rt, b.probeLimits.dir, nextId('lprobe'));
+    if (/mem=unlimited|forked=120/.test(lp.stdout) || !/forking/.test(lp.stdout)) {
+      rows.push({ name: `${name} ${LIMITS_TAG}`, skipped: `limits probe: not enforced (${JSON.stringify(lp.stdout.trim())}, exit ${lp.status}: ${lp.stderr.split('\n').pop()})` });
+    } else {
+      entrants.push({
+        name: `${name} ${LIMITS_TAG}`, rt, bundle: b.limits.dir, samples: [], failures: 0, firstError: null, lingered: 0, plain: name,
+        ...(rt.name === 'nsbox-runtime' ? {} : { reference: `nsbox-runtime run ${LIMITS_TAG}` }),
+      });
+    }
 
     // Time namespace: expected to work for nsbox; crun 1.8 (rootful) and runc 1.1 are recorded as they are.
     const tp = captureRun(rt, b.probeTime.dir, nextId('tprobe'));
@@ -140,6 +183,7 @@ export async function inner({ scratch, rootfs, runs, warmup, nsboxBin, prefix, c
   for (const e of entrants) {
     rows.push({
       name: e.name,
+      ...(e.reference ? { reference: e.reference } : {}),
       samples: e.samples,
       failures: e.failures,
       baseline: Boolean(e.baseline),
@@ -152,6 +196,7 @@ export async function inner({ scratch, rootfs, runs, warmup, nsboxBin, prefix, c
     });
   }
 
+  notes.push(...limitsNotes(entrants));
   const sweep = sweepCgroups([prefix, `nsbox-${prefix}`]);
   if (sweep.found.length) notes.push(`leftover cgroups removed after the runs: ${sweep.found.length} (${sweep.found.slice(0, 3).join(', ')}${sweep.found.length > 3 ? ', …' : ''})`);
   if (sweep.outside.length) notes.push(`WARNING: cgroups created outside the bench's own cgroup: ${sweep.outside.join(', ')}`);

@@ -112,7 +112,7 @@ test('zsh: in a real terminal, Tab completes commands, container names, network 
     term.keys('Tab');
     t.regex(await term.waitFor((s) => want.test(s), `${line}<Tab> → ${want}`, 10_000), want);
   };
-  await tab('nsbox st', /start\s+-- start created containers\n.*stop\s+-- stop containers/);
+  await tab('nsbox st', /start\s+-- start created containers\n.*stats\s+-- display a live stream.*\n.*stop\s+-- stop containers/);
   await tab('nsbox stop ', /^sleeper\s+web$/m);
   await tab('nsbox run --rm --network ', /nsbox run --rm --network blue red|^blue\s+red$/m);
   await tab('nsbox network rm r', /nsbox network rm red/);

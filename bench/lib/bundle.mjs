@@ -11,6 +11,9 @@ import { sh, which } from './sys.mjs';
 // which crun 1.8 cannot create as root and runc 1.1 does not know).
 export const NAMESPACES = ['pid', 'ipc', 'uts', 'mount', 'network', 'cgroup'];
 
+// What `nsbox run --memory 64m --pids-limit 100` puts in linux.resources.
+export const LIMITS = { memory: { limit: 64 * 1024 * 1024 }, pids: { limit: 100 } };
+
 export function buildRootfs(dir) {
   const rootfs = path.join(dir, 'rootfs');
   const bin = path.join(rootfs, 'bin');
@@ -76,6 +79,8 @@ export function makeBundle(scratch, name, rootfs, opts = {}) {
   for (const a of opts.adjustments ?? []) ADJUSTMENTS[a].apply(spec);
   // explicit zero offsets for a time namespace (the runtime-spec's linux.timeOffsets)
   if (opts.timeOffsets) spec.linux.timeOffsets = { monotonic: { secs: 0, nanosecs: 0 }, boottime: { secs: 0, nanosecs: 0 } };
+  // `--memory 64m --pids-limit 100`, in every runtime's config.json alike.
+  if (opts.limits) spec.linux.resources = { ...spec.linux.resources, ...LIMITS };
   // nsbox's default seccomp filter and docker's device rules, given to every runtime alike.
   if (opts.security) {
     spec.linux.seccomp = opts.security.seccomp;

@@ -17,6 +17,7 @@ export const EXAMPLES: Record<string, string> = {
   logs: 'nsbox logs -f --tail 20 web',
   exec: 'nsbox exec -it web /bin/sh',
   top: 'nsbox top web',
+  stats: "nsbox stats --no-stream --format 'table {{.Name}}\\t{{.CPUPerc}}\\t{{.MemUsage}}'",
   inspect: 'nsbox inspect web',
   events: "nsbox events --since 10m --filter event=oom --format '{{.Action}} {{.Actor.Attributes.name}}'",
   stop: 'nsbox stop -t 5 web',

@@ -139,3 +139,21 @@ test('Inspect tab leads with the security profile: asked for, and live from /pro
   // Asked for a filter and no_new_privs, but the kernel says neither is in force: shown, not hidden.
   t.regex(f, /live \(\/proc\)\s+seccomp disabled · no_new_privs off · CapEff 000001ffffffffff/);
 });
+
+test('Stats tab: CPU, memory bar against the limit, pids, net and block I/O rates as sparklines', async (t) => {
+  const api = new FakeApi({ containers: 1 });
+  const m = mount(t, api, { size: { columns: 100, rows: 20 } });
+  await m.waitFor(has('box-001'));
+  await m.press(KEY.enter, KEY.right, KEY.right, KEY.right);
+  // Three readings (one a second): rates need two, the sparklines grow with each.
+  const f = await m.waitFor((x) => x.includes('[Stats]') && /3 readings over 2s/.test(x), 8000);
+  t.regex(f, /^CPU %\s+\d+\.\d%\s+[ ▁▂▃▄▅▆▇█]+$/m);
+  t.regex(f, /^MEM\s+2\.0MiB \/ 64\.0MiB\s+█*░+$/m);
+  t.regex(f, /^PIDS\s+2 \/ 100\s/m);
+  t.regex(f, /^NET rx\s+1\.5KiB\/s \(4\.4KiB\)\s+[ ▁▂▃▄▅▆▇█]+$/m);
+  t.regex(f, /^BLOCK write\s+8\.0KiB\/s \(24\.0KiB\)\s/m);
+  t.true(f.includes('without inactive page cache'));
+  // The list has the PIDS column.
+  await m.press(KEY.esc);
+  t.regex(await m.waitFor(has('NAME▲')), /MEM\s+PIDS\n.*\s2$/m);
+});

@@ -20,7 +20,7 @@ const cli = (...args: string[]): string => execFileSync(process.execPath, [CLI, 
 const ps = (all: boolean): unknown[] => cli('ps', ...(all ? ['-a'] : []), '--format', 'json').split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown);
 const listed = (name: string, all = false): boolean => ps(all).some((c) => JSON.stringify(c).includes(`"${name}"`));
 
-test('tui in tmux over detached containers: form → namespaces, logs → exec → quit (still running) → reopen → stop → remove', async (t) => {
+test('tui in tmux over detached containers: form → namespaces, logs → exec → quit (still running) → reopen → stats → stop → remove', async (t) => {
   if (!needsRoot(t)) return;
   t.true(existsSync(CLI), `build first: ${CLI} is missing`);
   const rootfs = makeBusyboxRootfs();
@@ -95,6 +95,12 @@ test('tui in tmux over detached containers: form → namespaces, logs → exec �
   term.text(name);
   term.keys('Enter');
   await term.waitFor((x) => x.includes(`filter: ${name}  (1 shown`), 'filtered');
+  // The Stats tab: the container's usage from the library's stats, a reading a second.
+  term.keys('Enter', 'Right', 'Right', 'Right');
+  s = await term.waitFor((x) => x.includes('[Stats]') && /^\s*PIDS\s+\d+/m.test(x) && /[2-9] readings over/.test(x), 'the Stats tab', 10_000);
+  t.regex(s, /^\s*CPU %\s+\d+\.\d%/m);
+  term.keys('Escape');
+  await term.waitFor((x) => x.includes(`filter: ${name}  (1 shown`), 'back in the list');
   term.keys('s');
   await term.waitFor((x) => new RegExp(`${name}\\s+[0-9a-f]{12} exited\\(\\d+\\)`).test(x), 'the container exited', 20_000);
   t.false(existsSync(`/proc/${pid}`), 'the process is gone after stop');

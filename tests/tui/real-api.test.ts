@@ -1,6 +1,8 @@
 /** The real DashboardApi's own parts: /proc reading, the spawn()-backed session runtime, graceful gaps. */
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
-import { readlinkSync } from 'node:fs';
+import { mkdtempSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import test from 'ava';
 import { NotAvailableError, type LogLine } from '../../cli/src/tui/api.js';
 import { hostNsIds, idMap, nsIds, processesInPidNs, scanNamespaces } from '../../cli/src/tui/procfs.js';
@@ -102,4 +104,36 @@ test('session runtime over spawn(): create, list with usage, logs, inspect from 
   await api.remove(c.id);
   t.deepEqual(await api.listContainers(), []);
   await api.close();
+});
+
+test('lifecycle backend: the list\'s CPU %, memory and pids and the Stats tab\'s readings come from the library\'s stats', async (t) => {
+  if (!needsRoot(t)) return;
+  const nsbox = await import('nsbox');
+  const root = mkdtempSync(path.join(tmpdir(), 'nsbox-tui-stats-'));
+  const rt = new nsbox.Runtime({ root });
+  const api = new RealApi(nsbox as never, { root });
+  try {
+    const c = await rt.run({ command: ['/bin/sh', '-c', 'sleep 1000 & sleep 1000 & wait'], resources: { memory: '64m', pidsLimit: 50 } });
+    let row;
+    for (let i = 0; i < 100 && row?.cpuPercent === undefined; i++) {
+      [row] = await api.listContainers();
+      await delay(50);
+    }
+    t.is(row!.id, c.id);
+    t.is(row!.pids, 3);
+    t.true(row!.cpuPercent! >= 0, 'CPU % from the second reading on');
+    const lib = rt.readStats()[0]!;
+    t.is(row!.memoryBytes! > 0 && row!.memoryBytes! <= lib.memory.raw, true);
+    const p = await api.containerStats(c.id);
+    t.like(p, { memoryLimit: 64 << 20, pids: 3, pidsLimit: 50, netRx: 0, netTx: 0 });
+    // A rate needs a span: a read 100 ms later keeps the first one's (none), one 600 ms later has it.
+    await delay(100);
+    t.is((await api.containerStats(c.name)).cpuPercent, undefined);
+    await delay(600);
+    t.true((await api.containerStats(c.name)).cpuPercent! >= 0);
+    await c.remove({ force: true });
+  } finally {
+    for (const s of rt.list({ all: true })) await rt.get(s.id).remove({ force: true }).catch(() => {});
+    rmSync(root, { recursive: true, force: true });
+  }
 });

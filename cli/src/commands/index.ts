@@ -21,6 +21,7 @@ import { addRmCommand } from './rm.js';
 import { addDetachFlags } from './run-detached.js';
 import { addRunCommand } from './run.js';
 import { addKillCommand, addStopCommand, addWaitCommand } from './stop.js';
+import { addStatsCommand } from './stats.js';
 import { addTopCommand } from './top.js';
 import { addTuiCommand } from './tui.js';
 import { addUpdateCommand } from './update.js';
@@ -44,6 +45,7 @@ export const COMMANDS: CommandEntry[] = [
   { names: ['logs'], add: addLogsCommand },
   { names: ['exec'], add: addExecCommand },
   { names: ['top'], add: addTopCommand },
+  { names: ['stats'], add: addStatsCommand },
   { names: ['inspect'], add: addInspectCommand },
   { names: ['events'], add: addEventsCommand },
   { names: ['stop'], add: addStopCommand },

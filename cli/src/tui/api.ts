@@ -28,6 +28,26 @@ export interface ContainerSummary {
   startedAt?: string;
   cpuPercent?: number;
   memoryBytes?: number;
+  /** Processes in its cgroup. */
+  pids?: number;
+}
+
+/** One reading of a container's usage for the Stats tab (the library's stats, docker's meanings). */
+export interface StatsPoint {
+  /** ms since the epoch */
+  time: number;
+  /** 100 = one CPU; undefined on a first reading. */
+  cpuPercent?: number;
+  /** In use without inactive page cache (docker's figure), and the limit (the host's memory without one). */
+  memoryBytes: number;
+  memoryLimit: number;
+  pids: number;
+  pidsLimit?: number;
+  /** Totals since the container started, in bytes. */
+  netRx: number;
+  netTx: number;
+  blockRead: number;
+  blockWrite: number;
 }
 
 export interface NamespaceInfo {
@@ -138,6 +158,8 @@ export interface DashboardApi {
   inspectContainer(id: string): Promise<ContainerDetail>;
   logs(id: string, opts: { follow: boolean; signal?: AbortSignal }): AsyncIterable<LogLine>;
   processes(id: string): Promise<ProcessInfo[]>;
+  /** Its usage now (the Stats tab polls it and keeps the history). */
+  containerStats(id: string): Promise<StatsPoint>;
   listNetworks(): Promise<NetworkSummary[]>;
   hostNamespaces(): Promise<HostNamespace[]>;
   /** What `nsbox info` reports: versions, kernel features, roots, counts, remedies (the Host view). */

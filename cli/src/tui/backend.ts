@@ -3,7 +3,7 @@
  * SessionRuntime (spawn(): containers live as long as the dashboard) until the lifecycle API
  * (issue 4: Runtime.list/run/…, detached containers with a monitor) provides a detached one.
  */
-import type { ContainerDetail, ContainerSummary, DashboardEvent, LogLine, NewContainerForm, ProcessInfo } from './api.js';
+import type { ContainerDetail, ContainerSummary, DashboardEvent, LogLine, NewContainerForm, ProcessInfo, StatsPoint } from './api.js';
 
 export interface ContainerBackend {
   /** true when containers outlive the dashboard. */
@@ -27,5 +27,7 @@ export interface ContainerBackend {
   details?(id: string): Promise<Partial<ContainerDetail>>;
   /** Its processes, when the backend can list them (else /proc's view of its pid namespace). */
   processes?(id: string): Promise<ProcessInfo[]>;
+  /** Its usage, when the backend reads it (list() then fills cpuPercent, memoryBytes and pids too). */
+  stats?(id: string): Promise<StatsPoint>;
   close(): Promise<void>;
 }

@@ -6,7 +6,7 @@ import {
   NAMESPACE_KINDS,
   type Capabilities, type ContainerDetail, type ContainerSummary, type DashboardApi, type DashboardEvent,
   type Endpoint, type HostInfo, type HostNamespace, type LogLine, type NamespaceInfo, type NetworkSummary, type NewContainerForm,
-  type ProcessInfo,
+  type ProcessInfo, type StatsPoint,
 } from './api.js';
 
 export interface FakeOptions {
@@ -80,7 +80,7 @@ export class FakeApi implements DashboardApi {
       summary: {
         id, name: form.name ?? `box-${String(n).padStart(3, '0')}`, status: 'running', pid,
         ip: endpoints[0]?.address.split('/')[0], startedAt: new Date(this.now - n * 61_000).toISOString(),
-        cpuPercent: (n * 7) % 100 / 10, memoryBytes: (n % 64 + 1) * 1024 * 1024,
+        cpuPercent: (n * 7) % 100 / 10, memoryBytes: (n % 64 + 1) * 1024 * 1024, pids: 2,
       },
       hostname: form.hostname ?? id.slice(0, 12), namespaces, endpoints, rootfs: form.rootfs, command: form.command,
       processes: [
@@ -159,6 +159,20 @@ export class FakeApi implements DashboardApi {
     }
   }
 
+  /** Readings of containerStats so far: each one a second later, its byte counters growing. */
+  private statsReads = 0;
+
+  async containerStats(id: string): Promise<StatsPoint> {
+    await this.guard('containerStats');
+    const c = this.get(id).summary;
+    const k = ++this.statsReads;
+    if (c.status !== 'running') return { time: this.now + k * 1000, memoryBytes: 0, memoryLimit: 0, pids: 0, netRx: 0, netTx: 0, blockRead: 0, blockWrite: 0 };
+    return {
+      time: this.now + k * 1000, cpuPercent: ((c.cpuPercent ?? 0) + k * 10) % 100, memoryBytes: c.memoryBytes ?? 0, memoryLimit: 64 * 1024 * 1024,
+      pids: c.pids ?? 0, pidsLimit: 100, netRx: k * 1500, netTx: k * 600, blockRead: k * 4096, blockWrite: k * 8192,
+    };
+  }
+
   async processes(id: string): Promise<ProcessInfo[]> { await this.guard('processes'); return this.get(id).processes; }
 
   async listNetworks(): Promise<NetworkSummary[]> {
@@ -230,7 +244,7 @@ export class FakeApi implements DashboardApi {
   async stop(id: string): Promise<void> {
     await this.guard('stop', id);
     const c = this.get(id);
-    c.summary = { ...c.summary, status: 'exited', exitCode: 143, pid: 0, cpuPercent: undefined, memoryBytes: undefined };
+    c.summary = { ...c.summary, status: 'exited', exitCode: 143, pid: 0, cpuPercent: undefined, memoryBytes: undefined, pids: undefined };
     this.emit('exit', c);
   }
 
@@ -250,7 +264,7 @@ export class FakeApi implements DashboardApi {
     await this.guard('kill', id, signal);
     const c = this.get(id);
     if (c.summary.status !== 'running') throw Object.assign(new Error(`container ${c.summary.name} is not running`), { code: 'ENOTRUNNING' });
-    c.summary = { ...c.summary, status: 'exited', exitCode: 137, pid: 0, cpuPercent: undefined, memoryBytes: undefined };
+    c.summary = { ...c.summary, status: 'exited', exitCode: 137, pid: 0, cpuPercent: undefined, memoryBytes: undefined, pids: undefined };
     this.emit('exit', c);
   }
 

@@ -63,3 +63,18 @@ export function splitCommand(s: string): string[] {
 }
 
 export const clamp = (v: number, lo: number, hi: number): number => Math.max(lo, Math.min(hi, v));
+
+const SPARKS = ' ▁▂▃▄▅▆▇█';
+
+/** The last `width` values as block characters, 0…`max` (default: the largest shown, at least 1). */
+export function sparkline(values: number[], width: number, max?: number): string {
+  const shown = values.slice(-Math.max(0, width));
+  const top = max ?? Math.max(1, ...shown);
+  return shown.map((v) => SPARKS[clamp(Math.round((v / top) * (SPARKS.length - 1)), 0, SPARKS.length - 1)]).join('').padStart(width);
+}
+
+/** A `width`-cell bar filled to `fraction` (0…1). */
+export function bar(fraction: number, width: number): string {
+  const full = clamp(Math.round(fraction * width), 0, width);
+  return `${'█'.repeat(full)}${'░'.repeat(Math.max(0, width - full))}`;
+}

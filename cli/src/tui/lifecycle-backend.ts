@@ -2,8 +2,8 @@
  * ContainerBackend over the lifecycle API (`Runtime` from `nsbox`): detached containers under a state
  * root, shared with `nsbox ps/logs/exec/stop/rm` and any other process.
  */
-import type { ContainerState, Runtime, RuntimeContainer } from 'nsbox';
-import type { ContainerDetail, ContainerStatus, ContainerSummary, DashboardEvent, LogLine, NewContainerForm, ProcessInfo } from './api.js';
+import { readStats, StatsFiles, statsSample, type ContainerState, type Runtime, type RuntimeContainer, type StatsRead, type StatsSample } from 'nsbox';
+import type { ContainerDetail, ContainerStatus, ContainerSummary, DashboardEvent, LogLine, NewContainerForm, ProcessInfo, StatsPoint } from './api.js';
 import { NAMESPACE_KINDS } from './api.js';
 import type { ContainerBackend } from './backend.js';
 
@@ -35,6 +35,25 @@ export function detailOf(s: ContainerState): Partial<ContainerDetail> {
   };
 }
 
+/** The Stats tab's reading of a library sample. */
+export function pointOf(x: StatsSample): StatsPoint {
+  return {
+    time: Date.parse(x.time), ...(x.cpuPercent === null ? {} : { cpuPercent: x.cpuPercent }),
+    memoryBytes: x.memory.usage, memoryLimit: x.memory.limit, pids: x.pids.current, ...(x.pids.limit === null ? {} : { pidsLimit: x.pids.limit }),
+    netRx: x.network.rx, netTx: x.network.tx, blockRead: x.blockIO.read, blockWrite: x.blockIO.write,
+  };
+}
+
+const MIN_SPAN_MS = 500;
+interface Rate { read: StatsRead; cpu: number | null }
+
+/** The sample of a new read against the previous one, or with the previous CPU % when that is too recent. */
+function rated(r: StatsRead, prev: Rate | undefined): { x: StatsSample; rate: Rate } {
+  if (prev && r.at - prev.read.at < MIN_SPAN_MS) return { x: { ...statsSample(r), cpuPercent: prev.cpu }, rate: prev };
+  const x = statsSample(r, prev?.read);
+  return { x, rate: { read: r, cpu: x.cpuPercent } };
+}
+
 export class LifecycleBackend implements ContainerBackend {
   readonly detached = true;
   /** Containers this dashboard started: their handles hold the network teardowns for remove(). */
@@ -46,8 +65,45 @@ export class LifecycleBackend implements ContainerBackend {
     return this.started.get(c.id) ?? c;
   }
 
-  /** Only real containers: the state root also holds other directories (e.g. networking's leases). */
-  async list(): Promise<ContainerSummary[]> { return this.rt.list({ all: true }).filter((s) => /^[0-9a-f]{64}$/.test(s.id)).map(summaryOf); }
+  /**
+   * The previous read of each container by the list (refreshed by the containers view and the
+   * namespace explorer alike) and by the Stats tab, with the CPU % it gave: a read closer than
+   * MIN_SPAN_MS to the previous one keeps that CPU %, since a rate over a few ms is noise.
+   */
+  private listReads = new Map<string, Rate>();
+  private readonly tabReads = new Map<string, Rate>();
+  /** The stats files stay open between refreshes (one pread each per second), closed with the dashboard. */
+  private readonly files = new StatsFiles();
+
+  /**
+   * Only real containers (the state root also holds other directories, e.g. networking's leases),
+   * with CPU %, memory and pids from the library's stats (what `nsbox stats` shows).
+   */
+  async list(): Promise<ContainerSummary[]> {
+    const reads = new Map<string, Rate>();
+    const out = this.rt.list({ all: true }).filter((s) => /^[0-9a-f]{64}$/.test(s.id)).map((s) => {
+      const c = summaryOf(s);
+      // Without cgroups of its own (rootless on v1) nothing it uses can be told apart.
+      if ((s.status !== 'running' && s.status !== 'paused') || !s.cgroups.length) return c;
+      const { x, rate } = rated(readStats(s, this.files.read), this.listReads.get(s.id));
+      reads.set(s.id, rate);
+      return { ...c, ...(x.cpuPercent === null ? {} : { cpuPercent: x.cpuPercent }), memoryBytes: x.memory.usage, pids: x.pids.current };
+    });
+    this.listReads = reads;
+    this.files.sweep();
+    return out;
+  }
+
+  async stats(ref: string): Promise<StatsPoint> {
+    const s = this.rt.get(ref).inspect();
+    if ((s.status === 'running' || s.status === 'paused') && !s.cgroups.length) {
+      throw new Error(`${s.name} has no cgroups of its own (rootless on a cgroup v1 host): its CPU, memory, pids and block I/O cannot be told apart`);
+    }
+    const { x, rate } = rated(readStats(s, this.files.read), this.tabReads.get(s.id));
+    this.tabReads.clear();
+    this.tabReads.set(s.id, rate);
+    return pointOf(x);
+  }
   async get(ref: string): Promise<ContainerSummary> { return summaryOf(this.rt.get(ref).inspect()); }
   async inspect(ref: string): Promise<unknown> {
     const c = this.rt.get(ref);
@@ -100,6 +156,6 @@ export class LifecycleBackend implements ContainerBackend {
     for await (const e of this.rt.events(signal ? { signal } : {})) yield { type: e.type, id: e.id, name: e.name, time: e.time };
   }
 
-  /** Detached containers outlive the dashboard: nothing to stop here. */
-  async close(): Promise<void> {}
+  /** Detached containers outlive the dashboard: nothing to stop, only the stats files to close. */
+  async close(): Promise<void> { this.files.close(); }
 }

@@ -5,7 +5,9 @@
  *       a ContainerBackend (backend.ts): LifecycleBackend over `Runtime` (list({all}), run(), get(ref)
  *       .stop/kill/remove/logs/exec/top/inspect, events()) when the library has it; otherwise
  *       SessionRuntime over `spawn()` (containers that live as long as the dashboard, no exec).
- *   listContainers cpu % and memory   the container's cgroup (v2 cpu.stat, memory.current; v1 fallbacks)
+ *   listContainers cpu %, memory, pids   the library's stats (readStats, as `nsbox stats`) through LifecycleBackend;
+ *                      the container's cgroup from /proc (v2 cpu.stat, memory.current; v1 fallbacks) for SessionRuntime
+ *   containerStats     LifecycleBackend.stats: the library's readStats of one container (the Stats tab)
  *   inspectContainer   namespaces (vs pid 1's, or ours when pid 1 is unreadable), uid/gid maps, time
  *                      offsets, cgroup path from /proc/<pid>, falling back to the runtime's state;
  *                      endpoints from the state, else from the networking API
@@ -20,7 +22,7 @@ import * as nsbox from 'nsbox';
 import {
   NAMESPACE_KINDS, NotAvailableError,
   type Capabilities, type ContainerDetail, type ContainerSummary, type DashboardApi, type DashboardEvent, type LogLine,
-  type HostInfo, type NetworkSummary, type NewContainerForm, type ProcessInfo,
+  type HostInfo, type NetworkSummary, type NewContainerForm, type ProcessInfo, type StatsPoint,
 } from './api.js';
 import { cgroupPath, cgroupUsage, hostNsIds, idMap, nsIds, processesInPidNs, scanNamespaces, timeOffsets } from './procfs.js';
 import type { Runtime } from 'nsbox';
@@ -82,7 +84,8 @@ export class RealApi implements DashboardApi {
     return Promise.all(list.map(async (c) => {
       if (c.status !== 'running' || !c.pid) return c;
       const ip = eps.find((e) => e.ownerPid === c.pid)?.address.split('/')[0] ?? c.ip;
-      if (!(await this.ownCgroup(c.pid))) return { ...c, ip };
+      // The lifecycle backend filled usage in from the library's stats (the same as `nsbox stats`).
+      if (this.backend?.stats || !(await this.ownCgroup(c.pid))) return { ...c, ip };
       const u = await cgroupUsage(c.pid);
       const prev = this.cpu.get(c.id);
       if (u.cpuUsec !== undefined) this.cpu.set(c.id, { usec: u.cpuUsec, at: now });
@@ -132,6 +135,11 @@ export class RealApi implements DashboardApi {
     if (this.rt.processes) return this.rt.processes(id);
     const { pid } = await this.rt.get(id);
     return pid ? processesInPidNs(pid) : [];
+  }
+
+  async containerStats(id: string): Promise<StatsPoint> {
+    if (!this.rt.stats) throw new NotAvailableError('stats', 'the lifecycle API (Runtime.stats, issue 11)');
+    return this.rt.stats(id);
   }
 
   async hostInfo(): Promise<HostInfo> {

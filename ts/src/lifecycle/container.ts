@@ -13,6 +13,7 @@ import { startExec, type ExecOptions, type ExecProcess } from './exec.js';
 import { readLog, type LogEntry, type LogOptions } from './logs.js';
 import { readSecurityProfile, type SecurityProfile } from './security.js';
 import { readState, type ContainerState } from './state.js';
+import { readStats, sample, streamStats, type StatsOptions, type StatsSample } from './stats.js';
 
 export interface StopOptions {
   /** Seconds between the stop signal and SIGKILL (default 10, docker's). */
@@ -196,6 +197,32 @@ export class RuntimeContainer implements AsyncDisposable {
       }
     }
     return out;
+  }
+
+  /** Its usage now (one read: `cpuPercent` is null; `stats()` measures it over time). */
+  readStats(): StatsSample {
+    return sample(readStats(this.inspect()));
+  }
+
+  /**
+   * Its usage every `interval` ms (default 1000): CPU % over the interval (100 = one CPU), memory
+   * without inactive page cache, pids, block and network I/O. Ends when the container is removed
+   * (a stopped one reads zeros, as in docker) or `signal` aborts.
+   */
+  async *stats(o: StatsOptions = {}): AsyncGenerator<StatsSample> {
+    let gone = false;
+    const states = (): ContainerState[] => {
+      try {
+        return [this.inspect()];
+      } catch {
+        gone = true;
+        return [];
+      }
+    };
+    for await (const batch of streamStats(states, o)) {
+      if (gone || !batch[0]) return;
+      yield batch[0];
+    }
   }
 
   /** `await using c = await rt.run(…)`: removes the container (forcefully) at the end of the scope. */

@@ -1,5 +1,7 @@
 /** Detached containers across processes: state root, monitor, exec, logs, events. */
-export { Runtime, type RuntimeOptions, type DetachedRunOptions } from './runtime.js';
+export { Runtime, type RuntimeOptions, type DetachedRunOptions, type StatsSelection } from './runtime.js';
+export { readStats, sample as statsSample, type StatsRead, type StatsSample, type StatsOptions } from './stats.js';
+export { OpenFiles as StatsFiles } from './stats-files.js';
 export { type EndpointRecord } from './endpoints.js';
 export { RuntimeContainer, type StopOptions, type ContainerProcess } from './container.js';
 export { securityProfile, formatDeviceRule, ANNOTATION_SECCOMP_PROFILE, type SecurityProfile, type DeviceRuleInfo } from './security.js';

@@ -6,9 +6,19 @@
 import { RuntimeContainer } from './container.js';
 import { readEvents, type EventOptions, type LifecycleEvent } from './events.js';
 import { launch, type DetachedRunOptions } from './launch.js';
+import { ContainerNotFoundError } from './errors.js';
 import { defaultRoot, listStates, readState, resolveId, type ContainerState } from './state.js';
+import { readStats, sample, streamStats, type StatsOptions, type StatsSample } from './stats.js';
 
 export type { DetachedRunOptions } from './launch.js';
+
+/** Which containers `Runtime.stats()` samples: running ones by default, `all`, or those `ids` name. */
+export interface StatsSelection {
+  /** Stopped containers too (their numbers are zeros, as in docker). */
+  all?: boolean;
+  /** Ids, names or unique id prefixes: these containers only (ContainerNotFoundError at once for an unknown one). */
+  ids?: string[];
+}
 
 export interface RuntimeOptions {
   /** State root; default NSBOX_ROOT, /run/nsbox as root, $XDG_RUNTIME_DIR/nsbox otherwise. */
@@ -60,6 +70,36 @@ export class Runtime {
   list(o: { all?: boolean } = {}): ContainerState[] {
     const all = listStates(this.root);
     return o.all ? all : all.filter((s) => s.status === 'running' || s.status === 'paused');
+  }
+
+  /**
+   * One read of the selected containers' usage, at once (docker's `stats --no-stream` without the
+   * wait): `cpuPercent` is null, since a rate needs two reads — use `stats()` for it.
+   */
+  readStats(o: StatsSelection = {}): StatsSample[] {
+    return this.selection(o)().map((s) => sample(readStats(s)));
+  }
+
+  /**
+   * Usage of the selected containers every `interval` ms (default 1000), as an async iterator of
+   * batches: CPU %, memory, pids, block and network I/O, from their cgroups and network namespaces.
+   * Without `ids` the set follows the state root (new containers appear, removed ones leave).
+   */
+  stats(o: StatsSelection & StatsOptions = {}): AsyncGenerator<StatsSample[]> {
+    return streamStats(this.selection(o), o);
+  }
+
+  private selection(o: StatsSelection): () => ContainerState[] {
+    if (!o.ids) return () => this.list({ all: o.all === true });
+    const ids = [...new Set(o.ids.map((ref) => resolveId(this.root, ref)))];
+    return () => ids.flatMap((id) => {
+      try {
+        return [readState(this.root, id)];
+      } catch (e) {
+        if (e instanceof ContainerNotFoundError) return [];
+        throw e;
+      }
+    });
   }
 
   /**

@@ -13,6 +13,7 @@ export const COLUMNS = [
   { key: 'uptime', title: 'UPTIME', width: 8 },
   { key: 'cpu', title: 'CPU%', width: 6 },
   { key: 'mem', title: 'MEM', width: 8 },
+  { key: 'pids', title: 'PIDS', width: 5 },
 ] as const;
 
 /** Width of the NAME column for a terminal `width` columns wide. */
@@ -38,12 +39,12 @@ function Row({ c, selected, width, now }: Props) {
     fit(shortId(c.id), 12), '',
     fit(c.status === 'running' ? String(c.pid) : '-', 7, 'right'), fit(c.ip ?? '-', 15),
     fit(c.status === 'running' ? uptime(c.startedAt, now * 1000) : '-', 8, 'right'),
-    fit(percent(c.cpuPercent), 6, 'right'), fit(bytes(c.memoryBytes), 8, 'right'),
+    fit(percent(c.cpuPercent), 6, 'right'), fit(bytes(c.memoryBytes), 8, 'right'), fit(c.pids === undefined ? '-' : String(c.pids), 5, 'right'),
   ];
   return (
     <Text inverse={selected} wrap="truncate">
       {selected ? '› ' : '  '}{fit(c.name, nw)} {cells[0]} <Text color={c.oomKilled && c.status === 'exited' ? 'red' : STATUS_COLOR[c.status]}>{fit(statusText(c, true), 12)}</Text>
-      {' '}{cells[2]} {cells[3]} {cells[4]} {cells[5]} {cells[6]}
+      {' '}{cells[2]} {cells[3]} {cells[4]} {cells[5]} {cells[6]} {cells[7]}
     </Text>
   );
 }
@@ -52,5 +53,5 @@ function Row({ c, selected, width, now }: Props) {
 export const ContainerRow = memo(Row, (a, b) =>
   a.selected === b.selected && a.width === b.width && a.c.id === b.c.id && a.c.name === b.c.name &&
   a.c.status === b.c.status && a.c.exitCode === b.c.exitCode && a.c.oomKilled === b.c.oomKilled && a.c.pid === b.c.pid && a.c.ip === b.c.ip &&
-  a.c.cpuPercent === b.c.cpuPercent && a.c.memoryBytes === b.c.memoryBytes && a.c.startedAt === b.c.startedAt &&
+  a.c.cpuPercent === b.c.cpuPercent && a.c.memoryBytes === b.c.memoryBytes && a.c.pids === b.c.pids && a.c.startedAt === b.c.startedAt &&
   (a.now === b.now || a.c.status !== 'running'));

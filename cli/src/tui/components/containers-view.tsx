@@ -8,7 +8,7 @@ import { LAYER, useKeys } from '../hooks/use-keys.js';
 import { COLUMNS, ContainerRow, nameWidth } from './container-row.js';
 import { TextInput } from './text-input.js';
 
-export const SORT_KEYS = ['name', 'status', 'cpu', 'mem', 'uptime', 'pid'] as const;
+export const SORT_KEYS = ['name', 'status', 'cpu', 'mem', 'pids', 'uptime', 'pid'] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
 export interface ListState { filter: string; editing: boolean; sort: SortKey; desc: boolean }
 
@@ -18,6 +18,7 @@ const value = (c: ContainerSummary, k: SortKey): string | number => {
     case 'status': return c.status;
     case 'cpu': return c.cpuPercent ?? -1;
     case 'mem': return c.memoryBytes ?? -1;
+    case 'pids': return c.pids ?? -1;
     case 'uptime': return c.startedAt && c.status === 'running' ? -Date.parse(c.startedAt) : -Infinity;
     case 'pid': return c.pid;
   }
@@ -83,7 +84,7 @@ export function ContainersView({ containers, error, list, onList, selectedId, on
   const arrow = list.desc ? '▼' : '▲';
   const head = COLUMNS.map((c) => {
     const t = `${c.title}${c.key === list.sort ? arrow : ''}`;
-    return fit(t, c.width || nw, ['pid', 'uptime', 'cpu', 'mem'].includes(c.key) ? 'right' : 'left');
+    return fit(t, c.width || nw, ['pid', 'uptime', 'cpu', 'mem', 'pids'].includes(c.key) ? 'right' : 'left');
   }).join(' ');
   const visible = rows.slice(start, start + bodyHeight);
   return (

@@ -11,10 +11,11 @@ import { LogsTab } from './logs-tab.js';
 import { NamespacesTab } from './namespaces-tab.js';
 import { NetworkTab } from './network-tab.js';
 import { ProcessesTab } from './processes-tab.js';
+import { StatsTab } from './stats-tab.js';
 
-export const TABS = ['logs', 'namespaces', 'network', 'processes', 'inspect'] as const;
+export const TABS = ['logs', 'namespaces', 'network', 'processes', 'stats', 'inspect'] as const;
 export type DetailTab = (typeof TABS)[number];
-const TITLE: Record<DetailTab, string> = { logs: 'Logs', namespaces: 'Namespaces', network: 'Network', processes: 'Processes', inspect: 'Inspect' };
+const TITLE: Record<DetailTab, string> = { logs: 'Logs', namespaces: 'Namespaces', network: 'Network', processes: 'Processes', stats: 'Stats', inspect: 'Inspect' };
 
 interface Props { api: DashboardApi; c: ContainerSummary; tab: DetailTab; onTab: (t: DetailTab) => void; width: number; height: number }
 
@@ -33,6 +34,7 @@ export function DetailView({ api, c, tab, onTab, width, height }: Props) {
   let content;
   if (tab === 'logs') content = <LogsTab key={c.id} api={api} id={c.id} width={width} height={inner} />;
   else if (tab === 'processes') content = <ProcessesTab api={api} id={c.id} width={width} height={inner} />;
+  else if (tab === 'stats') content = <StatsTab api={api} id={c.id} width={width} height={inner} />;
   else if (!d) content = <Text color={detail.error ? 'yellow' : undefined}>{detail.error ? errorMessage(detail.error) : 'loading…'}</Text>;
   else if (tab === 'namespaces') content = <NamespacesTab d={d} width={width} height={inner} />;
   else if (tab === 'network') content = <NetworkTab d={d} width={width} height={inner} />;

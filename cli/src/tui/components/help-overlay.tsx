@@ -7,7 +7,7 @@ const KEYS: Array<[string, string]> = [
   ['↑ ↓ PgUp PgDn g G', 'move; in tabs: scroll'],
   ['Enter', 'container details (namespace explorer: its processes)'],
   ['Esc', 'back / close'],
-  ['← → Tab', 'switch detail tab: Logs Namespaces Network Processes Inspect'],
+  ['← → Tab', 'switch detail tab: Logs Namespaces Network Processes Stats Inspect'],
   ['/', 'filter the list; in Logs: search (] next, [ previous match)'],
   ['o  O', 'sort by next column · reverse'],
   ['f', 'Logs: follow on/off'],
