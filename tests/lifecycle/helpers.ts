@@ -64,13 +64,22 @@ function statState(pid: number): string | null {
 export const INIT_REAPS = ['systemd', 'init', 'tini', 'docker-init', 'dumb-init', 'catatonit', 'runit', 's6-svscan']
   .includes(readFileSync('/proc/1/comm', 'utf8').trim());
 
-/** Zombies of ours (sleep, sh, busybox, nsbox-runtime) that someone alive could still reap but did not. */
+/**
+ * Zombies of ours (sleep, sh, busybox, nsbox-runtime) that someone alive could still reap but did not.
+ * Only those still there 300 ms later count: another test file running alongside has zombies for the
+ * moment between a child's exit and its parent's wait.
+ */
 export function zombies(): string[] {
-  const out = execFileSync('ps', ['-eo', 'pid,ppid,stat,comm'], { encoding: 'utf8' });
-  return out.split('\n')
+  const read = () => execFileSync('ps', ['-eo', 'pid,ppid,stat,comm'], { encoding: 'utf8' })
+    .split('\n')
     .map((l) => l.trim().split(/\s+/))
     .filter(([, ppid, stat, comm]) => stat?.startsWith('Z') && /^(sleep|sh|busybox|nsbox-runtime)$/.test(comm ?? '') && (INIT_REAPS || ppid !== '1'))
     .map((f) => f.join(' '));
+  const first = read();
+  if (!first.length) return first;
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+  const again = new Set(read());
+  return first.filter((z) => again.has(z));
 }
 
 export async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {

@@ -79,8 +79,12 @@ test.serial('--cpus 0.5: a busy loop gets about half a CPU by the cgroup\'s own 
     t.true(await eventually(() => periods() >= 20, 20_000), 'the loop ran for 20 periods');
     const used = Number(readCg(s, 'cpuacct.usage'));
     const share = used / (periods() * 100_000_000);
-    t.log(`share of a CPU: ${share.toFixed(3)} over ${periods()} periods, throttled ${/nr_throttled (\d+)/.exec(readCg(s, 'cpu.stat'))![1]} times`);
-    t.true(share > 0.3 && share < 0.7, `about half a CPU, got ${share}`);
+    const throttled = Number(/nr_throttled (\d+)/.exec(readCg(s, 'cpu.stat'))![1]);
+    t.log(`share of a CPU: ${share.toFixed(3)} over ${periods()} periods, throttled ${throttled} times`);
+    t.true(share < 0.7, `at most about half a CPU, got ${share}`);
+    // On a loaded machine the loop may not even get its half; then the periods it was throttled in show
+    // that it reached the quota.
+    t.true(share > 0.3 || throttled >= 5, `about half a CPU (or throttled at the quota), got ${share}, throttled ${throttled} times`);
     await c.remove({ force: true });
   } finally {
     await f.dispose();
