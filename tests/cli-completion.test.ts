@@ -91,6 +91,9 @@ test('the names completion reads: ps --format {{.Names}} and network ls -q', asy
   const tpl = await runCli(['ps', '-a', '--format', '{{.Names}}\\t{{.State}}'], { env });
   t.true(tpl.stdout.split('\n').includes('web\tcreated'), tpl.stdout);
   t.regex((await runCli(['ps', '--format', '{{.Nope}}'], { env })).stderr, /unknown field \{\{\.Nope\}\}/);
+  const ids = async (...flags: string[]) => (await runCli(['ps', '-a', '-q', ...flags], { env })).stdout.split('\n').filter(Boolean);
+  t.true((await ids()).every((id) => id.length === 12));
+  t.true((await ids('--no-trunc')).every((id) => id.length > 12), '--no-trunc shows whole ids');
   t.deepEqual((await runCli(['network', 'ls', '-q'], { env })).stdout, 'blue\nred\n');
 });
 

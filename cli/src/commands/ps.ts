@@ -8,7 +8,8 @@ import { ago, runtimeFor, table, withRoot, type RootFlags } from './ps-common.js
 interface PsFlags extends RootFlags {
   all?: boolean;
   quiet?: boolean;
-  noTrunc?: boolean;
+  /** commander's `--no-trunc` */
+  trunc?: boolean;
   format?: string;
 }
 
@@ -61,7 +62,7 @@ export function addPsCommand(program: Command): void {
       try {
         if (flags.format?.includes('{{')) checkTemplate(flags.format);
         const list = runtimeFor(flags).list({ all: flags.all === true });
-        const id = (s: ContainerState) => (flags.noTrunc ? s.id : s.id.slice(0, 12));
+        const id = (s: ContainerState) => (flags.trunc === false ? s.id : s.id.slice(0, 12));
         if (flags.quiet) process.stdout.write(list.map((s) => `${id(s)}\n`).join(''));
         else if (flags.format === 'json') process.stdout.write(list.map((s) => `${JSON.stringify(s)}\n`).join(''));
         else if (flags.format?.includes('{{')) process.stdout.write(list.map((s) => `${template(flags.format!, s, id(s))}\n`).join(''));
@@ -69,7 +70,7 @@ export function addPsCommand(program: Command): void {
         else {
           const cmd = (s: ContainerState) => {
             const c = JSON.stringify(s.command.join(' '));
-            return flags.noTrunc || c.length <= 22 ? c : `${c.slice(0, 19)}…"`;
+            return flags.trunc === false || c.length <= 22 ? c : `${c.slice(0, 19)}…"`;
           };
           const rows = list.map((s) => [id(s), cmd(s), `${ago(s.createdAt)} ago`, status(s), s.status === 'running' || s.status === 'paused' ? String(s.pid ?? '') : '', s.name]);
           process.stdout.write(table([['CONTAINER ID', 'COMMAND', 'CREATED', 'STATUS', 'PID', 'NAMES'], ...rows]));
