@@ -28,11 +28,11 @@ use crate::error::{rule_wire, sys_wire};
 use crate::syscalls;
 
 const EXE: &str = "/proc/self/exe";
-/// The only variables the runtime reads (state root, temp dir, helper lookup for newuidmap and
+/// The only variables the runtime reads (state root and USER for its rootless rule, temp dir, helper lookup for newuidmap and
 /// nft, nft's debug switch, where the seccomp cache lives) plus `NSBOX_SEAL` and the test-only
 /// `NSBOX_TEST_STOP_AT` (nsbox-cgroups' test_stop_at); everything else of the caller's stays behind.
-pub const ENV_KEEP: [&str; 11] =
-    ["NSBOX_ROOT", "XDG_RUNTIME_DIR", "TMPDIR", "PATH", "NSBOX_NFT", "NSBOX_NFT_DEBUG", "NSBOX_SEAL", "NSBOX_CACHE", "XDG_CACHE_HOME", "HOME", "NSBOX_TEST_STOP_AT"];
+pub const ENV_KEEP: [&str; 12] =
+    ["NSBOX_ROOT", "XDG_RUNTIME_DIR", "USER", "TMPDIR", "PATH", "NSBOX_NFT", "NSBOX_NFT_DEBUG", "NSBOX_SEAL", "NSBOX_CACHE", "XDG_CACHE_HOME", "HOME", "NSBOX_TEST_STOP_AT"];
 /// Set on the re-exec: if it is present and the exe is still not sealed, something is wrong and we
 /// stop rather than re-exec again. It never lets a run skip sealing.
 const MARK: &str = "_NSBOX_SEALED";

@@ -94,6 +94,10 @@ pub(crate) fn check_caps(p: &ProcessPlan) -> Result<CapsHashSet> {
     Ok(held)
 }
 
+fn setgroups_denied() -> bool {
+    std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny")
+}
+
 pub(crate) fn set_identity(p: &ProcessPlan, in_userns: bool) -> Result<()> {
     let held = check_caps(p)?;
     let bounding = cap_set(&p.bounding);
@@ -107,8 +111,17 @@ pub(crate) fn set_identity(p: &ProcessPlan, in_userns: bool) -> Result<()> {
     let groups: Vec<Gid> = p.additional_gids.iter().map(|g| Gid::from_raw(*g)).collect();
     match setgroups(&groups) {
         Ok(()) => {}
-        // setgroups is denied in an unprivileged user namespace; with nothing to set that is fine.
-        Err(Errno::EPERM) if in_userns && groups.is_empty() => {}
+        // setgroups is denied in an unprivileged user namespace (ours, or a rootless engine's that
+        // runs us: podman without subuid ranges); with nothing to set that is fine.
+        Err(Errno::EPERM) if (in_userns || setgroups_denied()) && groups.iter().all(|g| g.as_raw() == p.gid) => {}
+        Err(Errno::EPERM) if setgroups_denied() => {
+            return Err(ProcessError::Sys {
+                op: "setgroups",
+                path: "/proc/self/setgroups".into(),
+                errno: Errno::EPERM,
+                msg: format!("additionalGids {:?}: this user namespace denies setgroups (its setgroups file says deny)", p.additional_gids),
+            })
+        }
         Err(e) => return Err(sys("setgroups", "")(e)),
     }
     let gid = Gid::from_raw(p.gid);

@@ -20,12 +20,22 @@ pub struct Root {
 /// Holds the root's flock until dropped.
 pub struct Lock(#[allow(dead_code)] File);
 
+/// uid 0 of a user namespace that a rootless engine made (rootless podman calls us so): /run is not
+/// ours there, so the state goes under $XDG_RUNTIME_DIR as for any unprivileged caller. runc's rule:
+/// in a user namespace other than the initial one, unless $USER says root.
+fn rootless_root() -> bool {
+    let initial = std::fs::read_to_string("/proc/self/uid_map")
+        .map(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
+        .unwrap_or(true);
+    !initial && std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|x| !x.is_empty()) && std::env::var("USER").as_deref() != Ok("root")
+}
+
 impl Root {
     pub fn resolve(flag: Option<&Path>) -> Root {
         let dir = match (flag, std::env::var_os("NSBOX_ROOT")) {
             (Some(p), _) => p.to_path_buf(),
             (None, Some(p)) if !p.is_empty() => PathBuf::from(p),
-            _ if nix::unistd::geteuid().is_root() => PathBuf::from("/run/nsbox"),
+            _ if nix::unistd::geteuid().is_root() && !rootless_root() => PathBuf::from("/run/nsbox"),
             _ => match std::env::var_os("XDG_RUNTIME_DIR") {
                 Some(x) if !x.is_empty() => PathBuf::from(x).join("nsbox"),
                 _ => std::env::temp_dir().join(format!("nsbox-{}", nix::unistd::geteuid())),
