@@ -1,0 +1,181 @@
+/**
+ * Pulling from a real registry (Debian's docker-registry on 127.0.0.1, plain HTTP, helpers/registry.ts)
+ * through the library and the CLI: digests match what skopeo pushed, every blob in the store hashes
+ * to its name and every layer's diff id to the config's, a corrupted blob is refused naming its
+ * digest, an index resolves per platform, zstd layers, and a mirror serving docker.io names. Nothing
+ * here goes beyond 127.0.0.1 (the mirror test pulls only what the mirror has).
+ * CI budget: ~20 s (one registry, skopeo pushes of a 2 MB image).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import test from 'ava';
+
+import { pull, RegistryError, type ProgressEvent } from '../../ts/src/index.js';
+import { runCli } from '../helpers/cli.js';
+import { busyboxImage, file, goArch, multiPlatformLayout, whiteout } from '../helpers/oci-image.js';
+import { rawPush, skopeoPush, startRegistry, type Registry } from '../helpers/registry.js';
+
+const scratch = mkdtempSync(path.join(tmpdir(), 'nsbox-registry-test-'));
+// Never read the machine's own registry config or credentials.
+process.env.NSBOX_REGISTRIES_CONFIG = path.join(scratch, 'no-registries.json');
+process.env.NSBOX_AUTH_FILE = path.join(scratch, 'auth.json');
+process.env.DOCKER_CONFIG = path.join(scratch, 'docker');
+// Anything that is not loopback would go to a dead proxy on 127.0.0.1:9: no test can reach the internet.
+process.env.HTTPS_PROXY = process.env.HTTP_PROXY = process.env.ALL_PROXY = 'http://127.0.0.1:9';
+process.env.NO_PROXY = '127.0.0.1,localhost';
+
+const image = busyboxImage({ layers: [[file('etc/motd', 'hello\n'), file('data/a', 'a\n')], [whiteout('etc/motd'), file('data/b', 'b\n')]] });
+let reg: Registry;
+let roots = 0;
+const newRoot = () => path.join(scratch, `root-${roots++}`);
+
+test.before(async () => {
+  reg = await startRegistry('none');
+  skopeoPush(image.layout, `${reg.host}/nsbox/busybox:latest`);
+});
+
+test.after.always(async () => {
+  await reg?.stop();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+const sha = (f: string) => `sha256:${createHash('sha256').update(readFileSync(f)).digest('hex')}`;
+
+/** Every blob the store double holds hashes to its name. */
+function assertStoreVerified(t: import('ava').ExecutionContext, root: string): number {
+  const dir = path.join(root, 'store-double', 'blobs', 'sha256');
+  const names = readdirSync(dir);
+  for (const n of names) t.is(sha(path.join(dir, n)), `sha256:${n}`);
+  t.deepEqual(readdirSync(path.join(root, 'store-double', 'tmp')), [], 'no half-written blob is left');
+  return names.length;
+}
+
+test('pull through the library: digests, verified blobs, diff ids, progress, then up to date', async (t) => {
+  const root = newRoot();
+  const events: ProgressEvent[] = [];
+  const r = await pull(`${reg.host}/nsbox/busybox`, { root, onProgress: (e) => events.push(e) });
+  t.is(r.reference, `${reg.host}/nsbox/busybox:latest`);
+  t.is(r.digest, image.manifestDigest);
+  t.is(r.manifest, image.manifestDigest);
+  t.is(r.config, image.configDigest);
+  t.deepEqual(r.layers.map((l) => [l.digest, l.diffId]), image.layers.map((l) => [l.digest, l.diffId]));
+  t.true(r.downloaded);
+  t.is(assertStoreVerified(t, root), image.layers.length + 2, 'layers, config and manifest stored');
+  t.is(events[0]?.kind, 'resolved');
+  for (const l of image.layers) {
+    const states = events.filter((e) => e.kind === 'layer' && e.digest === l.digest).map((e) => (e.kind === 'layer' ? e.state : ''));
+    t.deepEqual([states[0], states.at(-1)], ['waiting', 'complete'], l.digest);
+    t.true(states.includes('downloading'));
+  }
+  const again = await pull(`${reg.host}/nsbox/busybox:latest`, { root });
+  t.false(again.downloaded);
+  t.true(again.layers.every((l) => l.existed));
+  const byDigest = await pull(`${reg.host}/nsbox/busybox@${image.manifestDigest}`, { root });
+  t.is(byDigest.manifest, image.manifestDigest);
+});
+
+test('pull through the CLI: docker lines, -q, and exit 1 naming the reference for an unknown tag', async (t) => {
+  const env = { ...process.env, NSBOX_IMAGE_ROOT: newRoot() };
+  const ref = `${reg.host}/nsbox/busybox`;
+  const r = await runCli(['pull', ref], { env });
+  t.is(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  t.is(lines[0], 'Using default tag: latest');
+  t.is(lines[1], 'latest: Pulling from nsbox/busybox');
+  for (const l of image.layers) t.true(lines.includes(`${l.digest.slice(7, 19)}: Pull complete`), r.stdout);
+  t.true(lines.includes(`Digest: ${image.manifestDigest}`));
+  t.true(lines.includes(`Status: Downloaded newer image for ${ref}:latest`));
+  t.is(lines.at(-1), `${ref}:latest`);
+  const q = await runCli(['pull', '-q', `${ref}:latest`], { env });
+  t.is(q.stdout, `${ref}:latest\n`);
+  const missing = await runCli(['pull', `${ref}:nope`], { env });
+  t.is(missing.code, 1);
+  t.regex(missing.stderr, new RegExp(`^nsbox: pull: ERR_IMAGE_NOT_FOUND: ${reg.host}/nsbox/busybox:nope: manifest unknown`));
+  t.is(missing.stderr.trim().split('\n').length, 1);
+  const noRepo = await runCli(['pull', `${reg.host}/nsbox/absent`], { env });
+  t.is(noRepo.code, 1);
+  t.regex(noRepo.stderr, /ERR_IMAGE_NOT_FOUND: .*nsbox\/absent:latest/);
+  const bad = await runCli(['pull', 'team/Case'], { env });
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /invalid reference format: repository name \(team\/Case\) must be lowercase/);
+  const unreachable = await runCli(['pull', '127.0.0.1:1/x'], { env });
+  t.is(unreachable.code, 1);
+  t.regex(unreachable.stderr, /ERR_REGISTRY_UNREACHABLE: 127\.0\.0\.1:1\/x:latest: registry 127\.0\.0\.1:1 unreachable/);
+});
+
+test('a corrupted blob in the registry is refused naming its digest, and nothing of it is kept', async (t) => {
+  const img = busyboxImage({ tag: 'corrupt', layers: [[file('corrupt-me', `unique ${scratch}\n`)]] });
+  skopeoPush(img.layout, `${reg.host}/nsbox/corrupt:1`);
+  const victim = img.layers.at(-1)!;
+  const data = reg.blobPath(victim.digest);
+  const bytes = readFileSync(data);
+  bytes[bytes.length >> 1] ^= 0xff;
+  writeFileSync(data, bytes);
+  const root = newRoot();
+  const err = await t.throwsAsync(pull(`${reg.host}/nsbox/corrupt:1`, { root }));
+  t.true(err instanceof RegistryError);
+  t.is((err as RegistryError).code, 'ERR_DIGEST_MISMATCH');
+  t.true(err!.message.includes(victim.digest), err!.message);
+  t.true(err!.message.includes(`${reg.host}/nsbox/corrupt:1`));
+  t.false(existsSync(path.join(root, 'store-double', 'blobs', 'sha256', victim.digest.slice(7))));
+  t.deepEqual(readdirSync(path.join(root, 'store-double', 'tags')), [], 'no tag for a failed pull');
+  assertStoreVerified(t, root);
+});
+
+test('an index with two platforms: this machine by default, --platform picks the other', async (t) => {
+  const other = goArch() === 'arm64' ? 'amd64' : 'arm64';
+  const mine = busyboxImage({ tag: 'multi' });
+  const theirs = busyboxImage({ tag: 'multi', architecture: other, layers: [[file('etc/arch', `${other}\n`)]] });
+  const { layout, indexDigest } = multiPlatformLayout(path.join(scratch, 'multi'), [mine, theirs]);
+  skopeoPush(layout, `${reg.host}/nsbox/multi:1`, { all: true });
+  const r = await pull(`${reg.host}/nsbox/multi:1`, { root: newRoot() });
+  t.is(r.digest, indexDigest);
+  t.is(r.manifest, mine.manifestDigest);
+  const env = { ...process.env, NSBOX_IMAGE_ROOT: newRoot() };
+  const cli = await runCli(['pull', '--platform', `linux/${other}`, `${reg.host}/nsbox/multi:1`], { env });
+  t.is(cli.code, 0, cli.stderr);
+  t.true(cli.stdout.includes(`Digest: ${indexDigest}`));
+  const o = await pull(`${reg.host}/nsbox/multi:1`, { root: newRoot(), platform: `linux/${other}` });
+  t.is(o.manifest, theirs.manifestDigest);
+  t.is(o.layers.length, 2);
+  const none = await t.throwsAsync(pull(`${reg.host}/nsbox/multi:1`, { root: newRoot(), platform: 'linux/s390x' }));
+  t.regex(none!.message, /no matching manifest for linux\/s390x in the manifest list entries/);
+});
+
+test('zstd and uncompressed layers pull and unpack to the diff ids of the config', async (t) => {
+  // No busybox base and unique content: skopeo would otherwise reuse the gzip blobs the registry already has.
+  const layers = [[file('z/one', `zstd ${scratch}\n`)], [file('z/two', 'two\n'), whiteout('z/one')]];
+  const zimg = busyboxImage({ tag: 'zstd', noBase: true, compression: 'none', layers });
+  skopeoPush(zimg.layout, `${reg.host}/nsbox/zstd:1`, { zstd: true });
+  const z = await pull(`${reg.host}/nsbox/zstd:1`, { root: newRoot() });
+  t.deepEqual(z.layers.map((l) => l.mediaType), layers.map(() => 'application/vnd.oci.image.layer.v1.tar+zstd'));
+  t.deepEqual(z.layers.map((l) => l.diffId), zimg.layers.map((l) => l.diffId));
+  const plain = busyboxImage({ tag: 'plain', noBase: true, compression: 'none', layers: [[file('p/one', `plain ${scratch}\n`)]] });
+  await rawPush(plain.layout, reg.host, 'nsbox/plain', '1');
+  const p = await pull(`${reg.host}/nsbox/plain:1`, { root: newRoot() });
+  t.deepEqual(p.layers.map((l) => [l.mediaType, l.digest, l.diffId]), [['application/vnd.oci.image.layer.v1.tar', plain.layers[0]!.digest, plain.layers[0]!.diffId]]);
+});
+
+test('a registry mirror serves docker.io/library/busybox (docker.io itself is never asked)', async (t) => {
+  skopeoPush(image.layout, `${reg.host}/library/busybox:latest`);
+  const cfg = path.join(scratch, 'registries.json');
+  writeFileSync(cfg, JSON.stringify({ 'registry-mirrors': [`http://${reg.host}`] }));
+  const r = await pull('busybox', { root: newRoot(), registriesConfig: cfg });
+  t.is(r.reference, 'docker.io/library/busybox:latest');
+  t.is(r.endpoint, reg.host);
+  t.is(r.digest, image.manifestDigest);
+  const env = { ...process.env, NSBOX_IMAGE_ROOT: newRoot(), NSBOX_REGISTRIES_CONFIG: cfg };
+  const cli = await runCli(['pull', 'busybox'], { env });
+  t.is(cli.code, 0, cli.stderr);
+  t.true(cli.stdout.includes('latest: Pulling from library/busybox'));
+  t.true(cli.stdout.includes('Status: Downloaded newer image for busybox:latest'));
+  t.is(cli.stdout.trim().split('\n').at(-1), 'docker.io/library/busybox:latest');
+  const badCfg = path.join(scratch, 'bad-registries.json');
+  writeFileSync(badCfg, JSON.stringify({ 'registry-mirrors': [`http://${reg.host}`], mirrors: [] }));
+  const e = await t.throwsAsync(pull('busybox', { root: newRoot(), registriesConfig: badCfg }));
+  t.regex(e!.message, /unknown field `mirrors`/, 'unknown settings are refused, not ignored');
+  t.true(statSync(cfg).isFile());
+});
