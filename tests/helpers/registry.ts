@@ -8,7 +8,7 @@
  *     found through the token's `x5c` header). Anonymous callers get pull, the user also push.
  * Images are pushed with skopeo from the busybox OCI layout (helpers/oci-image.ts).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpServer, get, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { createPrivateKey, sign, X509Certificate } from 'node:crypto';
@@ -148,11 +148,19 @@ export async function startRegistry(auth: 'none' | 'htpasswd' | 'token' = 'none'
   };
 }
 
-/** `skopeo copy [--all] oci:LAYOUT docker://HOST/REPO` over plain HTTP; `creds` as `user:pass`. */
-export function skopeoPush(layout: string, dest: string, o: { creds?: string; all?: boolean; zstd?: boolean } = {}): void {
+/**
+ * `skopeo copy [--all] oci:LAYOUT docker://HOST/REPO` over plain HTTP; `creds` as `user:pass`. Async:
+ * the token server answering skopeo lives in this process's event loop.
+ */
+export function skopeoPush(layout: string, dest: string, o: { creds?: string; all?: boolean; zstd?: boolean } = {}): Promise<void> {
   const args = ['copy', '-q', '--dest-tls-verify=false', ...(o.all ? ['--all'] : []), ...(o.creds ? ['--dest-creds', o.creds] : [])];
   if (o.zstd) args.push('--dest-compress', '--dest-compress-format', 'zstd');
-  execFileSync('skopeo', [...args, `oci:${layout}`, `docker://${dest}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    execFile('skopeo', [...args, `oci:${layout}`, `docker://${dest}`], (err, _out, stderr) => {
+      if (err) reject(new Error(`skopeo copy to ${dest}: ${stderr.trim() || err.message}`));
+      else resolve();
+    });
+  });
 }
 
 /**

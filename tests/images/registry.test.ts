@@ -34,7 +34,7 @@ const newRoot = () => path.join(scratch, `root-${roots++}`);
 
 test.before(async () => {
   reg = await startRegistry('none');
-  skopeoPush(image.layout, `${reg.host}/nsbox/busybox:latest`);
+  await skopeoPush(image.layout, `${reg.host}/nsbox/busybox:latest`);
 });
 
 test.after.always(async () => {
@@ -108,7 +108,7 @@ test('pull through the CLI: docker lines, -q, and exit 1 naming the reference fo
 
 test('a corrupted blob in the registry is refused naming its digest, and nothing of it is kept', async (t) => {
   const img = busyboxImage({ tag: 'corrupt', layers: [[file('corrupt-me', `unique ${scratch}\n`)]] });
-  skopeoPush(img.layout, `${reg.host}/nsbox/corrupt:1`);
+  await skopeoPush(img.layout, `${reg.host}/nsbox/corrupt:1`);
   const victim = img.layers.at(-1)!;
   const data = reg.blobPath(victim.digest);
   const bytes = readFileSync(data);
@@ -130,7 +130,7 @@ test('an index with two platforms: this machine by default, --platform picks the
   const mine = busyboxImage({ tag: 'multi' });
   const theirs = busyboxImage({ tag: 'multi', architecture: other, layers: [[file('etc/arch', `${other}\n`)]] });
   const { layout, indexDigest } = multiPlatformLayout(path.join(scratch, 'multi'), [mine, theirs]);
-  skopeoPush(layout, `${reg.host}/nsbox/multi:1`, { all: true });
+  await skopeoPush(layout, `${reg.host}/nsbox/multi:1`, { all: true });
   const r = await pull(`${reg.host}/nsbox/multi:1`, { root: newRoot() });
   t.is(r.digest, indexDigest);
   t.is(r.manifest, mine.manifestDigest);
@@ -149,7 +149,7 @@ test('zstd and uncompressed layers pull and unpack to the diff ids of the config
   // No busybox base and unique content: skopeo would otherwise reuse the gzip blobs the registry already has.
   const layers = [[file('z/one', `zstd ${scratch}\n`)], [file('z/two', 'two\n'), whiteout('z/one')]];
   const zimg = busyboxImage({ tag: 'zstd', noBase: true, compression: 'none', layers });
-  skopeoPush(zimg.layout, `${reg.host}/nsbox/zstd:1`, { zstd: true });
+  await skopeoPush(zimg.layout, `${reg.host}/nsbox/zstd:1`, { zstd: true });
   const z = await pull(`${reg.host}/nsbox/zstd:1`, { root: newRoot() });
   t.deepEqual(z.layers.map((l) => l.mediaType), layers.map(() => 'application/vnd.oci.image.layer.v1.tar+zstd'));
   t.deepEqual(z.layers.map((l) => l.diffId), zimg.layers.map((l) => l.diffId));
@@ -160,7 +160,7 @@ test('zstd and uncompressed layers pull and unpack to the diff ids of the config
 });
 
 test('a registry mirror serves docker.io/library/busybox (docker.io itself is never asked)', async (t) => {
-  skopeoPush(image.layout, `${reg.host}/library/busybox:latest`);
+  await skopeoPush(image.layout, `${reg.host}/library/busybox:latest`);
   const cfg = path.join(scratch, 'registries.json');
   writeFileSync(cfg, JSON.stringify({ 'registry-mirrors': [`http://${reg.host}`] }));
   const r = await pull('busybox', { root: newRoot(), registriesConfig: cfg });
