@@ -10,7 +10,7 @@
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpServer, get, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
+import { connect, createServer as createNetServer } from 'node:net';
 import { createPrivateKey, sign, X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -182,4 +182,78 @@ export async function rawPush(layout: string, host: string, repo: string, tag: s
   }
   const put = await fetch(`http://${host}/v2/${repo}/manifests/${tag}`, { method: 'PUT', body: manifestBytes, headers: { 'content-type': manifest.mediaType } });
   if (put.status !== 201) throw new Error(`PUT manifest ${repo}:${tag}: HTTP ${put.status} ${await put.text()}`);
+}
+
+export interface Proxy {
+  /** `127.0.0.1:PORT`: use it in references instead of the registry's host. */
+  host: string;
+  /** `GET /v2/…` request lines seen, in order. */
+  requests: string[];
+  /** Resolves once the registry's answers reached `stallAfter` bytes and the proxy holds the rest. */
+  stalled: Promise<void>;
+  release(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * A TCP proxy in front of a registry that records request lines and, given `stallAfter`, holds
+ * the registry's answers once that many bytes went through, until release(): a pull caught
+ * mid-download, without timing.
+ */
+export function startProxy(target: string, o: { stallAfter?: number } = {}): Promise<Proxy> {
+  const [thost, tport] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
+  const requests: string[] = [];
+  const held: Array<() => void> = [];
+  let sent = 0;
+  let released = o.stallAfter === undefined;
+  let onStall: () => void = () => {};
+  const stalled = new Promise<void>((resolve) => (onStall = resolve));
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createNetServer((client) => {
+    const upstream = connect(tport, thost);
+    sockets.add(client).add(upstream);
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', close).on('close', close);
+    upstream.on('error', close).on('close', close);
+    client.on('data', (d: Buffer) => {
+      for (const m of d.toString('latin1').matchAll(/^(GET|HEAD|POST|PUT|PATCH|DELETE) (\S+) HTTP\/1\.1/gm)) requests.push(`${m[1]} ${m[2]}`);
+      upstream.write(d);
+    });
+    upstream.on('data', (d: Buffer) => {
+      if (released || sent + d.length <= o.stallAfter!) {
+        sent += d.length;
+        client.write(d);
+        return;
+      }
+      upstream.pause();
+      onStall();
+      held.push(() => {
+        client.write(d);
+        upstream.resume();
+      });
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        host: `127.0.0.1:${(server.address() as { port: number }).port}`,
+        requests,
+        stalled,
+        release: () => {
+          released = true;
+          for (const h of held.splice(0)) h();
+        },
+        stop: () =>
+          new Promise<void>((res) => {
+            for (const s of sockets) s.destroy();
+            server.close(() => res());
+          }),
+      }),
+    ),
+  );
 }

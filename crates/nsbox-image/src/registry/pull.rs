@@ -6,7 +6,8 @@
 
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, LazyLock, Mutex};
 
 use super::auth::AuthFiles;
 use super::config::RegistriesConfig;
@@ -151,7 +152,7 @@ struct Counting<'a, R> {
 impl<R: Read> Read for Counting<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if self.stop.iter().flatten().any(|s| s.load(Ordering::Relaxed)) {
-            return Err(std::io::Error::new(std::io::ErrorKind::Interrupted, "pull cancelled"));
+            return Err(std::io::Error::other("pull cancelled"));
         }
         let n = self.inner.read(buf)?;
         self.current += n as u64;
@@ -217,7 +218,7 @@ fn fetch(sink: &dyn BlobSink, c: &Client, r: &Reference, res: Resolved, opts: &P
     let mut downloaded = !sink.has_blob(&res.manifest);
     if !sink.has_blob(&config) {
         downloaded = true;
-        download(sink, c, r, &res.config, &config, opts)?;
+        download_once(sink, c, r, &res.config, &config, opts)?;
     }
     let diff_ids = config_diff_ids(sink, &name, &config, opts.platform.as_ref())?;
     if diff_ids.len() != res.layers.len() {
@@ -283,7 +284,7 @@ fn one_layer(sink: &dyn BlobSink, c: &Client, r: &Reference, d: &Descriptor, dig
     if existed {
         emit(LayerState::AlreadyExists, d.size, d.size);
     } else {
-        download(sink, c, r, d, digest, opts)?;
+        download_once(sink, c, r, d, digest, opts)?;
         emit(LayerState::Extracting, 0, d.size);
     }
     let got = sink
@@ -296,4 +297,55 @@ fn one_layer(sink: &dyn BlobSink, c: &Client, r: &Reference, d: &Descriptor, dig
         emit(LayerState::Complete, d.size, d.size);
     }
     Ok(PulledLayer { digest: digest.clone(), diff_id: got, size: d.size, media_type: d.media_type.clone(), existed })
+}
+
+/// Downloads a blob unless a pull running at the same time in this process does: then waits for it.
+/// has_blob is asked again once the claim is held, since the other pull may have finished just before.
+fn download_once(sink: &dyn BlobSink, c: &Client, r: &Reference, d: &Descriptor, digest: &Digest, opts: &PullOptions) -> Result<(), RegistryError> {
+    loop {
+        match Flight::claim(digest) {
+            Ok(_leader) if sink.has_blob(digest) => return Ok(()),
+            Ok(_leader) => return download(sink, c, r, d, digest, opts),
+            Err(other) => other.wait(),
+        }
+    }
+}
+
+/// Blob downloads in flight in this process: a second pull of the same layer at the same time waits for
+/// the first one instead of fetching it again (the store's locks cover other processes).
+static IN_FLIGHT: LazyLock<Mutex<HashMap<Digest, Arc<Flight>>>> = LazyLock::new(Default::default);
+
+struct Flight {
+    done: Mutex<bool>,
+    cv: Condvar,
+}
+
+/// Held by the download that claimed a digest; dropping it (success or not) wakes the waiters.
+struct Leader(Digest, Arc<Flight>);
+
+impl Flight {
+    fn claim(digest: &Digest) -> Result<Leader, Arc<Flight>> {
+        let mut map = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(f) = map.get(digest) {
+            return Err(f.clone());
+        }
+        let f = Arc::new(Flight { done: Mutex::new(false), cv: Condvar::new() });
+        map.insert(digest.clone(), f.clone());
+        Ok(Leader(digest.clone(), f))
+    }
+
+    fn wait(&self) {
+        let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
+        while !*done {
+            done = self.cv.wait(done).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+impl Drop for Leader {
+    fn drop(&mut self) {
+        IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.0);
+        *self.1.done.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.1.cv.notify_all();
+    }
 }

@@ -119,7 +119,7 @@ struct CancelRead<R> {
 impl<R: std::io::Read> std::io::Read for CancelRead<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if self.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
-            return Err(std::io::Error::new(std::io::ErrorKind::Interrupted, "push cancelled"));
+            return Err(std::io::Error::other("push cancelled"));
         }
         self.inner.read(buf)
     }
