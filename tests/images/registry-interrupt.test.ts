@@ -2,7 +2,8 @@
  * Pulls interrupted and pulls at once, against a real docker-registry on 127.0.0.1 behind a small
  * proxy of the test's own (helpers/registry.ts) that can hold a download mid-body and counts
  * requests: an AbortSignal and a SIGKILL mid-layer leave no tag and no blob a later pull would trust,
- * and two pulls of the same image at once fetch each blob once.
+ * two pulls of the same image at once fetch each blob once, and on a terminal (tmux) the CLI draws one
+ * progress line per layer, redrawn in place.
  * CI budget: ~10 s.
  */
 import { spawn } from 'node:child_process';
@@ -13,9 +14,10 @@ import path from 'node:path';
 import test from 'ava';
 
 import { pull } from '../../ts/src/index.js';
-import { cliArgv } from '../helpers/cli.js';
+import { CLI, cliArgv } from '../helpers/cli.js';
 import { busyboxImage, file } from '../helpers/oci-image.js';
 import { skopeoPush, startProxy, startRegistry, type Registry } from '../helpers/registry.js';
+import { Terminal } from '../tui/e2e-terminal.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'nsbox-registry-interrupt-test-'));
 process.env.NSBOX_REGISTRIES_CONFIG = path.join(scratch, 'no-registries.json');
@@ -97,6 +99,31 @@ test('two pulls of the same image at once fetch each blob once', async (t) => {
       t.is(gets.length, 1, `${digest}: ${proxy.requests.join(', ')}`);
     }
   } finally {
+    await proxy.stop();
+  }
+});
+
+test('on a terminal, pull draws one line per layer with a bar, redrawn in place', async (t) => {
+  const proxy = await startProxy(reg.host, { stallAfter: 300_000 });
+  const term = Terminal.open(`nsbox-pull-${process.pid}`, 'sh');
+  try {
+    const vars = ['NSBOX_REGISTRIES_CONFIG', 'NSBOX_AUTH_FILE', 'DOCKER_CONFIG', 'HTTPS_PROXY', 'HTTP_PROXY', 'ALL_PROXY', 'NO_PROXY'];
+    const env = [...vars.map((v) => `${v}=${process.env[v]}`), `NSBOX_IMAGE_ROOT=${newRoot()}`].join(' ');
+    term.text(`clear; env ${env} ${process.execPath} ${CLI} pull ${proxy.host}/nsbox/busybox`);
+    term.keys('Enter');
+    await proxy.stalled;
+    const mid = await term.waitFor((s) => /Downloading \[=*>? *\]/.test(s), 'a progress bar');
+    t.log(mid.trim());
+    t.regex(mid, new RegExp(`${big.digest.slice(7, 19)}: Downloading \\[=*>? *\\] +[0-9.]+kB/1\\.\\d+MB`));
+    proxy.release();
+    const done = await term.waitFor((s) => s.includes('Status: Downloaded newer image'), 'the status line');
+    t.false(done.includes(image.configDigest.slice(7, 19)), 'the config blob is not a row');
+    for (const l of image.layers) {
+      t.is(done.split('\n').filter((line) => line.startsWith(`${l.digest.slice(7, 19)}:`)).length, 1, `one line for ${l.digest}:\n${done}`);
+      t.true(done.includes(`${l.digest.slice(7, 19)}: Pull complete`), done);
+    }
+  } finally {
+    term.close();
     await proxy.stop();
   }
 });

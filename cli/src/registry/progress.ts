@@ -43,6 +43,8 @@ interface Row {
 /** Layer rows; `exists` for push is docker's "Layer already exists". */
 export class ProgressPrinter {
   private rows = new Map<string, Row>();
+  /** The image's layers (the config blob has events too, but docker shows layers only). */
+  private layers = new Set<string>();
   private drawn = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -58,8 +60,11 @@ export class ProgressPrinter {
   }
 
   handle = (e: ProgressEvent): void => {
-    if (e.kind === 'resolved') return;
-    if (e.digest === undefined) return;
+    if (e.kind === 'resolved') {
+      for (const l of e.layers) this.layers.add(l.digest);
+      return;
+    }
+    if (!this.layers.has(e.digest)) return;
     const prev = this.rows.get(e.digest);
     // Pushes announce layers only once they start; pulls list them all as waiting first.
     const row: Row = { id: shortId(e.digest), state: e.state, current: e.current, total: e.total };
