@@ -7,7 +7,7 @@
  * CI budget: ~20 s (one registry, skopeo pushes of a 2 MB image).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -15,7 +15,7 @@ import test from 'ava';
 
 import { pull, RegistryError, type ProgressEvent } from '../../ts/src/index.js';
 import { runCli } from '../helpers/cli.js';
-import { busyboxImage, file, goArch, multiPlatformLayout, whiteout } from '../helpers/oci-image.js';
+import { busyboxImage, file, goArch, MEDIA, multiPlatformLayout, sha256, whiteout } from '../helpers/oci-image.js';
 import { rawPush, skopeoPush, startRegistry, type Registry } from '../helpers/registry.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'nsbox-registry-test-'));
@@ -117,12 +117,41 @@ test('a corrupted blob in the registry is refused naming its digest, and nothing
   const root = newRoot();
   const err = await t.throwsAsync(pull(`${reg.host}/nsbox/corrupt:1`, { root }));
   t.true(err instanceof RegistryError);
-  t.is((err as RegistryError).code, 'ERR_DIGEST_MISMATCH');
+  t.is((err as RegistryError).code, 'ERR_DIGEST_MISMATCH', err!.message);
   t.true(err!.message.includes(victim.digest), err!.message);
   t.true(err!.message.includes(`${reg.host}/nsbox/corrupt:1`));
   t.false(existsSync(path.join(root, 'store-double', 'blobs', 'sha256', victim.digest.slice(7))));
   t.deepEqual(readdirSync(path.join(root, 'store-double', 'tags')), [], 'no tag for a failed pull');
   assertStoreVerified(t, root);
+});
+
+test('a corrupted manifest, and a config whose diff_ids lie, are refused naming the digests', async (t) => {
+  const img = busyboxImage({ tag: 'badman', noBase: true, compression: 'none', layers: [[file('m', `manifest ${scratch}\n`)]] });
+  await rawPush(img.layout, reg.host, 'nsbox/badman', '1');
+  const data = reg.blobPath(img.manifestDigest);
+  writeFileSync(data, readFileSync(data).toString().replace('"schemaVersion":2', '"schemaVersion":2 '));
+  const m = await t.throwsAsync(pull(`${reg.host}/nsbox/badman:1`, { root: newRoot() }));
+  t.is((m as RegistryError).code, 'ERR_DIGEST_MISMATCH');
+  t.regex(m!.message, new RegExp(`manifest ${img.manifestDigest} is corrupt`));
+
+  // The same layer, with a config claiming another uncompressed digest: registries cannot tell, the pull must.
+  const liar = busyboxImage({ tag: 'liar', noBase: true, compression: 'none', layers: [[file('m', `liar ${scratch}\n`)]] });
+  const layout = path.join(scratch, 'liar');
+  cpSync(liar.layout, layout, { recursive: true });
+  const blobs = path.join(layout, 'blobs', 'sha256');
+  const config = { ...liar.config, rootfs: { type: 'layers', diff_ids: [`sha256:${'0'.repeat(64)}`] } };
+  const configJson = JSON.stringify(config);
+  const configDigest = sha256(configJson);
+  writeFileSync(path.join(blobs, configDigest.slice(7)), configJson);
+  const manifest = JSON.stringify({ ...liar.manifest, config: { ...(liar.manifest.config as object), digest: configDigest, size: configJson.length } });
+  writeFileSync(path.join(blobs, sha256(manifest).slice(7)), manifest);
+  writeFileSync(path.join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: MEDIA.manifest, digest: sha256(manifest), size: manifest.length }] }));
+  await rawPush(layout, reg.host, 'nsbox/liar', '1');
+  const root = newRoot();
+  const l = await t.throwsAsync(pull(`${reg.host}/nsbox/liar:1`, { root }));
+  t.is((l as RegistryError).code, 'ERR_DIGEST_MISMATCH');
+  t.true(l!.message.includes(`layer ${liar.layers[0]!.digest}: uncompressed content (diff id) sha256:${'0'.repeat(64)} is corrupt: its content hashes to ${liar.layers[0]!.diffId}`), l!.message);
+  t.deepEqual(readdirSync(path.join(root, 'store-double', 'tags')), []);
 });
 
 test('an index with two platforms: this machine by default, --platform picks the other', async (t) => {
@@ -143,6 +172,8 @@ test('an index with two platforms: this machine by default, --platform picks the
   t.is(o.layers.length, 2);
   const none = await t.throwsAsync(pull(`${reg.host}/nsbox/multi:1`, { root: newRoot(), platform: 'linux/s390x' }));
   t.regex(none!.message, /no matching manifest for linux\/s390x in the manifest list entries/);
+  const single = await t.throwsAsync(pull(`${reg.host}/nsbox/busybox`, { root: newRoot(), platform: 'linux/s390x' }));
+  t.regex(single!.message, new RegExp(`does not match the specified platform: wanted linux/s390x, actual: linux/${goArch()}`));
 });
 
 test('zstd and uncompressed layers pull and unpack to the diff ids of the config', async (t) => {

@@ -88,6 +88,8 @@ pub enum RegistryError {
     Manifest { reference: String, detail: String },
     #[error("{reference}: no matching manifest for {platform} in the manifest list entries (has: {available})")]
     Platform { reference: String, platform: String, available: String },
+    #[error("{reference}: image was found but does not match the specified platform: wanted {wanted}, actual: {actual}")]
+    PlatformMismatch { reference: String, wanted: String, actual: String },
     #[error("{reference}: store: {op} {digest}: {source}")]
     Store { reference: String, op: &'static str, digest: String, source: SinkError },
     #[error("{reference}: cancelled")]
@@ -113,7 +115,7 @@ impl RegistryError {
             Self::Refused { .. } => "ERR_REGISTRY_REFUSED",
             Self::Unreachable { .. } => "ERR_REGISTRY_UNREACHABLE",
             Self::Corrupt { .. } => "ERR_DIGEST_MISMATCH",
-            Self::Manifest { .. } | Self::Platform { .. } | Self::Unsupported { .. } => "ERR_IMAGE_MANIFEST",
+            Self::Manifest { .. } | Self::Platform { .. } | Self::PlatformMismatch { .. } | Self::Unsupported { .. } => "ERR_IMAGE_MANIFEST",
             Self::Store { .. } => "ERR_IMAGE_STORE",
             Self::Cancelled { .. } => "ABORT_ERR",
             Self::Io { .. } | Self::Config { .. } | Self::Helper { .. } => "ERR_REGISTRY_CONFIG",

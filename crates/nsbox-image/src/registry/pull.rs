@@ -178,7 +178,8 @@ fn download(sink: &dyn BlobSink, c: &Client, r: &Reference, d: &Descriptor, dige
     let internal = c.cancel.as_deref();
     let mut reader = Counting { inner: body, digest, current: 0, total: d.size, reported: 0, progress: opts.progress.as_ref(), stop: [opts.cancel.as_deref(), internal] };
     sink.put_blob(digest, &mut reader).map_err(|e| {
-        if opts.cancel.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) {
+        // Stopped by the caller, or because another layer failed (that failure is the one reported).
+        if opts.cancel.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) || c.cancelled() {
             return RegistryError::Cancelled { reference: c.reference().to_owned() };
         }
         match e.downcast_ref::<DigestError>() {
@@ -197,7 +198,7 @@ fn config_diff_ids(sink: &dyn BlobSink, r: &str, digest: &Digest, explicit: Opti
         let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned();
         let have = Platform { os: s("os"), architecture: s("architecture"), variant: v.get("variant").and_then(|x| x.as_str()).map(str::to_owned) };
         if !want.matches(&have) {
-            return Err(RegistryError::Platform { reference: r.to_owned(), platform: want.to_string(), available: have.to_string() });
+            return Err(RegistryError::PlatformMismatch { reference: r.to_owned(), wanted: want.to_string(), actual: have.to_string() });
         }
     }
     let ids = v.pointer("/rootfs/diff_ids").and_then(|x| x.as_array()).ok_or_else(|| bad("no rootfs.diff_ids".into()))?;
