@@ -135,8 +135,12 @@ impl Client {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        if let Some(a) = self.authorization.lock().unwrap_or_else(|p| p.into_inner()).clone() {
-            req = req.header("Authorization", a);
+        // Credentials go to the registry's own host only, never to an upload location elsewhere.
+        let host = url.split("://").nth(1).and_then(|r| r.split(['/', '?']).next()).unwrap_or("");
+        if host == self.endpoint.host {
+            if let Some(a) = self.authorization.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+                req = req.header("Authorization", a);
+            }
         }
         let agent = self.agent();
         match body {
