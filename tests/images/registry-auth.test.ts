@@ -75,7 +75,7 @@ test.serial('basic auth: anonymous refused, wrong password refused, login 0600, 
   t.is((again as RegistryError).code, 'ERR_REGISTRY_DENIED');
 });
 
-test.serial("a docker credential helper named in docker's config.json is asked (its real protocol)", async (t) => {
+test.serial("docker's config.json: a credential helper is asked (its real protocol), auths are read", async (t) => {
   const bin = path.join(scratch, 'bin');
   mkdirSync(bin, { recursive: true });
   const asked = path.join(scratch, 'helper-asked');
@@ -93,6 +93,10 @@ test.serial("a docker credential helper named in docker's config.json is asked (
     const r = await runCli(['pull', '-q', `${basic.host}/nsbox/busybox`], { env });
     t.is(r.code, 0, r.stderr);
     t.is(readFileSync(asked, 'utf8'), basic.host);
+    // Without a helper, docker's plain `auths` entry (base64 user:password) is used.
+    writeFileSync(path.join(docker, 'config.json'), JSON.stringify({ auths: { [`https://${basic.host}`]: { auth: Buffer.from(creds).toString('base64') } } }));
+    const plain = await pull(`${basic.host}/nsbox/busybox`, { root: newRoot() });
+    t.is(plain.digest, image.manifestDigest);
   } finally {
     rmSync(path.join(docker, 'config.json'));
   }
