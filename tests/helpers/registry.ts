@@ -152,9 +152,11 @@ export async function startRegistry(auth: 'none' | 'htpasswd' | 'token' = 'none'
  * `skopeo copy [--all] oci:LAYOUT docker://HOST/REPO` over plain HTTP; `creds` as `user:pass`. Async:
  * the token server answering skopeo lives in this process's event loop.
  */
-export function skopeoPush(layout: string, dest: string, o: { creds?: string; all?: boolean; zstd?: boolean } = {}): Promise<void> {
+export function skopeoPush(layout: string, dest: string, o: { creds?: string; all?: boolean; zstd?: boolean; v2s2?: boolean } = {}): Promise<void> {
   const args = ['copy', '-q', '--dest-tls-verify=false', ...(o.all ? ['--all'] : []), ...(o.creds ? ['--dest-creds', o.creds] : [])];
   if (o.zstd) args.push('--dest-compress', '--dest-compress-format', 'zstd');
+  // Docker's v2 schema 2 manifests (and manifest lists with --all) instead of OCI's.
+  if (o.v2s2) args.push('--format', 'v2s2');
   return new Promise((resolve, reject) => {
     execFile('skopeo', [...args, `oci:${layout}`, `docker://${dest}`], (err, _out, stderr) => {
       if (err) reject(new Error(`skopeo copy to ${dest}: ${stderr.trim() || err.message}`));

@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -188,6 +189,35 @@ test('zstd and uncompressed layers pull and unpack to the diff ids of the config
   await rawPush(plain.layout, reg.host, 'nsbox/plain', '1');
   const p = await pull(`${reg.host}/nsbox/plain:1`, { root: newRoot() });
   t.deepEqual(p.layers.map((l) => [l.mediaType, l.digest, l.diffId]), [['application/vnd.oci.image.layer.v1.tar', plain.layers[0]!.digest, plain.layers[0]!.diffId]]);
+});
+
+test("Docker's v2 schema 2 manifests and manifest lists pull like OCI's", async (t) => {
+  const other = goArch() === 'arm64' ? 'amd64' : 'arm64';
+  const mine = busyboxImage({ tag: 'multi' });
+  const theirs = busyboxImage({ tag: 'multi', architecture: other, layers: [[file('etc/arch', `${other}\n`)]] });
+  const { layout } = multiPlatformLayout(path.join(scratch, 'multi-v2s2'), [mine, theirs]);
+  await skopeoPush(layout, `${reg.host}/nsbox/v2s2:list`, { all: true, v2s2: true });
+  const res = await fetch(`http://${reg.host}/v2/nsbox/v2s2/manifests/list`, { headers: { accept: 'application/vnd.docker.distribution.manifest.list.v2+json' } });
+  t.is(res.headers.get('content-type'), 'application/vnd.docker.distribution.manifest.list.v2+json');
+  const listDigest = res.headers.get('docker-content-digest');
+  const r = await pull(`${reg.host}/nsbox/v2s2:list`, { root: newRoot(), platform: `linux/${other}` });
+  t.is(r.digest, listDigest);
+  t.is(r.layers.length, 2);
+  t.true(r.layers.every((l) => l.mediaType === 'application/vnd.docker.image.rootfs.diff.tar.gzip'));
+  t.deepEqual(r.layers.map((l) => l.diffId), theirs.layers.map((l) => l.diffId));
+});
+
+test('a registry that answers with an error is named, with its status and message', async (t) => {
+  const server = createServer((_req, res) => res.writeHead(503, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAVAILABLE","message":"down for maintenance"}]}'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const host = `127.0.0.1:${(server.address() as { port: number }).port}`;
+    const e = await t.throwsAsync(pull(`${host}/team/app:1`, { root: newRoot() }));
+    t.is((e as RegistryError).code, 'ERR_REGISTRY_REFUSED');
+    t.is(e!.message, `pull: ERR_REGISTRY_REFUSED: ${host}/team/app:1: registry ${host} refused GET manifest: HTTP 503: UNAVAILABLE: down for maintenance`);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
 
 test('a registry mirror serves docker.io/library/busybox (docker.io itself is never asked)', async (t) => {

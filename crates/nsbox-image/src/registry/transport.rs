@@ -44,6 +44,8 @@ fn agent(verify: bool) -> Agent {
         .http_status_as_error(false)
         .timeout_connect(Some(Duration::from_secs(15)))
         .timeout_recv_response(Some(Duration::from_secs(60)))
+        // A registry silent this long in the middle of a body is gone; no limit on the whole body (layers are large).
+        .timeout_per_read(Some(Duration::from_secs(60)))
         .max_redirects(5)
         .user_agent(concat!("nsbox/", env!("CARGO_PKG_VERSION")))
         .tls_config(TlsConfig::builder().disable_verification(!verify).build())
