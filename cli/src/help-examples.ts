@@ -30,6 +30,10 @@ export const EXAMPLES: Record<string, string> = {
   attach: 'nsbox attach web',
   create: 'nsbox create --name job -- /bin/sh -c "echo hi" && nsbox start -a job',
   start: 'nsbox start -a job',
+  pull: 'nsbox pull --platform linux/arm64 127.0.0.1:5000/team/app:1.4',
+  push: 'nsbox push 127.0.0.1:5000/team/app:1.4',
+  login: 'echo "$TOKEN" | nsbox login -u ci --password-stdin registry.example.com',
+  logout: 'nsbox logout registry.example.com',
   completion: 'source <(nsbox completion bash)   # zsh: source <(nsbox completion zsh)',
 };
 

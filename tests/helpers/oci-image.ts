@@ -119,6 +119,8 @@ export interface ImageOptions {
   compression?: 'gzip' | 'none';
   /** Where built images are cached; default NSBOX_TEST_CACHE or $TMPDIR/nsbox-test-cache. */
   cacheDir?: string;
+  /** The config's and index's architecture (Go's names); default this machine's. Only the label changes: busybox stays the host's. */
+  architecture?: string;
 }
 
 export interface Descriptor {
@@ -190,9 +192,9 @@ export function defaultCacheDir(): string {
 }
 
 /** What the cache key covers: every input that changes the bytes. */
-function cacheKey(layers: TarEntry[][], o: Required<Pick<ImageOptions, 'name' | 'tag' | 'compression'>>, config: ImageRunConfig): string {
+function cacheKey(layers: TarEntry[][], o: Required<Pick<ImageOptions, 'name' | 'tag' | 'compression' | 'architecture'>>, config: ImageRunConfig): string {
   const h = createHash('sha256');
-  h.update(canonicalJson({ FORMAT, zlib: process.versions.zlib, arch: goArch(), name: o.name, tag: o.tag, compression: o.compression, config }));
+  h.update(canonicalJson({ FORMAT, zlib: process.versions.zlib, arch: o.architecture, name: o.name, tag: o.tag, compression: o.compression, config }));
   for (const layer of layers) {
     h.update('\0layer\0');
     for (const e of layer) {
@@ -213,6 +215,7 @@ export function busyboxImage(options: ImageOptions = {}): OciImage {
   const name = options.name ?? 'localhost/nsbox-test/busybox';
   const tag = options.tag ?? 'latest';
   const compression = options.compression ?? 'gzip';
+  const architecture = options.architecture ?? goArch();
   const config: ImageRunConfig = {
     Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
     Cmd: ['sh'],
@@ -222,7 +225,7 @@ export function busyboxImage(options: ImageOptions = {}): OciImage {
   const layerEntries = [...(options.noBase ? [] : [busyboxLayer()]), ...(options.layers ?? [])];
   if (layerEntries.length === 0) throw new Error('busyboxImage: an image needs at least one layer');
   const cacheRoot = options.cacheDir ?? defaultCacheDir();
-  const key = cacheKey(layerEntries, { name, tag, compression }, config);
+  const key = cacheKey(layerEntries, { name, tag, compression, architecture }, config);
   const dir = path.join(cacheRoot, `busybox-${key}`);
   const meta = path.join(dir, 'image.json');
   if (existsSync(meta)) return JSON.parse(readFileSync(meta, 'utf8')) as OciImage;
@@ -230,7 +233,7 @@ export function busyboxImage(options: ImageOptions = {}): OciImage {
   mkdirSync(cacheRoot, { recursive: true, mode: 0o755 });
   const tmp = path.join(cacheRoot, `.building-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
-    const image = build(tmp, dir, { name, tag, compression, config, layerEntries, withBase: !options.noBase });
+    const image = build(tmp, dir, { name, tag, compression, config, layerEntries, withBase: !options.noBase, architecture });
     try {
       renameSync(tmp, dir);
     } catch (e) {
@@ -246,7 +249,7 @@ export function busyboxImage(options: ImageOptions = {}): OciImage {
 function build(
   tmp: string,
   finalDir: string,
-  o: { name: string; tag: string; compression: 'gzip' | 'none'; config: ImageRunConfig; layerEntries: TarEntry[][]; withBase: boolean },
+  o: { name: string; tag: string; compression: 'gzip' | 'none'; config: ImageRunConfig; layerEntries: TarEntry[][]; withBase: boolean; architecture: string },
 ): OciImage {
   const layout = path.join(tmp, 'layout');
   const blobs = path.join(layout, 'blobs', 'sha256');
@@ -267,7 +270,7 @@ function build(
     return { digest, size, diffId: sha256(tar), entries, mediaType: o.compression === 'gzip' ? MEDIA.layerGzip : MEDIA.layerTar };
   });
 
-  const architecture = goArch();
+  const architecture = o.architecture;
   const config = {
     created: CREATED,
     architecture,
@@ -344,4 +347,39 @@ function build(
   };
   writeFileSync(path.join(tmp, 'image.json'), JSON.stringify(image, null, 2));
   return image;
+}
+
+/**
+ * One OCI layout whose index lists several single-platform images (built by busyboxImage with
+ * different `architecture`s): what `skopeo copy --all oci:DIR docker://…` pushes as a multi-platform
+ * image. Written into `dir` (blobs are copied); returns the index's digest as a registry will serve it.
+ */
+export function multiPlatformLayout(dir: string, images: OciImage[], ref = 'localhost/nsbox-test/busybox:multi'): { layout: string; indexDigest: string } {
+  const layout = path.join(dir, 'layout');
+  const blobs = path.join(layout, 'blobs', 'sha256');
+  mkdirSync(blobs, { recursive: true });
+  for (const img of images) {
+    for (const d of [img.manifestDigest, img.configDigest, ...img.layers.map((l) => l.digest)]) {
+      const to = path.join(blobs, hex(d));
+      if (!existsSync(to)) writeFileSync(to, readFileSync(path.join(img.layout, 'blobs', 'sha256', hex(d))));
+    }
+  }
+  const inner = {
+    schemaVersion: 2,
+    mediaType: MEDIA.index,
+    manifests: images.map((img) => ({
+      mediaType: MEDIA.manifest,
+      digest: img.manifestDigest,
+      size: img.manifestSize,
+      platform: { architecture: (img.config as { architecture: string }).architecture, os: 'linux' },
+    })),
+  };
+  const innerJson = canonicalJson(inner);
+  const indexDigest = sha256(innerJson);
+  writeFileSync(path.join(blobs, hex(indexDigest)), innerJson);
+  // The layout's own index.json points at the nested index, as skopeo and podman write multi-platform layouts.
+  const top = { schemaVersion: 2, mediaType: MEDIA.index, manifests: [{ mediaType: MEDIA.index, digest: indexDigest, size: Buffer.byteLength(innerJson), annotations: { 'org.opencontainers.image.ref.name': ref } }] };
+  writeFileSync(path.join(layout, 'index.json'), canonicalJson(top));
+  writeFileSync(path.join(layout, 'oci-layout'), canonicalJson({ imageLayoutVersion: '1.0.0' }));
+  return { layout, indexDigest };
 }

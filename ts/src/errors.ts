@@ -58,6 +58,13 @@ export class CommandNotExecutableError extends NsboxError {}
 /** Any other runtime failure (exit code 125), including protocol violations. */
 export class RuntimeError extends NsboxError {}
 
+/**
+ * A registry or image failure: `code` says which (`ERR_IMAGE_NOT_FOUND`, `ERR_REGISTRY_UNAUTHORIZED`,
+ * `ERR_REGISTRY_DENIED`, `ERR_REGISTRY_UNREACHABLE`, `ERR_REGISTRY_REFUSED`, `ERR_DIGEST_MISMATCH`,
+ * `ERR_IMAGE_MANIFEST`, `ERR_INVALID_REFERENCE`, …); the message names the reference (and digest).
+ */
+export class RegistryError extends NsboxError {}
+
 /** A network start hook's teardown failed; every failure is kept, cleaning went on regardless. */
 export class TeardownError extends NsboxError {
   readonly errors: unknown[];
@@ -100,6 +107,7 @@ export function fromWire(obj: unknown): NsboxError {
     case 'ENOENT':
       return new NotFoundError(wire);
     default:
+      if (/^ERR_(REGISTRY|IMAGE|DIGEST|INVALID_REFERENCE)/.test(wire.code)) return new RegistryError(wire);
       return new RuntimeError(wire);
   }
 }

@@ -10,7 +10,7 @@ export {
 export { nativeResourceWarnings as resourceWarnings } from './native.js';
 export {
   NsboxError, InvalidSpecError, PermissionError, NotFoundError, CommandNotFoundError, CommandNotExecutableError,
-  RuntimeError, TeardownError, AbortError, fromWire, formatWire, type WireError,
+  RuntimeError, TeardownError, AbortError, RegistryError, fromWire, formatWire, type WireError,
 } from './errors.js';
 export { registerStartHook, type StartHook, type StartHookContext, type Teardown } from './hooks.js';
 export { ociConfig, ANNOTATION_WAIT_START, type OciSpec, type BuiltSpec } from './spec.js';
@@ -20,5 +20,6 @@ export { encodeFrame, FrameDecoder, type ToRuntime, type FromRuntime } from './f
 export { version } from './version.js';
 export { nativeCoreVersion as coreVersion } from './native.js';
 export * from './network/index.js';
+export * from './registry/index.js';
 export * from './lifecycle/index.js';
 export { hostInfo, subordinateRanges, type HostInfo, type HostFeature, type HostInfoOptions, type IdRange } from './host-info.js';

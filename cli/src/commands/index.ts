@@ -12,11 +12,13 @@ import { addEventsCommand } from './events/index.js';
 import { addExecCommand } from './exec.js';
 import { addInfoCommand } from './info.js';
 import { addInspectCommand } from './inspect.js';
+import { addLoginCommands } from './login.js';
 import { addLogsCommand } from './logs.js';
 import { addNetworkCommand } from './network.js';
 import { addNsCommand } from './ns.js';
 import { addPauseCommands } from './pause.js';
 import { addPsCommand } from './ps.js';
+import { addPullCommand, addPushCommand } from './pull.js';
 import { addRmCommand } from './rm.js';
 import { addDetachFlags } from './run-detached.js';
 import { addRunCommand } from './run.js';
@@ -57,6 +59,9 @@ export const COMMANDS: CommandEntry[] = [
   { names: ['attach'], add: addAttachCommand },
   { names: ['create'], add: addCreateCommand, needs: ['run'] },
   { names: ['start'], add: addStartCommand },
+  { names: ['pull'], add: addPullCommand },
+  { names: ['push'], add: addPushCommand },
+  { names: ['login', 'logout'], add: addLoginCommands },
   { names: ['completion'], add: addCompletionCommand, all: true },
 ];
 

@@ -4,8 +4,12 @@
 //! layout on disk.
 
 pub mod digest;
+pub mod reference;
+pub mod registry;
+pub mod store_double;
 
 pub use digest::{Digest, DigestError};
+pub use reference::{Reference, ReferenceError};
 
 /// Boxed so the registry code and the store keep their own error enums.
 pub type SinkError = Box<dyn std::error::Error + Send + Sync>;

@@ -1,0 +1,102 @@
+/**
+ * `nsbox pull [--platform os/arch[/variant]] [-q] IMAGE` and `nsbox push IMAGE`, with docker's output.
+ * Exit codes are docker's for these commands: 1 when the pull or push fails (docker pull/push return
+ * their error as a plain error, exit 1; only `docker run` uses 125), 125 for bad flags (commander).
+ */
+import type { Command } from 'commander';
+import { pull, push, NsboxError } from 'nsbox';
+
+import { ProgressPrinter } from '../registry/progress.js';
+
+interface PullFlags {
+  platform?: string;
+  quiet?: boolean;
+}
+
+/** One line on stderr naming the reference; exit 1 like docker. */
+export function failPull(err: unknown): number {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`nsbox: ${message}\n`);
+  return err instanceof NsboxError && err.code === 'ERR_INVALID_SPEC' ? 125 : 1;
+}
+
+function abortOnSignals(): AbortController {
+  const ac = new AbortController();
+  const stop = () => ac.abort(new Error('interrupted'));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return ac;
+}
+
+export function addPullCommand(program: Command): void {
+  program
+    .command('pull')
+    .description('download an image from a registry')
+    .argument('<image>', 'NAME[:TAG|@DIGEST], e.g. alpine or 127.0.0.1:5000/team/app:1.4')
+    .option('--platform <os/arch[/variant]>', 'the platform to choose from a multi-platform image (default: this machine)')
+    .option('-q, --quiet', 'print only the image reference')
+    .action(async (image: string, flags: PullFlags) => {
+      const out = process.stdout;
+      const tty = out.isTTY === true && !flags.quiet;
+      const printer = new ProgressPrinter(out, tty);
+      const ac = abortOnSignals();
+      const hasTag = /:[^/]*$/.test(image.split('@')[0]!.split('/').pop() ?? '') || image.includes('@');
+      try {
+        const result = await pull(image, {
+          platform: flags.platform,
+          signal: ac.signal,
+          onProgress: (e) => {
+            if (flags.quiet) return;
+            if (e.kind === 'resolved') {
+              if (!hasTag) out.write('Using default tag: latest\n');
+              const at = image.includes('@') ? image.split('@')[1]! : (e.reference.split('/').pop()!.split(':')[1] ?? 'latest');
+              const repo = e.reference.replace(/^[^/]+\//, '').replace(/[:@].*$/, '');
+              out.write(`${at}: Pulling from ${repo}\n`);
+            }
+            printer.handle(e);
+          },
+        });
+        printer.finish();
+        if (!flags.quiet) {
+          const familiar = result.reference.replace(/^docker\.io\/(library\/(?=[^/]+$))?/, '');
+          out.write(`Digest: ${result.digest}\n`);
+          out.write(result.downloaded ? `Status: Downloaded newer image for ${familiar}\n` : `Status: Image is up to date for ${familiar}\n`);
+        }
+        out.write(`${result.reference}\n`);
+        process.exitCode = 0;
+      } catch (err) {
+        printer.finish();
+        process.exitCode = failPull(err);
+      }
+    });
+}
+
+export function addPushCommand(program: Command): void {
+  program
+    .command('push')
+    .description('upload an image of the store to its registry')
+    .argument('<image>', 'NAME[:TAG], e.g. 127.0.0.1:5000/team/app:1.4')
+    .option('-q, --quiet', 'print only the digest line')
+    .action(async (image: string, flags: { quiet?: boolean }) => {
+      const out = process.stdout;
+      const printer = new ProgressPrinter(out, out.isTTY === true && !flags.quiet, true);
+      const ac = abortOnSignals();
+      try {
+        const result = await push(image, {
+          signal: ac.signal,
+          onProgress: (e) => {
+            if (flags.quiet) return;
+            if (e.kind === 'resolved') out.write(`The push refers to repository [${e.reference.replace(/[:@][^/]*$/, '')}]\n`);
+            printer.handle(e);
+          },
+        });
+        printer.finish();
+        const tag = result.reference.match(/:([^/:@]+)$/)?.[1] ?? result.digest;
+        out.write(`${tag}: digest: ${result.digest} size: ${result.size}\n`);
+        process.exitCode = 0;
+      } catch (err) {
+        printer.finish();
+        process.exitCode = failPull(err);
+      }
+    });
+}

@@ -1,0 +1,142 @@
+//! Which endpoints serve a registry: docker's `registry-mirrors` (for docker.io only) and
+//! `insecure-registries`, read from our own file in daemon.json's words:
+//! `$NSBOX_REGISTRIES_CONFIG`, else `$XDG_CONFIG_HOME/nsbox/registries.json` when not root, else
+//! `/etc/nsbox/registries.json`; a missing file means no mirrors and only loopback registries insecure.
+//! Plain HTTP is allowed only for loopback hosts, registries listed as insecure, and `http://` mirrors.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::RegistryError;
+use crate::reference::{DOCKER_HUB, DOCKER_HUB_API};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistriesConfig {
+    /// `https://mirror.example` or `http://127.0.0.1:5000`, tried in order before docker.io.
+    #[serde(default, rename = "registry-mirrors")]
+    pub mirrors: Vec<String>,
+    /// `host[:port]` entries that may be reached over plain HTTP or with an unverified certificate.
+    #[serde(default, rename = "insecure-registries")]
+    pub insecure: Vec<String>,
+}
+
+/// One place a repository's API can be reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `https://registry-1.docker.io`, `http://127.0.0.1:5000`; `None` scheme means try https, then http.
+    pub scheme: Option<&'static str>,
+    /// `host[:port]` (credentials are looked up by it).
+    pub host: String,
+    /// Plain HTTP and unverified TLS allowed.
+    pub insecure: bool,
+    pub mirror: bool,
+}
+
+impl RegistriesConfig {
+    pub fn default_path() -> PathBuf {
+        if let Some(p) = std::env::var_os("NSBOX_REGISTRIES_CONFIG") {
+            return PathBuf::from(p);
+        }
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            if let Some(dir) = super::auth::config_home() {
+                let user = dir.join("nsbox/registries.json");
+                if user.exists() {
+                    return user;
+                }
+            }
+        }
+        PathBuf::from("/etc/nsbox/registries.json")
+    }
+
+    pub fn load(path: &Path) -> Result<Self, RegistryError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(source) => return Err(RegistryError::Io { op: "read", path: path.display().to_string(), source }),
+        };
+        let cfg: Self = serde_json::from_str(&text).map_err(|e| RegistryError::Config { path: path.display().to_string(), detail: e.to_string() })?;
+        for m in &cfg.mirrors {
+            parse_mirror(m).map_err(|detail| RegistryError::Config { path: path.display().to_string(), detail })?;
+        }
+        Ok(cfg)
+    }
+
+    /// Endpoints to pull `registry` from, in order: mirrors first for docker.io, then the registry itself.
+    pub fn pull_endpoints(&self, registry: &str) -> Vec<Endpoint> {
+        let mut out = Vec::new();
+        if registry == DOCKER_HUB {
+            out.extend(self.mirrors.iter().filter_map(|m| parse_mirror(m).ok()).map(|(scheme, host)| Endpoint {
+                insecure: scheme == "http" || self.is_insecure(&host),
+                scheme: Some(scheme),
+                host,
+                mirror: true,
+            }));
+        }
+        out.push(self.endpoint(registry));
+        out
+    }
+
+    /// The registry's own endpoint (push and login never go to a mirror).
+    pub fn endpoint(&self, registry: &str) -> Endpoint {
+        let host = if registry == DOCKER_HUB { DOCKER_HUB_API.to_owned() } else { registry.to_owned() };
+        let insecure = self.is_insecure(&host);
+        Endpoint { scheme: if insecure { None } else { Some("https") }, host, insecure, mirror: false }
+    }
+
+    fn is_insecure(&self, host: &str) -> bool {
+        is_loopback(host) || self.insecure.iter().any(|i| i.trim_end_matches('/') == host || strip_port(i) == host)
+    }
+}
+
+/// `scheme://host[:port]` with nothing after the host (docker refuses mirror paths too).
+fn parse_mirror(m: &str) -> Result<(&'static str, String), String> {
+    let (scheme, rest) = if let Some(r) = m.strip_prefix("https://") {
+        ("https", r)
+    } else if let Some(r) = m.strip_prefix("http://") {
+        ("http", r)
+    } else {
+        return Err(format!("registry-mirrors: {m:?}: must start with http:// or https://"));
+    };
+    let host = rest.trim_end_matches('/');
+    if host.is_empty() || host.contains(['/', '?', '#', '@']) {
+        return Err(format!("registry-mirrors: {m:?}: a mirror is scheme://host[:port] without a path"));
+    }
+    Ok((scheme, host.to_owned()))
+}
+
+fn strip_port(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    host.rsplit_once(':').map_or(host, |(h, _)| h)
+}
+
+/// docker treats 127.0.0.0/8 and ::1 (and `localhost`) as insecure by default.
+pub fn is_loopback(host: &str) -> bool {
+    let h = strip_port(host);
+    h == "localhost" || h == "::1" || h.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirrors_for_docker_hub_only_and_insecure_rules() {
+        let c = RegistriesConfig { mirrors: vec!["http://127.0.0.1:5000/".into(), "https://m.example".into()], insecure: vec!["r.lan:5000".into()] };
+        let e = c.pull_endpoints("docker.io");
+        assert_eq!(e.len(), 3);
+        assert_eq!((e[0].scheme, e[0].host.as_str(), e[0].insecure, e[0].mirror), (Some("http"), "127.0.0.1:5000", true, true));
+        assert_eq!((e[1].scheme, e[1].insecure), (Some("https"), false));
+        assert_eq!((e[2].host.as_str(), e[2].scheme, e[2].mirror), ("registry-1.docker.io", Some("https"), false));
+        assert_eq!(c.pull_endpoints("quay.io").len(), 1);
+        assert!(c.endpoint("r.lan:5000").insecure);
+        assert!(!c.endpoint("r.lan:5001").insecure);
+        assert!(c.endpoint("127.0.0.1:9").insecure && c.endpoint("localhost").insecure && c.endpoint("[::1]:5000").insecure);
+        assert!(!c.endpoint("127.example.com").insecure);
+        assert!(parse_mirror("ftp://x").is_err() && parse_mirror("https://x/path").is_err());
+    }
+}

@@ -1,0 +1,126 @@
+//! A push: every blob of the image the registry does not have yet (a HEAD tells), uploaded in one PUT
+//! each (POST for an upload location, then PUT with `?digest=`), then the manifest under the tag. The
+//! registry verifies blob digests itself; the manifest digest it answers with must equal ours.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use super::auth::AuthFiles;
+use super::config::RegistriesConfig;
+use super::manifest::{self, Parsed};
+use super::transport::{error_detail, Client, Payload};
+use super::{BlobSource, LayerState, Progress, ProgressFn, RegistryError};
+use crate::digest::Digest;
+use crate::reference::Reference;
+
+#[derive(Clone, Default)]
+pub struct PushOptions {
+    pub config: RegistriesConfig,
+    pub auth: AuthFiles,
+    pub progress: Option<ProgressFn>,
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PushResult {
+    pub reference: String,
+    pub digest: Digest,
+    pub size: u64,
+}
+
+pub fn push(store: &dyn BlobSource, reference: &str, opts: &PushOptions) -> Result<PushResult, RegistryError> {
+    let r = Reference::parse(reference)?;
+    let name = r.to_string();
+    let store_err = |op: &'static str, digest: String| {
+        let reference = name.clone();
+        move |source| RegistryError::Store { reference, op, digest, source }
+    };
+    let manifest_digest = store.resolve(&name).map_err(store_err("resolve", name.clone()))?;
+    let bytes = store.read_blob(&manifest_digest).map_err(store_err("read_blob", manifest_digest.to_string()))?;
+    let bad = |detail: String| RegistryError::Manifest { reference: name.clone(), detail };
+    let (config, layers, media_type) = match manifest::parse(&bytes, "").map_err(&bad)? {
+        Parsed::Image { config, layers, media_type } => (config, layers, media_type),
+        Parsed::Index(_) => return Err(RegistryError::Unsupported { what: "push".into(), detail: format!("{name} is a manifest list; push one platform's image") }),
+    };
+    let endpoint = opts.config.endpoint(&r.registry);
+    let creds = opts.auth.lookup(&endpoint.host)?;
+    let mut client = Client::new(endpoint, creds, &name, Some(format!("repository:{}:pull,push", r.repository)));
+    client.cancel = opts.cancel.clone();
+    let descriptors: Vec<_> = std::iter::once(&config).chain(layers.iter()).collect();
+    if let Some(p) = &opts.progress {
+        let ds = layers.iter().filter_map(|l| Some((manifest::digest_of(l).ok()?, l.size))).collect();
+        p(Progress::Resolved { reference: name.clone(), digest: manifest_digest.clone(), layers: ds });
+    }
+    for d in descriptors {
+        let digest = manifest::digest_of(d).map_err(&bad)?;
+        push_blob(store, &client, &r, &digest, opts)?;
+    }
+    let tag = r.tag.clone().unwrap_or_else(|| manifest_digest.to_string());
+    let path = format!("/v2/{}/manifests/{tag}", r.repository);
+    let mut resp = client.request("PUT", &path, &[("Content-Type", media_type.as_str())], Payload::Bytes(&bytes))?;
+    if resp.status().as_u16() != 201 {
+        let s = resp.status().as_u16();
+        return Err(client.refused("PUT manifest", s, error_detail(&mut resp)));
+    }
+    if let Some(d) = resp.headers().get("docker-content-digest").and_then(|v| v.to_str().ok()) {
+        if d != manifest_digest.to_string() {
+            return Err(RegistryError::Corrupt { reference: name, what: "pushed manifest".into(), expected: manifest_digest, actual: d.to_owned() });
+        }
+    }
+    Ok(PushResult { reference: name, digest: manifest_digest, size: bytes.len() as u64 })
+}
+
+fn push_blob(store: &dyn BlobSource, c: &Client, r: &Reference, digest: &Digest, opts: &PushOptions) -> Result<(), RegistryError> {
+    let emit = |state, current, total| {
+        if let Some(p) = &opts.progress {
+            p(Progress::Layer { digest: digest.clone(), state, current, total })
+        }
+    };
+    let mut head = c.request("HEAD", &format!("/v2/{}/blobs/{digest}", r.repository), &[], Payload::Empty)?;
+    match head.status().as_u16() {
+        200 => {
+            let size = head.headers().get("content-length").and_then(|v| v.to_str().ok()?.parse().ok()).unwrap_or(0);
+            emit(LayerState::AlreadyExists, size, size);
+            return Ok(());
+        }
+        404 => {}
+        s => return Err(c.refused(&format!("HEAD blob {digest}"), s, error_detail(&mut head))),
+    }
+    let mut start = c.request("POST", &format!("/v2/{}/blobs/uploads/", r.repository), &[], Payload::Empty)?;
+    if start.status().as_u16() != 202 {
+        let s = start.status().as_u16();
+        return Err(c.refused("POST blob upload", s, error_detail(&mut start)));
+    }
+    let location = start.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    if location.is_empty() {
+        return Err(c.refused("POST blob upload", 202, "no Location header".into()));
+    }
+    let sep = if location.contains('?') { '&' } else { '?' };
+    let url = format!("{location}{sep}digest={}", digest.to_string().replace(':', "%3A"));
+    let (reader, size) = store.open_blob(digest).map_err(|source| RegistryError::Store { reference: c.reference().to_owned(), op: "open_blob", digest: digest.to_string(), source })?;
+    emit(LayerState::Pushing, 0, size);
+    let cancel = opts.cancel.clone();
+    let guarded = CancelRead { inner: reader, cancel };
+    // An absolute location is used as is; a relative one is resolved against the endpoint.
+    let mut put = c.request("PUT", &url, &[("Content-Type", "application/octet-stream")], Payload::Stream(Box::new(guarded), size))?;
+    if put.status().as_u16() != 201 {
+        let s = put.status().as_u16();
+        return Err(c.refused(&format!("PUT blob {digest}"), s, error_detail(&mut put)));
+    }
+    emit(LayerState::Pushed, size, size);
+    Ok(())
+}
+
+struct CancelRead<R> {
+    inner: R,
+    cancel: Option<Arc<AtomicBool>>,
+}
+
+impl<R: std::io::Read> std::io::Read for CancelRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(std::io::Error::other("push cancelled"));
+        }
+        self.inner.read(buf)
+    }
+}
