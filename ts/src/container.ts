@@ -10,6 +10,7 @@ import { prepareHooks, startHooks, type Teardown } from './hooks.js';
 import { validateOptions, type RunOptions, type StdioOption, type ValidatedOptions } from './options.js';
 import { newContainerId, RuntimeProcess, type RuntimeOutcome } from './runtime-process.js';
 import { buildSpec, type OciSpec } from './spec.js';
+import { prepareImage } from './images/prepare.js';
 
 export interface ExitStatus {
   /** The command's exit code; 128+N when it died of signal N (docker's convention). */
@@ -73,11 +74,20 @@ class ContainerHandle implements Container {
   constructor(private readonly options: ValidatedOptions) {
     this.name = options.name;
     // Hooks' prepare stages (networking's /etc/hosts files) may add volumes; undone if we throw here.
-    const prepared = prepareHooks(this.id, options);
+    // An image: its container layer in the store (removed by the teardown) and the config merged in.
+    const image = prepareImage(this.id, options);
+    this.teardowns.push(...image.teardowns);
+    let prepared: ReturnType<typeof prepareHooks>;
+    try {
+      prepared = prepareHooks(this.id, image.options);
+    } catch (e) {
+      void this.teardown();
+      throw e;
+    }
     this.teardowns.push(...prepared.teardowns);
     const signal = options.signal;
     try {
-      this.spec = buildSpec(prepared.options).spec;
+      this.spec = buildSpec(prepared.options, image.annotations).spec;
       if (signal?.aborted) throw new AbortError(signal.reason);
     } catch (e) {
       void this.teardown();

@@ -58,6 +58,19 @@ export class CommandNotExecutableError extends NsboxError {}
 /** Any other runtime failure (exit code 125), including protocol violations. */
 export class RuntimeError extends NsboxError {}
 
+/** No such image in the store (`ERR_IMAGE_NOT_FOUND`): pull or load it. */
+export class ImageNotFoundError extends NsboxError {}
+
+/** The image is used by a container (`ERR_IMAGE_IN_USE`): remove the container, or force. */
+export class ImageInUseError extends NsboxError {}
+
+/**
+ * An image or archive is unusable: a blob that does not hash to its digest (`ERR_DIGEST_MISMATCH`),
+ * a hostile or unsupported layer entry (`ERR_LAYER_REFUSED`), a malformed manifest or archive
+ * (`ERR_INVALID_IMAGE`), or images asked of a rootless store (`ERR_ROOTLESS_IMAGE`).
+ */
+export class ImageError extends NsboxError {}
+
 /** A network start hook's teardown failed; every failure is kept, cleaning went on regardless. */
 export class TeardownError extends NsboxError {
   readonly errors: unknown[];
@@ -99,6 +112,15 @@ export function fromWire(obj: unknown): NsboxError {
       return new PermissionError(wire);
     case 'ENOENT':
       return new NotFoundError(wire);
+    case 'ERR_IMAGE_NOT_FOUND':
+      return new ImageNotFoundError(wire);
+    case 'ERR_IMAGE_IN_USE':
+      return new ImageInUseError(wire);
+    case 'ERR_DIGEST_MISMATCH':
+    case 'ERR_LAYER_REFUSED':
+    case 'ERR_INVALID_IMAGE':
+    case 'ERR_ROOTLESS_IMAGE':
+      return new ImageError(wire);
     default:
       return new RuntimeError(wire);
   }

@@ -5,11 +5,13 @@ mod devices;
 mod linux;
 mod load;
 mod mounts;
+mod overlay;
 mod plan;
 mod process;
 
 pub use devices::{DeviceNode, DevicePlan};
 pub use load::{load_spec, validate_id, RunArgs};
 pub use mounts::MountEntry;
+pub use overlay::{OverlayRoot, ANNOTATION_OVERLAY};
 pub use plan::{Plan, SpecError};
 pub use process::{process_plan, ProcessPlan, Rlimit, SchedPlan};

@@ -1,0 +1,38 @@
+//! nsbox's extension (docs/oci-spec.md): the annotation `org.nsbox.rootfs.overlay` makes the root
+//! an overlay of image layers instead of `root.path` itself. Its value is JSON
+//! `{"lowerdirs": [top, …, bottom], "upperdir": DIR, "workdir": DIR}`; the overlay is mounted inside
+//! the container's own mount namespace (never on the host) and pivot_root'ed into. `upperdir`'s
+//! parent, when it holds `nsbox-layer` naming the container's id, is the container's writable layer:
+//! `delete` and `--rm` remove it.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::SpecError;
+
+pub const ANNOTATION_OVERLAY: &str = "org.nsbox.rootfs.overlay";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverlayRoot {
+    pub lowerdirs: Vec<PathBuf>,
+    pub upperdir: PathBuf,
+    pub workdir: PathBuf,
+}
+
+pub fn overlay_root(annotations: &std::collections::HashMap<String, String>) -> Result<Option<OverlayRoot>, SpecError> {
+    let Some(v) = annotations.get(ANNOTATION_OVERLAY) else { return Ok(None) };
+    let field = format!("annotations.{ANNOTATION_OVERLAY}");
+    let o: OverlayRoot = serde_json::from_str(v).map_err(|e| SpecError::new(&field, format!("expected {{\"lowerdirs\": [...], \"upperdir\", \"workdir\"}}: {e}")))?;
+    if o.lowerdirs.is_empty() {
+        return Err(SpecError::new(&field, "lowerdirs is empty"));
+    }
+    for p in o.lowerdirs.iter().chain([&o.upperdir, &o.workdir]) {
+        let s = p.to_string_lossy();
+        if !p.is_absolute() || s.contains(':') || s.contains(',') {
+            return Err(SpecError::new(&field, format!("{s:?}: each directory must be an absolute path without ':' or ','")));
+        }
+    }
+    Ok(Some(o))
+}
