@@ -9,6 +9,7 @@ import { addAttachCommand } from './attach.js';
 import { addCompletionCommand } from './completion.js';
 import { addCreateCommand, addStartCommand } from './create.js';
 import { addExecCommand } from './exec.js';
+import { addImageCommand, addImagesCommand, addLoadCommand, addRmiCommand, addSaveCommand, addTagCommand } from './images.js';
 import { addInfoCommand } from './info.js';
 import { addInspectCommand } from './inspect.js';
 import { addLogsCommand } from './logs.js';
@@ -53,6 +54,12 @@ export const COMMANDS: CommandEntry[] = [
   { names: ['attach'], add: addAttachCommand },
   { names: ['create'], add: addCreateCommand, needs: ['run'] },
   { names: ['start'], add: addStartCommand },
+  { names: ['images'], add: addImagesCommand },
+  { names: ['image'], add: addImageCommand },
+  { names: ['rmi'], add: addRmiCommand },
+  { names: ['tag'], add: addTagCommand },
+  { names: ['load'], add: addLoadCommand },
+  { names: ['save'], add: addSaveCommand },
   { names: ['completion'], add: addCompletionCommand, all: true },
 ];
 

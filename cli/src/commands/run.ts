@@ -11,17 +11,19 @@ export function addRunCommand(program: Command): void {
   program
     .command('run')
     .description('run a command in new namespaces, in the foreground')
-    .usage('[flags] [--] COMMAND [ARG...]')
+    .usage('[flags] IMAGE [COMMAND [ARG...]]  |  [flags] -- COMMAND [ARG...]')
     // docker uses -h for --hostname, so help is --help only.
     .helpOption('--help', 'display help for run')
     // Flags after COMMAND belong to it, as with docker.
     .passThroughOptions()
-    .argument('<command...>', 'the command and its arguments')
+    .argument('<image-or-command...>', 'an image and its command, or (after --) a command on the host view or --rootfs')
     .option('--rm', 'remove the container when it exits (foreground runs leave nothing behind anyway)')
     .option('--name <NAME>', 'a name for the container')
     .option('-h, --hostname <NAME>', 'hostname inside (uts namespace)')
     .option('--domainname <NAME>', 'NIS domain name inside (uts namespace)')
     .option('--rootfs <DIR>', 'root filesystem directory (default: the host root, read-only)')
+    .option('--entrypoint <CMD>', "replace the image's Entrypoint (and its Cmd); '' clears it")
+    .option('--pull <POLICY>', 'always, missing (default) or never')
     .option('--ns <LIST>', 'namespaces to create, e.g. pid,uts,user or all (repeatable)', collect)
     .option('--uidmap <IN:OUT:LEN>', 'uid map range, as in /proc/PID/uid_map (repeatable)', collect)
     .option('--gidmap <IN:OUT:LEN>', 'gid map range, as in /proc/PID/gid_map (repeatable)', collect)
