@@ -44,7 +44,7 @@ impl Store {
         }
         let mut tmp = self.tmp("layer", true)?;
         let mut body = Hashing { inner: io::BufReader::with_capacity(1 << 20, self.open_blob(blob)?), hash: HashingWriter::new(io::sink()) };
-        let diff_id = unpack::unpack(&mut body, compression, &tmp.path)?;
+        let diff_id = unpack::unpack(&mut body, compression, &tmp.path).map_err(|err| StoreError::Layer { layer: blob.clone(), err })?;
         io::copy(&mut body, &mut io::sink()).map_err(|e| StoreError::io("read blob", self.blob_path(blob), &e))?;
         blob.expect(&body.hash.finish().1, &format!("layer blob {blob}"))?;
         let dest = self.layer_path(&diff_id);

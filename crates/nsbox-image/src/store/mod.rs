@@ -49,6 +49,8 @@ pub enum StoreError {
     Digest(#[from] DigestError),
     #[error("{0}")]
     Unpack(#[from] UnpackError),
+    #[error("layer {layer}: {err}")]
+    Layer { layer: Digest, err: UnpackError },
     #[error("no such image {reference:?} in the store {store} (nsbox pull {reference}, or nsbox load -i FILE)")]
     NotFound { reference: String, store: String },
     #[error("image {reference:?} is used by container(s) {containers} (remove them first, or force)")]
@@ -74,8 +76,8 @@ impl StoreError {
             StoreError::Io { errno, .. } => format!("{errno:?}"),
             StoreError::Digest(DigestError::Mismatch { .. }) => "ERR_DIGEST_MISMATCH".into(),
             StoreError::Digest(DigestError::Parse(_)) => "ERR_INVALID_IMAGE".into(),
-            StoreError::Unpack(UnpackError::Refused { .. }) => "ERR_LAYER_REFUSED".into(),
-            StoreError::Unpack(u) => u.errno().map(|e| format!("{e:?}")).unwrap_or_else(|| "ERR_INVALID_IMAGE".into()),
+            StoreError::Unpack(UnpackError::Refused { .. }) | StoreError::Layer { err: UnpackError::Refused { .. }, .. } => "ERR_LAYER_REFUSED".into(),
+            StoreError::Unpack(u) | StoreError::Layer { err: u, .. } => u.errno().map(|e| format!("{e:?}")).unwrap_or_else(|| "ERR_INVALID_IMAGE".into()),
             StoreError::NotFound { .. } => "ERR_IMAGE_NOT_FOUND".into(),
             StoreError::InUse { .. } => "ERR_IMAGE_IN_USE".into(),
             StoreError::Invalid { .. } => "ERR_INVALID_IMAGE".into(),
@@ -86,7 +88,7 @@ impl StoreError {
     pub fn errno(&self) -> Option<i32> {
         match self {
             StoreError::Io { errno, .. } => Some(*errno as i32),
-            StoreError::Unpack(u) => u.errno().map(|e| e as i32),
+            StoreError::Unpack(u) | StoreError::Layer { err: u, .. } => u.errno().map(|e| e as i32),
             _ => None,
         }
     }

@@ -92,12 +92,16 @@ impl LayerDir {
                 }
                 r => r,
             };
-            cur = next.map_err(|e| match e {
-                Errno::ELOOP => refused(entry, format!("path goes through the symlink {c:?}")),
-                Errno::ENOTDIR => refused(entry, format!("path goes through {c:?}, which is not a directory")),
-                Errno::EXDEV => refused(entry, "path leaves the layer directory"),
-                e => sys(entry, "open parent")(e),
-            })?;
+            // O_NOFOLLOW | O_DIRECTORY on a symlink is ENOTDIR: say which it was.
+            let is_link = |cur: &OwnedFd| fstatat(cur, *c, AtFlags::AT_SYMLINK_NOFOLLOW).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFLNK);
+            cur = match next {
+                Ok(fd) => fd,
+                Err(Errno::ELOOP) => return Err(refused(entry, format!("path goes through the symlink {c:?}"))),
+                Err(Errno::ENOTDIR) if is_link(&cur) => return Err(refused(entry, format!("path goes through the symlink {c:?}"))),
+                Err(Errno::ENOTDIR) => return Err(refused(entry, format!("path goes through {c:?}, which is not a directory"))),
+                Err(Errno::EXDEV) => return Err(refused(entry, "path leaves the layer directory")),
+                Err(e) => return Err(sys(entry, "open parent")(e)),
+            };
         }
         Ok(cur)
     }
