@@ -19,11 +19,13 @@ fn wire(op: &str, subject: &str, e: StoreError) -> Error {
     to_napi(WireError { code: e.code(), op: op.to_owned(), path, errno: e.errno(), message: e.to_string() })
 }
 
+type StoreCall = Box<dyn FnOnce(&Store) -> std::result::Result<serde_json::Value, StoreError> + Send>;
+
 pub struct ImageTask {
     store: Option<String>,
     op: &'static str,
     subject: String,
-    run: Option<Box<dyn FnOnce(&Store) -> std::result::Result<serde_json::Value, StoreError> + Send>>,
+    run: Option<StoreCall>,
 }
 
 impl Task for ImageTask {
