@@ -16,7 +16,7 @@ export function addRunCommand(program: Command): void {
     .helpOption('--help', 'display help for run')
     // Flags after COMMAND belong to it, as with docker.
     .passThroughOptions()
-    .argument('<image-or-command...>', 'an image and its command, or (after --) a command on the host view or --rootfs')
+    .argument('<command...>', 'IMAGE [COMMAND...], or after -- a command on the host view or --rootfs')
     .option('--rm', 'remove the container when it exits (foreground runs leave nothing behind anyway)')
     .option('--name <NAME>', 'a name for the container')
     .option('-h, --hostname <NAME>', 'hostname inside (uts namespace)')
