@@ -93,3 +93,17 @@ test('rootless: images are refused with a clear error', async (t) => {
   t.is(r.code, 125);
   t.regex(r.stderr, /ERR_ROOTLESS_IMAGE: .*rootless images are not supported yet/);
 });
+
+test('run -d --rm IMAGE: the monitor removes the writable layer with the container', async (t) => {
+  if (!needsRoot(t)) return;
+  const b = box();
+  t.teardown(() => b.dispose());
+  const img = layeredImage();
+  const cli = (args: string[]) => runCli(args, { env: b.env });
+  t.is((await cli(['load', '-q', '-i', img.dockerArchive])).code, 0);
+  const d = await cli(['run', '-d', '--rm', img.ref, 'sh', '-c', 'echo x > /f']);
+  t.is(d.code, 0, d.stderr);
+  for (let i = 0; i < 500 && b.ls('containers').length; i++) await new Promise((r) => setTimeout(r, 10));
+  t.deepEqual(b.ls('containers'), []);
+  t.deepEqual(b.rt.list({ all: true }).map((s) => s.id), []);
+});

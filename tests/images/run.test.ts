@@ -148,3 +148,20 @@ test('save → load round trips, both formats', async (t) => {
   }
   t.is((await run({ image: img.ref, store: b2.store, command: ['cat', '/etc/motd'] })).stdout, 'hello\n');
 });
+
+test('a killed load leaves nothing trusted; two loads of one image at once unpack each layer once', async (t) => {
+  if (!needsRoot(t)) return;
+  const b = box();
+  t.teardown(() => b.dispose());
+  const img = layeredImage();
+  // What a SIGKILLed load leaves: a half-written blob and a half-unpacked layer in tmp/, no lock held.
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  mkdirSync(path.join(b.store, 'tmp/layer-999999-deadbeef/etc'), { recursive: true });
+  writeFileSync(path.join(b.store, 'tmp/blob-999999-deadbeef'), 'half');
+  const [x, y] = await Promise.all([loadImage(img.ociArchive, { store: b.store }), loadImage(img.dockerArchive, { store: b.store })]);
+  t.is(x[0]?.name, img.ref);
+  t.is(y[0]?.name, img.ref);
+  t.deepEqual(b.ls('tmp'), [], 'leftovers removed at open, nothing of ours left');
+  t.is(b.ls('layers').length, 3);
+  t.is((await run({ image: img.ref, store: b.store, command: ['cat', '/etc/motd'] })).stdout, 'hello\n');
+});
