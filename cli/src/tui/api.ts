@@ -88,6 +88,18 @@ export interface NetworkSummary {
   endpoints: Array<Endpoint & { containerId: string; containerName: string }>;
 }
 
+export interface ImageSummary {
+  /** Config digest (docker's IMAGE ID). */
+  id: string;
+  /** Manifest digest. */
+  digest: string;
+  /** Normalized references (`docker.io/library/alpine:latest`); one row each. */
+  names: string[];
+  created?: string;
+  /** Bytes of the layer blobs. */
+  size: number;
+}
+
 export interface HostNamespace {
   kind: NamespaceKind;
   id: number;
@@ -138,6 +150,9 @@ export interface DashboardApi {
   processes(id: string): Promise<ProcessInfo[]>;
   listNetworks(): Promise<NetworkSummary[]>;
   hostNamespaces(): Promise<HostNamespace[]>;
+  /** The image store (the Images view); removing by name untags, the last name removes the image. */
+  listImages(): Promise<ImageSummary[]>;
+  removeImage(name: string, opts?: { force?: boolean }): Promise<void>;
   /** What `nsbox info` reports: versions, kernel features, roots, counts, remedies (the Host view). */
   hostInfo(): Promise<HostInfo>;
   createContainer(form: NewContainerForm): Promise<ContainerSummary>;
