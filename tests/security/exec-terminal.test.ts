@@ -107,7 +107,7 @@ test.serial('run / run -i / run --init -i in the foreground from a terminal: the
   const b = bed(t);
   for (const flags of [[], ['-i'], ['--init', '-i']]) {
     const what = `run ${flags.join(' ')}`;
-    const { screen, rc } = await inPane(t, b, `${b.ns} run --rm ${flags.join(' ')} python3 ${b.attack} ${b.marker}`);
+    const { screen, rc } = await inPane(t, b, `${b.ns} run --rm ${flags.join(' ')} -- python3 ${b.attack} ${b.marker}`);
     t.is(rc, 0, what);
     // With --init, init leads the session and the command inherits it.
     checkProbe(t, screen, what, { stdin: flags.includes('-i') ? 'pipe' : 'null', leader: !flags.includes('--init') });
@@ -118,8 +118,8 @@ test.serial('run / run -i / run --init -i in the foreground from a terminal: the
 test.serial('run -d and create/start from a terminal: the monitor never passes the caller\'s terminal', async (t) => {
   if (!needsRoot(t)) return;
   const b = bed(t);
-  await inPane(t, b, `${b.ns} run -d --name sti-d python3 ${b.attack} ${b.marker}`);
-  await inPane(t, b, `${b.ns} create --name sti-c python3 ${b.attack} ${b.marker} && ${b.ns} start sti-c`);
+  await inPane(t, b, `${b.ns} run -d --name sti-d -- python3 ${b.attack} ${b.marker}`);
+  await inPane(t, b, `${b.ns} create --name sti-c -- python3 ${b.attack} ${b.marker} && ${b.ns} start sti-c`);
   for (const name of ['sti-d', 'sti-c']) {
     t.is((await b.cli(['wait', name])).stdout.trim(), '0', name);
     const out = (await b.cli(['logs', name])).stdout;
