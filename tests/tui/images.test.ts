@@ -3,7 +3,7 @@
 import test from 'ava';
 import { NotAvailableError } from '../../cli/src/tui/api.js';
 import { FakeApi } from '../../cli/src/tui/fake-api.js';
-import { has, mount } from './helpers.js';
+import { KEY, has, mount } from './helpers.js';
 
 test('5: images, one row a name; d asks, y removes the name', async (t) => {
   const api = new FakeApi({ containers: 1 });
@@ -43,4 +43,22 @@ test('images view says when the image API is missing', async (t) => {
   const m = mount(t, api, { initial: { view: 'images' } });
   await m.waitFor(has('images: not available yet: needs the image store API (issue 12)'));
   t.pass();
+});
+
+test('the new-container form takes an image; its command may stay empty (the image\'s Cmd)', async (t) => {
+  const api = new FakeApi({ containers: 1 });
+  const m = mount(t, api);
+  await m.waitFor(has('box-001'));
+  await m.press('n');
+  await m.waitFor(has('New container'));
+  await m.type('img');                       // name
+  await m.press(KEY.down, KEY.left);         // root: image (left wraps from host view)
+  await m.waitFor(has('[image]'));
+  await m.press(KEY.down);
+  await m.type('busybox');                   // image
+  await m.press(KEY.down, KEY.down, KEY.down, KEY.down, KEY.down, KEY.enter);
+  await m.waitFor(has('created img'));
+  const c = [...api.containers.values()].find((x) => x.summary.name === 'img')!;
+  t.is(c.image, 'busybox');
+  t.deepEqual(c.command, []);
 });

@@ -121,6 +121,8 @@ export interface NewContainerForm {
   name?: string;
   /** undefined: the host view (host root read-only, fresh /proc, /dev, /tmp). */
   rootfs?: string;
+  /** An image in the store: its layers as an overlay root; `command` may then be empty (the image's Cmd). */
+  image?: string;
   command: string[];
   hostname?: string;
   /** a network name, 'none' or 'host' */

@@ -24,6 +24,7 @@ interface FakeContainer {
   processes: ProcessInfo[];
   logs: LogLine[];
   rootfs?: string;
+  image?: string;
   command: string[];
 }
 
@@ -86,7 +87,7 @@ export class FakeApi implements DashboardApi {
         ip: endpoints[0]?.address.split('/')[0], startedAt: new Date(this.now - n * 61_000).toISOString(),
         cpuPercent: (n * 7) % 100 / 10, memoryBytes: (n % 64 + 1) * 1024 * 1024,
       },
-      hostname: form.hostname ?? id.slice(0, 12), namespaces, endpoints, rootfs: form.rootfs, command: form.command,
+      hostname: form.hostname ?? id.slice(0, 12), namespaces, endpoints, rootfs: form.rootfs, image: form.image, command: form.command,
       processes: [
         { pidInside: 1, pidHost: pid, ppidHost: 1, user: '0', command: form.command.join(' ') },
         { pidInside: 7, pidHost: pid + 1, ppidHost: pid, user: '0', command: 'sh -c worker' },
