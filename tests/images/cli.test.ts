@@ -7,7 +7,7 @@ import path from 'node:path';
 
 import test from 'ava';
 
-import { runCli } from '../helpers/cli.js';
+import { cliArgv, runCli } from '../helpers/cli.js';
 import { AS_NOBODY, nobodyCannotRun } from '../helpers/nobody.js';
 import { needsRoot } from '../helpers/privileged.js';
 import { box, layeredImage } from './helpers.js';
@@ -106,4 +106,22 @@ test('run -d --rm IMAGE: the monitor removes the writable layer with the contain
   for (let i = 0; i < 500 && b.ls('containers').length; i++) await new Promise((r) => setTimeout(r, 10));
   t.deepEqual(b.ls('containers'), []);
   t.deepEqual(b.rt.list({ all: true }).map((s) => s.id), []);
+});
+
+test('a foreground run whose CLI is SIGKILLed: the runtime ends the container and removes its writable layer', async (t) => {
+  if (!needsRoot(t)) return;
+  const b = box();
+  t.teardown(() => b.dispose());
+  const img = layeredImage();
+  t.is((await runCli(['load', '-q', '-i', img.ociArchive], { env: b.env })).code, 0);
+  const { spawn } = await import('node:child_process');
+  const { existsSync } = await import('node:fs');
+  const [file, argv] = cliArgv(['run', img.ref, 'sh', '-c', 'touch /started; exec sleep 600']);
+  const child = spawn(file, argv, { env: b.env, stdio: 'ignore' });
+  const started = () => b.ls('containers').some((id) => existsSync(path.join(b.store, 'containers', id, 'upper/started')));
+  for (let i = 0; i < 500 && !started(); i++) await new Promise((r) => setTimeout(r, 10));
+  t.true(started());
+  child.kill('SIGKILL');
+  for (let i = 0; i < 500 && b.ls('containers').length; i++) await new Promise((r) => setTimeout(r, 10));
+  t.deepEqual(b.ls('containers'), []);
 });

@@ -36,3 +36,30 @@ pub fn overlay_root(annotations: &std::collections::HashMap<String, String>) -> 
     }
     Ok(Some(o))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(v: &str) -> Result<Option<OverlayRoot>, SpecError> {
+        overlay_root(&[(ANNOTATION_OVERLAY.to_string(), v.to_string())].into_iter().collect())
+    }
+
+    #[test]
+    fn accepts_layers_and_refuses_the_rest() {
+        let o = parse(r#"{"lowerdirs":["/s/l/b","/s/l/a"],"upperdir":"/s/c/u","workdir":"/s/c/w"}"#).unwrap().unwrap();
+        assert_eq!(o.lowerdirs.len(), 2);
+        assert!(overlay_root(&Default::default()).unwrap().is_none());
+        for bad in [
+            r#"{"lowerdirs":[],"upperdir":"/u","workdir":"/w"}"#,
+            r#"{"lowerdirs":["rel"],"upperdir":"/u","workdir":"/w"}"#,
+            r#"{"lowerdirs":["/a:b"],"upperdir":"/u","workdir":"/w"}"#,
+            r#"{"lowerdirs":["/a"],"upperdir":"/u,x","workdir":"/w"}"#,
+            r#"{"lowerdirs":["/a"],"upperdir":"/u","workdir":"/w","volatile":true}"#,
+            r#"not json"#,
+        ] {
+            let e = parse(bad).unwrap_err();
+            assert_eq!(e.field, "annotations.org.nsbox.rootfs.overlay", "{bad}");
+        }
+    }
+}
