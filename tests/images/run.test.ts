@@ -165,3 +165,31 @@ test('a killed load leaves nothing trusted; two loads of one image at once unpac
   t.is(b.ls('layers').length, 3);
   t.is((await run({ image: img.ref, store: b.store, command: ['cat', '/etc/motd'] })).stdout, 'hello\n');
 });
+
+test('a docker archive whose second layer.tar is a symlink to the first (docker save before 25)', async (t) => {
+  if (!needsRoot(t)) return;
+  const b = box();
+  t.teardown(() => b.dispose());
+  const { busyboxImage, file, symlink } = await import('../helpers/oci-image.js');
+  const { tarArchive } = await import('../helpers/tar.js');
+  const { gunzipSync } = await import('node:zlib');
+  const { writeFileSync } = await import('node:fs');
+  const img = busyboxImage({ name: 'localhost/nsbox-test/tiny', layers: [[file('hello', 'hi\n')]], noBase: true });
+  const blob = (d: string) => readFileSync(path.join(img.layout, 'blobs/sha256', d.replace('sha256:', '')));
+  const layer = gunzipSync(blob(img.layers[0]!.digest));
+  const manifest = [
+    { Config: 'c.json', RepoTags: ['localhost/a:1'], Layers: ['l1/layer.tar'] },
+    { Config: 'c.json', RepoTags: ['localhost/b:1'], Layers: ['l2/layer.tar'] },
+  ];
+  const archive = path.join(b.store, '..', 'linked.tar');
+  writeFileSync(archive, tarArchive([
+    file('manifest.json', JSON.stringify(manifest)), file('c.json', blob(img.configDigest)),
+    file('l1/layer.tar', layer), symlink('l2/layer.tar', '../l1/layer.tar'),
+  ]));
+  const loaded = await loadImage(archive, { store: b.store });
+  t.deepEqual(loaded.map((l) => l.name), ['localhost/a:1', 'localhost/b:1']);
+  t.is(b.ls('layers').length, 1);
+  const e = await t.throwsAsync(run({ image: 'localhost/b:1', store: b.store, command: ['/bin/cat', '/hello'] }));
+  t.is((e as { exitCode?: number }).exitCode, 127, 'no busybox in it: the root is the layer, without cat');
+  t.is((await inspectImage('localhost/b:1', { store: b.store })).diffIds[0], img.layers[0]!.diffId);
+});

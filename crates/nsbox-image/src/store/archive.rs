@@ -39,12 +39,23 @@ impl Store {
         let mut json: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         let mut blobs: BTreeMap<String, Blob> = BTreeMap::new();
         let read_err = |e: io::Error| StoreError::invalid(format!("load {what}"), format!("read archive: {e}"));
+        // docker save (before 25) links a layer.tar met twice to its first copy.
+        let mut links: Vec<(String, String)> = Vec::new();
         for entry in tar.entries().map_err(read_err)? {
             let mut entry = entry.map_err(read_err)?;
-            if entry.header().entry_type() != tar::EntryType::Regular {
+            let path = String::from_utf8_lossy(&entry.path_bytes()).trim_start_matches("./").to_owned();
+            let kind = entry.header().entry_type();
+            if kind == tar::EntryType::Symlink || kind == tar::EntryType::Link {
+                if let Some(target) = entry.link_name_bytes() {
+                    let target = String::from_utf8_lossy(&target).into_owned();
+                    let base = if kind == tar::EntryType::Symlink { Path::new(&path).parent().unwrap_or(Path::new("")).join(&target) } else { target.into() };
+                    links.push((path, normalize_archive_path(&base)));
+                }
                 continue;
             }
-            let path = String::from_utf8_lossy(&entry.path_bytes()).trim_start_matches("./").to_owned();
+            if kind != tar::EntryType::Regular {
+                continue;
+            }
             let size = entry.size();
             if path.ends_with(".json") || path == "repositories" || path == "oci-layout" {
                 if size > MAX_JSON {
@@ -63,6 +74,12 @@ impl Store {
             } else {
                 let digest = self.put_unnamed(&mut entry)?;
                 blobs.insert(path, Blob { digest, size });
+            }
+        }
+        for (path, target) in links {
+            if let Some(b) = blobs.get(&target) {
+                let b = Blob { digest: b.digest.clone(), size: b.size };
+                blobs.insert(path, b);
             }
         }
         if let Some(index) = json.get("index.json") {
@@ -181,6 +198,21 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// `a/../b/./c` → `b/c` (a link's target inside the archive; nothing here touches the filesystem).
+fn normalize_archive_path(p: &Path) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::Normal(n) => out.push(n.to_string_lossy().into_owned()),
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
+    }
+    out.join("/")
 }
 
 fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str, file: &str) -> Result<T> {

@@ -18,7 +18,7 @@ use fsops::{Entry, Kind, LayerDir};
 
 #[derive(Debug, thiserror::Error)]
 pub enum UnpackError {
-    #[error("unpack entry {entry:?}: {op}: {}: {}", nsbox_errno(*errno), errno.desc())]
+    #[error("unpack entry {entry:?}: {op}: {}: {}", errno_name(*errno), errno.desc())]
     Sys { entry: String, op: &'static str, errno: Errno },
     #[error("unpack entry {entry:?}: refused: {why}")]
     Refused { entry: String, why: String },
@@ -26,11 +26,11 @@ pub enum UnpackError {
     Read(#[source] io::Error),
     #[error("unpack: unsupported layer media type {0:?} (expected a tar, tar+gzip or tar+zstd layer)")]
     MediaType(String),
-    #[error("unpack: open {path}: {}: {}", nsbox_errno(*errno), errno.desc())]
+    #[error("unpack: open {path}: {}: {}", errno_name(*errno), errno.desc())]
     Open { path: String, errno: Errno },
 }
 
-pub(crate) fn nsbox_errno(e: Errno) -> String {
+pub(crate) fn errno_name(e: Errno) -> String {
     format!("{e:?}")
 }
 
