@@ -125,3 +125,21 @@ test('a foreground run whose CLI is SIGKILLed: the runtime ends the container an
   for (let i = 0; i < 500 && b.ls('containers').length; i++) await new Promise((r) => setTimeout(r, 10));
   t.deepEqual(b.ls('containers'), []);
 });
+
+test('completion: image operands complete from the store; images --format templates', async (t) => {
+  if (!needsRoot(t)) return;
+  const b = box();
+  t.teardown(() => b.dispose());
+  const img = layeredImage();
+  t.is((await runCli(['load', '-q', '-i', img.ociArchive], { env: b.env })).code, 0);
+  t.is((await runCli(['images', '--format', '{{.Repository}}\\t{{.Tag}} {{.ID}}'], { env: b.env })).stdout, `localhost/nsbox-test/busybox\tlayers ${img.configDigest.slice(7, 19)}\n`);
+  const { mkdirSync, writeFileSync, chmodSync } = await import('node:fs');
+  const { execFileSync } = await import('node:child_process');
+  const bin = path.join(b.store, '..', 'bin');
+  mkdirSync(bin);
+  writeFileSync(path.join(bin, 'nsbox'), `#!/bin/sh\nexec ${process.execPath} ${cliArgv([])[1][0]} "$@"\n`);
+  chmodSync(path.join(bin, 'nsbox'), 0o755);
+  const script = 'source <(nsbox completion bash); COMP_WORDS=(nsbox rmi ""); COMP_CWORD=2; _nsbox; printf "%s\\n" "${COMPREPLY[@]}"';
+  const out = execFileSync('bash', ['-c', script], { env: { ...b.env, PATH: `${bin}:${process.env.PATH}` }, encoding: 'utf8' });
+  t.is(out, `${img.ref}\n`);
+});

@@ -28,11 +28,22 @@ function repoTag(name: string): [string, string] {
   return colon > slash ? [name.slice(0, colon), name.slice(colon + 1)] : [name, '<none>'];
 }
 
+/** docker's `--format` fields, one line a name: `{{.Name}}`, `{{.Repository}}`, `{{.Tag}}`, `{{.ID}}`, `{{.Digest}}`, `{{.Size}}`. */
+function template(format: string, i: ImageInfo, name: string): string {
+  const [repo, tag] = repoTag(name);
+  const fields: Record<string, string> = { Name: name, Repository: repo, Tag: tag, ID: short(i.id), Digest: i.digest, Size: size(i.size), CreatedAt: i.created ?? '' };
+  return format.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (all, f: string) => {
+    if (fields[f] === undefined) throw flagError('--format', `unknown field ${all} (${Object.keys(fields).map((k) => `{{.${k}}}`).join(' ')})`);
+    return fields[f]!;
+  }).replace(/\\t/g, '\t');
+}
+
 async function list(flags: { quiet?: boolean; noTrunc?: boolean; format?: string; digests?: boolean }): Promise<void> {
   const images = await listImages();
   const id = (i: ImageInfo) => (flags.noTrunc ? i.id : short(i.id));
   if (flags.quiet) return void process.stdout.write([...new Set(images.map(id))].map((x) => `${x}\n`).join(''));
   if (flags.format === 'json') return void process.stdout.write(images.map((i) => `${JSON.stringify(i)}\n`).join(''));
+  if (flags.format?.includes('{{')) return void process.stdout.write(images.flatMap((i) => i.names.map((n) => `${template(flags.format!, i, n)}\n`)).join(''));
   if (flags.format && flags.format !== 'table') throw flagError('--format', `unknown format ${JSON.stringify(flags.format)} (table or json)`);
   const rows = images.flatMap((i) => i.names.map((n) => {
     const [repo, tag] = repoTag(n);
@@ -67,7 +78,7 @@ function lsFlags(c: Command): Command {
     .option('-q, --quiet', 'only image ids')
     .option('--no-trunc', 'full ids')
     .option('--digests', 'show the manifest digests')
-    .option('--format <FORMAT>', "'table' (default) or 'json' (one object per line)")
+    .option('--format <FORMAT>', "'table' (default), 'json' (one object per line) or a template such as '{{.Name}}'")
     .action(guard(list));
 }
 
