@@ -6,7 +6,7 @@
 //   NSBOX_BENCH_RUNS     timed runs per entrant in the start-to-exit section (default 50)
 //   NSBOX_BENCH_WARMUP   untimed warm-up runs per entrant (default 3)
 //   NSBOX_BENCH_E2E_RUNS timed runs per entrant in the end-to-end and CLI start-up sections (default 20)
-//   NSBOX_BENCH_ONLY     comma-separated section keys to run (start,e2e,lifecycle,network,engines,cli)
+//   NSBOX_BENCH_ONLY     comma-separated section keys to run (start,e2e,lifecycle,network,engines,cli,images)
 //   NSBOX_RUNTIME        path of the nsbox-runtime executable (default target/release/nsbox-runtime)
 import fs from 'node:fs';
 import os from 'node:os';
@@ -23,6 +23,7 @@ const SECTIONS = [
   { key: 'network', file: 'network.mjs', title: 'network (attach/detach, throughput)' },
   { key: 'engines', file: 'engines.mjs', title: 'engines (podman, containerd) per OCI runtime' },
   { key: 'cli', file: 'cli-start.mjs', title: 'CLI start-up (against node -e 0, docker, podman)' },
+  { key: 'images', file: 'images.mjs', title: 'images (run from an image vs --rootfs; load)' },
 ];
 
 async function main() {
