@@ -7,7 +7,8 @@
 //! diffids/<blob hex>     the diff id a layer blob unpacked to (so the same blob is unpacked once)
 //! index.json             names → manifest digest (tmp + rename, under index.lock)
 //! containers/<id>/       a container's writable layer: upper/, work/, merged/ (its root's mount point), image
-//! tmp/                   work in progress, each entry flocked by the process writing it
+//! tmp/                   work in progress, each entry flocked by the process writing it (made under
+//!                        tmp.lock shared; the clean-up at open scans under tmp.lock exclusive)
 //! locks/<hex>            one flock per layer, so two pulls or loads of it unpack it once
 //! gc.lock                shared by every open Store, exclusive while rmi/prune delete
 //! ```
@@ -168,6 +169,9 @@ impl Store {
 
     /// A fresh entry under tmp/ (a file or a directory), flocked until the guard is dropped.
     pub(crate) fn tmp(&self, kind: &str, dir: bool) -> Result<Tmp> {
+        // Shared while the entry exists but is not yet flocked: clean_tmp (exclusive) cannot take it
+        // for a killed process's leftover in that window.
+        let _making = lock_file(&self.root.join("tmp.lock"), libc::LOCK_SH)?;
         let name = format!("{kind}-{}-{:08x}", std::process::id(), rand32());
         let path = self.root.join("tmp").join(name);
         let file = if dir {
@@ -183,6 +187,7 @@ impl Store {
 
     /// Entries of tmp/ no living process holds: a killed pull's or load's, never trusted.
     fn clean_tmp(&self) {
+        let Ok(_cleaning) = lock_file(&self.root.join("tmp.lock"), libc::LOCK_EX) else { return };
         let dir = self.root.join("tmp");
         let Ok(entries) = fs::read_dir(&dir) else { return };
         for e in entries.flatten() {
