@@ -60,8 +60,10 @@ impl Store {
             });
         }
         let manifest = self.resolve(reference)?;
-        let info = self.info(&manifest)?;
-        let mut lowerdirs = self.layer_dirs(&manifest)?.iter().map(|p| overlay_safe(p)).collect::<Result<Vec<_>>>()?;
+        // Manifest and config read (and hashed) once: this runs before every container start.
+        let m = self.manifest(&manifest)?;
+        let config = self.config(&m)?;
+        let mut lowerdirs = self.layer_dirs_of(&manifest, &config)?.iter().map(|p| overlay_safe(p)).collect::<Result<Vec<_>>>()?;
         lowerdirs.reverse();
         let dir = self.container_dir(id);
         fs::create_dir(&dir).map_err(|e| StoreError::io("mkdir", &dir, &e))?;
@@ -75,12 +77,12 @@ impl Store {
             Ok(ContainerLayer {
                 id: id.to_owned(),
                 image: manifest.to_string(),
-                image_id: info.id,
+                image_id: m.config.digest.clone(),
                 lowerdirs,
                 upperdir: overlay_safe(&dir.join("upper"))?,
                 workdir: overlay_safe(&dir.join("work"))?,
                 rootfs: dir.join("merged").display().to_string(),
-                config: info.config,
+                config,
             })
         })();
         if made.is_err() {

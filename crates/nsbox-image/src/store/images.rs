@@ -133,8 +133,11 @@ impl Store {
     /// The unpacked layer directories of an image, bottom first; each must be present.
     pub fn layer_dirs(&self, manifest: &Digest) -> Result<Vec<std::path::PathBuf>> {
         let m = self.manifest(manifest)?;
-        let config = self.config(&m)?;
-        diff_ids(&config, manifest)?
+        self.layer_dirs_of(manifest, &self.config(&m)?)
+    }
+
+    pub(crate) fn layer_dirs_of(&self, manifest: &Digest, config: &Value) -> Result<Vec<std::path::PathBuf>> {
+        diff_ids(config, manifest)?
             .iter()
             .map(|d| {
                 let p = self.layer_path(d);
