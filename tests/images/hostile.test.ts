@@ -81,3 +81,11 @@ test('a corrupt blob is refused, named by its digest; an unknown image names the
   t.is(missing?.exitCode, 125);
   await t.throwsAsync(loadImage(path.join(b.store, 'no-such.tar'), { store: b.store }), { code: 'ENOENT' });
 });
+
+test('image options without an image, or with a rootfs, are refused by name', async (t) => {
+  for (const [o, field] of [[{ entrypoint: 'x' }, 'entrypoint'], [{ pull: 'never' }, 'pull'], [{ store: '/x' }, 'store']] as const) {
+    await t.throwsAsync(run({ command: ['true'], ...o }), { code: 'ERR_INVALID_SPEC', message: new RegExp(`^${field}: `) });
+  }
+  await t.throwsAsync(run({ image: 'busybox', rootfs: '/', command: ['true'] }), { code: 'ERR_INVALID_SPEC', message: /^rootfs: .*image or a rootfs/ });
+  await t.throwsAsync(run({ image: 'busybox', pull: 'sometimes' as never }), { code: 'ERR_INVALID_SPEC', message: /^pull: / });
+});

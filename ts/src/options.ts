@@ -131,8 +131,12 @@ export function validateOptions(input: RunOptions): ValidatedOptions {
   }
   const o: ValidatedOptions = { ...input } as ValidatedOptions;
   if (input.image !== undefined) imageOptions(input);
-  else if (input.entrypoint !== undefined) throw invalidSpec('entrypoint', 'replaces an image\'s Entrypoint: give an image');
-  else if (!Array.isArray(input.command) || input.command.length === 0) throw invalidSpec('command', 'a command is required');
+  else {
+    for (const f of ['entrypoint', 'pull', 'store'] as const) {
+      if (input[f] !== undefined) throw invalidSpec(f, 'applies to an image: give one (image)');
+    }
+    if (!Array.isArray(input.command) || input.command.length === 0) throw invalidSpec('command', 'a command is required');
+  }
   if (input.command !== undefined) {
     if (!Array.isArray(input.command)) throw invalidSpec('command', 'must be an array of strings');
     input.command.forEach((a, i) => text(`command[${i}]`, a));
