@@ -193,3 +193,20 @@ test('a docker archive whose second layer.tar is a symlink to the first (docker 
   t.is((e as { exitCode?: number }).exitCode, 127, 'no busybox in it: the root is the layer, without cat');
   t.is((await inspectImage('localhost/b:1', { store: b.store })).diffIds[0], img.layers[0]!.diffId);
 });
+
+test('anonymous volumes start with what the image has there (whiteouts and opaque dirs as the overlay shows them)', async (t) => {
+  if (!needsRoot(t)) return;
+  const b = box();
+  t.teardown(() => b.dispose());
+  const img = layeredImage({ Volumes: { '/data': {}, '/etc': {}, '/none': {} } }, 'vols');
+  await loadImage(img.ociArchive, { store: b.store });
+  const r = await run({ image: img.ref, store: b.store, command: sh('ls /data; ls /etc | tr "\\n" " "; echo; ls -A /none | wc -l; grep -c " /data \\| /etc \\| /none " /proc/self/mountinfo; echo w > /data/w') });
+  t.is(r.stderr, '');
+  const [data, etc, none, mounts] = r.stdout!.split('\n');
+  t.is(data, 'new', 'opaque: the lower layer\'s /data/old is not copied');
+  t.is(etc, 'group hostname motd passwd ', 'whiteout: etc/gone is not copied');
+  t.is(none, '0');
+  t.is(mounts, '3', 'each a volume mount');
+  const layerDir = path.join(b.store, 'layers', img.layers[1]!.diffId.replace('sha256:', ''));
+  t.false(existsSync(path.join(layerDir, 'data/w')), 'the layers stay untouched');
+});

@@ -21,6 +21,7 @@ interface Binding {
   imageTag(store: string | null, source: string, target: string): Promise<string>;
   imageCreateContainerLayer(store: string | null, reference: string, id: string): string;
   imageRemoveContainerLayer(store: string | null, id: string): string;
+  imagePopulateVolume(store: string | null, lowerdirs: string[], target: string, dest: string): string;
 }
 
 type ImageCall = { [K in keyof Binding]: K extends `image${string}` ? (Binding[K] extends (...a: never[]) => Promise<string> ? K : never) : never }[keyof Binding];
@@ -36,9 +37,9 @@ export async function nativeImage<T>(call: ImageCall, ...args: unknown[]): Promi
 }
 
 /** The two synchronous image calls (spawn() hands back its container at once). */
-export function nativeImageSync<T>(call: 'imageCreateContainerLayer' | 'imageRemoveContainerLayer', ...args: Array<string | null>): T {
+export function nativeImageSync<T>(call: 'imageCreateContainerLayer' | 'imageRemoveContainerLayer' | 'imagePopulateVolume', ...args: Array<string | string[] | null>): T {
   try {
-    const fn = load()[call] as (...a: Array<string | null>) => string;
+    const fn = load()[call] as (...a: Array<string | string[] | null>) => string;
     return JSON.parse(fn(...args)) as T;
   } catch (e) {
     throw fromNative(e);

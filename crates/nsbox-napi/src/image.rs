@@ -129,3 +129,10 @@ pub fn image_create_container_layer(store: Option<String>, reference: String, id
 pub fn image_remove_container_layer(store: Option<String>, id: String) -> Result<String> {
     sync_call(store, "remove container layer", &id, |s| s.remove_container_layer(&id))
 }
+
+/// docker's anonymous volume: what the image's layers (top first) show at `target`, copied into `dest`.
+#[napi]
+pub fn image_populate_volume(store: Option<String>, lowerdirs: Vec<String>, target: String, dest: String) -> Result<String> {
+    let layers: Vec<PathBuf> = lowerdirs.into_iter().map(PathBuf::from).collect();
+    sync_call(store, "populate volume", &target, |s| s.populate_volume(&layers, &target, Path::new(&dest)))
+}

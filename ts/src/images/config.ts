@@ -2,12 +2,14 @@
  * An image's config applied to run options, by docker's rules: a command given replaces Cmd;
  * `entrypoint` replaces Entrypoint and clears Cmd; `env` is merged over the image's Env; `cwd`
  * (-w) over WorkingDir; `user` (-u) over User (names looked up in the image's /etc/passwd and
- * /etc/group); Volumes become anonymous volumes (empty directories in the container's layer).
+ * /etc/group); Volumes become anonymous volumes (directories in the container's layer, filled with
+ * what the image has at that path, as docker does).
  */
 import { lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { invalidSpec } from '../errors.js';
+import { nativeImageSync } from '../native.js';
 import { userSpec, type UserSpec, type ValidatedOptions, type Volume } from '../options.js';
 import type { ImageRunConfig } from './store.js';
 
@@ -17,6 +19,7 @@ export interface ImageContext {
   lowerdirs: string[];
   /** Where anonymous volumes are made (the container's writable layer directory). */
   volumeDir: string;
+  store?: string;
 }
 
 export function applyImageConfig(o: ValidatedOptions, cfg: ImageRunConfig, ctx: ImageContext): ValidatedOptions {
@@ -53,6 +56,8 @@ function anonymousVolume(target: string, i: number, ctx: ImageContext): Volume {
   if (!target.startsWith('/')) throw invalidSpec('image.Volumes', `${JSON.stringify(target)} in ${ctx.reference} is not absolute`);
   const source = path.join(ctx.volumeDir, 'volumes', String(i));
   mkdirSync(source, { recursive: true, mode: 0o755 });
+  // As docker: the volume starts with what the image has there.
+  nativeImageSync<null>('imagePopulateVolume', ctx.store ?? null, ctx.lowerdirs, target, source);
   return { source, target, readOnly: false };
 }
 

@@ -44,7 +44,7 @@ export function prepareImage(id: string, o: ValidatedOptions): PreparedImage {
   const remove = () => void nativeImageSync<null>('imageRemoveContainerLayer', o.store ?? null, id);
   try {
     const cfg = layer.config.config ?? {};
-    const options = applyImageConfig(o, cfg, { reference: o.image, lowerdirs: layer.lowerdirs, volumeDir: path.dirname(layer.upperdir) });
+    const options = applyImageConfig(o, cfg, { reference: o.image, lowerdirs: layer.lowerdirs, volumeDir: path.dirname(layer.upperdir), ...(o.store ? { store: o.store } : {}) });
     options.rootfs = layer.rootfs;
     const annotations: Record<string, string> = {
       [ANNOTATION_OVERLAY]: JSON.stringify({ lowerdirs: layer.lowerdirs, upperdir: layer.upperdir, workdir: layer.workdir }),

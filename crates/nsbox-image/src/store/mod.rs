@@ -35,6 +35,7 @@ mod layers;
 pub mod names;
 mod save;
 mod sink;
+mod volumes;
 
 pub use archive::Loaded;
 pub use containers::ContainerLayer;
