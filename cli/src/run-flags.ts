@@ -39,6 +39,7 @@ export interface RunFlags {
   securityOpt?: string[];
   entrypoint?: string;
   pull?: string;
+  publishAll?: boolean;
   /** The resource flags (resource-flags.ts), by commander's property names. */
   [resourceFlag: string]: unknown;
 }
@@ -73,6 +74,7 @@ export function runOptionsFromFlags(flags: RunFlags, operands: string[], env: No
   const o: RunOptions = { command, stdin: flags.interactive ? 'inherit' : 'ignore', stdout: 'inherit', stderr: 'inherit' };
   if (image !== undefined) o.image = image;
   if (flags.entrypoint !== undefined) o.entrypoint = flags.entrypoint;
+  if (flags.publishAll) o.publishAll = true;
   if (flags.pull !== undefined) {
     if (!['always', 'missing', 'never'].includes(flags.pull)) throw flagError('--pull', `${JSON.stringify(flags.pull)}: always, missing or never`);
     if (image === undefined) throw flagError('--pull', 'applies to an image: name one before --');

@@ -70,6 +70,8 @@ class ContainerHandle implements Container {
   private hookError: unknown;
   private aborted: { reason: unknown } | undefined;
   private resolveStarted!: (pid: number) => void;
+  /** What the start hooks see: the options with an image's settings applied (its ports with -P). */
+  private readonly hookOptions: ValidatedOptions;
 
   constructor(private readonly options: ValidatedOptions) {
     this.name = options.name;
@@ -77,6 +79,7 @@ class ContainerHandle implements Container {
     // An image: its container layer in the store (removed by the teardown) and the config merged in.
     const image = prepareImage(this.id, options);
     this.teardowns.push(...image.teardowns);
+    this.hookOptions = image.options;
     let prepared: ReturnType<typeof prepareHooks>;
     try {
       prepared = prepareHooks(this.id, image.options);
@@ -153,7 +156,7 @@ class ContainerHandle implements Container {
     this.pid = pid;
     for (const hook of startHooks()) {
       try {
-        const t = await hook({ id: this.id, pid, spec: this.spec, options: this.options });
+        const t = await hook({ id: this.id, pid, spec: this.spec, options: this.hookOptions });
         if (t) this.teardowns.push(t);
       } catch (e) {
         this.hookError = e;

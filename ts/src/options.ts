@@ -64,6 +64,8 @@ export interface RunOptions extends NetworkOptions, SecurityOptions {
   pull?: 'always' | 'missing' | 'never';
   /** The image store's root (default NSBOX_STORE, /var/lib/nsbox as root). */
   store?: string;
+  /** `-P`: publish each of the image's ExposedPorts on a free host port (needs a named network). */
+  publishAll?: boolean;
   /** Which namespaces to create; the rest are shared with the host. Default: docker's, plus user when not root. */
   namespaces?: NamespaceKind[] | 'all';
   hostname?: string;
@@ -120,7 +122,7 @@ const KNOWN = new Set<string>([
   'command', 'rootfs', 'namespaces', 'hostname', 'domainname', 'uidMap', 'gidMap', 'mapRootUser', 'env', 'cwd',
   'user', 'capAdd', 'capDrop', 'privileged', 'readOnly', 'volumes', 'init', 'tty', 'interactive',
   'boottimeOffset', 'monotonicOffset', 'stdin', 'stdout', 'stderr', 'signal', 'name', 'newSession',
-  'network', 'ip', 'mac', 'ports', 'dns', 'resources', 'image', 'entrypoint', 'pull', 'store', ...SECURITY_KEYS,
+  'network', 'ip', 'mac', 'ports', 'dns', 'resources', 'image', 'entrypoint', 'pull', 'store', 'publishAll', ...SECURITY_KEYS,
 ]);
 
 /** Checks every field's shape and returns a normalised copy; throws InvalidSpecError naming the field. */
@@ -132,7 +134,7 @@ export function validateOptions(input: RunOptions): ValidatedOptions {
   const o: ValidatedOptions = { ...input } as ValidatedOptions;
   if (input.image !== undefined) imageOptions(input);
   else {
-    for (const f of ['entrypoint', 'pull', 'store'] as const) {
+    for (const f of ['entrypoint', 'pull', 'store', 'publishAll'] as const) {
       if (input[f] !== undefined) throw invalidSpec(f, 'applies to an image: give one (image)');
     }
     if (!Array.isArray(input.command) || input.command.length === 0) throw invalidSpec('command', 'a command is required');
@@ -156,7 +158,7 @@ export function validateOptions(input: RunOptions): ValidatedOptions {
   for (const f of ['capAdd', 'capDrop'] as const) {
     if (input[f] !== undefined) stringList(f, input[f]);
   }
-  for (const f of ['mapRootUser', 'privileged', 'readOnly', 'init', 'tty', 'interactive', 'newSession'] as const) {
+  for (const f of ['mapRootUser', 'privileged', 'readOnly', 'init', 'tty', 'interactive', 'newSession', 'publishAll'] as const) {
     if (input[f] !== undefined && typeof input[f] !== 'boolean') throw invalidSpec(f, 'must be a boolean');
   }
   if (input.volumes !== undefined) o.volumes = volumes(input.volumes);

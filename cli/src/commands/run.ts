@@ -45,6 +45,7 @@ export function addRunCommand(program: Command): void {
     .option('--ip <ADDR>', 'IP address on the network')
     .option('--mac-address <MAC>', 'MAC address on the network')
     .option('-p, --publish <[IP:]HOST:CTR[/PROTO]>', 'publish a container port on the host (repeatable)', collect)
+    .option('-P, --publish-all', "publish each of the image's exposed ports on a free host port")
     .option('--dns <ADDR>', 'name server (repeatable)', collect)
     .option('--device <HOST[:CTR][:rwm]>', 'give the container a host device (repeatable)', collect)
     .option('--device-cgroup-rule <RULE>', "allow devices by number, e.g. 'c 1:3 rwm' (repeatable)", collect)

@@ -8,6 +8,8 @@ import { nativeImageSync } from '../native.js';
 import type { ValidatedOptions } from '../options.js';
 import type { Teardown } from '../hooks.js';
 import { applyImageConfig } from './config.js';
+import { isNamedNetwork } from '../network-options.js';
+import { publishAll } from './ports.js';
 import type { ImageRunConfig } from './store.js';
 import path from 'node:path';
 
@@ -46,6 +48,10 @@ export function prepareImage(id: string, o: ValidatedOptions): PreparedImage {
     const cfg = layer.config.config ?? {};
     const options = applyImageConfig(o, cfg, { reference: o.image, lowerdirs: layer.lowerdirs, volumeDir: path.dirname(layer.upperdir), ...(o.store ? { store: o.store } : {}) });
     options.rootfs = layer.rootfs;
+    if (o.publishAll) {
+      if (!isNamedNetwork(o.network)) throw invalidSpec('publishAll', `needs a named network (network: ${JSON.stringify(o.network ?? null)})`);
+      options.ports = publishAll(o.image, cfg.ExposedPorts, o.ports);
+    }
     const annotations: Record<string, string> = {
       [ANNOTATION_OVERLAY]: JSON.stringify({ lowerdirs: layer.lowerdirs, upperdir: layer.upperdir, workdir: layer.workdir }),
       [ANNOTATION_IMAGE]: o.image,
