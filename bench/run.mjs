@@ -6,7 +6,7 @@
 //   NSBOX_BENCH_RUNS     timed runs per entrant in the start-to-exit section (default 50)
 //   NSBOX_BENCH_WARMUP   untimed warm-up runs per entrant (default 3)
 //   NSBOX_BENCH_E2E_RUNS timed runs per entrant in the end-to-end and CLI start-up sections (default 20)
-//   NSBOX_BENCH_ONLY     comma-separated section keys to run (start,e2e,lifecycle,network,engines,cli,stats,pull)
+//   NSBOX_BENCH_ONLY     comma-separated section keys to run (start,e2e,lifecycle,network,engines,cli,stats,pull,images)
 //   NSBOX_BENCH_PULL_RUNS timed pulls per entrant in the pull section (default 5)
 //   NSBOX_RUNTIME        path of the nsbox-runtime executable (default target/release/nsbox-runtime)
 import fs from 'node:fs';
@@ -26,6 +26,7 @@ const SECTIONS = [
   { key: 'cli', file: 'cli-start.mjs', title: 'CLI start-up (against node -e 0, docker, podman)' },
   { key: 'stats', file: 'stats.mjs', title: 'stats (one read of N containers, CPU ms)' },
   { key: 'pull', file: 'pull.mjs', title: 'pull from a local registry (against skopeo, podman)' },
+  { key: 'images', file: 'images.mjs', title: 'images (run from an image vs --rootfs; load)' },
 ];
 
 async function main() {

@@ -7,7 +7,7 @@
 import { Help, type Command, type Option } from 'commander';
 
 /** What a positional argument or an option's value completes to. */
-type Kind = 'container' | 'network' | 'command' | 'dir' | 'file' | 'pid' | 'commandname' | 'none' | `choice:${string}`;
+type Kind = 'container' | 'network' | 'image' | 'command' | 'dir' | 'file' | 'pid' | 'commandname' | 'none' | `choice:${string}`;
 
 interface OptSpec { flags: string[]; value: Kind | null; description: string; repeatable: boolean }
 interface ArgSpec { kind: Kind; variadic: boolean; name: string }
@@ -16,6 +16,7 @@ interface CmdSpec { path: string[]; names: string[]; description: string; option
 function argKind(cmd: Command, name: string, choices: readonly string[] | undefined): Kind {
   if (choices?.length) return `choice:${choices.join(' ')}`;
   if (/^container/i.test(name)) return 'container';
+  if (/^(image|source)$/i.test(name)) return 'image';
   if (/^command$/i.test(name)) return cmd.name() === 'help' ? 'commandname' : 'command';
   if (/^pid$/i.test(name)) return 'pid';
   if (/^name$/i.test(name) && cmd.parent?.name() === 'network' && cmd.name() !== 'create') return 'network';
@@ -98,13 +99,14 @@ _nsbox_names() {
   case "$kind" in
     container) "$bin" ps "$@" -a --format '{{.Names}}' 2>/dev/null ;;
     network) "$bin" network ls -q 2>/dev/null ;;
+    image) "$bin" images --format '{{.Name}}' 2>/dev/null ;;
   esac
 }
 _nsbox_complete_kind() {
   local kind="$1" cur="$2" bin="$3"; shift 3
   local IFS=$'\\n'
   case "$kind" in
-    container|network) COMPREPLY=($(compgen -W "$(_nsbox_names "$bin" "$kind" "$@")" -- "$cur")) ;;
+    container|network|image) COMPREPLY=($(compgen -W "$(_nsbox_names "$bin" "$kind" "$@")" -- "$cur")) ;;
     command) COMPREPLY=($(compgen -c -- "$cur")) ;;
     commandname) COMPREPLY=($(compgen -W "$(_nsbox_subs '' | tr ' ' '\\n')" -- "$cur")) ;;
     dir) COMPREPLY=($(compgen -d -- "$cur")) ;;
@@ -171,7 +173,7 @@ const zmsg = (s: string): string => zq(s.replace(/([:\\])/g, '\\$1'));
 function zaction(kind: Kind): string {
   if (kind.startsWith('choice:')) return `(${kind.slice('choice:'.length)})`;
   return {
-    container: '_nsbox_containers', network: '_nsbox_networks', command: '_command_names -e', dir: '_files -/', file: '_files',
+    container: '_nsbox_containers', network: '_nsbox_networks', image: '_nsbox_images', command: '_command_names -e', dir: '_files -/', file: '_files',
     pid: '_pids', commandname: '_nsbox_commands', none: ' ',
   }[kind as Exclude<Kind, `choice:${string}`>];
 }
@@ -243,6 +245,10 @@ _nsbox_containers() {
 _nsbox_networks() {
   local -a names=(\${(f)"$(_call_program networks $_nsbox_bin network ls -q 2>/dev/null)"})
   _wanted networks expl network compadd -a names
+}
+_nsbox_images() {
+  local -a names=(\${(f)"$(_call_program images $_nsbox_bin images --format "'{{.Name}}'" 2>/dev/null)"})
+  _wanted images expl image compadd -a names
 }
 _nsbox_commands() {
   local -a cmds=(${commands.join(' ')})

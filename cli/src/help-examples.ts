@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 
 export const EXAMPLES: Record<string, string> = {
   '': "nsbox run --rm --hostname box -- /bin/sh -c 'hostname; echo $$'",
-  run: 'nsbox run -d --name web --network blue -p 8080:80 --rootfs ./rootfs -- httpd -f -p 80',
+  run: 'nsbox run -d --name web --network blue -p 8080:80 busybox httpd -f -p 80',
   ns: 'nsbox ns $(pgrep -n sleep)',
   network: 'nsbox network create blue --subnet 10.201.0.0/24',
   'network create': 'nsbox network create blue --subnet 10.201.0.0/24 --gateway 10.201.0.1',
@@ -34,6 +34,16 @@ export const EXAMPLES: Record<string, string> = {
   push: 'nsbox push 127.0.0.1:5000/team/app:1.4',
   login: 'echo "$TOKEN" | nsbox login -u ci --password-stdin registry.example.com',
   logout: 'nsbox logout registry.example.com',
+  images: 'nsbox images --digests',
+  image: 'nsbox image inspect busybox',
+  'image ls': 'nsbox image ls -q',
+  'image inspect': 'nsbox image inspect busybox',
+  'image rm': 'nsbox image rm busybox',
+  'image prune': 'nsbox image prune -a',
+  rmi: 'nsbox rmi -f busybox',
+  tag: 'nsbox tag busybox 127.0.0.1:5000/busybox:1',
+  load: 'nsbox load -i busybox.tar',
+  save: 'nsbox save -o busybox.tar --format oci-archive busybox',
   completion: 'source <(nsbox completion bash)   # zsh: source <(nsbox completion zsh)',
 };
 

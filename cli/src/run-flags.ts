@@ -37,6 +37,9 @@ export interface RunFlags {
   device?: string[];
   deviceCgroupRule?: string[];
   securityOpt?: string[];
+  entrypoint?: string;
+  pull?: string;
+  publishAll?: boolean;
   /** The resource flags (resource-flags.ts), by commander's property names. */
   [resourceFlag: string]: unknown;
 }
@@ -50,9 +53,33 @@ export function collect(value: string, previous: string[] | undefined): string[]
   return [...(previous ?? []), value];
 }
 
+/**
+ * The rule for `run`'s operands: the first one before `--` is an image (`nsbox run alpine sh`);
+ * operands only after `--` are a command with the host's view or `--rootfs` (`nsbox run -- /bin/sh`).
+ * With `--rootfs`, or when the first is an absolute path (no image reference starts with `/`),
+ * there is no image either. `argv`: the raw command line, to see where `--` was (commander drops it).
+ */
+export function imageAndCommand(operands: string[], flags: Pick<RunFlags, 'rootfs'>, argv: string[] = process.argv.slice(2)): { image?: string; command: string[] } {
+  const dd = argv.indexOf('--');
+  const afterDashes = dd >= 0 ? argv.slice(dd + 1) : null;
+  const allAfter = afterDashes !== null && afterDashes.length === operands.length && afterDashes.every((a, i) => a === operands[i]);
+  if (allAfter || flags.rootfs !== undefined || operands.length === 0 || operands[0]!.startsWith('/')) return { command: operands };
+  const [image, ...rest] = operands;
+  return { image: image!, command: rest[0] === '--' ? rest.slice(1) : rest };
+}
+
 /** The CLI's stdio is the container's: nothing is copied through Node. */
-export function runOptionsFromFlags(flags: RunFlags, command: string[], env: NodeJS.ProcessEnv = process.env): RunOptions {
+export function runOptionsFromFlags(flags: RunFlags, operands: string[], env: NodeJS.ProcessEnv = process.env, argv?: string[]): RunOptions {
+  const { image, command } = imageAndCommand(operands, flags, argv);
   const o: RunOptions = { command, stdin: flags.interactive ? 'inherit' : 'ignore', stdout: 'inherit', stderr: 'inherit' };
+  if (image !== undefined) o.image = image;
+  if (flags.entrypoint !== undefined) o.entrypoint = flags.entrypoint;
+  if (flags.publishAll) o.publishAll = true;
+  if (flags.pull !== undefined) {
+    if (!['always', 'missing', 'never'].includes(flags.pull)) throw flagError('--pull', `${JSON.stringify(flags.pull)}: always, missing or never`);
+    if (image === undefined) throw flagError('--pull', 'applies to an image: name one before --');
+    o.pull = flags.pull as RunOptions['pull'];
+  }
   if (flags.name !== undefined) o.name = flags.name;
   if (flags.hostname !== undefined) o.hostname = flags.hostname;
   if (flags.domainname !== undefined) o.domainname = flags.domainname;

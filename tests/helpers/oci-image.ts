@@ -11,7 +11,8 @@
  *
  * Layers are lists of tar entries; the helpers below make each of the cases the images tests need a
  * one-liner: whiteout('etc/motd'), opaque('data'), hardlink('bin/sh2', 'bin/busybox'),
- * file('bin/su-test', '…', { mode: 0o4755 }), symlink('lib', 'usr/lib').
+ * file('bin/su-test', '…', { mode: 0o4755 }), symlink('lib', 'usr/lib'), and for attack tests
+ * raw(file('../../escape', 'x')) (written as given).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -54,6 +55,8 @@ export const whiteout = (p: string): TarEntry => {
   const clean = p.replace(/^\/+|\/+$/g, '');
   return file(path.posix.join(path.posix.dirname(clean), `.wh.${path.posix.basename(clean)}`), '', { mode: 0o644 });
 };
+/** The entry with its path (and hard link target) written as given: `raw(file('../../x', 'pwned'))` (hostile layers). */
+export const raw = (e: TarEntry): TarEntry => ({ ...e, raw: true });
 /** Hides everything the layers below have in directory `d` (the directory itself stays). */
 export const opaque = (d: string): TarEntry => file(path.posix.join(d.replace(/^\/+|\/+$/g, ''), '.wh..wh..opq'), '', { mode: 0o644 });
 
@@ -261,7 +264,8 @@ function build(
   };
 
   const tars = o.layerEntries.map((entries) => {
-    const canon = canonicalEntries(entries);
+    // A hostile layer keeps its entries as given, in order (canonicalising would refuse them).
+    const canon = entries.some((e) => e.raw) ? entries : canonicalEntries(entries);
     return { tar: tarArchive(canon), entries: canon.length };
   });
   const layers: BuiltLayer[] = tars.map(({ tar, entries }) => {

@@ -29,6 +29,11 @@ export interface TarEntry {
   devminor?: number;
   /** Extended attributes, written as pax `SCHILY.xattr.NAME` records (what GNU tar and containers/storage read). */
   xattrs?: Record<string, string | Buffer>;
+  /**
+   * Write `path` (and a hard link's `target`) exactly as given — `../x`, `/abs` — for the hostile-layer
+   * tests; a layer holding such an entry is written in the order given, not canonicalised.
+   */
+  raw?: boolean;
 }
 
 /** 2024-01-01T00:00:00Z: the default mtime of every entry, so archives do not depend on the clock. */
@@ -122,10 +127,10 @@ function normalise(p: string): string {
 
 /** One entry's header(s) and data, 512-byte aligned. */
 export function tarEntry(e: TarEntry): Buffer {
-  const p = normalise(e.path);
+  const p = e.raw ? e.path : normalise(e.path);
   const content = e.type === 'file' ? (typeof e.content === 'string' ? Buffer.from(e.content) : (e.content ?? Buffer.alloc(0))) : Buffer.alloc(0);
   const name = e.type === 'dir' ? `${p}/` : p;
-  const linkname = e.type === 'symlink' ? (e.target ?? '') : e.type === 'hardlink' ? normalise(e.target ?? '') : '';
+  const linkname = e.type === 'symlink' || e.raw ? (e.target ?? '') : e.type === 'hardlink' ? normalise(e.target ?? '') : '';
   if ((e.type === 'symlink' || e.type === 'hardlink') && !linkname) throw new Error(`tar: ${e.type} ${p} needs a target`);
   const uid = e.uid ?? 0;
   const gid = e.gid ?? 0;

@@ -14,7 +14,7 @@ import path from 'node:path';
 
 import test from 'ava';
 
-import { pull, RegistryError, type ProgressEvent } from '../../ts/src/index.js';
+import { ImageError, pull, type ProgressEvent } from '../../ts/src/index.js';
 import { runCli } from '../helpers/cli.js';
 import { busyboxImage, file, goArch, MEDIA, multiPlatformLayout, sha256, whiteout } from '../helpers/oci-image.js';
 import { rawPush, skopeoPush, startRegistry, type Registry } from '../helpers/registry.js';
@@ -117,8 +117,8 @@ test('a corrupted blob in the registry is refused naming its digest, and nothing
   writeFileSync(data, bytes);
   const root = newRoot();
   const err = await t.throwsAsync(pull(`${reg.host}/nsbox/corrupt:1`, { root }));
-  t.true(err instanceof RegistryError);
-  t.is((err as RegistryError).code, 'ERR_DIGEST_MISMATCH', err!.message);
+  t.true(err instanceof ImageError);
+  t.is((err as ImageError).code, 'ERR_DIGEST_MISMATCH', err!.message);
   t.true(err!.message.includes(victim.digest), err!.message);
   t.true(err!.message.includes(`${reg.host}/nsbox/corrupt:1`));
   t.false(existsSync(path.join(root, 'store-double', 'blobs', 'sha256', victim.digest.slice(7))));
@@ -132,7 +132,7 @@ test('a corrupted manifest, and a config whose diff_ids lie, are refused naming 
   const data = reg.blobPath(img.manifestDigest);
   writeFileSync(data, readFileSync(data).toString().replace('"schemaVersion":2', '"schemaVersion":2 '));
   const m = await t.throwsAsync(pull(`${reg.host}/nsbox/badman:1`, { root: newRoot() }));
-  t.is((m as RegistryError).code, 'ERR_DIGEST_MISMATCH');
+  t.is((m as ImageError).code, 'ERR_DIGEST_MISMATCH');
   t.regex(m!.message, new RegExp(`manifest ${img.manifestDigest} is corrupt`));
 
   // The same layer, with a config claiming another uncompressed digest: registries cannot tell, the pull must.
@@ -150,7 +150,7 @@ test('a corrupted manifest, and a config whose diff_ids lie, are refused naming 
   await rawPush(layout, reg.host, 'nsbox/liar', '1');
   const root = newRoot();
   const l = await t.throwsAsync(pull(`${reg.host}/nsbox/liar:1`, { root }));
-  t.is((l as RegistryError).code, 'ERR_DIGEST_MISMATCH');
+  t.is((l as ImageError).code, 'ERR_DIGEST_MISMATCH');
   t.true(l!.message.includes(`layer ${liar.layers[0]!.digest}: uncompressed content (diff id) sha256:${'0'.repeat(64)} is corrupt: its content hashes to ${liar.layers[0]!.diffId}`), l!.message);
   t.deepEqual(readdirSync(path.join(root, 'store-double', 'tags')), []);
 });
@@ -213,7 +213,7 @@ test('a registry that answers with an error is named, with its status and messag
   try {
     const host = `127.0.0.1:${(server.address() as { port: number }).port}`;
     const e = await t.throwsAsync(pull(`${host}/team/app:1`, { root: newRoot() }));
-    t.is((e as RegistryError).code, 'ERR_REGISTRY_REFUSED');
+    t.is((e as ImageError).code, 'ERR_REGISTRY_REFUSED');
     t.is(e!.message, `pull: ERR_REGISTRY_REFUSED: ${host}/team/app:1: registry ${host} refused GET manifest: HTTP 503: UNAVAILABLE: down for maintenance`);
   } finally {
     await new Promise((resolve) => server.close(resolve));

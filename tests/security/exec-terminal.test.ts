@@ -92,7 +92,7 @@ function checkProbe(t: ExecutionContext, out: string, what: string, opts: { lead
 test.serial('exec / exec -i from a terminal: no TIOCSTI into the caller, own session, pipes', async (t) => {
   if (!needsRoot(t)) return;
   const b = bed(t);
-  t.is((await b.cli(['run', '-d', '--name', 'sti-exec', 'sleep', '600'])).code, 0);
+  t.is((await b.cli(['run', '-d', '--name', 'sti-exec', '--', 'sleep', '600'])).code, 0);
   for (const flags of [[], ['-i']]) {
     const what = `exec ${flags.join(' ')}`;
     const { screen, rc } = await inPane(t, b, `${b.ns} exec ${flags.join(' ')} sti-exec python3 ${b.attack} ${b.marker}`);
@@ -107,7 +107,7 @@ test.serial('run / run -i / run --init -i in the foreground from a terminal: the
   const b = bed(t);
   for (const flags of [[], ['-i'], ['--init', '-i']]) {
     const what = `run ${flags.join(' ')}`;
-    const { screen, rc } = await inPane(t, b, `${b.ns} run --rm ${flags.join(' ')} python3 ${b.attack} ${b.marker}`);
+    const { screen, rc } = await inPane(t, b, `${b.ns} run --rm ${flags.join(' ')} -- python3 ${b.attack} ${b.marker}`);
     t.is(rc, 0, what);
     // With --init, init leads the session and the command inherits it.
     checkProbe(t, screen, what, { stdin: flags.includes('-i') ? 'pipe' : 'null', leader: !flags.includes('--init') });
@@ -118,8 +118,8 @@ test.serial('run / run -i / run --init -i in the foreground from a terminal: the
 test.serial('run -d and create/start from a terminal: the monitor never passes the caller\'s terminal', async (t) => {
   if (!needsRoot(t)) return;
   const b = bed(t);
-  await inPane(t, b, `${b.ns} run -d --name sti-d python3 ${b.attack} ${b.marker}`);
-  await inPane(t, b, `${b.ns} create --name sti-c python3 ${b.attack} ${b.marker} && ${b.ns} start sti-c`);
+  await inPane(t, b, `${b.ns} run -d --name sti-d -- python3 ${b.attack} ${b.marker}`);
+  await inPane(t, b, `${b.ns} create --name sti-c -- python3 ${b.attack} ${b.marker} && ${b.ns} start sti-c`);
   for (const name of ['sti-d', 'sti-c']) {
     t.is((await b.cli(['wait', name])).stdout.trim(), '0', name);
     const out = (await b.cli(['logs', name])).stdout;
@@ -135,7 +135,7 @@ test.serial('ptrace: a container process cannot make an exec\'d process push key
   const b = bed(t);
   // PID 1 of the container lies in wait for a process started by exec, and attacks it through fd 2
   // (in the old code: the caller's pts, and the victim's controlling terminal).
-  t.is((await b.cli(['run', '-d', '--name', 'sti-pt', 'python3', b.ptrace, b.marker, '2'])).code, 0);
+  t.is((await b.cli(['run', '-d', '--name', 'sti-pt', '--', 'python3', b.ptrace, b.marker, '2'])).code, 0);
   const victim = path.join(b.work, 'victim.py');
   writeFileSync(victim, 'import os, time\nwhile not os.path.exists("/tmp/attacked"):\n    time.sleep(0.05)\n');
   const { rc } = await inPane(t, b, `${b.ns} exec sti-pt python3 ${victim} VICTIM`);

@@ -10,6 +10,7 @@ import { prepareHooks, startHooks, type Teardown } from './hooks.js';
 import { validateOptions, type RunOptions, type StdioOption, type ValidatedOptions } from './options.js';
 import { newContainerId, RuntimeProcess, type RuntimeOutcome } from './runtime-process.js';
 import { buildSpec, type OciSpec } from './spec.js';
+import { prepareImage } from './images/prepare.js';
 
 export interface ExitStatus {
   /** The command's exit code; 128+N when it died of signal N (docker's convention). */
@@ -69,15 +70,27 @@ class ContainerHandle implements Container {
   private hookError: unknown;
   private aborted: { reason: unknown } | undefined;
   private resolveStarted!: (pid: number) => void;
+  /** What the start hooks see: the options with an image's settings applied (its ports with -P). */
+  private readonly hookOptions: ValidatedOptions;
 
   constructor(private readonly options: ValidatedOptions) {
     this.name = options.name;
     // Hooks' prepare stages (networking's /etc/hosts files) may add volumes; undone if we throw here.
-    const prepared = prepareHooks(this.id, options);
+    // An image: its container layer in the store (removed by the teardown) and the config merged in.
+    const image = prepareImage(this.id, options);
+    this.teardowns.push(...image.teardowns);
+    this.hookOptions = image.options;
+    let prepared: ReturnType<typeof prepareHooks>;
+    try {
+      prepared = prepareHooks(this.id, image.options);
+    } catch (e) {
+      void this.teardown();
+      throw e;
+    }
     this.teardowns.push(...prepared.teardowns);
     const signal = options.signal;
     try {
-      this.spec = buildSpec(prepared.options).spec;
+      this.spec = buildSpec(prepared.options, image.annotations).spec;
       if (signal?.aborted) throw new AbortError(signal.reason);
     } catch (e) {
       void this.teardown();
@@ -143,7 +156,7 @@ class ContainerHandle implements Container {
     this.pid = pid;
     for (const hook of startHooks()) {
       try {
-        const t = await hook({ id: this.id, pid, spec: this.spec, options: this.options });
+        const t = await hook({ id: this.id, pid, spec: this.spec, options: this.hookOptions });
         if (t) this.teardowns.push(t);
       } catch (e) {
         this.hookError = e;

@@ -59,11 +59,25 @@ export class CommandNotExecutableError extends NsboxError {}
 export class RuntimeError extends NsboxError {}
 
 /**
- * A registry or image failure: `code` says which (`ERR_IMAGE_NOT_FOUND`, `ERR_REGISTRY_UNAUTHORIZED`,
- * `ERR_REGISTRY_DENIED`, `ERR_REGISTRY_UNREACHABLE`, `ERR_REGISTRY_REFUSED`, `ERR_DIGEST_MISMATCH`,
- * `ERR_IMAGE_MANIFEST`, `ERR_INVALID_REFERENCE`, …); the message names the reference (and digest).
+ * An image or archive is unusable, and the base of every image failure: a blob that does not hash to
+ * its digest (`ERR_DIGEST_MISMATCH`, from a registry or an archive), a hostile or unsupported layer
+ * entry (`ERR_LAYER_REFUSED`), a malformed manifest or archive (`ERR_INVALID_IMAGE`), or images asked
+ * of a rootless store (`ERR_ROOTLESS_IMAGE`).
  */
-export class RegistryError extends NsboxError {}
+export class ImageError extends NsboxError {}
+
+/** No such image in the store or the registry (`ERR_IMAGE_NOT_FOUND`): pull or load it. */
+export class ImageNotFoundError extends ImageError {}
+
+/** The image is used by a container (`ERR_IMAGE_IN_USE`): remove the container, or force. */
+export class ImageInUseError extends ImageError {}
+
+/**
+ * A registry failure: `code` says which (`ERR_REGISTRY_UNAUTHORIZED`, `ERR_REGISTRY_DENIED`,
+ * `ERR_REGISTRY_UNREACHABLE`, `ERR_REGISTRY_REFUSED`, `ERR_IMAGE_MANIFEST`, `ERR_INVALID_REFERENCE`, …);
+ * the message names the reference (and digest).
+ */
+export class RegistryError extends ImageError {}
 
 /** A network start hook's teardown failed; every failure is kept, cleaning went on regardless. */
 export class TeardownError extends NsboxError {
@@ -106,6 +120,15 @@ export function fromWire(obj: unknown): NsboxError {
       return new PermissionError(wire);
     case 'ENOENT':
       return new NotFoundError(wire);
+    case 'ERR_IMAGE_NOT_FOUND':
+      return new ImageNotFoundError(wire);
+    case 'ERR_IMAGE_IN_USE':
+      return new ImageInUseError(wire);
+    case 'ERR_DIGEST_MISMATCH':
+    case 'ERR_LAYER_REFUSED':
+    case 'ERR_INVALID_IMAGE':
+    case 'ERR_ROOTLESS_IMAGE':
+      return new ImageError(wire);
     default:
       if (/^ERR_(REGISTRY|IMAGE|DIGEST|INVALID_REFERENCE)/.test(wire.code)) return new RegistryError(wire);
       return new RuntimeError(wire);

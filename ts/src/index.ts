@@ -10,7 +10,7 @@ export {
 export { nativeResourceWarnings as resourceWarnings } from './native.js';
 export {
   NsboxError, InvalidSpecError, PermissionError, NotFoundError, CommandNotFoundError, CommandNotExecutableError,
-  RuntimeError, TeardownError, AbortError, RegistryError, fromWire, formatWire, type WireError,
+  RuntimeError, TeardownError, AbortError, RegistryError, ImageNotFoundError, ImageInUseError, ImageError, fromWire, formatWire, type WireError,
 } from './errors.js';
 export { registerStartHook, type StartHook, type StartHookContext, type Teardown } from './hooks.js';
 export { ociConfig, ANNOTATION_WAIT_START, type OciSpec, type BuiltSpec } from './spec.js';
@@ -23,3 +23,4 @@ export * from './network/index.js';
 export * from './registry/index.js';
 export * from './lifecycle/index.js';
 export { hostInfo, subordinateRanges, type HostInfo, type HostFeature, type HostInfoOptions, type IdRange } from './host-info.js';
+export * from './images/index.js';

@@ -49,10 +49,23 @@ export interface UserSpec {
 export type StdioOption = 'inherit' | 'pipe' | 'ignore';
 
 export interface RunOptions extends NetworkOptions, SecurityOptions {
-  /** argv of the container's command; `command[0]` is looked up in the container's PATH. */
-  command: string[];
-  /** Root filesystem directory. Without it the container sees the host's root read-only. */
+  /**
+   * argv of the container's command; `command[0]` is looked up in the container's PATH. With an
+   * `image` it may be left out (the image's Cmd) and replaces Cmd when given (docker's rule).
+   */
+  command?: string[];
+  /** Root filesystem directory. Without it (and without `image`) the container sees the host's root read-only. */
   rootfs?: string;
+  /** An image in the store (name, digest or id prefix): its layers become an overlay root of the container's own. */
+  image?: string;
+  /** Replaces the image's Entrypoint and clears its Cmd (`--entrypoint`; '' clears it). */
+  entrypoint?: string | string[];
+  /** `--pull`: 'missing' (default) or 'never' use the store; 'always' needs a registry client. */
+  pull?: 'always' | 'missing' | 'never';
+  /** The image store's root (default NSBOX_STORE, /var/lib/nsbox as root). */
+  store?: string;
+  /** `-P`: publish each of the image's ExposedPorts on a free host port (needs a named network). */
+  publishAll?: boolean;
   /** Which namespaces to create; the rest are shared with the host. Default: docker's, plus user when not root. */
   namespaces?: NamespaceKind[] | 'all';
   hostname?: string;
@@ -109,7 +122,7 @@ const KNOWN = new Set<string>([
   'command', 'rootfs', 'namespaces', 'hostname', 'domainname', 'uidMap', 'gidMap', 'mapRootUser', 'env', 'cwd',
   'user', 'capAdd', 'capDrop', 'privileged', 'readOnly', 'volumes', 'init', 'tty', 'interactive',
   'boottimeOffset', 'monotonicOffset', 'stdin', 'stdout', 'stderr', 'signal', 'name', 'newSession',
-  'network', 'ip', 'mac', 'ports', 'dns', 'resources', ...SECURITY_KEYS,
+  'network', 'ip', 'mac', 'ports', 'dns', 'resources', 'image', 'entrypoint', 'pull', 'store', 'publishAll', ...SECURITY_KEYS,
 ]);
 
 /** Checks every field's shape and returns a normalised copy; throws InvalidSpecError naming the field. */
@@ -119,9 +132,18 @@ export function validateOptions(input: RunOptions): ValidatedOptions {
     if (!KNOWN.has(key)) throw invalidSpec(key, `unknown option ${JSON.stringify(key)}`);
   }
   const o: ValidatedOptions = { ...input } as ValidatedOptions;
-  if (!Array.isArray(input.command) || input.command.length === 0) throw invalidSpec('command', 'a command is required');
-  input.command.forEach((a, i) => text(`command[${i}]`, a));
-  if (input.command[0] === '') throw invalidSpec('command[0]', 'must not be empty');
+  if (input.image !== undefined) imageOptions(input);
+  else {
+    for (const f of ['entrypoint', 'pull', 'store', 'publishAll'] as const) {
+      if (input[f] !== undefined) throw invalidSpec(f, 'applies to an image: give one (image)');
+    }
+    if (!Array.isArray(input.command) || input.command.length === 0) throw invalidSpec('command', 'a command is required');
+  }
+  if (input.command !== undefined) {
+    if (!Array.isArray(input.command)) throw invalidSpec('command', 'must be an array of strings');
+    input.command.forEach((a, i) => text(`command[${i}]`, a));
+    if (input.command.length > 0 && input.command[0] === '') throw invalidSpec('command[0]', 'must not be empty');
+  }
   if (input.rootfs !== undefined) o.rootfs = path.resolve(text('rootfs', input.rootfs, true));
   if (input.namespaces !== undefined) o.namespaces = namespaceList(input.namespaces);
   for (const f of ['hostname', 'domainname', 'cwd', 'name'] as const) {
@@ -136,7 +158,7 @@ export function validateOptions(input: RunOptions): ValidatedOptions {
   for (const f of ['capAdd', 'capDrop'] as const) {
     if (input[f] !== undefined) stringList(f, input[f]);
   }
-  for (const f of ['mapRootUser', 'privileged', 'readOnly', 'init', 'tty', 'interactive', 'newSession'] as const) {
+  for (const f of ['mapRootUser', 'privileged', 'readOnly', 'init', 'tty', 'interactive', 'newSession', 'publishAll'] as const) {
     if (input[f] !== undefined && typeof input[f] !== 'boolean') throw invalidSpec(f, 'must be a boolean');
   }
   if (input.volumes !== undefined) o.volumes = volumes(input.volumes);
@@ -155,6 +177,20 @@ export function validateOptions(input: RunOptions): ValidatedOptions {
   validateNetworkOptions(input);
   Object.assign(o, validateSecurityOptions(input));
   return o;
+}
+
+function imageOptions(input: RunOptions): void {
+  const image = text('image', input.image, true);
+  if (/\s/.test(image)) throw invalidSpec('image', `${JSON.stringify(image)} is not an image reference`);
+  if (input.rootfs !== undefined) throw invalidSpec('rootfs', 'give an image or a rootfs, not both');
+  if (input.entrypoint !== undefined) {
+    if (Array.isArray(input.entrypoint)) input.entrypoint.forEach((a, i) => text(`entrypoint[${i}]`, a));
+    else text('entrypoint', input.entrypoint);
+  }
+  if (input.pull !== undefined && !['always', 'missing', 'never'].includes(input.pull)) {
+    throw invalidSpec('pull', `must be 'always', 'missing' or 'never', not ${JSON.stringify(input.pull)}`);
+  }
+  if (input.store !== undefined) text('store', input.store, true);
 }
 
 function text(field: string, v: unknown, nonEmpty = false): string {

@@ -35,13 +35,15 @@ export function ociConfig(options: RunOptions): OciSpec {
   return buildSpec(validateOptions(options)).spec;
 }
 
-export function buildSpec(o: ValidatedOptions): BuiltSpec {
+/** `annotations`: nsbox's own for the runtime (an image's overlay root: ts/src/images/prepare.ts). */
+export function buildSpec(o: ValidatedOptions, annotations: Record<string, string> = {}): BuiltSpec {
   const waitStart = isNamedNetwork(o.network);
   if (waitStart && startHooks().length === 0) {
     throw invalidSpec('network', `networking not available: cannot attach to network ${JSON.stringify(o.network)} (no network support is loaded)`);
   }
   const spec = JSON.parse(nativeBuildSpec(JSON.stringify(coreOptions(o)))) as OciSpec;
   if (waitStart) spec.annotations = { ...spec.annotations, [ANNOTATION_WAIT_START]: 'true' };
+  if (Object.keys(annotations).length) spec.annotations = { ...spec.annotations, ...annotations };
   return { spec, waitStart };
 }
 

@@ -34,7 +34,7 @@ export function addCreateCommand(program: Command): void {
   const create = program
     .command('create')
     .description('create a container without starting it; prints its id (start it with `nsbox start`)')
-    .usage('[flags] [--] COMMAND [ARG...]')
+    .usage('[flags] IMAGE [COMMAND [ARG...]]  |  [flags] -- COMMAND [ARG...]')
     .helpOption('--help', 'display help for create')
     .passThroughOptions()
     .argument('<command...>', 'the command and its arguments');

@@ -10,6 +10,7 @@ import { addCompletionCommand } from './completion.js';
 import { addCreateCommand, addStartCommand } from './create.js';
 import { addEventsCommand } from './events/index.js';
 import { addExecCommand } from './exec.js';
+import { addImageCommand, addImagesCommand, addLoadCommand, addRmiCommand, addSaveCommand, addTagCommand } from './images.js';
 import { addInfoCommand } from './info.js';
 import { addInspectCommand } from './inspect.js';
 import { addLoginCommands } from './login.js';
@@ -62,6 +63,12 @@ export const COMMANDS: CommandEntry[] = [
   { names: ['pull'], add: addPullCommand },
   { names: ['push'], add: addPushCommand },
   { names: ['login', 'logout'], add: addLoginCommands },
+  { names: ['images'], add: addImagesCommand },
+  { names: ['image'], add: addImageCommand },
+  { names: ['rmi'], add: addRmiCommand },
+  { names: ['tag'], add: addTagCommand },
+  { names: ['load'], add: addLoadCommand },
+  { names: ['save'], add: addSaveCommand },
   { names: ['completion'], add: addCompletionCommand, all: true },
 ];
 

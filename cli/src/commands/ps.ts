@@ -13,6 +13,11 @@ interface PsFlags extends RootFlags {
   format?: string;
 }
 
+/** docker's IMAGE column: the reference as given; a container without an image shows its root. */
+export function image(s: ContainerState): string {
+  return s.image?.reference ?? (s.rootfs && s.rootfs !== '/' ? s.rootfs : '(host)');
+}
+
 export function status(s: ContainerState): string {
   switch (s.status) {
     case 'running':
@@ -29,10 +34,11 @@ export function status(s: ContainerState): string {
   }
 }
 
-/** docker's `--format` fields: `{{.ID}}`, `{{.Names}}`, `{{.Command}}`, `{{.CreatedAt}}`, `{{.Status}}`, `{{.State}}`, `{{.Pid}}`. */
+/** docker's `--format` fields: `{{.ID}}`, `{{.Names}}`, `{{.Image}}`, `{{.Command}}`, `{{.CreatedAt}}`, `{{.Status}}`, `{{.State}}`, `{{.Pid}}`. */
 const FIELDS: Record<string, (s: ContainerState, id: string) => string> = {
   ID: (_s, id) => id,
   Names: (s) => s.name,
+  Image: (s) => image(s),
   Command: (s) => JSON.stringify(s.command.join(' ')),
   CreatedAt: (s) => s.createdAt,
   Status: (s) => status(s),
@@ -72,8 +78,8 @@ export function addPsCommand(program: Command): void {
             const c = JSON.stringify(s.command.join(' '));
             return flags.trunc === false || c.length <= 22 ? c : `${c.slice(0, 19)}…"`;
           };
-          const rows = list.map((s) => [id(s), cmd(s), `${ago(s.createdAt)} ago`, status(s), s.status === 'running' || s.status === 'paused' ? String(s.pid ?? '') : '', s.name]);
-          process.stdout.write(table([['CONTAINER ID', 'COMMAND', 'CREATED', 'STATUS', 'PID', 'NAMES'], ...rows]));
+          const rows = list.map((s) => [id(s), image(s), cmd(s), `${ago(s.createdAt)} ago`, status(s), s.status === 'running' || s.status === 'paused' ? String(s.pid ?? '') : '', s.name]);
+          process.stdout.write(table([['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PID', 'NAMES'], ...rows]));
         }
       } catch (e) {
         process.exitCode = reportError(e);

@@ -110,6 +110,18 @@ export interface NetworkSummary {
   endpoints: Array<Endpoint & { containerId: string; containerName: string }>;
 }
 
+export interface ImageSummary {
+  /** Config digest (docker's IMAGE ID). */
+  id: string;
+  /** Manifest digest. */
+  digest: string;
+  /** Normalized references (`docker.io/library/alpine:latest`); one row each. */
+  names: string[];
+  created?: string;
+  /** Bytes of the layer blobs. */
+  size: number;
+}
+
 export interface HostNamespace {
   kind: NamespaceKind;
   id: number;
@@ -131,6 +143,8 @@ export interface NewContainerForm {
   name?: string;
   /** undefined: the host view (host root read-only, fresh /proc, /dev, /tmp). */
   rootfs?: string;
+  /** An image in the store: its layers as an overlay root; `command` may then be empty (the image's Cmd). */
+  image?: string;
   command: string[];
   hostname?: string;
   /** a network name, 'none' or 'host' */
@@ -162,6 +176,9 @@ export interface DashboardApi {
   containerStats(id: string): Promise<StatsPoint>;
   listNetworks(): Promise<NetworkSummary[]>;
   hostNamespaces(): Promise<HostNamespace[]>;
+  /** The image store (the Images view); removing by name untags, the last name removes the image. */
+  listImages(): Promise<ImageSummary[]>;
+  removeImage(name: string, opts?: { force?: boolean }): Promise<void>;
   /** What `nsbox info` reports: versions, kernel features, roots, counts, remedies (the Host view). */
   hostInfo(): Promise<HostInfo>;
   createContainer(form: NewContainerForm): Promise<ContainerSummary>;

@@ -5,7 +5,7 @@
 import {
   NAMESPACE_KINDS,
   type Capabilities, type ContainerDetail, type ContainerSummary, type DashboardApi, type DashboardEvent,
-  type Endpoint, type HostInfo, type HostNamespace, type LogLine, type NamespaceInfo, type NetworkSummary, type NewContainerForm,
+  type Endpoint, type HostInfo, type HostNamespace, type ImageSummary, type LogLine, type NamespaceInfo, type NetworkSummary, type NewContainerForm,
   type ProcessInfo, type StatsPoint,
 } from './api.js';
 
@@ -24,6 +24,7 @@ interface FakeContainer {
   processes: ProcessInfo[];
   logs: LogLine[];
   rootfs?: string;
+  image?: string;
   command: string[];
 }
 
@@ -34,6 +35,10 @@ export class FakeApi implements DashboardApi {
   readonly networks: Array<Omit<NetworkSummary, 'endpoints'>> = [
     { name: 'nsbox', subnet: '10.88.0.0/16', gateway: '10.88.0.1', bridge: 'nsbox0' },
     { name: 'blue', subnet: '10.201.0.0/24', gateway: '10.201.0.1', bridge: 'nsbox-blue' },
+  ];
+  readonly images: ImageSummary[] = [
+    { id: `sha256:${'a1'.repeat(32)}`, digest: `sha256:${'b2'.repeat(32)}`, names: ['docker.io/library/busybox:latest', 'localhost/box:1'], created: '2025-12-01T00:00:00Z', size: 2_150_000 },
+    { id: `sha256:${'c3'.repeat(32)}`, digest: `sha256:${'d4'.repeat(32)}`, names: ['docker.io/library/alpine:3.20'], created: '2025-11-01T00:00:00Z', size: 3_620_000 },
   ];
   /** Every mutating call, in order, for assertions. */
   readonly calls: string[] = [];
@@ -82,7 +87,7 @@ export class FakeApi implements DashboardApi {
         ip: endpoints[0]?.address.split('/')[0], startedAt: new Date(this.now - n * 61_000).toISOString(),
         cpuPercent: (n * 7) % 100 / 10, memoryBytes: (n % 64 + 1) * 1024 * 1024, pids: 2,
       },
-      hostname: form.hostname ?? id.slice(0, 12), namespaces, endpoints, rootfs: form.rootfs, command: form.command,
+      hostname: form.hostname ?? id.slice(0, 12), namespaces, endpoints, rootfs: form.rootfs, image: form.image, command: form.command,
       processes: [
         { pidInside: 1, pidHost: pid, ppidHost: 1, user: '0', command: form.command.join(' ') },
         { pidInside: 7, pidHost: pid + 1, ppidHost: pid, user: '0', command: 'sh -c worker' },
@@ -174,6 +179,21 @@ export class FakeApi implements DashboardApi {
   }
 
   async processes(id: string): Promise<ProcessInfo[]> { await this.guard('processes'); return this.get(id).processes; }
+
+  async listImages(): Promise<ImageSummary[]> {
+    await this.guard('listImages');
+    return this.images.map((i) => ({ ...i, names: [...i.names] }));
+  }
+
+  async removeImage(name: string, opts: { force?: boolean } = {}): Promise<void> {
+    await this.guard('removeImage');
+    this.calls.push(`removeImage ${name}${opts.force ? ' force' : ''}`);
+    const i = this.images.findIndex((x) => x.names.includes(name));
+    if (i < 0) throw Object.assign(new Error(`no such image ${JSON.stringify(name)}`), { code: 'ERR_IMAGE_NOT_FOUND' });
+    const img = this.images[i]!;
+    img.names = img.names.filter((n) => n !== name);
+    if (img.names.length === 0) this.images.splice(i, 1);
+  }
 
   async listNetworks(): Promise<NetworkSummary[]> {
     await this.guard('listNetworks');

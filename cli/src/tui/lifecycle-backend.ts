@@ -118,7 +118,7 @@ export class LifecycleBackend implements ContainerBackend {
   async create(form: NewContainerForm): Promise<ContainerSummary> {
     const c = await this.rt.run({
       command: form.command,
-      ...(form.name ? { name: form.name } : {}), ...(form.rootfs ? { rootfs: form.rootfs } : {}),
+      ...(form.name ? { name: form.name } : {}), ...(form.rootfs ? { rootfs: form.rootfs } : {}), ...(form.image ? { image: form.image } : {}),
       ...(form.hostname ? { hostname: form.hostname } : {}), ...(form.network ? { network: form.network } : {}),
       ...(form.namespaces ? { namespaces: form.namespaces } : {}),
     });

@@ -14,6 +14,7 @@
  *   listNetworks       listNetworks + inspectNetwork (issue 3)
  *   hostNamespaces     /proc/<pid>/ns/* of every process (no library call needed)
  *   hostInfo           hostInfo() (what `nsbox info` prints), for the same state root
+ *   listImages, removeImage   listImages(), removeImage() (the image store, issue 12)
  *
  * The library is read through feature detection, so this file builds against any stage of it, and a
  * method whose part is missing rejects with NotAvailableError naming what it waits for.
@@ -22,7 +23,7 @@ import * as nsbox from 'nsbox';
 import {
   NAMESPACE_KINDS, NotAvailableError,
   type Capabilities, type ContainerDetail, type ContainerSummary, type DashboardApi, type DashboardEvent, type LogLine,
-  type HostInfo, type NetworkSummary, type NewContainerForm, type ProcessInfo, type StatsPoint,
+  type HostInfo, type ImageSummary, type NetworkSummary, type NewContainerForm, type ProcessInfo, type StatsPoint,
 } from './api.js';
 import { cgroupPath, cgroupUsage, hostNsIds, idMap, nsIds, processesInPidNs, scanNamespaces, timeOffsets } from './procfs.js';
 import type { Runtime } from 'nsbox';
@@ -37,6 +38,8 @@ interface Library {
   listNetworks?: () => Promise<LibNetwork[]>;
   inspectNetwork?: (name: string) => Promise<LibNetwork & { endpoints: LibEndpoint[] }>;
   hostInfo?: (o?: { root?: string }) => Promise<HostInfo>;
+  listImages?: () => Promise<Array<{ id: string; digest: string; names: string[]; created: string | null; size: number }>>;
+  removeImage?: (ref: string, o?: { force?: boolean }) => Promise<unknown>;
 }
 interface LibNetwork { name: string; bridge: string; subnet: string; gateway: string; internal?: boolean }
 interface LibEndpoint {
@@ -145,6 +148,16 @@ export class RealApi implements DashboardApi {
   async hostInfo(): Promise<HostInfo> {
     if (typeof this.lib.hostInfo !== 'function') throw new NotAvailableError('host', 'hostInfo() in the library');
     return this.lib.hostInfo(this.root === undefined ? {} : { root: this.root });
+  }
+
+  async listImages(): Promise<ImageSummary[]> {
+    if (typeof this.lib.listImages !== 'function') throw new NotAvailableError('images', 'the image store API (listImages; issue 12)');
+    return (await this.lib.listImages()).map((i) => ({ id: i.id, digest: i.digest, names: i.names, size: i.size, ...(i.created ? { created: i.created } : {}) }));
+  }
+
+  async removeImage(name: string, opts: { force?: boolean } = {}): Promise<void> {
+    if (typeof this.lib.removeImage !== 'function') throw new NotAvailableError('remove image', 'the image store API (removeImage; issue 12)');
+    await this.lib.removeImage(name, opts);
   }
 
   async listNetworks(): Promise<NetworkSummary[]> {

@@ -46,6 +46,7 @@ export class SessionRuntime implements ContainerBackend {
     if (this.now().some((c) => c.name === name)) throw Object.assign(new Error(`name already in use: ${name}`), { code: 'ENAMEINUSE' });
     const opts: Record<string, unknown> = { command: form.command, name, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', newSession: true };
     if (form.rootfs) opts.rootfs = form.rootfs;
+    if (form.image) opts.image = form.image;
     if (form.hostname) opts.hostname = form.hostname;
     if (form.namespaces) opts.namespaces = form.namespaces;
     if (form.network) opts.network = form.network;

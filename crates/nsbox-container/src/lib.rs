@@ -11,6 +11,8 @@ pub mod error;
 pub mod ops;
 pub mod process;
 mod rootfs;
+/// An image container's writable layer, removed with the container (`delete`, the monitor's `--rm`).
+pub use rootfs::overlay::remove_layer as remove_container_layer;
 pub mod sealed;
 pub mod seccomp;
 pub mod spec;

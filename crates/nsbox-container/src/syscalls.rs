@@ -237,3 +237,31 @@ pub fn pass_fds(preserve: u32) {
     }
     cloexec_from(3 + preserve);
 }
+
+const FSOPEN_CLOEXEC: u32 = 1;
+const FSMOUNT_CLOEXEC: u32 = 1;
+const FSCONFIG_SET_STRING: u32 = 1;
+const FSCONFIG_CMD_CREATE: u32 = 6;
+
+/// A filesystem context (the new mount API): configure with [`fsconfig_string`], then [`fsmount`].
+pub fn fsopen(fstype: &str) -> Result<OwnedFd, Errno> {
+    let t = cstr(fstype)?;
+    // SAFETY: t outlives the call; the kernel validates the flags.
+    fd_result(unsafe { libc::syscall(libc::SYS_fsopen, t.as_ptr(), FSOPEN_CLOEXEC) })
+}
+
+pub fn fsconfig_string(fs: &OwnedFd, key: &str, value: &str) -> Result<(), Errno> {
+    let (k, v) = (cstr(key)?, cstr(value)?);
+    // SAFETY: fs is a context descriptor we own; k and v outlive the call.
+    let ret = unsafe { libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), FSCONFIG_SET_STRING, k.as_ptr(), v.as_ptr(), 0) };
+    Errno::result(ret).map(drop)
+}
+
+/// Creates the superblock and returns a detached mount of it (attach with move_mount).
+pub fn fsmount(fs: &OwnedFd) -> Result<OwnedFd, Errno> {
+    // SAFETY: fs is a context descriptor we own; null key/value is what FSCONFIG_CMD_CREATE takes.
+    let ret = unsafe { libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), FSCONFIG_CMD_CREATE, std::ptr::null::<libc::c_char>(), std::ptr::null::<libc::c_void>(), 0) };
+    Errno::result(ret)?;
+    // SAFETY: as above; no attributes.
+    fd_result(unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, 0) })
+}

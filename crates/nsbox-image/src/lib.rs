@@ -6,10 +6,23 @@
 pub mod digest;
 pub mod reference;
 pub mod registry;
+pub mod store;
 pub mod store_double;
+pub mod unpack;
 
 pub use digest::{Digest, DigestError};
 pub use reference::{Reference, ReferenceError};
+pub use store::{Store, StoreError};
+/// This machine's architecture in the OCI/Go spelling (`amd64`, `arm64`), for picking from indexes.
+pub fn platform_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        other => other,
+    }
+}
 
 /// Boxed so the registry code and the store keep their own error enums.
 pub type SinkError = Box<dyn std::error::Error + Send + Sync>;

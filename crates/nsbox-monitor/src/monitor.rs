@@ -214,9 +214,13 @@ fn finish(root: Root, mut b: Booted, code: i32, signal: Option<Signal>, reported
     }
     if st.auto_remove {
         // The config's poststop hooks, once the container is gone (runtime-spec), as `delete` runs them.
-        let poststop = nsbox_container::ops::saved_plan(&root, &st.id, st)
-            .map(|(p, _)| (p.hooks.poststop().clone().unwrap_or_default(), p.hook_state(&st.id, "stopped", 0)));
+        let plan = nsbox_container::ops::saved_plan(&root, &st.id, st).map(|(p, _)| p);
+        let poststop = plan.as_ref().map(|p| (p.hooks.poststop().clone().unwrap_or_default(), p.hook_state(&st.id, "stopped", 0)));
         let _ = root.remove(&st.id, &st.name);
+        // An image's container: its writable layer goes with it.
+        if let Some(e) = plan.as_ref().and_then(|p| p.overlay.as_ref()).and_then(|o| nsbox_container::remove_container_layer(o, &st.id)) {
+            b.log.notice(&e);
+        }
         root.event("remove", st);
         if let Some((hooks, state)) = poststop {
             for e in nsbox_container::create::hooks::run_all("poststop", &hooks, &state) {

@@ -6,6 +6,7 @@ use napi_derive::napi;
 use nsbox_core::options::RunOptions;
 use nsbox_core::{namespaces, spec, WireError};
 
+mod image;
 mod images;
 mod net;
 

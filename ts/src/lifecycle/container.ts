@@ -110,10 +110,12 @@ export class RuntimeContainer implements AsyncDisposable {
    */
   async stop(o: StopOptions = {}): Promise<ExitStatus> {
     const s = this.inspect();
-    if (s.status === 'paused') await this.kill(o.signal ?? 'SIGTERM');
+    // The image's StopSignal unless one is given, as docker.
+    const signal = o.signal ?? s.image?.stopSignal ?? 'SIGTERM';
+    if (s.status === 'paused') await this.kill(signal);
     if (s.status !== 'running' && s.status !== 'created') return this.wait();
     try {
-      await this.kill(o.signal ?? 'SIGTERM');
+      await this.kill(signal);
     } catch {
       /* ended meanwhile */
     }

@@ -10,6 +10,6 @@ export { type LogEntry, type LogOptions } from './logs.js';
 export { type LifecycleEvent, type EventOptions } from './events.js';
 export {
   defaultRoot, listStates, readState, resolveId,
-  type ContainerState, type ContainerStatus, type NamespaceState, type EndpointState, type MountState, type IdMapState,
+  type ContainerState, type ContainerStatus, type NamespaceState, type EndpointState, type MountState, type IdMapState, type ImageState,
 } from './state.js';
 export { ContainerNotFoundError, NameInUseError, ContainerStateError, BadSignalError, fromStderr } from './errors.js';

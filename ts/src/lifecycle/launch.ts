@@ -12,6 +12,7 @@ import type { Endpoint } from '../network/types.js';
 import { validateOptions, type RunOptions } from '../options.js';
 import { randomHex } from '../random.js';
 import { buildSpec } from '../spec.js';
+import { prepareImage } from '../images/prepare.js';
 import { controlSession, runtimeCommand } from './driver.js';
 import { recordOf, releaseEndpoints, writeEndpoints, type EndpointRecord } from './endpoints.js';
 
@@ -42,9 +43,17 @@ export async function launch(root: string, options: DetachedRunOptions, mode: 'r
   if (logMaxSize !== undefined && !(Number.isSafeInteger(logMaxSize) && logMaxSize > 0)) throw invalidSpec('logMaxSize', 'must be a positive whole number of bytes');
   const validated = validateOptions({ ...rest, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' });
   const id = randomHex(32);
+  // An image: the container's writable layer in the store (the runtime's delete and --rm remove it).
+  const image = prepareImage(id, validated);
   // Hooks' prepare stages (networking's /etc files) add volumes; undone below if starting fails.
-  const prepared = prepareHooks(id, validated);
-  const teardowns: Teardown[] = [...prepared.teardowns];
+  let prepared: ReturnType<typeof prepareHooks>;
+  try {
+    prepared = prepareHooks(id, image.options);
+  } catch (e) {
+    for (const t of image.teardowns) await t.teardown().catch(() => {});
+    throw e;
+  }
+  const teardowns: Teardown[] = [...image.teardowns, ...prepared.teardowns];
   const records: EndpointRecord[] = [];
   const undo = async () => {
     await releaseEndpoints(records.splice(0));
@@ -52,7 +61,7 @@ export async function launch(root: string, options: DetachedRunOptions, mode: 'r
   };
   let spec;
   try {
-    spec = buildSpec(prepared.options).spec;
+    spec = buildSpec(prepared.options, image.annotations).spec;
   } catch (e) {
     await undo();
     throw e;

@@ -79,6 +79,18 @@ export interface ContainerState {
   /** Endpoint ids the monitor released when the container ended (remove() detaches only the others). */
   releasedEndpoints: string[];
   endpoints: EndpointState[];
+  /** The image the container runs (from its config's nsbox annotations), or null for a rootfs or the host's view. */
+  image: ImageState | null;
+}
+
+export interface ImageState {
+  /** As the user gave it (`busybox`, a digest, an id prefix). */
+  reference: string;
+  /** The manifest's digest. */
+  digest: string;
+  /** The config's digest (docker's image id). */
+  id: string;
+  stopSignal: string | null;
 }
 
 /** `--root`/`NSBOX_ROOT`, else /run/nsbox as root and $XDG_RUNTIME_DIR/nsbox otherwise (as the runtime decides). */
@@ -185,8 +197,20 @@ function readStateOnce(root: string, id: string): ContainerState {
   } catch {
     s.endpoints = [];
   }
+  s.image = imageOf(dir);
   s.status = liveStatus(s);
   return s;
+}
+
+function imageOf(dir: string): ImageState | null {
+  try {
+    const a = ((readJson(path.join(dir, 'config.json')) as { annotations?: Record<string, string> }).annotations ?? {});
+    const reference = a['org.nsbox.image'];
+    if (!reference) return null;
+    return { reference, digest: a['org.nsbox.image.digest'] ?? '', id: a['org.nsbox.image.id'] ?? '', stopSignal: a['org.nsbox.stop-signal'] ?? null };
+  } catch {
+    return null;
+  }
 }
 
 function blank(id: string): ContainerState {
@@ -195,7 +219,7 @@ function blank(id: string): ContainerState {
     monitorStartTime: null, exitCode: null, exitSignal: null, oomKilled: false, createdAt: '', startedAt: null, finishedAt: null,
     bundle: '', rootfs: '', command: [], tty: false, stdinOpen: false, autoRemove: false, namespaces: [], cgroups: [], uidMap: [],
     gidMap: [], timeOffsets: { boottime: 0, monotonic: 0 }, mounts: [], logPath: '', logMaxSize: 0, logDropped: 0,
-    logError: null, errors: [], releasedEndpoints: [], endpoints: [],
+    logError: null, errors: [], releasedEndpoints: [], endpoints: [], image: null,
   };
 }
 

@@ -13,6 +13,7 @@ import { DetailView, TABS, type DetailTab } from './detail-view.js';
 import { ErrorBoundary } from './error-boundary.js';
 import { HelpOverlay } from './help-overlay.js';
 import { HostView } from './host-view.js';
+import { ImagesView } from './images-view.js';
 import { NamespaceExplorer } from './namespace-explorer.js';
 import { NetworksView } from './networks-view.js';
 import { NewContainerFormView } from './new-container-form.js';
@@ -88,6 +89,7 @@ export function App({ api, refreshMs = 1000, size, initial, onExec, clock = Date
     else if (input === '2') setView('networks');
     else if (input === '3') setView('namespaces');
     else if (input === '4') setView('host');
+    else if (input === '5') setView('images');
     else if (key.escape) setView('containers');
     if (view !== 'containers' && view !== 'detail') return;
     if (input === 'n') { setOverlay('form'); return; }
@@ -116,6 +118,7 @@ export function App({ api, refreshMs = 1000, size, initial, onExec, clock = Date
   else if (view === 'detail' && current) body = <DetailView api={api} c={current} tab={tab} onTab={setTab} width={columns} height={bodyHeight} />;
   else if (view === 'networks') body = <NetworksView api={api} width={columns} height={bodyHeight} refreshMs={refreshMs * 2} />;
   else if (view === 'namespaces') body = <NamespaceExplorer api={api} width={columns} height={bodyHeight} refreshMs={refreshMs * 2} />;
+  else if (view === 'images') body = <ImagesView api={api} width={columns} height={bodyHeight} refreshMs={refreshMs * 2} now={now} />;
   else if (view === 'host') body = <HostView api={api} width={columns} height={bodyHeight} refreshMs={refreshMs * 10} />;
   else {
     body = <ContainersView containers={containers.data} error={containers.error} list={list} onList={setList}

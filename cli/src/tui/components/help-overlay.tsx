@@ -3,7 +3,7 @@ import { Box, Text } from 'ink';
 import { LAYER, useKeys } from '../hooks/use-keys.js';
 
 const KEYS: Array<[string, string]> = [
-  ['1 2 3 4', 'containers · networks · namespace explorer · host (nsbox info)'],
+  ['1 2 3 4 5', 'containers · networks · namespace explorer · host (nsbox info) · images'],
   ['↑ ↓ PgUp PgDn g G', 'move; in tabs: scroll'],
   ['Enter', 'container details (namespace explorer: its processes)'],
   ['Esc', 'back / close'],
@@ -12,7 +12,7 @@ const KEYS: Array<[string, string]> = [
   ['o  O', 'sort by next column · reverse'],
   ['f', 'Logs: follow on/off'],
   ['n', 'new container (form)'],
-  ['s  k  d', 'stop · kill · remove (asks first)'],
+  ['s  k  d', 'stop · kill · remove (asks first); Images: d removes the image'],
   ['p', 'pause · unpause (freeze every process of the container)'],
   ['e', 'exec a shell in the container (leaves the dashboard, returns after)'],
   ['l', 'logs of the selected container'],

@@ -9,7 +9,7 @@ import { CheckboxRow, ChoiceField, TextField } from './form-fields.js';
 const FIELDS = ['name', 'root', 'rootfs', 'command', 'hostname', 'network', 'namespaces', 'create'] as const;
 type Field = (typeof FIELDS)[number];
 type TextKey = 'name' | 'rootfs' | 'command' | 'hostname';
-const ROOTS = ['rootfs', 'host view'];
+const ROOTS = ['host view', 'rootfs', 'image'];
 
 interface Props { api: DashboardApi; root: boolean; onSubmit: (f: NewContainerForm) => void; onCancel: () => void }
 
@@ -33,17 +33,19 @@ export function NewContainerFormView({ api, root, onSubmit, onCancel }: Props) {
     return () => { alive = false; };
   }, [api]);
 
-  const fields = FIELDS.filter((f) => f !== 'rootfs' || rootMode === 'rootfs');
+  // The rootfs field holds the image's name when the root is an image.
+  const fields = FIELDS.filter((f) => f !== 'rootfs' || rootMode !== 'host view');
   const at = Math.max(0, fields.indexOf(field));
   const go = (d: number): void => setField(fields[(at + d + fields.length) % fields.length]!);
   const cycle = (opts: string[], cur: string, d: number): string => opts[(opts.indexOf(cur) + d + opts.length) % opts.length]!;
   const submit = (): void => {
     const command = splitCommand(text.command);
-    if (!command.length) { setProblem('command is required'); setField('command'); return; }
-    if (rootMode === 'rootfs' && !text.rootfs.trim()) { setProblem('rootfs path is required (or choose host view)'); setField('rootfs'); return; }
+    if (!command.length && rootMode !== 'image') { setProblem('command is required'); setField('command'); return; }
+    if (rootMode !== 'host view' && !text.rootfs.trim()) { setProblem(`${rootMode === 'image' ? 'an image' : 'rootfs path'} is required (or choose host view)`); setField('rootfs'); return; }
     if (network !== 'host' && network !== 'none' && !ns.has('net')) { setProblem(`network ${network} needs the net namespace`); setField('namespaces'); return; }
     onSubmit({
       name: text.name.trim() || undefined, rootfs: rootMode === 'rootfs' ? text.rootfs.trim() : undefined, command,
+      ...(rootMode === 'image' ? { image: text.rootfs.trim() } : {}),
       hostname: text.hostname.trim() || undefined, network,
       // --network host means the host's network namespace, whatever the checkbox says.
       namespaces: NAMESPACE_KINDS.filter((k) => ns.has(k) && !(k === 'net' && network === 'host')),
@@ -80,7 +82,8 @@ export function NewContainerFormView({ api, root, onSubmit, onCancel }: Props) {
       <Text bold>New container</Text>
       <TextField label="name" value={text.name} focused={field === 'name'} placeholder="(generated)" />
       <ChoiceField label="root" options={ROOTS} value={rootMode} focused={field === 'root'} />
-      <TextField label="rootfs" value={text.rootfs} focused={field === 'rootfs'} placeholder="/path/to/rootfs" disabled={rootMode !== 'rootfs'} />
+      <TextField label={rootMode === 'image' ? 'image' : 'rootfs'} value={text.rootfs} focused={field === 'rootfs'}
+        placeholder={rootMode === 'image' ? 'e.g. busybox (nsbox images)' : '/path/to/rootfs'} disabled={rootMode === 'host view'} />
       <TextField label="command" value={text.command} focused={field === 'command'} placeholder="e.g. sleep infinity" />
       <TextField label="hostname" value={text.hostname} focused={field === 'hostname'} placeholder="(the short id)" />
       <ChoiceField label="network" options={networks} value={network} focused={field === 'network'} />

@@ -208,8 +208,8 @@ pub fn delete(root: &Root, reference: &str, force: bool) -> Result<()> {
         let _ = signal_exact(pid, st.pid_start_time, Some(Signal::SIGKILL));
     }
     // Read before the directory goes: poststop runs once the container is deleted.
-    let poststop = super::saved_plan(root, &id, &st)
-        .map(|(p, _)| (p.hooks.poststop().clone().unwrap_or_default(), p.hook_state(&id, "stopped", 0)));
+    let plan = super::saved_plan(root, &id, &st).map(|(p, _)| p);
+    let poststop = plan.as_ref().map(|p| (p.hooks.poststop().clone().unwrap_or_default(), p.hook_state(&id, "stopped", 0)));
     for dir in &st.cgroups {
         kill_cgroup(Path::new(dir));
     }
@@ -230,6 +230,8 @@ pub fn delete(root: &Root, reference: &str, force: bool) -> Result<()> {
     let name = if st.name.is_empty() { name_of(root, &id) } else { st.name.clone() };
     let existed = root.dir_of(&id).exists();
     errors.extend(root.remove(&id, &name).iter().map(|e| e.to_string()));
+    // An image's container: its writable layer (nsbox's overlay annotation) goes with it.
+    errors.extend(plan.as_ref().and_then(|p| p.overlay.as_ref()).and_then(|o| crate::rootfs::overlay::remove_layer(o, &id)));
     if existed {
         root.event("remove", &State { name, ..st });
     }

@@ -41,6 +41,9 @@ fn run_container(args: &RunArgs, mut control: Option<&mut Control>) -> Result<i3
     validate_id(&args.id)?;
     let (spec, bundle) = load_spec(args, control.as_deref_mut())?;
     let mut plan = Plan::from_spec(&spec, Path::new(&bundle))?;
+    // A foreground container on an image: its writable layer goes when we return, however we
+    // return (its caller, killed, cannot remove it; we see the control socket close and end).
+    let _layer = LayerGuard(plan.overlay.clone().map(|o| (o, args.id.clone())));
     plan.state_root.clone_from(&args.root);
     // A run of this id SIGKILLed before us left its cgroups recorded: they go now, or ours would
     // collide with them.
@@ -63,4 +66,15 @@ fn run_container(args: &RunArgs, mut control: Option<&mut Control>) -> Result<i3
         c.send(&FromRuntime::Exited { exit_code: exit.code, signal: exit.signal.map(|s| s.as_str().to_string()) });
     }
     Ok(exit.code)
+}
+
+/// Removes the container's writable layer (nsbox's overlay annotation) when dropped.
+struct LayerGuard(Option<(crate::spec::OverlayRoot, String)>);
+
+impl Drop for LayerGuard {
+    fn drop(&mut self) {
+        if let Some(e) = self.0.as_ref().and_then(|(o, id)| crate::rootfs::overlay::remove_layer(o, id)) {
+            eprintln!("nsbox-runtime: cleanup: {e}");
+        }
+    }
 }

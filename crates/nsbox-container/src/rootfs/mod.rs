@@ -21,6 +21,7 @@ use crate::syscalls::*;
 pub mod devices;
 pub mod masks;
 mod mounts;
+pub mod overlay;
 mod resolve;
 
 use mounts::mount_one;
@@ -73,14 +74,18 @@ pub fn setup(plan: &Plan, before_pivot: &mut dyn FnMut() -> crate::error::Result
     before_pivot()?;
     let root_path = plan.root.to_string_lossy().into_owned();
     let host_root = root_path == "/";
-    let root_tree = open_tree(None, &root_path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE).map_err(|e| {
-        let why = match e {
-            Errno::ENOENT => "rootfs does not exist",
-            Errno::ENOTDIR => "rootfs is not a directory",
-            _ => e.desc(),
-        };
-        explained("open_tree", &root_path, e, why)
-    })?;
+    let root_tree = match &plan.overlay {
+        // An image: its layers as an overlay made here, in the container's mount namespace.
+        Some(o) => overlay::mount(o)?,
+        None => open_tree(None, &root_path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE).map_err(|e| {
+            let why = match e {
+                Errno::ENOENT => "rootfs does not exist",
+                Errno::ENOTDIR => "rootfs is not a directory",
+                _ => e.desc(),
+            };
+            explained("open_tree", &root_path, e, why)
+        })?,
+    };
     if plan.root_readonly && host_root {
         // Before anything is mounted, so the host's own submounts are read-only too and nothing we
         // do afterwards can create a file on the host's filesystems.

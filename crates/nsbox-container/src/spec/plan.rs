@@ -47,6 +47,8 @@ pub struct Plan {
     pub join: Vec<(NsKind, PathBuf)>,
     pub root: PathBuf,
     pub root_readonly: bool,
+    /// nsbox's extension: the root is an overlay of these layers (spec/overlay.rs).
+    pub overlay: Option<super::OverlayRoot>,
     pub hostname: Option<String>,
     pub domainname: Option<String>,
     pub uid_map: Vec<IdMapping>,
@@ -171,6 +173,10 @@ impl Plan {
             None => Resources::default(),
         };
         let annotations = spec.annotations().clone().unwrap_or_default();
+        let overlay = super::overlay::overlay_root(&annotations)?;
+        if overlay.is_some() && !namespaces.contains(&NsKind::Mnt) {
+            return Err(SpecError::new(format!("annotations.{}", super::ANNOTATION_OVERLAY), "needs a mount namespace (add mount to linux.namespaces)"));
+        }
         let flag = |k: &str| annotations.get(k).map(|v| v == "true").unwrap_or(false);
         let seccomp = linux.seccomp().clone().map(|config| SeccompPlan {
             config,
@@ -184,6 +190,7 @@ impl Plan {
             join,
             root: root_path,
             root_readonly: root.readonly().unwrap_or(false),
+            overlay,
             hostname: spec.hostname().clone().filter(|h| !h.is_empty()),
             domainname: spec.domainname().clone().filter(|d| !d.is_empty()),
             uid_map,

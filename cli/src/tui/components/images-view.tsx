@@ -1,0 +1,73 @@
+/* @jsxRuntime automatic */
+import { Box, Text } from 'ink';
+import { useState } from 'react';
+import type { DashboardApi } from '../api.js';
+import { errorMessage } from '../api.js';
+import { bytes, duration, fit, windowStart } from '../format.js';
+import { LAYER, useKeys } from '../hooks/use-keys.js';
+import { usePoll } from '../hooks/use-poll.js';
+import { ConfirmDialog } from './confirm-dialog.js';
+
+interface Props { api: DashboardApi; width: number; height: number; refreshMs: number; now: number }
+
+/** One row a name, as `nsbox images` lists them. */
+interface Row { name: string; repo: string; tag: string; id: string; created?: string; size: number }
+
+function rows(images: Awaited<ReturnType<DashboardApi['listImages']>>): Row[] {
+  return images.flatMap((i) => i.names.map((name) => {
+    const slash = name.lastIndexOf('/');
+    const colon = name.lastIndexOf(':');
+    const [repo, tag] = colon > slash ? [name.slice(0, colon), name.slice(colon + 1)] : [name, ''];
+    return { name, repo, tag, id: i.id.replace(/^sha256:/, '').slice(0, 12), created: i.created, size: i.size };
+  }));
+}
+
+/** 5: the image store; d removes the selected name (asks first; `y` again forces past a container using it). */
+export function ImagesView({ api, width, height, refreshMs, now }: Props) {
+  const images = usePoll(() => api.listImages(), refreshMs, 'images');
+  const [sel, setSel] = useState(0);
+  const [start, setStart] = useState(0);
+  const [confirm, setConfirm] = useState<{ name: string; force: boolean }>();
+  const [note, setNote] = useState<{ error: boolean; text: string }>();
+  const list = rows(images.data ?? []);
+  const i = Math.min(sel, Math.max(0, list.length - 1));
+  const cur = list[i];
+  const listHeight = Math.max(1, height - 3);
+  const first = windowStart(i, start, listHeight, list.length);
+  useKeys(LAYER.view, (input, key) => {
+    if (key.upArrow) { setSel(Math.max(0, i - 1)); return true; }
+    if (key.downArrow) { setSel(Math.min(list.length - 1, i + 1)); return true; }
+    if (input === 'd' && cur) { setConfirm({ name: cur.name, force: false }); return true; }
+    return false;
+  });
+  const remove = (name: string, force: boolean): void => {
+    setNote({ error: false, text: `removing ${name}…` });
+    api.removeImage(name, { force }).then(
+      () => { setNote({ error: false, text: `removed ${name}` }); images.refresh(); if (first !== start) setStart(first); },
+      (e: unknown) => {
+        const inUse = (e as { code?: string }).code === 'ERR_IMAGE_IN_USE';
+        if (inUse && !force) setConfirm({ name, force: true });
+        setNote({ error: true, text: errorMessage(e) });
+      },
+    );
+  };
+  if (!images.data) return <Text color={images.error ? 'yellow' : undefined}>{images.error ? errorMessage(images.error) : 'loading…'}</Text>;
+  const age = (c?: string) => (c ? `${duration((now * 1000 - Date.parse(c)) / 1000)} ago` : '');
+  return (
+    <Box flexDirection="column" width={width}>
+      {confirm ? (
+        <ConfirmDialog question={`${confirm.force ? 'Force-remove' : 'Remove'} ${confirm.name}?`}
+          detail={confirm.force ? 'A container uses it: its layers stay until that container is removed.' : 'The last name removes the image; layers nothing else uses are freed.'}
+          onAnswer={(yes) => { setConfirm(undefined); if (yes) remove(confirm.name, confirm.force); }} />
+      ) : null}
+      <Text bold>{'  '}{fit('REPOSITORY', 36)} {fit('TAG', 12)} {fit('IMAGE ID', 12)} {fit('CREATED', 14)} SIZE</Text>
+      {list.length === 0 ? <Text dimColor>  no images (nsbox load -i FILE, nsbox pull NAME)</Text> : null}
+      {list.slice(first, first + listHeight).map((r, j) => (
+        <Text key={r.name} inverse={first + j === i} wrap="truncate">
+          {first + j === i ? '› ' : '  '}{fit(r.repo, 36)} {fit(r.tag, 12)} {fit(r.id, 12)} {fit(age(r.created), 14)} {bytes(r.size)}
+        </Text>
+      ))}
+      {note ? <Text color={note.error ? 'red' : 'green'} wrap="truncate">{note.text}</Text> : <Text dimColor>↑ ↓ select · d remove</Text>}
+    </Box>
+  );
+}

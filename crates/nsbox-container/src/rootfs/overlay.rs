@@ -1,0 +1,50 @@
+//! The overlay root (spec/overlay.rs): made with fsopen/fsconfig/fsmount in the container's own
+//! mount namespace, as a detached mount that the caller attaches at the staging point, so it never
+//! appears in the host's mount table and vanishes with the namespace.
+
+use std::os::fd::OwnedFd;
+
+use crate::spec::OverlayRoot;
+use crate::syscalls::{fsconfig_string, fsmount, fsopen};
+
+use super::{explained, sys, Result};
+
+pub fn mount(o: &OverlayRoot) -> Result<OwnedFd> {
+    let fs = fsopen("overlay").map_err(|e| explained("fsopen", "overlay", e, "overlayfs is not available in this kernel"))?;
+    // fsconfig takes at most 256 bytes a value: one `lowerdir+` a layer (Linux ≥ 6.8), else the
+    // classic colon list, which then has to fit.
+    let lowers: Vec<String> = o.lowerdirs.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    for (i, l) in lowers.iter().enumerate() {
+        match fsconfig_string(&fs, "lowerdir+", l) {
+            Ok(()) => {}
+            Err(nix::errno::Errno::EINVAL) if i == 0 => {
+                let joined = lowers.join(":");
+                fsconfig_string(&fs, "lowerdir", &joined).map_err(|e| {
+                    explained("overlay lowerdir", &joined, e, "this kernel takes no lowerdir+ (Linux < 6.8) and the layer list exceeds 256 bytes")
+                })?;
+                break;
+            }
+            Err(e) => return Err(sys("overlay lowerdir+", l)(e)),
+        }
+    }
+    let upper = o.upperdir.to_string_lossy().into_owned();
+    fsconfig_string(&fs, "upperdir", &upper).map_err(sys("overlay upperdir", &upper))?;
+    let work = o.workdir.to_string_lossy().into_owned();
+    fsconfig_string(&fs, "workdir", &work).map_err(sys("overlay workdir", &work))?;
+    fsmount(&fs).map_err(sys("mount overlay", format!("upperdir={upper}")))
+}
+
+/// Removes the container's writable layer (the upperdir's parent) if it is marked as this
+/// container's: `nsbox-layer` in it holds the id. Anything else is left alone.
+pub fn remove_layer(o: &OverlayRoot, id: &str) -> Option<String> {
+    let dir = o.upperdir.parent()?;
+    let marker = std::fs::read_to_string(dir.join("nsbox-layer")).ok()?;
+    if marker.trim() != id {
+        return None;
+    }
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => Some(format!("remove {}: {e}", dir.display())),
+    }
+}

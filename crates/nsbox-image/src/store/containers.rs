@@ -1,0 +1,117 @@
+//! A container's writable layer in the store: containers/<id>/ with upper/ and work/ (overlayfs's),
+//! merged/ (the config's root.path: the runtime mounts the overlay there inside the container's own
+//! mount namespace, so the host never sees it) and `image`, the manifest it was made from (which
+//! rmi and prune read: an image a container uses stays).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::PathBuf;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{mkdirs, Result, Store, StoreError};
+use crate::digest::Digest;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerLayer {
+    pub id: String,
+    /// Manifest digest of the image.
+    pub image: String,
+    /// Config digest (docker's image id).
+    pub image_id: String,
+    /// Layer directories, top first (overlayfs's lowerdir order).
+    pub lowerdirs: Vec<String>,
+    pub upperdir: String,
+    pub workdir: String,
+    pub rootfs: String,
+    /// The image config (`config.Entrypoint`, `config.Cmd`, …).
+    pub config: Value,
+}
+
+fn check_id(id: &str) -> Result<()> {
+    if id.is_empty() || id.len() > 128 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.') || id.starts_with('.') {
+        return Err(StoreError::invalid(format!("container {id:?}"), "an id is 1-128 characters of [A-Za-z0-9_.-]"));
+    }
+    Ok(())
+}
+
+fn overlay_safe(p: &std::path::Path) -> Result<String> {
+    let s = p.to_string_lossy().into_owned();
+    // overlayfs's option syntax gives ':' and ',' meanings of their own.
+    if s.contains(':') || s.contains(',') {
+        return Err(StoreError::invalid(s, "a store path used by overlayfs must not contain ':' or ','"));
+    }
+    Ok(s)
+}
+
+impl Store {
+    fn container_dir(&self, id: &str) -> PathBuf {
+        self.root.join("containers").join(id)
+    }
+
+    pub fn create_container_layer(&self, reference: &str, id: &str) -> Result<ContainerLayer> {
+        check_id(id)?;
+        if !nix::unistd::geteuid().is_root() {
+            return Err(StoreError::Rootless {
+                what: format!("image {reference}"),
+                msg: "a container from an image needs root for now (overlayfs in a user namespace is not supported yet): run as root, or use --rootfs DIR".into(),
+            });
+        }
+        let manifest = self.resolve(reference)?;
+        // Manifest and config read (and hashed) once: this runs before every container start.
+        let m = self.manifest(&manifest)?;
+        let config = self.config(&m)?;
+        let mut lowerdirs = self.layer_dirs_of(&manifest, &config)?.iter().map(|p| overlay_safe(p)).collect::<Result<Vec<_>>>()?;
+        lowerdirs.reverse();
+        let dir = self.container_dir(id);
+        fs::create_dir(&dir).map_err(|e| StoreError::io("mkdir", &dir, &e))?;
+        let made = (|| {
+            fs::write(dir.join("image"), manifest.to_string()).map_err(|e| StoreError::io("write", dir.join("image"), &e))?;
+            // The runtime removes this directory with the container only when it names the id.
+            fs::write(dir.join("nsbox-layer"), id).map_err(|e| StoreError::io("write", dir.join("nsbox-layer"), &e))?;
+            for d in ["upper", "work", "merged"] {
+                mkdirs(&dir.join(d), 0o755)?;
+            }
+            Ok(ContainerLayer {
+                id: id.to_owned(),
+                image: manifest.to_string(),
+                image_id: m.config.digest.clone(),
+                lowerdirs,
+                upperdir: overlay_safe(&dir.join("upper"))?,
+                workdir: overlay_safe(&dir.join("work"))?,
+                rootfs: dir.join("merged").display().to_string(),
+                config,
+            })
+        })();
+        if made.is_err() {
+            let _ = fs::remove_dir_all(&dir);
+        }
+        made
+    }
+
+    /// Removes a container's writable layer; one already gone is no error.
+    pub fn remove_container_layer(&self, id: &str) -> Result<()> {
+        check_id(id)?;
+        let dir = self.container_dir(id);
+        match fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::io("remove", &dir, &e)),
+        }
+    }
+
+    /// Which containers use which manifest.
+    pub fn container_users(&self) -> BTreeMap<Digest, Vec<String>> {
+        let mut out: BTreeMap<Digest, Vec<String>> = BTreeMap::new();
+        let Ok(entries) = fs::read_dir(self.root.join("containers")) else { return out };
+        for e in entries.flatten() {
+            let id = e.file_name().to_string_lossy().into_owned();
+            if let Some(d) = fs::read_to_string(e.path().join("image")).ok().and_then(|s| Digest::parse(s.trim()).ok()) {
+                out.entry(d).or_default().push(id);
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,69 @@
+//! Layers: a stored layer blob unpacked into tmp/, renamed to layers/<diff id>/ once unpacking
+//! succeeded (and the blob hashed to its digest again on the way), under a per-blob flock so that
+//! concurrent pulls and loads of one layer unpack it once.
+
+use std::fs;
+use std::io::{self, Read};
+
+use super::{lock_file, Result, Store, StoreError};
+use crate::digest::{Digest, HashingWriter};
+use crate::unpack::{self, Compression};
+
+struct Hashing<R> {
+    inner: R,
+    hash: HashingWriter<io::Sink>,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        io::Write::write_all(&mut self.hash, &buf[..n])?;
+        Ok(n)
+    }
+}
+
+impl Store {
+    /// The diff id a blob was unpacked to, when its layer directory exists.
+    pub fn unpacked(&self, blob: &Digest) -> Option<Digest> {
+        let text = fs::read_to_string(self.root.join("diffids").join(blob.hex())).ok()?;
+        let d = Digest::parse(text.trim()).ok()?;
+        self.layer_path(&d).is_dir().then_some(d)
+    }
+
+    pub fn unpack_layer(&self, blob: &Digest, compression: Compression) -> Result<Digest> {
+        let lock_path = self.root.join("locks").join(blob.hex());
+        let _lock = lock_file(&lock_path, libc::LOCK_EX)?;
+        if let Some(d) = self.unpacked(blob) {
+            return Ok(d);
+        }
+        if !nix::unistd::geteuid().is_root() {
+            return Err(StoreError::Rootless {
+                what: format!("unpack layer {blob}"),
+                msg: "unpacking layers needs root (file owners must be kept); rootless images are not supported yet".into(),
+            });
+        }
+        let mut tmp = self.tmp("layer", true)?;
+        let mut body = Hashing { inner: io::BufReader::with_capacity(1 << 20, self.open_blob(blob)?), hash: HashingWriter::new(io::sink()) };
+        let diff_id = unpack::unpack(&mut body, compression, &tmp.path).map_err(|err| StoreError::Layer { layer: blob.clone(), err })?;
+        io::copy(&mut body, &mut io::sink()).map_err(|e| StoreError::io("read blob", self.blob_path(blob), &e))?;
+        blob.expect(&body.hash.finish().1, &format!("layer blob {blob}"))?;
+        let dest = self.layer_path(&diff_id);
+        if !dest.is_dir() {
+            fs::rename(&tmp.path, &dest).map_err(|e| StoreError::io("rename", &dest, &e))?;
+            tmp.keep = true;
+            self.sync_dir("layers");
+        }
+        self.write_small(&format!("diffids/{}", blob.hex()), diff_id.to_string().as_bytes())?;
+        Ok(diff_id)
+    }
+
+    /// A small file replaced atomically (tmp + fsync + rename).
+    pub(crate) fn write_small(&self, rel: &str, bytes: &[u8]) -> Result<()> {
+        let tmp = self.tmp("file", false)?;
+        io::Write::write_all(&mut &tmp.file, bytes).map_err(|e| StoreError::io("write", &tmp.path, &e))?;
+        tmp.file.sync_all().map_err(|e| StoreError::io("fsync", &tmp.path, &e))?;
+        let dest = self.root.join(rel);
+        fs::rename(&tmp.path, &dest).map_err(|e| StoreError::io("rename", &dest, &e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,224 @@
+//! The content-addressed store. Layout under the root (/var/lib/nsbox as root, else
+//! $XDG_DATA_HOME/nsbox, default ~/.local/share/nsbox; NSBOX_STORE or [`Store::open`]'s argument first):
+//!
+//! ```text
+//! blobs/sha256/<hex>     manifests, configs, layer blobs: renamed in only after their bytes hashed to <hex>
+//! layers/<diffid hex>/   an unpacked layer (overlayfs lowerdir), renamed in only once its diff id matched
+//! diffids/<blob hex>     the diff id a layer blob unpacked to (so the same blob is unpacked once)
+//! index.json             names → manifest digest (tmp + rename, under index.lock)
+//! containers/<id>/       a container's writable layer: upper/, work/, merged/ (its root's mount point), image
+//! tmp/                   work in progress, each entry flocked by the process writing it (made under
+//!                        tmp.lock shared; the clean-up at open scans under tmp.lock exclusive)
+//! locks/<hex>            one flock per layer, so two pulls or loads of it unpack it once
+//! gc.lock                shared by every open Store, exclusive while rmi/prune delete
+//! ```
+//! A killed pull or load leaves only tmp/ entries nobody holds a lock on: the next open removes them.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+
+use crate::digest::{Digest, DigestError};
+use crate::unpack::UnpackError;
+
+mod archive;
+mod blobs;
+mod containers;
+mod gc;
+mod images;
+mod index;
+mod layers;
+pub mod names;
+mod save;
+mod sink;
+mod volumes;
+
+pub use archive::Loaded;
+pub use containers::ContainerLayer;
+pub use gc::Removed;
+pub use images::{Descriptor, ImageInfo, Manifest};
+pub use save::ArchiveFormat;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{op}({path}): {errno:?}: {}", errno.desc())]
+    Io { op: &'static str, path: String, errno: Errno },
+    #[error("{0}")]
+    Digest(#[from] DigestError),
+    #[error("{0}")]
+    Unpack(#[from] UnpackError),
+    #[error("layer {layer}: {err}")]
+    Layer { layer: Digest, err: UnpackError },
+    #[error("no such image {reference:?} in the store {store} (nsbox pull {reference}, or nsbox load -i FILE)")]
+    NotFound { reference: String, store: String },
+    #[error("image {reference:?} is used by container(s) {containers} (remove them first, or force)")]
+    InUse { reference: String, containers: String },
+    #[error("{what}: {msg}")]
+    Invalid { what: String, msg: String },
+    #[error("{what}: {msg}")]
+    Rootless { what: String, msg: String },
+}
+
+impl StoreError {
+    pub fn io(op: &'static str, path: impl AsRef<Path>, e: &io::Error) -> StoreError {
+        StoreError::Io { op, path: path.as_ref().display().to_string(), errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)) }
+    }
+
+    pub fn invalid(what: impl Into<String>, msg: impl Into<String>) -> StoreError {
+        StoreError::Invalid { what: what.into(), msg: msg.into() }
+    }
+
+    /// The stable code callers branch on (`err.code` in JS).
+    pub fn code(&self) -> String {
+        match self {
+            StoreError::Io { errno, .. } => format!("{errno:?}"),
+            StoreError::Digest(DigestError::Mismatch { .. }) => "ERR_DIGEST_MISMATCH".into(),
+            StoreError::Digest(DigestError::Parse(_)) => "ERR_INVALID_IMAGE".into(),
+            StoreError::Unpack(UnpackError::Refused { .. }) | StoreError::Layer { err: UnpackError::Refused { .. }, .. } => "ERR_LAYER_REFUSED".into(),
+            StoreError::Unpack(u) | StoreError::Layer { err: u, .. } => u.errno().map(|e| format!("{e:?}")).unwrap_or_else(|| "ERR_INVALID_IMAGE".into()),
+            StoreError::NotFound { .. } => "ERR_IMAGE_NOT_FOUND".into(),
+            StoreError::InUse { .. } => "ERR_IMAGE_IN_USE".into(),
+            StoreError::Invalid { .. } => "ERR_INVALID_IMAGE".into(),
+            StoreError::Rootless { .. } => "ERR_ROOTLESS_IMAGE".into(),
+        }
+    }
+
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            StoreError::Io { errno, .. } => Some(*errno as i32),
+            StoreError::Unpack(u) | StoreError::Layer { err: u, .. } => u.errno().map(|e| e as i32),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+pub struct Store {
+    root: PathBuf,
+    /// Held shared while this Store lives; rmi/prune take it exclusive on the same descriptor.
+    gc_lock: File,
+}
+
+/// Where the store lives when the caller names none.
+pub fn default_root() -> PathBuf {
+    if let Some(p) = std::env::var_os("NSBOX_STORE").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    if nix::unistd::geteuid().is_root() {
+        return PathBuf::from("/var/lib/nsbox");
+    }
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".local/share"));
+    data.join("nsbox")
+}
+
+pub(crate) fn mkdirs(p: &Path, mode: u32) -> Result<()> {
+    fs::DirBuilder::new().recursive(true).mode(mode).create(p).map_err(|e| StoreError::io("mkdir", p, &e))
+}
+
+pub(crate) fn flock(f: &File, path: &Path, op: libc::c_int) -> Result<bool> {
+    loop {
+        // SAFETY: flock on a descriptor we own; released when the file is closed.
+        match Errno::result(unsafe { libc::flock(f.as_raw_fd(), op) }) {
+            Ok(_) => return Ok(true),
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EWOULDBLOCK) if op & libc::LOCK_NB != 0 => return Ok(false),
+            Err(errno) => return Err(StoreError::Io { op: "flock", path: path.display().to_string(), errno }),
+        }
+    }
+}
+
+pub(crate) fn lock_file(path: &Path, op: libc::c_int) -> Result<File> {
+    let f = OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).custom_flags(libc::O_CLOEXEC).open(path)
+        .map_err(|e| StoreError::io("open", path, &e))?;
+    flock(&f, path, op)?;
+    Ok(f)
+}
+
+impl Store {
+    /// Opens (creating) the store at `root` (None: [`default_root`]) and removes what killed
+    /// pulls and loads left in tmp/.
+    pub fn open(root: Option<&Path>) -> Result<Store> {
+        let root = root.map(Path::to_path_buf).unwrap_or_else(default_root);
+        for d in ["blobs/sha256", "layers", "diffids", "tmp", "locks", "containers"] {
+            mkdirs(&root.join(d), 0o711)?;
+        }
+        let gc_lock = lock_file(&root.join("gc.lock"), libc::LOCK_SH)?;
+        let store = Store { root, gc_lock };
+        store.clean_tmp();
+        Ok(store)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub(crate) fn blob_path(&self, d: &Digest) -> PathBuf {
+        self.root.join("blobs/sha256").join(d.hex())
+    }
+
+    pub(crate) fn layer_path(&self, diff_id: &Digest) -> PathBuf {
+        self.root.join("layers").join(diff_id.hex())
+    }
+
+    /// A fresh entry under tmp/ (a file or a directory), flocked until the guard is dropped.
+    pub(crate) fn tmp(&self, kind: &str, dir: bool) -> Result<Tmp> {
+        // Shared while the entry exists but is not yet flocked: clean_tmp (exclusive) cannot take it
+        // for a killed process's leftover in that window.
+        let _making = lock_file(&self.root.join("tmp.lock"), libc::LOCK_SH)?;
+        let name = format!("{kind}-{}-{:08x}", std::process::id(), rand32());
+        let path = self.root.join("tmp").join(name);
+        let file = if dir {
+            fs::DirBuilder::new().mode(0o755).create(&path).map_err(|e| StoreError::io("mkdir", &path, &e))?;
+            File::open(&path).map_err(|e| StoreError::io("open", &path, &e))?
+        } else {
+            OpenOptions::new().create_new(true).read(true).write(true).mode(0o644).custom_flags(libc::O_CLOEXEC).open(&path)
+                .map_err(|e| StoreError::io("create", &path, &e))?
+        };
+        flock(&file, &path, libc::LOCK_EX)?;
+        Ok(Tmp { path, file, keep: false })
+    }
+
+    /// Entries of tmp/ no living process holds: a killed pull's or load's, never trusted.
+    fn clean_tmp(&self) {
+        let Ok(_cleaning) = lock_file(&self.root.join("tmp.lock"), libc::LOCK_EX) else { return };
+        let dir = self.root.join("tmp");
+        let Ok(entries) = fs::read_dir(&dir) else { return };
+        for e in entries.flatten() {
+            let p = e.path();
+            let Ok(f) = File::open(&p) else { continue };
+            if matches!(flock(&f, &p, libc::LOCK_EX | libc::LOCK_NB), Ok(true)) {
+                let _ = if p.is_dir() { fs::remove_dir_all(&p) } else { fs::remove_file(&p) };
+            }
+        }
+    }
+}
+
+pub(crate) struct Tmp {
+    pub path: PathBuf,
+    pub file: File,
+    pub keep: bool,
+}
+
+impl Drop for Tmp {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = if self.path.is_dir() { fs::remove_dir_all(&self.path) } else { fs::remove_file(&self.path) };
+        }
+    }
+}
+
+fn rand32() -> u32 {
+    let mut b = [0u8; 4];
+    if File::open("/dev/urandom").and_then(|mut f| io::Read::read_exact(&mut f, &mut b)).is_err() {
+        return std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    }
+    u32::from_ne_bytes(b)
+}
