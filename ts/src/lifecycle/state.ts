@@ -79,6 +79,19 @@ export interface ContainerState {
   /** Endpoint ids the monitor released when the container ended (remove() detaches only the others). */
   releasedEndpoints: string[];
   endpoints: EndpointState[];
+  /** A rootless container's user-mode network helper (pasta, slirp4netns), as its keeper last recorded it. */
+  networkHelper: NetworkHelperState | null;
+}
+
+/** `run/helpers/ID/status.json`, written by the keeper (crates/nsbox-net/src/rootless/keeper.rs). */
+export interface NetworkHelperState {
+  helper: 'pasta' | 'slirp4netns';
+  pid: number;
+  keeperPid: number;
+  /** false once the helper died before the container: the container has lost its network. */
+  running: boolean;
+  /** How the helper ended, e.g. "killed by SIGKILL". */
+  exit?: string;
 }
 
 /** `--root`/`NSBOX_ROOT`, else /run/nsbox as root and $XDG_RUNTIME_DIR/nsbox otherwise (as the runtime decides). */
@@ -185,6 +198,11 @@ function readStateOnce(root: string, id: string): ContainerState {
   } catch {
     s.endpoints = [];
   }
+  try {
+    s.networkHelper = readJson(path.join(root, 'run', 'helpers', id, 'status.json')) as NetworkHelperState;
+  } catch {
+    s.networkHelper = null;
+  }
   s.status = liveStatus(s);
   return s;
 }
@@ -195,7 +213,7 @@ function blank(id: string): ContainerState {
     monitorStartTime: null, exitCode: null, exitSignal: null, oomKilled: false, createdAt: '', startedAt: null, finishedAt: null,
     bundle: '', rootfs: '', command: [], tty: false, stdinOpen: false, autoRemove: false, namespaces: [], cgroups: [], uidMap: [],
     gidMap: [], timeOffsets: { boottime: 0, monotonic: 0 }, mounts: [], logPath: '', logMaxSize: 0, logDropped: 0,
-    logError: null, errors: [], releasedEndpoints: [], endpoints: [],
+    logError: null, errors: [], releasedEndpoints: [], endpoints: [], networkHelper: null,
   };
 }
 
