@@ -11,6 +11,7 @@ import { runScenario } from './helpers.js';
 
 type Cli = { code: number | null; stdout: string; stderr: string };
 interface Facts {
+  ping: Cli; dnsSend: Cli; dnsGot: string; udp: Cli; udpLogs: string;
   outbound: Cli; defaultNet: Cli; loopbackHidden: Cli; loopbackAsked: Cli; slirp: Cli;
   web: Cli; slirpWeb: Cli; slirpPublished: { ok: boolean; out: string }; fromLoopback: { ok: boolean; out: string }; fromAddress: { ok: boolean; out: string };
   whileRunning: { procs: string[]; state: boolean }; rm: Cli; afterRm: { procs: string[]; state: string };
@@ -34,6 +35,11 @@ test('rootless networking: pasta and slirp4netns, published ports, the host loop
   t.regex(f.defaultNet.stdout, /hello-from-host/, 'the default network of a rootless container is pasta');
   t.regex(f.loopbackHidden.stdout, /rc=(?!0)\d+/, `host loopback hidden by default: ${f.loopbackHidden.stdout}`);
   t.regex(f.loopbackAsked.stdout, /hello-from-host\s+rc=0/, `pasta:--map-gw reaches it: ${f.loopbackAsked.stdout}${f.loopbackAsked.stderr}`);
+  t.is(f.ping.code, 0, `ICMP through pasta: ${f.ping.stdout}${f.ping.stderr}`);
+  t.is(f.dnsSend.code, 0, f.dnsSend.stderr);
+  t.regex(f.dnsGot, /dns-query-from-container/, 'a query to 169.254.1.1:53 reaches the host\'s resolver');
+  t.is(f.udp.code, 0, f.udp.stderr);
+  t.regex(f.udpLogs, /hello-udp/, '-p 9998:9999/udp');
   t.is(f.slirp.code, 0, f.slirp.stderr);
   t.regex(f.slirp.stdout, /nameserver 10\.0\.2\.3[\s\S]*hello-from-host/, 'slirp4netns: its DNS, and outbound TCP');
 

@@ -21,6 +21,10 @@ for (const c of [
   'ip addr add 192.0.2.254/24 dev h1', 'ip link set h0 up', 'ip link set h1 up', 'ip route add default via 192.0.2.254 dev h0',
   'mount -t tmpfs -o mode=755 nsbox-test-tun /dev/net', 'mknod -m 666 /dev/net/tun c 10 200',
   'mount -t tmpfs -o mode=1777 nsbox-test-tmp /tmp', 'mount -t tmpfs -o mode=755 nsbox-test-xdg /mnt',
+  // The host's resolver, as pasta reads it: the test's UDP listener on 192.0.2.9.
+  'echo nameserver 192.0.2.9 > /mnt/resolv.conf', 'mount --bind /mnt/resolv.conf /etc/resolv.conf',
+  // Ping sockets for pasta (this namespace's sysctl only).
+  'sysctl -qw net.ipv4.ping_group_range="0 2147483647"',
 ]) execFileSync('sh', ['-c', c]);
 const XDG = '/mnt/xdg';
 mkdirSync(XDG, { mode: 0o700 });
@@ -73,6 +77,24 @@ facts.defaultNet = cli(['run', '--rm', '--network', 'nsbox', '--', 'wget', '-qO-
 const lo = ['sh', '-c', 'timeout 5 wget -qO- http://192.0.2.254:8001/; echo rc=$?'];
 facts.loopbackHidden = cli(['run', '--rm', '--network', 'pasta', '--', ...lo]);
 facts.loopbackAsked = cli(['run', '--rm', '--network', 'pasta:--map-gw', '--', ...lo]);
+// ICMP through pasta's ping sockets; DNS: a query sent to 169.254.1.1 reaches the host's resolver.
+facts.ping = cli(['run', '--rm', '--network', 'pasta', '--', 'ping', '-c', '1', '-W', '3', '192.0.2.9']);
+const dns = spawn('socat', ['-u', 'UDP-RECVFROM:53,bind=192.0.2.9', 'STDOUT']);
+let dnsGot = '';
+dns.stdout.setEncoding('utf8').on('data', (d: string) => (dnsGot += d));
+servers.push(dns);
+facts.dnsSend = cli(['run', '--rm', '--network', 'pasta', '--', 'sh', '-c', 'echo dns-query-from-container | socat -u - UDP:169.254.1.1:53']);
+await until(() => dnsGot.includes('dns-query'));
+facts.dnsGot = dnsGot;
+// A published UDP port: what the host sends to 127.0.0.1:9998 arrives at the container's 9999.
+const u = cli(['run', '-d', '--name', 'udp', '-p', '9998:9999/udp', '--network', 'pasta', '--', 'socat', '-u', 'UDP-RECV:9999', 'STDOUT']);
+facts.udp = u;
+await until(() => {
+  sh('echo hello-udp | socat -u - UDP:127.0.0.1:9998');
+  return cli(['logs', 'udp']).stdout.includes('hello-udp');
+});
+facts.udpLogs = cli(['logs', 'udp']).stdout;
+cli(['rm', '-f', 'udp']);
 // slirp4netns, chosen by name.
 facts.slirp = cli(['run', '--rm', '--network', 'slirp4netns', '--', 'sh', '-c', 'cat /etc/resolv.conf; wget -qO- http://192.0.2.9:8000/']);
 
