@@ -129,11 +129,10 @@ export async function startHelper(o: HelperOptions): Promise<StartedHelper> {
   return {
     kind: o.kind, helperPid: answer.helperPid, keeperPid: answer.keeperPid ?? child.pid!, dir: o.dir,
     async stop() {
-      try {
-        process.kill(child.pid!, 'SIGTERM');
-      } catch {
-        return; // already gone (the container ended first)
-      }
+      // Already gone (the container ended first, so the keeper did its work): nothing to signal,
+      // and its pid may not be ours any more.
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
       await exited;
     },
   };
