@@ -11,6 +11,7 @@ import { runScenario } from './helpers.js';
 
 type Cli = { code: number | null; stdout: string; stderr: string };
 interface Facts {
+  tsApi: Cli;
   ping: Cli; dnsSend: Cli; dnsGot: string; udp: Cli; udpLogs: string;
   outbound: Cli; defaultNet: Cli; loopbackHidden: Cli; loopbackAsked: Cli; slirp: Cli;
   web: Cli; slirpWeb: Cli; slirpPublished: { ok: boolean; out: string }; fromLoopback: { ok: boolean; out: string }; fromAddress: { ok: boolean; out: string };
@@ -31,6 +32,8 @@ test('rootless networking: pasta and slirp4netns, published ports, the host loop
   t.is(f.outbound.code, 0, f.outbound.stderr);
   t.regex(f.outbound.stdout, /^nameserver 169\.254\.1\.1$/m, "resolv.conf points at pasta's DNS forwarder");
   t.regex(f.outbound.stdout, /hello-from-host/, 'outbound TCP reaches the host network');
+  t.is(f.tsApi.code, 0, f.tsApi.stderr);
+  t.like(JSON.parse(f.tsApi.stdout || '{}'), { exitCode: 0, stdout: 'hello-from-host\n' }, 'run({ network: \'pasta\', ports }) from TypeScript');
   t.is(f.defaultNet.code, 0, f.defaultNet.stderr);
   t.regex(f.defaultNet.stdout, /hello-from-host/, 'the default network of a rootless container is pasta');
   t.regex(f.loopbackHidden.stdout, /rc=(?!0)\d+/, `host loopback hidden by default: ${f.loopbackHidden.stdout}`);

@@ -71,6 +71,15 @@ const facts: Record<string, unknown> = {};
 
 // 1. Outbound TCP, and the resolv.conf pointing at pasta's DNS forwarder.
 facts.outbound = cli(['run', '--rm', '--network', 'pasta', '--', 'sh', '-c', 'cat /etc/resolv.conf; wget -qO- http://192.0.2.9:8000/']);
+// The same from TypeScript: run({ network: 'pasta', ports }) as nobody.
+const LIB = fileURLToPath(new URL('../../../ts/dist/index.js', import.meta.url));
+const tsScript = `const { run } = await import(${JSON.stringify(LIB)});
+const r = await run({ command: ['wget', '-qO-', 'http://192.0.2.9:8000/'], network: 'pasta', ports: [{ hostPort: 8090, containerPort: 80 }] });
+console.log(JSON.stringify(r));`;
+const ts = spawnSync(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), process.execPath, '--input-type=module', '-e', tsScript], {
+  encoding: 'utf8', timeout: 30_000, cwd: '/', env: { PATH: process.env.PATH!, HOME: '/nonexistent', XDG_RUNTIME_DIR: XDG },
+});
+facts.tsApi = { code: ts.status, stdout: ts.stdout, stderr: ts.stderr };
 // The default network of a rootless container is the helper (pasta here).
 facts.defaultNet = cli(['run', '--rm', '--network', 'nsbox', '--', 'wget', '-qO-', 'http://192.0.2.9:8000/']);
 // 2. The host's loopback: not reachable through the gateway by default; reachable when asked.

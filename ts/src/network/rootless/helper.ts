@@ -132,6 +132,9 @@ export async function startHelper(o: HelperOptions): Promise<StartedHelper> {
       // Already gone (the container ended first, so the keeper did its work): nothing to signal,
       // and its pid may not be ours any more.
       if (child.exitCode !== null || child.signalCode !== null) return;
+      // Referenced again: waiting for it must keep the process alive (it was unref'd so that a
+      // detached container's starter can exit while the keeper runs on).
+      child.ref();
       child.kill('SIGTERM');
       await exited;
     },
