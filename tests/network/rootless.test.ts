@@ -17,7 +17,7 @@ interface Facts {
   web: Cli; slirpWeb: Cli; slirpPublished: { ok: boolean; out: string }; fromLoopback: { ok: boolean; out: string }; fromAddress: { ok: boolean; out: string };
   whileRunning: { procs: string[]; state: boolean }; rm: Cli; afterRm: { procs: string[]; state: string };
   beforeKill: string[]; afterMonitorKill: { procs: string[]; state: string }; afterKeeperKill: string[]; psLost: string; afterLostRm: { procs: string[]; state: string };
-  missing: Cli; tun: Cli; bridgeRun: Cli; bridgeCreate: Cli; unsafeDir: Cli; tmpDir: Cli;
+  missing: Cli; tun: Cli; bridgeRun: Cli; bridgeCreate: Cli; unsafeDir: Cli; unsafeDirRuntime: Cli; tmpDir: Cli;
   tmpDirMode: { uid: number; mode: string }; leftover: { helpers: string[]; pasta: string[] };
 }
 
@@ -74,6 +74,8 @@ test('rootless networking: pasta and slirp4netns, published ports, the host loop
   t.regex(f.bridgeCreate.stderr, /ERR_ROOTLESS/);
   t.is(f.unsafeDir.code, 125);
   t.regex(f.unsafeDir.stderr, /ERR_UNSAFE_STATE_DIR: it belongs to uid 0, not 65534; refusing/);
+  t.is(f.unsafeDirRuntime.code, 125);
+  t.regex(f.unsafeDirRuntime.stderr, /check state directory\(\/tmp\/nsbox-65534\): ERR_UNSAFE_STATE_DIR: it belongs to uid 0, not 65534/);
   t.is(f.tmpDir.code, 0, f.tmpDir.stderr);
   t.deepEqual(f.tmpDirMode, { uid: 65534, mode: '700' });
   t.deepEqual(f.leftover, { helpers: [], pasta: [] }, 'no helper directory, no pasta left');

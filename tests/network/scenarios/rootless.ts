@@ -166,6 +166,8 @@ facts.bridgeCreate = cli(['network', 'create', 'mynet']);
 // 7. No XDG_RUNTIME_DIR: /tmp/nsbox-UID, refused when someone else made it first, else made 0700.
 mkdirSync(`/tmp/nsbox-${NOBODY}`, { mode: 0o777 });
 facts.unsafeDir = cli(['run', '--rm', '--network', 'pasta', '--', 'true'], { XDG_RUNTIME_DIR: '' });
+// The runtime refuses it too, for a detached container without a network (its own state root).
+facts.unsafeDirRuntime = cli(['run', '-d', '--rm', '--', 'true'], { XDG_RUNTIME_DIR: '' });
 rmSync(`/tmp/nsbox-${NOBODY}`, { recursive: true });
 facts.tmpDir = cli(['run', '--rm', '--network', 'pasta', '--', 'wget', '-qO-', 'http://192.0.2.9:8000/'], { XDG_RUNTIME_DIR: '' });
 const st = statSync(`/tmp/nsbox-${NOBODY}`);
