@@ -17,7 +17,7 @@ interface Facts {
   web: Cli; slirpWeb: Cli; slirpPublished: { ok: boolean; out: string }; fromLoopback: { ok: boolean; out: string }; fromAddress: { ok: boolean; out: string };
   whileRunning: { procs: string[]; state: boolean }; rm: Cli; afterRm: { procs: string[]; state: string };
   beforeKill: string[]; afterMonitorKill: { procs: string[]; state: string }; afterKeeperKill: string[]; psLost: string; afterLostRm: { procs: string[]; state: string };
-  missing: Cli; tun: Cli; bridgeRun: Cli; bridgeCreate: Cli; unsafeDir: Cli; unsafeDirRuntime: Cli; tmpDir: Cli;
+  missing: Cli; portTaken: Cli; tun: Cli; bridgeRun: Cli; bridgeCreate: Cli; unsafeDir: Cli; unsafeDirRuntime: Cli; tmpDir: Cli;
   tmpDirMode: { uid: number; mode: string }; leftover: { helpers: string[]; pasta: string[] };
 }
 
@@ -67,6 +67,8 @@ test('rootless networking: pasta and slirp4netns, published ports, the host loop
   t.regex(f.missing.stderr, /^nsbox: find network helper\(pasta\): ENOENT: .*apt-get install passt/m);
   t.is(f.tun.code, 125);
   t.regex(f.tun.stderr, /^nsbox: open tun device\(\/dev\/net\/tun\): EACCES: is mode 0600, .*chmod 0666 \/dev\/net\/tun/m);
+  t.is(f.portTaken.code, 125);
+  t.regex(f.portTaken.stderr, /^nsbox: start network helper\(\/usr\/bin\/pasta\): ERR_NETWORK_HELPER: pasta exited before it was ready: Failed to bind any port for '-t 127\.0\.0\.1\/8001:80'/m);
   t.is(f.bridgeRun.code, 125);
   t.regex(f.bridgeRun.stderr, /ERR_ROOTLESS: .*needs root.*--network pasta/);
   t.notRegex(f.bridgeRun.stderr, /EACCES/);

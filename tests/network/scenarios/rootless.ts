@@ -160,6 +160,8 @@ facts.missing = cli(['run', '--rm', '--network', 'pasta', '--', 'true'], { NSBOX
 chmodSync('/dev/net/tun', 0o600);
 facts.tun = cli(['run', '--rm', '--network', 'pasta', '--', 'true']);
 chmodSync('/dev/net/tun', 0o666);
+// A published port the host already uses (the loopback server's).
+facts.portTaken = cli(['run', '--rm', '-p', '127.0.0.1:8001:80', '--network', 'pasta', '--', 'true']);
 facts.bridgeRun = cli(['run', '--rm', '--network', 'mynet', '--', 'true']);
 facts.bridgeCreate = cli(['network', 'create', 'mynet']);
 

@@ -172,7 +172,7 @@ fn wait_pid_file(c: &KeeperConfig, helper: &OwnedFd, deadline: Instant) -> Resul
         let mut fds = [PollFd::new(helper.as_fd(), PollFlags::POLLIN)];
         let _ = poll(&mut fds, PollTimeout::from(5u8));
         if fds[0].revents().is_some_and(|r| !r.is_empty()) {
-            return Err(RootlessError::Helper { op: "start network helper", path: c.helper.clone(), detail: "exited before it was ready".into() });
+            return Err(RootlessError::Helper { op: "start network helper", path: c.helper.clone(), detail: format!("{:?} exited before it was ready", c.kind).to_lowercase() });
         }
         if Instant::now() > deadline {
             return Err(RootlessError::Helper { op: "start network helper", path: c.helper.clone(), detail: format!("not ready after {}s", READY_TIMEOUT.as_secs()) });
@@ -189,14 +189,16 @@ fn wait_ready_fd(c: &KeeperConfig, helper: &OwnedFd, ready: OwnedFd, deadline: I
     let mut b = [0u8; 1];
     match f.read(&mut b) {
         Ok(1) if b[0] == b'1' => Ok(()),
-        _ => Err(RootlessError::Helper { op: "start network helper", path: c.helper.clone(), detail: "exited before it was ready".into() }),
+        _ => Err(RootlessError::Helper { op: "start network helper", path: c.helper.clone(), detail: format!("{:?} exited before it was ready", c.kind).to_lowercase() }),
     }
 }
 
 /// Adds the end of the helper's log to a start failure (that is where it says why).
 fn with_log(e: RootlessError, log: &Path) -> RootlessError {
     let text = fs::read_to_string(log).unwrap_or_default();
-    let tail: Vec<&str> = text.lines().filter(|l| !l.is_empty() && !l.starts_with("Failed to send")).collect();
+    // pasta's informational lines (syslog unreachable, no IPv6 here) are not why it failed.
+    let noise = ["Failed to send", "No external routable interface", "No routable interface"];
+    let tail: Vec<&str> = text.lines().filter(|l| !l.is_empty() && !noise.iter().any(|n| l.starts_with(n))).collect();
     let tail = tail[tail.len().saturating_sub(3)..].join(" | ");
     match e {
         RootlessError::Helper { op, path, detail } if !tail.is_empty() => RootlessError::Helper { op, path, detail: format!("{detail}: {tail}") },

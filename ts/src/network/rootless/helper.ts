@@ -121,9 +121,10 @@ export async function startHelper(o: HelperOptions): Promise<StartedHelper> {
   }
   if (!answer.ready || !answer.helperPid) {
     await exited;
-    const message = answer.message ?? `the keeper ended without an answer (${first || 'no output'})`;
-    // The keeper's message is already `op(path): CODE: detail`.
-    throw err(answer.code ?? 'ERR_NETWORK_HELPER', `start ${o.kind}`, o.helper, message);
+    // The keeper's message is already `op(path): CODE: detail`: keep its parts.
+    const m = /^(.+?)\((.*?)\): (\S+): (.*)$/s.exec(answer.message ?? '');
+    if (m) throw err(m[3]!, m[1]!, m[2]!, m[4]!);
+    throw err(answer.code ?? 'ERR_NETWORK_HELPER', `start ${o.kind}`, o.helper, answer.message ?? `the keeper ended without an answer (${first || 'no output'})`);
   }
   child.unref();
   return {
