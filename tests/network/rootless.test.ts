@@ -16,7 +16,7 @@ interface Facts {
   outbound: Cli; defaultNet: Cli; loopbackHidden: Cli; loopbackAsked: Cli; slirp: Cli;
   web: Cli; slirpWeb: Cli; slirpPublished: { ok: boolean; out: string }; fromLoopback: { ok: boolean; out: string }; fromAddress: { ok: boolean; out: string };
   whileRunning: { procs: string[]; state: boolean }; rm: Cli; afterRm: { procs: string[]; state: string };
-  beforeKill: string[]; afterMonitorKill: { procs: string[]; state: string }; afterKeeperKill: string[]; psLost: string; afterLostRm: { procs: string[]; state: string };
+  beforeKill: string[]; afterMonitorKill: { procs: string[]; state: string }; afterKeeperKill: string[]; psLost: string; inspectRunning: Record<string, unknown> | null; inspectLost: Record<string, unknown> | null; afterLostRm: { procs: string[]; state: string };
   missing: Cli; portTaken: Cli; tun: Cli; bridgeRun: Cli; bridgeCreate: Cli; unsafeDir: Cli; unsafeDirRuntime: Cli; tmpDir: Cli;
   tmpDirMode: { uid: number; mode: string }; leftover: { helpers: string[]; pasta: string[] };
 }
@@ -61,6 +61,8 @@ test('rootless networking: pasta and slirp4netns, published ports, the host loop
   t.false(f.afterKeeperKill.includes('pasta'), 'SIGKILL of the keeper takes pasta along');
   t.regex(f.psLost, /lost$/m);
   t.regex(f.psLost, /Up .* \(network down: pasta killed by SIGKILL\)/, f.psLost);
+  t.like(f.inspectRunning, { helper: 'pasta', running: true });
+  t.like(f.inspectLost, { helper: 'pasta', running: false, exit: 'killed by SIGKILL' }, 'inspect: networkHelper');
   t.deepEqual(f.afterLostRm, { procs: [], state: '' });
 
   t.is(f.missing.code, 125);

@@ -148,10 +148,12 @@ cli(['rm', '-f', 'orphan']);
 
 // 5b. SIGKILL of pasta itself: the container lives on without its network, and ps says so.
 const k3 = cli(['run', '-d', '--name', 'lost', '--network', 'pasta', '--', 'sleep', '302']);
+facts.inspectRunning = (JSON.parse(cli(['inspect', 'lost']).stdout || '[{}]') as Array<Record<string, unknown>>)[0]?.networkHelper ?? null;
 const pasta3 = liveProcs(k3.stdout.trim()).find((p) => p.name === 'pasta');
 if (pasta3) process.kill(pasta3.pid, 'SIGKILL');
 await until(() => cli(['ps']).stdout.includes('network down'));
 facts.psLost = cli(['ps']).stdout;
+facts.inspectLost = (JSON.parse(cli(['inspect', 'lost']).stdout || '[{}]') as Array<Record<string, unknown>>)[0]?.networkHelper ?? null;
 cli(['rm', '-f', 'lost']);
 facts.afterLostRm = { procs: live(k3.stdout.trim()), state: state(k3.stdout.trim()) };
 
