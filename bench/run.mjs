@@ -6,7 +6,7 @@
 //   NSBOX_BENCH_RUNS     timed runs per entrant in the start-to-exit section (default 50)
 //   NSBOX_BENCH_WARMUP   untimed warm-up runs per entrant (default 3)
 //   NSBOX_BENCH_E2E_RUNS timed runs per entrant in the end-to-end and CLI start-up sections (default 20)
-//   NSBOX_BENCH_ONLY     comma-separated section keys to run (start,e2e,lifecycle,network,engines,cli,stats,pull,images)
+//   NSBOX_BENCH_ONLY     comma-separated section keys to run (start,e2e,lifecycle,network,rootless,engines,cli,stats,pull,images)
 //   NSBOX_BENCH_PULL_RUNS timed pulls per entrant in the pull section (default 5)
 //   NSBOX_RUNTIME        path of the nsbox-runtime executable (default target/release/nsbox-runtime)
 import fs from 'node:fs';
@@ -22,6 +22,7 @@ const SECTIONS = [
   { key: 'e2e', file: 'e2e.mjs', title: 'end-to-end (CLI and TS API)' },
   { key: 'lifecycle', file: 'lifecycle.mjs', title: 'lifecycle (detached containers, exec)' },
   { key: 'network', file: 'network.mjs', title: 'network (attach/detach, throughput)' },
+  { key: 'rootless', file: 'rootless.mjs', title: 'rootless network (pasta, slirp4netns)' },
   { key: 'engines', file: 'engines.mjs', title: 'engines (podman, containerd) per OCI runtime' },
   { key: 'cli', file: 'cli-start.mjs', title: 'CLI start-up (against node -e 0, docker, podman)' },
   { key: 'stats', file: 'stats.mjs', title: 'stats (one read of N containers, CPU ms)' },
@@ -69,7 +70,7 @@ async function main() {
       let section;
       if (!fs.existsSync(file)) {
         section = { key: s.key, title: s.title, skipped: `bench/${s.file} does not exist yet` };
-      } else if (!ctx.rootfs && s.key !== 'network' && s.key !== 'cli') {
+      } else if (!ctx.rootfs && s.key !== 'network' && s.key !== 'rootless' && s.key !== 'cli') {
         section = { key: s.key, title: s.title, skipped: '/bin/busybox missing (apt-get install busybox-static)' };
       } else {
         const t0 = Date.now();

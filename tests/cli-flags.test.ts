@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { InvalidSpecError } from 'nsbox';
 
-import { idMapping, publish, runOptionsFromFlags, volume } from '../cli/src/run-flags.js';
+import { idMapping, networkFlag, publish, runOptionsFromFlags, volume } from '../cli/src/run-flags.js';
 import { REPO, runCli } from './helpers/cli.js';
 
 test('docker-style flags become options', (t) => {
@@ -38,6 +38,15 @@ test('malformed flag values name the flag', (t) => {
   t.is(t.throws(() => volume('/a:/b:rx'), { instanceOf: InvalidSpecError })?.field, '--volume');
   t.is(t.throws(() => publish('80'), { instanceOf: InvalidSpecError })?.field, '--publish');
   t.is(t.throws(() => runOptionsFromFlags({ monotonicOffset: '1h' }, ['x']), { instanceOf: InvalidSpecError })?.field, '--monotonic-offset');
+});
+
+test('--network: a rootless helper with its one option turns the host loopback on; other options are refused', (t) => {
+  t.deepEqual(networkFlag('pasta'), { network: 'pasta' });
+  t.deepEqual(networkFlag('pasta:--map-gw'), { network: 'pasta', hostLoopback: true });
+  t.deepEqual(networkFlag('slirp4netns:allow_host_loopback=true'), { network: 'slirp4netns', hostLoopback: true });
+  t.like(runOptionsFromFlags({ network: 'pasta:--map-gw', publish: ['8080:80'] }, ['x']), { network: 'pasta', hostLoopback: true, ports: [{ hostPort: 8080, containerPort: 80 }] });
+  t.regex(t.throws(() => networkFlag('pasta:-T,auto'), { instanceOf: InvalidSpecError })?.message ?? '', /only --map-gw/);
+  t.regex(t.throws(() => networkFlag('blue:x'), { instanceOf: InvalidSpecError })?.message ?? '', /only pasta and slirp4netns take options/);
 });
 
 test('--version reports the package and the Rust core; --help works', async (t) => {

@@ -101,7 +101,7 @@ export function runOptionsFromFlags(flags: RunFlags, operands: string[], env: No
   if (flags.interactive) o.interactive = true;
   if (flags.boottimeOffset !== undefined) o.boottimeOffset = seconds('--boottime-offset', flags.boottimeOffset);
   if (flags.monotonicOffset !== undefined) o.monotonicOffset = seconds('--monotonic-offset', flags.monotonicOffset);
-  if (flags.network !== undefined) o.network = flags.network;
+  if (flags.network !== undefined) Object.assign(o, networkFlag(flags.network));
   if (flags.ip !== undefined) o.ip = flags.ip;
   if (flags.macAddress !== undefined) o.mac = flags.macAddress;
   if (flags.publish) o.ports = flags.publish.map(publish);
@@ -181,6 +181,23 @@ function seconds(flag: string, text: string): number {
 }
 
 /** `-p [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp]`; an IPv6 host address goes in brackets. */
+/**
+ * `--network NAME`, or a rootless helper with its one option: `pasta:--map-gw` (pasta's own flag, as
+ * podman passes it) or `slirp4netns:allow_host_loopback=true` (podman's name) let the container reach
+ * the host's loopback through the gateway address. Anything else after the colon is refused.
+ */
+export function networkFlag(text: string): { network: string; hostLoopback?: boolean } {
+  const colon = text.indexOf(':');
+  if (colon < 0) return { network: text };
+  const [name, opts] = [text.slice(0, colon), text.slice(colon + 1).split(',')];
+  const known: Record<string, string> = { pasta: '--map-gw', slirp4netns: 'allow_host_loopback=true' };
+  if (!(name in known)) throw flagError('--network', `${JSON.stringify(text)}: only pasta and slirp4netns take options`);
+  for (const opt of opts) {
+    if (opt !== known[name]) throw flagError('--network', `${name} option ${JSON.stringify(opt)} is not supported (only ${known[name]}, which makes the host's loopback reachable)`);
+  }
+  return { network: name, hostLoopback: true };
+}
+
 export function publish(text: string): PortMapping {
   const m = /^(?:(\[[0-9a-fA-F:.]+\]|[0-9.]+):)?(\d+):(\d+)(?:\/(tcp|udp))?$/.exec(text);
   if (!m) throw flagError('--publish', `${JSON.stringify(text)} is not [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp]`);

@@ -51,6 +51,16 @@ test('Network tab for a container without endpoints explains why', async (t) => 
   await m.waitFor(has("shares the host's network namespace"));
 });
 
+test('Network tab of a rootless container draws tap ⇄ helper ⇄ host, and says when the helper died', async (t) => {
+  const api = new FakeApi({ containers: 1 });
+  const c = first(api);
+  c.networkHelper = { helper: 'pasta', pid: 4242, running: true };
+  const m = mount(t, api, { initial: { view: 'detail', tab: 'network', selectedId: c.summary.id } });
+  t.regex(await m.waitFor(has('pasta')), /netns: tap ⇄ pasta \(pid 4242 running\) ⇄ host sockets/);
+  c.networkHelper = { helper: 'pasta', pid: 4242, running: false, exit: 'killed by SIGKILL' };
+  t.true((await m.waitFor(has('network down'))).includes('killed by SIGKILL: network down'));
+});
+
 test('Processes tab shows pid inside and on the host', async (t) => {
   const m = mount(t, new FakeApi({ containers: 1 }));
   await m.waitFor(has('box-001'));

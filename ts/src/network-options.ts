@@ -16,8 +16,18 @@ export interface PortMapping {
 }
 
 export interface NetworkOptions {
-  /** 'host': share the host's network namespace; 'none': a new one with only `lo`; any other name: that network. */
+  /**
+   * 'host': share the host's network namespace; 'none': a new one with only `lo`; any other name: that
+   * network. Rootless: 'pasta' or 'slirp4netns' (a user-mode helper; the default network 'nsbox'
+   * means pasta when installed, else slirp4netns).
+   */
   network?: string;
+  /**
+   * Rootless helpers only: let the container reach the host's loopback through the gateway address
+   * (pasta without --no-map-gw, slirp4netns without --disable-host-loopback). Off by default, as
+   * podman's: the host's loopback services are not the container's business.
+   */
+  hostLoopback?: boolean;
   /** Address for the container on its network. */
   ip?: string;
   /** MAC address of the container's interface. */
@@ -54,6 +64,10 @@ export function validateNetworkOptions(o: NetworkOptions): void {
   if (o.ports !== undefined) {
     if (!Array.isArray(o.ports)) throw invalidSpec('ports', 'must be an array of { hostPort, containerPort }');
     o.ports.forEach((p, i) => validatePort(`ports[${i}]`, p));
+  }
+  if (o.hostLoopback !== undefined && typeof o.hostLoopback !== 'boolean') throw invalidSpec('hostLoopback', 'must be true or false');
+  if (o.hostLoopback && o.network !== 'pasta' && o.network !== 'slirp4netns' && o.network !== 'nsbox') {
+    throw invalidSpec('hostLoopback', `only a rootless helper network (pasta, slirp4netns) has it, not ${JSON.stringify(o.network ?? null)}`);
   }
   // Addresses and published ports only mean something on a network nsbox manages.
   for (const f of ['ip', 'mac', 'ports'] as const) {

@@ -122,7 +122,7 @@ const KNOWN = new Set<string>([
   'command', 'rootfs', 'namespaces', 'hostname', 'domainname', 'uidMap', 'gidMap', 'mapRootUser', 'env', 'cwd',
   'user', 'capAdd', 'capDrop', 'privileged', 'readOnly', 'volumes', 'init', 'tty', 'interactive',
   'boottimeOffset', 'monotonicOffset', 'stdin', 'stdout', 'stderr', 'signal', 'name', 'newSession',
-  'network', 'ip', 'mac', 'ports', 'dns', 'resources', 'image', 'entrypoint', 'pull', 'store', 'publishAll', ...SECURITY_KEYS,
+  'network', 'ip', 'mac', 'ports', 'dns', 'hostLoopback', 'resources', 'image', 'entrypoint', 'pull', 'store', 'publishAll', ...SECURITY_KEYS,
 ]);
 
 /** Checks every field's shape and returns a normalised copy; throws InvalidSpecError naming the field. */

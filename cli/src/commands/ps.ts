@@ -19,9 +19,12 @@ export function image(s: ContainerState): string {
 }
 
 export function status(s: ContainerState): string {
+  // A rootless container whose network helper died has lost its network: say so.
+  const h = s.networkHelper;
+  const lost = h && !h.running ? ` (network down: ${h.helper} ${h.exit ?? 'ended'})` : '';
   switch (s.status) {
     case 'running':
-      return `Up ${ago(s.startedAt)}`;
+      return `Up ${ago(s.startedAt)}${lost}`;
     case 'paused':
       return `Up ${ago(s.startedAt)} (Paused)`;
     case 'exited':

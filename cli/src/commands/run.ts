@@ -41,7 +41,7 @@ export function addRunCommand(program: Command): void {
     .option('-i, --interactive', 'keep stdin attached')
     .option('--boottime-offset <SECS>', 'shift CLOCK_BOOTTIME inside (time namespace; negative allowed)')
     .option('--monotonic-offset <SECS>', 'shift CLOCK_MONOTONIC inside (time namespace; negative allowed)')
-    .option('--network <NAME>', "network: host, none or a network's name")
+    .option('--network <NAME>', "network: host, none, a network's name, or rootless pasta[:--map-gw] / slirp4netns[:allow_host_loopback=true]")
     .option('--ip <ADDR>', 'IP address on the network')
     .option('--mac-address <MAC>', 'MAC address on the network')
     .option('-p, --publish <[IP:]HOST:CTR[/PROTO]>', 'publish a container port on the host (repeatable)', collect)

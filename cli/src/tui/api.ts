@@ -94,6 +94,8 @@ export interface ContainerDetail {
   cgroupPath?: string;
   hostname?: string;
   endpoints: Endpoint[];
+  /** A rootless container's user-mode network helper (pasta, slirp4netns), when it has one. */
+  networkHelper?: { helper: string; pid: number; running: boolean; exit?: string };
   processes: ProcessInfo[];
   /** What `nsbox inspect` prints for this container. */
   raw: unknown;

@@ -21,6 +21,8 @@ interface FakeContainer {
   hostname: string;
   namespaces: NamespaceInfo[];
   endpoints: Endpoint[];
+  /** Set by tests for a rootless container on pasta/slirp4netns. */
+  networkHelper?: ContainerDetail['networkHelper'];
   processes: ProcessInfo[];
   logs: LogLine[];
   rootfs?: string;
@@ -144,6 +146,7 @@ export class FakeApi implements DashboardApi {
       summary: c.summary, namespaces: c.namespaces, uidMap: map, gidMap: map, hostname: c.hostname,
       timeOffsets: { monotonic: { secs: 0, nanos: 0 }, boottime: { secs: 31536000, nanos: 0 } },
       cgroupPath: `/sys/fs/cgroup/nsbox/${c.summary.id}`, endpoints: c.endpoints, processes: c.processes,
+      ...(c.networkHelper ? { networkHelper: c.networkHelper } : {}),
       raw: { Id: c.summary.id, Name: c.summary.name, State: { Status: c.summary.status, Pid: c.summary.pid },
         Config: { Cmd: c.command, Rootfs: c.rootfs ?? null, Hostname: c.hostname }, Endpoints: c.endpoints },
     };

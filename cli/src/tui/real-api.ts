@@ -124,6 +124,7 @@ export class RealApi implements DashboardApi {
     return {
       ...base, namespaces, uidMap: uidMap.length ? uidMap : own?.uidMap ?? [], gidMap: gidMap.length ? gidMap : own?.gidMap ?? [],
       timeOffsets: offsets ?? own?.timeOffsets, cgroupPath: cgroup ?? own?.cgroupPath, processes, endpoints,
+      ...(own?.networkHelper ? { networkHelper: own.networkHelper } : {}),
       raw: this.backend instanceof SessionRuntime
         ? { ...(base.raw as object), Namespaces: namespaces, UidMap: uidMap, GidMap: gidMap, TimeOffsets: offsets ?? null, CgroupPath: cgroup ?? null, Endpoints: endpoints }
         : base.raw,

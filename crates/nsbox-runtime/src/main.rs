@@ -29,6 +29,7 @@ const USAGE: &str = "usage: nsbox-runtime [--root DIR] [--log FILE] [--log-forma
   update --resources FILE|- ID      list [-q] [--format table|json]
   features                          spec [-b|--bundle DIR] [--rootless]
   attach [--no-stdin] ID            --version
+  net-helper CONFIG_JSON            (ours: keeps a rootless network helper for a container's lifetime)
 
 runc's command line and process model: `create` leaves the container's process waiting for `start`
 on an exec fifo and exits (the caller reaps it; its stdio are the container's, or with
@@ -44,6 +45,13 @@ Exit status: the container's (or exec'd command's); 125 runtime error; 126 canno
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // The rootless network helper's keeper (nsbox-net's rootless module): started by the TS
+    // library, never by an engine; it answers on stdout, not through the runtime's reporting.
+    if let [cmd, config] = args.as_slice() {
+        if cmd == "net-helper" {
+            std::process::exit(nsbox_net::rootless::keeper::run(config));
+        }
+    }
     std::process::exit(dispatch(&args));
 }
 

@@ -9,6 +9,7 @@ import { nativeBuildResources } from '../native.js';
 import { validateResourceOptions, type ResourceOptions } from '../resource-options.js';
 import { runtimeCommandOk } from './driver.js';
 import { releaseEndpoints, unreleasedEndpoints } from './endpoints.js';
+import { releaseRootless } from '../network/rootless/release.js';
 import { startExec, type ExecOptions, type ExecProcess } from './exec.js';
 import { readLog, type LogEntry, type LogOptions } from './logs.js';
 import { readSecurityProfile, type SecurityProfile } from './security.js';
@@ -147,6 +148,8 @@ export class RuntimeContainer implements AsyncDisposable {
       errors.push(e);
     }
     errors.push(...(await releaseEndpoints(endpoints)));
+    // A rootless helper's keeper cleans up after itself; if it was killed, its files are left to us.
+    errors.push(...(await releaseRootless(this.root, this.id)));
     for (const t of this.teardowns.splice(0).reverse()) {
       try {
         await t.teardown();

@@ -81,6 +81,8 @@ export interface ContainerState {
   endpoints: EndpointState[];
   /** The image the container runs (from its config's nsbox annotations), or null for a rootfs or the host's view. */
   image: ImageState | null;
+  /** A rootless container's user-mode network helper (pasta, slirp4netns), as its keeper last recorded it. */
+  networkHelper: NetworkHelperState | null;
 }
 
 export interface ImageState {
@@ -91,6 +93,17 @@ export interface ImageState {
   /** The config's digest (docker's image id). */
   id: string;
   stopSignal: string | null;
+}
+
+/** `run/helpers/ID/status.json`, written by the keeper (crates/nsbox-net/src/rootless/keeper.rs). */
+export interface NetworkHelperState {
+  helper: 'pasta' | 'slirp4netns';
+  pid: number;
+  keeperPid: number;
+  /** false once the helper died before the container: the container has lost its network. */
+  running: boolean;
+  /** How the helper ended, e.g. "killed by SIGKILL". */
+  exit?: string;
 }
 
 /** `--root`/`NSBOX_ROOT`, else /run/nsbox as root and $XDG_RUNTIME_DIR/nsbox otherwise (as the runtime decides). */
@@ -198,6 +211,11 @@ function readStateOnce(root: string, id: string): ContainerState {
     s.endpoints = [];
   }
   s.image = imageOf(dir);
+  try {
+    s.networkHelper = readJson(path.join(root, 'run', 'helpers', id, 'status.json')) as NetworkHelperState;
+  } catch {
+    s.networkHelper = null;
+  }
   s.status = liveStatus(s);
   return s;
 }
@@ -219,7 +237,7 @@ function blank(id: string): ContainerState {
     monitorStartTime: null, exitCode: null, exitSignal: null, oomKilled: false, createdAt: '', startedAt: null, finishedAt: null,
     bundle: '', rootfs: '', command: [], tty: false, stdinOpen: false, autoRemove: false, namespaces: [], cgroups: [], uidMap: [],
     gidMap: [], timeOffsets: { boottime: 0, monotonic: 0 }, mounts: [], logPath: '', logMaxSize: 0, logDropped: 0,
-    logError: null, errors: [], releasedEndpoints: [], endpoints: [], image: null,
+    logError: null, errors: [], releasedEndpoints: [], endpoints: [], image: null, networkHelper: null,
   };
 }
 

@@ -3,7 +3,8 @@
  * libuv pool, and attach on nsbox-net's own worker thread; Node's threads never change namespace).
  * Errors arrive as the package's typed errors.
  */
-import { fromNative, invalidSpec } from '../errors.js';
+import { fromNative, fromWire, invalidSpec } from '../errors.js';
+import { isRootless } from './rootless/state-dir.js';
 import { loadAddon } from '../platform.js';
 import type {
   AttachOptions, CreateNetworkOptions, DetachOptions, Endpoint, NetworkClientOptions, Network, NetworkDetail,
@@ -47,7 +48,20 @@ export function portSpec(p: PortSpec, field = 'ports'): string {
   return `${p.hostIp ? `${p.hostIp}:` : ''}${p.hostPort}:${p.containerPort}/${p.protocol ?? 'tcp'}`;
 }
 
-export function createNetwork(options: CreateNetworkOptions): Promise<Network> {
+/**
+ * Bridge networks change the host's network namespace (bridge, veths, nft): root only. Said up front,
+ * instead of EACCES on /var/lib/nsbox or /run/nsbox.
+ */
+function refuseRootless(op: string): void {
+  if (!isRootless()) return;
+  throw fromWire({
+    code: 'ERR_ROOTLESS', op, path: null, errno: null,
+    message: `bridge networks need root (CAP_NET_ADMIN in the host's network namespace); rootless user-defined networks are not supported yet: as a normal user run containers with --network pasta (or slirp4netns)`,
+  });
+}
+
+export async function createNetwork(options: CreateNetworkOptions): Promise<Network> {
+  refuseRootless('network create');
   return call((b) => b.createNetwork(strip(options)));
 }
 
@@ -61,16 +75,19 @@ export function inspectNetwork(name: string, options: NetworkClientOptions = {})
 
 /** Fails with EBUSY while a live container uses the network. */
 export async function removeNetwork(name: string, options: NetworkClientOptions = {}): Promise<void> {
+  refuseRootless('network rm');
   await call((b) => b.removeNetwork(name, options.root ?? null));
 }
 
 /** Removes every network no live container uses; resolves to their names. */
-export function pruneNetworks(options: NetworkClientOptions = {}): Promise<string[]> {
+export async function pruneNetworks(options: NetworkClientOptions = {}): Promise<string[]> {
+  refuseRootless('network prune');
   return call((b) => b.pruneNetworks(options.root ?? null));
 }
 
 /** Connects a container's network namespace (by pid or netns path) to a network. */
-export function attachContainer(options: AttachOptions): Promise<Endpoint> {
+export async function attachContainer(options: AttachOptions): Promise<Endpoint> {
+  refuseRootless('network attach');
   const ports = options.ports?.map((p, i) => portSpec(p, `ports[${i}]`));
   return call((b) => b.attachContainer(strip({ ...options, ports })));
 }

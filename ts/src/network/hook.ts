@@ -17,13 +17,19 @@ import { registerStartHook, type PrepareHookContext, type Prepared, type StartHo
 import { isNamedNetwork } from '../network-options.js';
 import type { ValidatedOptions } from '../options.js';
 import { attachContainer, detachContainer } from './api.js';
+import { prepareRootless, rootlessChoice, startRootless, type RootlessChoice } from './rootless/hook.js';
+import { isRootless, netRunDir } from './rootless/state-dir.js';
 
 function stateRoot(): string | undefined {
   return process.env.NSBOX_ROOT || undefined;
 }
 
-/** As nsbox-net's Store: `R/run` under NSBOX_ROOT=R, else /run/nsbox. */
+/**
+ * As nsbox-net's Store: `R/run` under NSBOX_ROOT=R, else /run/nsbox; a rootless caller's are
+ * under its own state root (rootless/state-dir.ts), never a root path.
+ */
 export function containerFilesDir(id: string, root = stateRoot()): string {
+  if (!root && isRootless()) return path.join(netRunDir(), 'containers', id);
   return path.join(root ? path.join(root, 'run') : '/run/nsbox', 'containers', id);
 }
 
@@ -50,7 +56,7 @@ function containerFiles(id: string, o: ValidatedOptions): { dir: string; files: 
 const NAME = /^[A-Za-z0-9_.-]+$/;
 
 /** What the container sees should attach never run (it is killed then): loopback names and its own. */
-function placeholder(name: string, o: ValidatedOptions, hostname: string): string {
+function placeholder(name: string, o: ValidatedOptions, hostname: string, rootless?: RootlessChoice): string {
   switch (name) {
     case 'hosts': {
       const own = [hostname, o.name].filter((n): n is string => n !== undefined && NAME.test(n));
@@ -58,6 +64,8 @@ function placeholder(name: string, o: ValidatedOptions, hostname: string): strin
     }
     case 'resolv.conf':
       if (o.dns?.length) return o.dns.map((d) => `nameserver ${d}\n`).join('');
+      // The helper's DNS forwarder (the host's loopback resolvers are not reachable from inside).
+      if (rootless) return `nameserver ${rootless.dns}\n`;
       try {
         return readFileSync('/etc/resolv.conf', 'utf8');
       } catch {
@@ -69,13 +77,16 @@ function placeholder(name: string, o: ValidatedOptions, hostname: string): strin
 }
 
 function prepareFiles(ctx: PrepareHookContext): Prepared | void {
+  // Rootless: which helper, and is it usable (refused here, before anything starts).
+  const rootless = rootlessChoice(ctx.options);
+  if (rootless) prepareRootless(ctx.id, rootless);
   const files = containerFiles(ctx.id, ctx.options);
   if (!files) return;
   // The hostname the container will have: the one asked for, else the one its uts namespace copies.
   const hostname = ctx.options.hostname ?? os.hostname();
   try {
     mkdirSync(files.dir, { recursive: true, mode: 0o755 });
-    for (const f of files.files) writeFileSync(f.path, placeholder(f.name, ctx.options, hostname), { mode: 0o644 });
+    for (const f of files.files) writeFileSync(f.path, placeholder(f.name, ctx.options, hostname, rootless), { mode: 0o644 });
   } catch (e) {
     rmSync(files.dir, { recursive: true, force: true });
     const err = e as NodeJS.ErrnoException;
@@ -93,6 +104,10 @@ function prepareFiles(ctx: PrepareHookContext): Prepared | void {
 async function attach(ctx: StartHookContext) {
   const o = ctx.options;
   if (!isNamedNetwork(o.network)) return;
+  const rootless = rootlessChoice(o);
+  // The keeper removes the /etc files' directory when the container ends (a detached container's
+  // starter is long gone by then); `o` already binds them, so name the directory itself.
+  if (rootless) return startRootless(ctx, rootless, containerFilesDir(ctx.id));
   const paths: Partial<Record<FileKey, string>> = {};
   for (const f of containerFiles(ctx.id, o)?.files ?? []) paths[f.key] = f.path;
   const ep = await attachContainer({

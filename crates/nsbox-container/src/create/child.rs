@@ -52,7 +52,7 @@ pub fn main(plan: &Plan, joins: &Joins, mut sync: SyncSocket, stdio: ChildEnds, 
     // Set once OCI `create` has been told we are ready and has gone: from then on a failure can
     // only be told on our stderr (the caller's log) and in our exit status.
     let mut alone = false;
-    if let Err(e) = setup(plan, joins, &mut sync, stdio, filter, keyring, &mut alone) {
+    if let Err(e) = setup(plan, joins, &mut sync, stdio, filter, keyring, &mut alone, can_ptrace) {
         fail(&mut sync, e, alone)
     }
     let late = seccomp::late(filter, &plan.process);
@@ -78,7 +78,8 @@ fn fail(sync: &mut SyncSocket, e: ContainerError, alone: bool) -> ! {
     unsafe { libc::_exit(e.exit_code()) }
 }
 
-fn setup(plan: &Plan, joins: &Joins, sync: &mut SyncSocket, caller_stdio: ChildEnds, filter: Option<&Filter>, keyring: Option<&str>, alone: &mut bool) -> Result<()> {
+#[allow(clippy::too_many_arguments)]
+fn setup(plan: &Plan, joins: &Joins, sync: &mut SyncSocket, caller_stdio: ChildEnds, filter: Option<&Filter>, keyring: Option<&str>, alone: &mut bool, can_ptrace: bool) -> Result<()> {
     // If the runtime dies, so does the container: nothing is left running unsupervised. (OCI
     // `create` clears this once the container waits for `start`: its caller reaps it then.)
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).map_err(sys("prctl PR_SET_PDEATHSIG", ""))?;
@@ -169,8 +170,20 @@ fn setup(plan: &Plan, joins: &Joins, sync: &mut SyncSocket, caller_stdio: ChildE
                 fifo::wait(f)?;
             }
             None => {
+                // Rootless with a network namespace of our own: while held for `start`, the
+                // rootless network helper (pasta, slirp4netns: the same host uid, no
+                // CAP_SYS_PTRACE) must open our /proc/PID/ns/{user,net}, which non-dumpable
+                // forbids. Nothing of the container runs yet; whoever else could open them runs as
+                // the caller's uid and could ptrace the runtime itself anyway. Cleared again below.
+                let open_ns = !can_ptrace && plan.creates(NsKind::Net);
+                if open_ns {
+                    nix::sys::prctl::set_dumpable(true).map_err(sys("prctl PR_SET_DUMPABLE", "1"))?;
+                }
                 sync.send(&SyncMsg::Created)?;
                 sync.expect("Start", |m| matches!(m, SyncMsg::Start))?;
+                if open_ns {
+                    nix::sys::prctl::set_dumpable(false).map_err(sys("prctl PR_SET_DUMPABLE", "0"))?;
+                }
             }
         }
     }

@@ -45,7 +45,34 @@ impl Root {
     }
 
     pub fn ensure(&self) -> Result<()> {
+        self.check_tmp_fallback()?;
         fs::DirBuilder::new().recursive(true).mode(0o711).create(self.dir.join("names")).map_err(|e| StateError::io("mkdir", &self.dir, &e))
+    }
+
+    /// Without XDG_RUNTIME_DIR a rootless caller's root is `TMPDIR/nsbox-UID`, a name anyone could
+    /// have taken first: it is made 0700, and an existing one is used only if it is a directory (not
+    /// a symlink) of the caller's that no one else may write to (as podman's /tmp/podman-run-UID).
+    fn check_tmp_fallback(&self) -> Result<()> {
+        let euid = nix::unistd::geteuid();
+        if euid.is_root() || self.dir != std::env::temp_dir().join(format!("nsbox-{euid}")) {
+            return Ok(());
+        }
+        match fs::DirBuilder::new().mode(0o700).create(&self.dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(StateError::io("mkdir", &self.dir, &e)),
+            _ => {}
+        }
+        use std::os::unix::fs::MetadataExt;
+        let m = fs::symlink_metadata(&self.dir).map_err(|e| StateError::io("lstat", &self.dir, &e))?;
+        let why = if !m.is_dir() {
+            "it is not a directory (a symlink?)".to_string()
+        } else if m.uid() != euid.as_raw() {
+            format!("it belongs to uid {}, not {euid}", m.uid())
+        } else if m.mode() & 0o022 != 0 {
+            format!("its mode {:o} lets others write to it", m.mode() & 0o777)
+        } else {
+            return Ok(());
+        };
+        Err(StateError::rule("ERR_UNSAFE_STATE_DIR", "check state directory", self.dir.display(), format!("{why}; refusing to keep state there (set XDG_RUNTIME_DIR to a directory of your own)")))
     }
 
     pub fn lock(&self) -> Result<Lock> {

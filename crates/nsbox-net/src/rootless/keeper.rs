@@ -1,0 +1,259 @@
+//! `nsbox-runtime net-helper CONFIG`: runs a rootless network helper for exactly as long as the
+//! container's first process lives (see the module above for why a keeper is needed at all).
+
+use std::fs;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use serde_json::json;
+
+use super::{helper_args, io, slirp, sys, HelperKind, KeeperConfig, RootlessError};
+
+type Result<T> = std::result::Result<T, RootlessError>;
+
+/// How long the helper may take to become ready.
+const READY_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn pidfd_open(pid: i32) -> Result<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor we take ownership of.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(sys("pidfd_open", format!("/proc/{pid}"))(Errno::last()));
+    }
+    // SAFETY: the kernel just returned this descriptor to us and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Entry point: returns the process exit status. Reports ready/error as one JSON line on stdout.
+pub fn run(config_json: &str) -> i32 {
+    let c: KeeperConfig = match serde_json::from_str(config_json) {
+        Ok(c) => c,
+        Err(e) => return report_error(&RootlessError::Config { op: "net-helper config", detail: e.to_string() }),
+    };
+    // Signals that ask us to stop arrive on a signalfd, so the helper is stopped and files removed.
+    let mut mask = SigSet::empty();
+    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        mask.add(s);
+    }
+    if let Err(e) = mask.thread_block() {
+        return report_error(&sys("sigprocmask", "")(e));
+    }
+    let sfd = match SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC) {
+        Ok(s) => s,
+        Err(e) => return report_error(&sys("signalfd", "")(e)),
+    };
+    let container = match pidfd_open(c.pid) {
+        Ok(f) => f,
+        Err(e) => return report_error(&e),
+    };
+    let (mut child, helper_fd, _exit_fd) = match start(&c) {
+        Ok(x) => x,
+        Err(e) => {
+            cleanup(&c);
+            return report_error(&e);
+        }
+    };
+    let status = c.dir.join("status.json");
+    write_status(&status, &json!({ "helper": c.kind, "pid": child.id(), "keeperPid": std::process::id(), "running": true }));
+    println!("{}", json!({ "ready": true, "helperPid": child.id(), "keeperPid": std::process::id() }));
+    let _ = std::io::stdout().flush();
+    // The caller has its answer: stdout and stderr now go nowhere (the caller may be gone).
+    quiet_stdio();
+
+    let mut helper_alive = true;
+    loop {
+        let mut fds = vec![PollFd::new(container.as_fd(), PollFlags::POLLIN), PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+        if helper_alive {
+            fds.push(PollFd::new(helper_fd.as_fd(), PollFlags::POLLIN));
+        }
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(Errno::EINTR) => continue,
+            Err(_) => break,
+            Ok(_) => {}
+        }
+        let ready = |i: usize| fds.get(i).and_then(|f| f.revents()).is_some_and(|r| !r.is_empty());
+        if ready(0) || ready(1) {
+            break;
+        }
+        if helper_alive && ready(2) {
+            helper_alive = false;
+            let how = match child.wait() {
+                Ok(s) => describe(s),
+                Err(e) => format!("wait: {e}"),
+            };
+            write_status(&status, &json!({ "helper": c.kind, "pid": child.id(), "keeperPid": std::process::id(), "running": false, "exit": how }));
+        }
+    }
+    if helper_alive {
+        stop(&mut child);
+    }
+    cleanup(&c);
+    0
+}
+
+/// Starts the helper and waits until it is ready. Returns the child, its pidfd and (slirp4netns) the
+/// exit pipe's write end, whose closing (when we exit) makes slirp4netns exit.
+fn start(c: &KeeperConfig) -> Result<(Child, OwnedFd, Option<OwnedFd>)> {
+    fs::create_dir_all(&c.dir).map_err(io("mkdir", &c.dir))?;
+    let _ = fs::set_permissions(&c.dir, fs::Permissions::from_mode(0o700));
+    let log_path = c.dir.join("helper.log");
+    let log = fs::File::create(&log_path).map_err(io("create", &log_path))?;
+    let mut cmd = Command::new(&c.helper);
+    cmd.args(helper_args(c)).stdin(Stdio::null()).stdout(log.try_clone().map_err(io("dup", &log_path))?).stderr(log);
+    let mut pipes = None;
+    if c.kind == HelperKind::Slirp4netns {
+        let (ready_r, ready_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(sys("pipe2", ""))?;
+        let (exit_r, exit_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(sys("pipe2", ""))?;
+        let (rw, er) = (ready_w.as_raw_fd(), exit_r.as_raw_fd());
+        // SAFETY: only async-signal-safe calls (dup2) between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::dup2(rw, 3) < 0 || libc::dup2(er, 4) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        pipes = Some((ready_r, ready_w, exit_r, exit_w));
+    }
+    let parent = std::process::id() as i32;
+    // SAFETY: prctl and getppid are async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            // The signals the keeper blocked (for its signalfd) must not stay blocked in the helper.
+            let mut all: libc::sigset_t = std::mem::zeroed();
+            libc::sigfillset(&mut all);
+            libc::sigprocmask(libc::SIG_UNBLOCK, &all, std::ptr::null_mut());
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The keeper may have died between fork and prctl: then nothing would kill us later.
+            if libc::getppid() != parent {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().map_err(io("spawn network helper", &c.helper))?;
+    let helper_fd = pidfd_open(child.id() as i32)?;
+    let deadline = Instant::now() + READY_TIMEOUT;
+    let result = match pipes {
+        None => wait_pid_file(c, &helper_fd, deadline),
+        Some((ready_r, ready_w, exit_r, exit_w)) => {
+            drop((ready_w, exit_r));
+            wait_ready_fd(c, &helper_fd, ready_r, deadline).and_then(|_| slirp::add_ports(&c.dir.join("api.sock"), &c.ports)).map(|_| Some(exit_w))
+        }
+    };
+    match result {
+        Ok(exit_w) => Ok((child, helper_fd, exit_w)),
+        Err(e) => {
+            stop(&mut child);
+            Err(with_log(e, &log_path))
+        }
+    }
+}
+
+/// pasta writes its pid file (-P) once its initialisation is done.
+fn wait_pid_file(c: &KeeperConfig, helper: &OwnedFd, deadline: Instant) -> Result<Option<OwnedFd>> {
+    let pid_file = c.dir.join("helper.pid");
+    loop {
+        if fs::read_to_string(&pid_file).map(|s| !s.trim().is_empty()).unwrap_or(false) {
+            return Ok(None);
+        }
+        let mut fds = [PollFd::new(helper.as_fd(), PollFlags::POLLIN)];
+        let _ = poll(&mut fds, PollTimeout::from(5u8));
+        if fds[0].revents().is_some_and(|r| !r.is_empty()) {
+            return Err(RootlessError::Helper { op: "start network helper", path: c.helper.clone(), detail: format!("{:?} exited before it was ready", c.kind).to_lowercase() });
+        }
+        if Instant::now() > deadline {
+            return Err(RootlessError::Helper { op: "start network helper", path: c.helper.clone(), detail: format!("not ready after {}s", READY_TIMEOUT.as_secs()) });
+        }
+    }
+}
+
+/// slirp4netns writes "1" on --ready-fd once the tap device is configured.
+fn wait_ready_fd(c: &KeeperConfig, helper: &OwnedFd, ready: OwnedFd, deadline: Instant) -> Result<()> {
+    let left = deadline.saturating_duration_since(Instant::now()).as_millis().min(u16::MAX as u128) as u16;
+    let mut fds = [PollFd::new(ready.as_fd(), PollFlags::POLLIN), PollFd::new(helper.as_fd(), PollFlags::POLLIN)];
+    let _ = poll(&mut fds, PollTimeout::from(left));
+    let mut f = fs::File::from(ready);
+    let mut b = [0u8; 1];
+    match f.read(&mut b) {
+        Ok(1) if b[0] == b'1' => Ok(()),
+        _ => Err(RootlessError::Helper { op: "start network helper", path: c.helper.clone(), detail: format!("{:?} exited before it was ready", c.kind).to_lowercase() }),
+    }
+}
+
+/// Adds the end of the helper's log to a start failure (that is where it says why).
+fn with_log(e: RootlessError, log: &Path) -> RootlessError {
+    let text = fs::read_to_string(log).unwrap_or_default();
+    // pasta's informational lines (syslog unreachable, no IPv6 here) are not why it failed.
+    let noise = ["Failed to send", "No external routable interface", "No routable interface"];
+    let tail: Vec<&str> = text.lines().filter(|l| !l.is_empty() && !noise.iter().any(|n| l.starts_with(n))).collect();
+    let tail = tail[tail.len().saturating_sub(3)..].join(" | ");
+    match e {
+        RootlessError::Helper { op, path, detail } if !tail.is_empty() => RootlessError::Helper { op, path, detail: format!("{detail}: {tail}") },
+        other => other,
+    }
+}
+
+/// SIGTERM, then SIGKILL after a second; always reaped.
+fn stop(child: &mut Child) {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let _ = nix::sys::signal::kill(pid, Signal::SIGTERM);
+    let end = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < end {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn describe(s: std::process::ExitStatus) -> String {
+    match (s.code(), s.signal()) {
+        (Some(c), _) => format!("exited with status {c}"),
+        (_, Some(sig)) => format!("killed by {}", Signal::try_from(sig).map(|s| s.as_str()).unwrap_or("a signal")),
+        _ => "ended".into(),
+    }
+}
+
+/// Status file: replaced atomically (readers never see half of it).
+fn write_status(path: &Path, v: &serde_json::Value) {
+    let tmp = path.with_extension("tmp");
+    if fs::write(&tmp, v.to_string()).is_ok() {
+        let _ = fs::rename(&tmp, path);
+    }
+}
+
+fn cleanup(c: &KeeperConfig) {
+    let _ = fs::remove_dir_all(&c.dir);
+    for p in &c.cleanup {
+        let _ = fs::remove_dir_all(p);
+    }
+}
+
+fn quiet_stdio() {
+    if let Ok(null) = fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+        for fd in [0, 1, 2] {
+            // SAFETY: dup2 onto the standard descriptors, which we own for the rest of our life.
+            unsafe { libc::dup2(null.as_raw_fd(), fd) };
+        }
+    }
+}
+
+fn report_error(e: &RootlessError) -> i32 {
+    println!("{}", json!({ "ready": false, "code": e.code(), "message": e.to_string() }));
+    125
+}

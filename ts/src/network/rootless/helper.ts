@@ -1,0 +1,154 @@
+/**
+ * Rootless containers reach the network through a user-mode helper: `pasta` (Debian: passt), else
+ * `slirp4netns`. Choosing one, checking what it needs (/dev/net/tun), and starting it under our
+ * keeper (`nsbox-runtime net-helper`, crates/nsbox-net/src/rootless/), which ties the helper's life
+ * to the container's first process. Every failure says what is wrong and what to do.
+ */
+import { spawn } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+
+import { fromWire, invalidSpec, type NsboxError } from '../../errors.js';
+import type { PortMapping } from '../../network-options.js';
+import { runtimePath } from '../../platform.js';
+
+export type HelperKind = 'pasta' | 'slirp4netns';
+
+const PACKAGE: Record<HelperKind, string> = { pasta: 'passt', slirp4netns: 'slirp4netns' };
+const ENV: Record<HelperKind, string> = { pasta: 'NSBOX_PASTA', slirp4netns: 'NSBOX_SLIRP4NETNS' };
+/** The DNS address the container's resolv.conf points at (what each helper forwards). */
+export const HELPER_DNS: Record<HelperKind, string> = { pasta: '169.254.1.1', slirp4netns: '10.0.2.3' };
+
+function err(code: string, op: string, p: string | null, message: string): NsboxError {
+  return fromWire({ code, op, path: p, errno: null, message });
+}
+
+/** `NSBOX_PASTA`/`NSBOX_SLIRP4NETNS` when set, else the first executable on PATH or the usual dirs. */
+export function findHelper(kind: HelperKind): string | null {
+  const fromEnv = process.env[ENV[kind]];
+  const dirs = fromEnv ? [] : [...(process.env.PATH ?? '').split(':').filter((d) => d.startsWith('/')), '/usr/bin', '/usr/sbin', '/bin', '/sbin'];
+  for (const file of fromEnv ? [fromEnv] : dirs.map((d) => path.join(d, kind))) {
+    try {
+      accessSync(file, constants.X_OK);
+      if (statSync(file).isFile()) return file;
+    } catch {
+      /* next */
+    }
+  }
+  return null;
+}
+
+function missing(kind: HelperKind): NsboxError {
+  const where = process.env[ENV[kind]] ? `${ENV[kind]}=${process.env[ENV[kind]]} is not an executable file` : `${kind} is not installed`;
+  return err('ENOENT', 'find network helper', kind, `${where}: rootless networking needs it (Debian: apt-get install ${PACKAGE[kind]})`);
+}
+
+/** 'pasta'/'slirp4netns': that one; undefined: pasta when installed, else slirp4netns. */
+export function chooseHelper(wanted: HelperKind | undefined): { kind: HelperKind; path: string } {
+  if (wanted) {
+    const p = findHelper(wanted);
+    if (!p) throw missing(wanted);
+    return { kind: wanted, path: p };
+  }
+  for (const kind of ['pasta', 'slirp4netns'] as const) {
+    const p = findHelper(kind);
+    if (p) return { kind, path: p };
+  }
+  throw err('ENOENT', 'find network helper', 'pasta', 'neither pasta nor slirp4netns is installed: rootless networking needs one (Debian: apt-get install passt, or apt-get install slirp4netns)');
+}
+
+/** Both helpers open /dev/net/tun for the container's tap device: say so before they fail. */
+export function checkTun(kind: HelperKind, dev = '/dev/net/tun'): void {
+  try {
+    accessSync(dev, constants.R_OK | constants.W_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'EACCES';
+    let mode = '';
+    try {
+      const st = statSync(dev);
+      mode = `is mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}, owner uid ${st.uid}, so `;
+    } catch {
+      /* missing */
+    }
+    const fix = code === 'ENOENT'
+      ? 'load the tun module (modprobe tun) or create it: mknod /dev/net/tun c 10 200; chmod 0666 /dev/net/tun'
+      : `as root: chmod 0666 ${dev} (Debian's default; keep it with a udev rule KERNEL=="tun", MODE="0666")`;
+    throw err(code, 'open tun device', dev, `${mode}uid ${process.getuid?.()} cannot open it, and ${kind} needs it for the container's tap device; fix: ${fix}`);
+  }
+}
+
+export interface HelperOptions {
+  kind: HelperKind;
+  helper: string;
+  pid: number;
+  dir: string;
+  hostLoopback: boolean;
+  ports: PortMapping[];
+  cleanup: string[];
+}
+
+export interface StartedHelper {
+  kind: HelperKind;
+  helperPid: number;
+  keeperPid: number;
+  dir: string;
+  /** Stops the helper (the keeper does it and removes its files) and waits for the keeper. */
+  stop(): Promise<void>;
+}
+
+/** Starts the keeper, which starts the helper; resolves once the container's network is up. */
+export async function startHelper(o: HelperOptions): Promise<StartedHelper> {
+  const config = { kind: o.kind, helper: o.helper, pid: o.pid, dir: o.dir, hostLoopback: o.hostLoopback, cleanup: o.cleanup,
+    ports: o.ports.map((p) => ({ hostIp: p.hostIp ?? null, hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol ?? 'tcp' })) };
+  // detached: its own session, so a terminal's ^C reaches the container, not the helper.
+  const child = spawn(runtimePath(), ['net-helper', JSON.stringify(config)], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const first = await new Promise<string>((resolve, reject) => {
+    child.once('error', reject);
+    const lines = createInterface({ input: child.stdout! });
+    lines.once('line', (l) => resolve(l));
+    lines.once('close', () => resolve(''));
+  }).catch((e: NodeJS.ErrnoException) => {
+    throw err(e.code ?? 'ERR_RUNTIME', 'start network helper keeper', runtimePath(), e.message);
+  });
+  child.stdout?.destroy();
+  let answer: { ready?: boolean; helperPid?: number; keeperPid?: number; code?: string; message?: string } = {};
+  try {
+    answer = JSON.parse(first) as typeof answer;
+  } catch {
+    /* below */
+  }
+  if (!answer.ready || !answer.helperPid) {
+    await exited;
+    // The keeper's message is already `op(path): CODE: detail`: keep its parts.
+    const m = /^(.+?)\((.*?)\): (\S+): (.*)$/s.exec(answer.message ?? '');
+    if (m) throw err(m[3]!, m[1]!, m[2]!, m[4]!);
+    throw err(answer.code ?? 'ERR_NETWORK_HELPER', `start ${o.kind}`, o.helper, answer.message ?? `the keeper ended without an answer (${first || 'no output'})`);
+  }
+  child.unref();
+  return {
+    kind: o.kind, helperPid: answer.helperPid, keeperPid: answer.keeperPid ?? child.pid!, dir: o.dir,
+    async stop() {
+      // Already gone (the container ended first, so the keeper did its work): nothing to signal,
+      // and its pid may not be ours any more.
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      // Referenced again: waiting for it must keep the process alive (it was unref'd so that a
+      // detached container's starter can exit while the keeper runs on).
+      child.ref();
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** The rootless helper names `network` may take. */
+export function helperOf(network: string): HelperKind | undefined {
+  return network === 'pasta' || network === 'slirp4netns' ? network : undefined;
+}
+
+/** What a rootless container may not ask for with a helper. */
+export function refuseBridgeOnly(o: { ip?: string; mac?: string }, network: string): void {
+  if (o.ip !== undefined) throw invalidSpec('ip', `network ${network} (a user-mode helper) takes the host's address; --ip needs a bridge network`);
+  if (o.mac !== undefined) throw invalidSpec('mac', `network ${network} (a user-mode helper) does not take --mac-address; it needs a bridge network`);
+}
