@@ -174,8 +174,10 @@ fn setup(plan: &Plan, joins: &Joins, sync: &mut SyncSocket, caller_stdio: ChildE
                 // rootless network helper (pasta, slirp4netns: the same host uid, no
                 // CAP_SYS_PTRACE) must open our /proc/PID/ns/{user,net}, which non-dumpable
                 // forbids. Nothing of the container runs yet; whoever else could open them runs as
-                // the caller's uid and could ptrace the runtime itself anyway. Cleared again below.
-                let open_ns = !can_ptrace && plan.creates(NsKind::Net);
+                // the caller's uid and could ptrace the runtime itself anyway. Only with a pid
+                // namespace of our own (no process of a joined one sees us meanwhile) and a user
+                // namespace of our own (the rootless case). Cleared again below.
+                let open_ns = !can_ptrace && plan.creates(NsKind::Net) && plan.creates(NsKind::User) && plan.creates(NsKind::Pid);
                 if open_ns {
                     nix::sys::prctl::set_dumpable(true).map_err(sys("prctl PR_SET_DUMPABLE", "1"))?;
                 }
