@@ -38,7 +38,7 @@ export default async function pullSection(ctx) {
   const runs = envInt('NSBOX_BENCH_PULL_RUNS', 5);
   const env = { ...process.env, NSBOX_REGISTRIES_CONFIG: path.join(ctx.scratch, 'no-registries.json'), NSBOX_AUTH_FILE: path.join(ctx.scratch, 'auth.json') };
   const entrants = [
-    { name: 'nsbox pull', cmd: (dir) => [process.execPath, [CLI, 'pull', '-q', ref], { ...env, NSBOX_IMAGE_ROOT: dir }] },
+    { name: 'nsbox pull', cmd: (dir) => [process.execPath, [CLI, 'pull', '-q', ref], { ...env, NSBOX_STORE: dir }] },
     { name: 'skopeo copy', cmd: (dir) => ['skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${ref}`, `oci:${dir}/layout`], env] },
   ];
   if (ctx.root && which('podman')) {

@@ -60,7 +60,11 @@ export interface RunOptions extends NetworkOptions, SecurityOptions {
   image?: string;
   /** Replaces the image's Entrypoint and clears its Cmd (`--entrypoint`; '' clears it). */
   entrypoint?: string | string[];
-  /** `--pull`: 'missing' (default) or 'never' use the store; 'always' needs a registry client. */
+  /**
+   * `--pull`, docker's policy: 'missing' (default) pulls an image the store lacks, 'always' pulls every
+   * time, 'never' uses the store only (ImageNotFoundError naming the reference). `run()` and
+   * `Runtime.run/create` pull; `spawn()` is synchronous and uses the store only ('always' is refused).
+   */
   pull?: 'always' | 'missing' | 'never';
   /** The image store's root (default NSBOX_STORE, /var/lib/nsbox as root). */
   store?: string;

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { spawn } from 'nsbox';
 
 import { forwardSignals } from '../forward-signals.js';
+import { pullForRun } from '../registry/pull-output.js';
 import { reportError } from '../report-error.js';
 import { addResourceFlags, printResourceWarnings } from '../resource-flags.js';
 import { collect, flagError, runOptionsFromFlags, type RunFlags } from '../run-flags.js';
@@ -61,8 +62,10 @@ async function runForeground(command: string[], flags: RunFlags): Promise<number
   try {
     // As docker does: a pty fed from a pipe never sees end-of-input, so the command would wait forever.
     if (flags.tty && flags.interactive && !process.stdin.isTTY) throw flagError('--tty', 'the input device is not a TTY (drop -t, or run from a terminal)');
-    const options = runOptionsFromFlags(flags, command);
-    printResourceWarnings(options.resources);
+    // docker's order: flags checked, then the image pulled if the policy says so, then the container.
+    const parsed = runOptionsFromFlags(flags, command);
+    printResourceWarnings(parsed.resources);
+    const options = await pullForRun(parsed);
     const container = spawn(options);
     stopForwarding = forwardSignals(container);
     const status = await container.wait();
