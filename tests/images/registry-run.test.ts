@@ -14,6 +14,8 @@ import path from 'node:path';
 import test from 'ava';
 
 import { ImageNotFoundError, inspectImage, listImages, loadImage, pull, run, tagImage } from '../../ts/src/index.js';
+import type { PullProgress } from '../../cli/src/tui/api.js';
+import { RealApi } from '../../cli/src/tui/real-api.js';
 import { runCli } from '../helpers/cli.js';
 import { busyboxImage, file, whiteout } from '../helpers/oci-image.js';
 import { needsRoot } from '../helpers/privileged.js';
@@ -111,6 +113,19 @@ test('run() and Runtime.run() pull a missing image; pull: never refuses it', asy
   const c = await other.rt.run({ image: `${reg.host}/nsbox/busybox@${image.manifestDigest}`, store: other.store, command: ['cat', '/etc/motd'] });
   t.is((await c.wait()).exitCode, 0);
   t.deepEqual((await listImages({ store: other.store })).map((i) => i.digest), [image.manifestDigest]);
+});
+
+test("the TUI's pull (RealApi.pullImage): real layer events summed into one progress line", async (t) => {
+  if (!needsRoot(t)) return;
+  const b = box();
+  t.teardown(() => b.dispose());
+  const lib = { pull: (r: string, o: Parameters<typeof pull>[1]) => pull(r, { ...o, store: b.store }) };
+  const seen: PullProgress[] = [];
+  const r = await new RealApi(lib as never).pullImage(ref, { onProgress: (p) => seen.push(p) });
+  t.deepEqual(r, { reference: ref, digest: image.manifestDigest });
+  const total = image.layers.reduce((n, l) => n + l.size, 0);
+  t.deepEqual(seen.at(-1), { reference: ref, layers: image.layers.length, done: image.layers.length, current: total, total });
+  t.true(seen.some((p) => p.done < p.layers), 'progress before the end');
 });
 
 test('an image loaded and tagged in the store is pushed, then pulled back by digest and run', async (t) => {
