@@ -108,6 +108,20 @@ test('two pulls of the same image at once fetch each blob once', async (t) => {
   }
 });
 
+test('two CLI pulls in two processes into one store: both succeed, each layer unpacked once', async (t) => {
+  if (!needsRoot(t)) return;
+  const root = newRoot();
+  const ref = `${reg.host}/nsbox/busybox`;
+  const once = () => new Promise<number | null>((resolve) => {
+    const [bin, argv] = cliArgv(['pull', '-q', ref]);
+    spawn(bin, argv, { stdio: 'ignore', env: { ...process.env, NSBOX_STORE: root } }).once('exit', resolve);
+  });
+  t.deepEqual(await Promise.all([once(), once()]), [0, 0]);
+  t.is(readdirSync(path.join(root, 'layers')).length, image.layers.length);
+  t.deepEqual(readdirSync(path.join(root, 'tmp')), [], 'no leftover of the pull that waited');
+  t.deepEqual(storeNames(root), [`${ref}:latest`]);
+});
+
 test('on a terminal, pull draws one line per layer with a bar, redrawn in place', async (t) => {
   if (!needsRoot(t)) return;
   const proxy = await startProxy(reg.host, { stallAfter: 300_000 });
