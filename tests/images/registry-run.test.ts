@@ -113,6 +113,8 @@ test('run() and Runtime.run() pull a missing image; pull: never refuses it', asy
   const c = await other.rt.run({ image: `${reg.host}/nsbox/busybox@${image.manifestDigest}`, store: other.store, command: ['cat', '/etc/motd'] });
   t.is((await c.wait()).exitCode, 0);
   t.deepEqual((await listImages({ store: other.store })).map((i) => i.digest), [image.manifestDigest]);
+  const listed = await runCli(['images', '--digests'], { env: other.env });
+  t.regex(listed.stdout, new RegExp(`${reg.host}/nsbox/busybox\\s+<none>\\s+${image.manifestDigest}`), 'pulled by digest: no tag, as docker lists it');
 });
 
 test("the TUI's pull (RealApi.pullImage): real layer events summed into one progress line", async (t) => {

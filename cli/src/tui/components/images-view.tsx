@@ -16,9 +16,10 @@ interface Row { name: string; repo: string; tag: string; id: string; created?: s
 
 function rows(images: Awaited<ReturnType<DashboardApi['listImages']>>): Row[] {
   return images.flatMap((i) => i.names.map((name) => {
-    const slash = name.lastIndexOf('/');
-    const colon = name.lastIndexOf(':');
-    const [repo, tag] = colon > slash ? [name.slice(0, colon), name.slice(colon + 1)] : [name, ''];
+    const plain = name.split('@')[0]!; // pulled by digest: no tag
+    const slash = plain.lastIndexOf('/');
+    const colon = plain.lastIndexOf(':');
+    const [repo, tag] = colon > slash ? [plain.slice(0, colon), plain.slice(colon + 1)] : [plain, '<none>'];
     return { name, repo, tag, id: i.id.replace(/^sha256:/, '').slice(0, 12), created: i.created, size: i.size };
   }));
 }
