@@ -7,7 +7,7 @@
  * loaded and tagged in the store is pushed and pulled back by digest into another store, and runs.
  * CI budget: ~15 s (one registry, one skopeo push, a few ~50 ms runs).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -18,6 +18,7 @@ import type { PullProgress } from '../../cli/src/tui/api.js';
 import { RealApi } from '../../cli/src/tui/real-api.js';
 import { runCli } from '../helpers/cli.js';
 import { busyboxImage, file, whiteout } from '../helpers/oci-image.js';
+import { AS_NOBODY, nobodyCannotRun } from '../helpers/nobody.js';
 import { needsRoot } from '../helpers/privileged.js';
 import { skopeoPush, startRegistry, type Registry } from '../helpers/registry.js';
 import { box, layeredImage } from './helpers.js';
@@ -115,6 +116,23 @@ test('run() and Runtime.run() pull a missing image; pull: never refuses it', asy
   t.deepEqual((await listImages({ store: other.store })).map((i) => i.digest), [image.manifestDigest]);
   const listed = await runCli(['images', '--digests'], { env: other.env });
   t.regex(listed.stdout, new RegExp(`${reg.host}/nsbox/busybox\\s+<none>\\s+${image.manifestDigest}`), 'pulled by digest: no tag, as docker lists it');
+});
+
+test('rootless: a pull is refused before it downloads anything', async (t) => {
+  if (!needsRoot(t)) return;
+  const why = nobodyCannotRun();
+  if (why) {
+    t.log(`NOT RUN: ${why}`);
+    t.pass();
+    return;
+  }
+  const store = mkdtempSync(path.join(tmpdir(), 'nsbox-pull-nobody-'));
+  t.teardown(() => rmSync(store, { recursive: true, force: true }));
+  chownSync(store, 65534, 65534);
+  const r = await runCli(['pull', ref], { prefix: AS_NOBODY, env: { ...process.env, NSBOX_STORE: store, HOME: store } });
+  t.is(r.code, 1);
+  t.regex(r.stderr, new RegExp(`^nsbox: pull: ERR_ROOTLESS_IMAGE: ${ref}: .*rootless images are not supported yet`));
+  t.deepEqual(readdirSync(store), [], 'the store was not even opened');
 });
 
 test("the TUI's pull (RealApi.pullImage): real layer events summed into one progress line", async (t) => {

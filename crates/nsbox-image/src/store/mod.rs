@@ -40,6 +40,7 @@ mod volumes;
 pub use archive::Loaded;
 pub use containers::ContainerLayer;
 pub use gc::Removed;
+pub use layers::require_root;
 pub use images::{Descriptor, ImageInfo, Manifest};
 pub use save::ArchiveFormat;
 
