@@ -75,7 +75,7 @@ export default async function pullSection(ctx) {
     reference: 'nsbox pull',
     rows,
     notes: [
-      'nsbox pull writes into the registry side\'s test-double store (hashes every layer, does not unpack): compare with skopeo now, with podman once the store is merged',
+      'nsbox pull downloads, verifies and unpacks into the content store, as podman pull does; skopeo copy only downloads and verifies',
       'each run starts with an empty store; the registry runs on 127.0.0.1 (docker-registry, plain HTTP)',
     ],
   };
