@@ -13,7 +13,7 @@ import path from 'node:path';
 
 import test from 'ava';
 
-import { ImageNotFoundError, inspectImage, listImages, loadImage, pull, run, tagImage } from '../../ts/src/index.js';
+import { ImageNotFoundError, inspectImage, listImages, loadImage, pull, run, spawn, tagImage } from '../../ts/src/index.js';
 import type { PullProgress } from '../../cli/src/tui/api.js';
 import { RealApi } from '../../cli/src/tui/real-api.js';
 import { runCli } from '../helpers/cli.js';
@@ -103,6 +103,7 @@ test('run() and Runtime.run() pull a missing image; pull: never refuses it', asy
   const never = await t.throwsAsync(run({ image: ref, store: b.store, pull: 'never', command: ['true'] }));
   t.true(never instanceof ImageNotFoundError, String(never));
   t.true(never!.message.includes(ref));
+  t.throws(() => spawn({ image: ref, store: b.store, pull: 'always', command: ['true'] }), { code: 'ERR_INVALID_SPEC', message: /spawn\(\) cannot pull/ }, 'spawn() is synchronous: it cannot wait for a pull');
   const r = await run({ image: ref, store: b.store, command: ['sh', '-c', SCRIPT] });
   t.is(r.stdout, 'second layer\nkept\ngone\n');
   const [info] = await listImages({ store: b.store });
