@@ -2,10 +2,11 @@
  * Pull and store as one feature, against a real docker-registry on 127.0.0.1 (helpers/registry.ts):
  * `nsbox run IMAGE` pulls a missing image first (docker's "Unable to find image" and the pull's lines
  * on stderr), its layers really unpacked and stacked (a file from the second layer, a whiteout
- * respected); `--pull never` refuses naming the reference, `--pull always` pulls again; `run()` and
+ * respected); `--pull never` refuses naming the reference, `--pull always` pulls again, `--platform`
+ * picks from an index (and pulls again when the stored image is another platform's); `run()` and
  * `Runtime.run()` pull too; a pulled image is listed with its digest and `rmi` frees it; an image
  * loaded and tagged in the store is pushed and pulled back by digest into another store, and runs.
- * CI budget: ~15 s (one registry, one skopeo push, a few ~50 ms runs).
+ * CI budget: ~15 s (one registry, two skopeo pushes, a few ~50 ms runs).
  */
 import { chownSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,7 @@ import { ImageNotFoundError, inspectImage, listImages, loadImage, pull, run, spa
 import type { PullProgress } from '../../cli/src/tui/api.js';
 import { RealApi } from '../../cli/src/tui/real-api.js';
 import { runCli } from '../helpers/cli.js';
-import { busyboxImage, file, whiteout } from '../helpers/oci-image.js';
+import { busyboxImage, file, goArch, multiPlatformLayout, whiteout } from '../helpers/oci-image.js';
 import { AS_NOBODY, nobodyCannotRun } from '../helpers/nobody.js';
 import { needsRoot } from '../helpers/privileged.js';
 import { skopeoPush, startRegistry, type Registry } from '../helpers/registry.js';
@@ -117,6 +118,29 @@ test('run() and Runtime.run() pull a missing image; pull: never refuses it', asy
   t.deepEqual((await listImages({ store: other.store })).map((i) => i.digest), [image.manifestDigest]);
   const listed = await runCli(['images', '--digests'], { env: other.env });
   t.regex(listed.stdout, new RegExp(`${reg.host}/nsbox/busybox\\s+<none>\\s+${image.manifestDigest}`), 'pulled by digest: no tag, as docker lists it');
+});
+
+test('run --platform: pulls that platform from an index, and again when the stored one is another', async (t) => {
+  if (!needsRoot(t)) return;
+  const b = box();
+  t.teardown(() => b.dispose());
+  // Both images hold this machine's busybox (it must run); only their config's architecture differs.
+  const other = goArch() === 'arm64' ? 'amd64' : 'arm64';
+  const mine = busyboxImage({ tag: 'multi' });
+  const theirs = busyboxImage({ tag: 'multi', architecture: other, layers: [[file('etc/arch', `${other}\n`)]] });
+  const { layout } = multiPlatformLayout(path.join(scratch, 'multi'), [mine, theirs]);
+  const multi = `${reg.host}/nsbox/multi:1`;
+  await skopeoPush(layout, multi, { all: true });
+  const cli = (args: string[]) => runCli(args, { env: b.env });
+  const r = await cli(['run', '--rm', '--platform', `linux/${other}`, multi, '--', 'cat', '/etc/arch']);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, `${other}\n`);
+  const back = await cli(['run', '--rm', '--platform', `linux/${goArch()}`, multi, '--', 'sh', '-c', 'test -e /etc/arch || echo mine']);
+  t.is(back.stdout, 'mine\n');
+  t.true(back.stderr.startsWith(`Unable to find image '${multi}' locally`), back.stderr);
+  const bad = await cli(['run', '--rm', '--platform', 'linux', multi]);
+  t.is(bad.code, 125);
+  t.regex(bad.stderr, /^nsbox: platform: ERR_INVALID_SPEC: "linux": expected os\/arch\[\/variant\]/);
 });
 
 test('rootless: a pull is refused before it downloads anything', async (t) => {

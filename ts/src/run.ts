@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 
 import { spawn, type ExitStatus } from './container.js';
 import { ensureImage } from './images/ensure.js';
-import type { RunOptions } from './options.js';
+import { validateOptions, type RunOptions } from './options.js';
 
 export interface RunResult extends ExitStatus {
   /** What the command wrote, when `stdout` is 'pipe' (the default for run). */
@@ -19,7 +19,9 @@ export interface RunResult extends ExitStatus {
  * A command that merely exits non-zero resolves with its exitCode.
  */
 export async function run(options: RunOptions): Promise<RunResult> {
-  // An image the policy says to pull is pulled before the container is made (spawn() cannot wait).
+  // An image the policy says to pull is pulled before the container is made (spawn() cannot wait);
+  // bad options are refused first, before anything is fetched.
+  validateOptions(options);
   const o = await ensureImage(options, options.signal ? { signal: options.signal } : {});
   const c = spawn({
     ...o,

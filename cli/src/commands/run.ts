@@ -25,6 +25,7 @@ export function addRunCommand(program: Command): void {
     .option('--rootfs <DIR>', 'root filesystem directory (default: the host root, read-only)')
     .option('--entrypoint <CMD>', "replace the image's Entrypoint (and its Cmd); '' clears it")
     .option('--pull <POLICY>', 'always, missing (default) or never')
+    .option('--platform <OS/ARCH[/VARIANT]>', 'the platform to pull from a multi-platform image (default: this machine)')
     .option('--ns <LIST>', 'namespaces to create, e.g. pid,uts,user or all (repeatable)', collect)
     .option('--uidmap <IN:OUT:LEN>', 'uid map range, as in /proc/PID/uid_map (repeatable)', collect)
     .option('--gidmap <IN:OUT:LEN>', 'gid map range, as in /proc/PID/gid_map (repeatable)', collect)

@@ -5,6 +5,7 @@
  * it; `spawn()` hands its container back synchronously and therefore only uses the store.
  */
 import { ImageNotFoundError } from '../errors.js';
+import { checkPlatform } from '../options.js';
 import { pull } from '../registry/api.js';
 import type { ProgressEvent, PullResult } from '../registry/types.js';
 import { inspectImage } from './store.js';
@@ -13,6 +14,7 @@ export interface PullPolicyOptions {
   image?: string | undefined;
   rootfs?: string | undefined;
   pull?: 'always' | 'missing' | 'never' | undefined;
+  platform?: string | undefined;
   store?: string | undefined;
 }
 
@@ -25,11 +27,13 @@ export interface EnsureImageHooks {
   signal?: AbortSignal;
 }
 
-/** Whether the store has `reference` (a name, a digest or an id prefix). */
-async function present(reference: string, store: string | undefined): Promise<boolean> {
+/** Whether the store has `reference` (a name, a digest or an id prefix), for `platform`'s os/arch when given. */
+async function present(reference: string, store: string | undefined, platform: string | undefined): Promise<boolean> {
   try {
-    await inspectImage(reference, store === undefined ? {} : { store });
-    return true;
+    const info = await inspectImage(reference, store === undefined ? {} : { store });
+    if (platform === undefined) return true;
+    const [os, arch] = platform.split('/');
+    return info.os === os && info.architecture === arch;
   } catch (e) {
     if (e instanceof ImageNotFoundError) return false;
     throw e;
@@ -45,12 +49,14 @@ export async function ensureImage<T extends PullPolicyOptions>(o: T, hooks: Ensu
   const policy = o.pull ?? 'missing';
   if (typeof o.image !== 'string' || o.image === '' || o.rootfs !== undefined || !['always', 'missing', 'never'].includes(policy)) return o;
   if (policy === 'never') return o;
+  if (o.platform !== undefined) checkPlatform(o.platform);
   if (policy === 'missing') {
-    if (await present(o.image, o.store)) return { ...o, pull: 'never' } as T;
+    if (await present(o.image, o.store, o.platform)) return { ...o, pull: 'never' } as T;
     hooks.onMissing?.(o.image);
   }
   const result = await pull(o.image, {
     ...(o.store === undefined ? {} : { store: o.store }),
+    ...(o.platform === undefined ? {} : { platform: o.platform }),
     ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
     ...(hooks.signal ? { signal: hooks.signal } : {}),
   });
