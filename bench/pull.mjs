@@ -38,7 +38,7 @@ export default async function pullSection(ctx) {
   const runs = envInt('NSBOX_BENCH_PULL_RUNS', 5);
   const env = { ...process.env, NSBOX_REGISTRIES_CONFIG: path.join(ctx.scratch, 'no-registries.json'), NSBOX_AUTH_FILE: path.join(ctx.scratch, 'auth.json') };
   const entrants = [
-    { name: 'nsbox pull', cmd: (dir) => [process.execPath, [CLI, 'pull', '-q', ref], { ...env, NSBOX_IMAGE_ROOT: dir }] },
+    { name: 'nsbox pull', cmd: (dir) => [process.execPath, [CLI, 'pull', '-q', ref], { ...env, NSBOX_STORE: dir }] },
     { name: 'skopeo copy', cmd: (dir) => ['skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${ref}`, `oci:${dir}/layout`], env] },
   ];
   if (ctx.root && which('podman')) {
@@ -75,7 +75,7 @@ export default async function pullSection(ctx) {
     reference: 'nsbox pull',
     rows,
     notes: [
-      'nsbox pull writes into the registry side\'s test-double store (hashes every layer, does not unpack): compare with skopeo now, with podman once the store is merged',
+      'nsbox pull downloads, verifies and unpacks into the content store, as podman pull does; skopeo copy only downloads and verifies',
       'each run starts with an empty store; the registry runs on 127.0.0.1 (docker-registry, plain HTTP)',
     ],
   };

@@ -39,6 +39,7 @@ export interface RunFlags {
   securityOpt?: string[];
   entrypoint?: string;
   pull?: string;
+  platform?: string;
   publishAll?: boolean;
   /** The resource flags (resource-flags.ts), by commander's property names. */
   [resourceFlag: string]: unknown;
@@ -79,6 +80,10 @@ export function runOptionsFromFlags(flags: RunFlags, operands: string[], env: No
     if (!['always', 'missing', 'never'].includes(flags.pull)) throw flagError('--pull', `${JSON.stringify(flags.pull)}: always, missing or never`);
     if (image === undefined) throw flagError('--pull', 'applies to an image: name one before --');
     o.pull = flags.pull as RunOptions['pull'];
+  }
+  if (flags.platform !== undefined) {
+    if (image === undefined) throw flagError('--platform', 'applies to an image: name one before --');
+    o.platform = flags.platform;
   }
   if (flags.name !== undefined) o.name = flags.name;
   if (flags.hostname !== undefined) o.hostname = flags.hostname;

@@ -61,12 +61,15 @@ test('bad input: one line naming the reference or file, exit 125', async (t) => 
   const b = box();
   t.teardown(() => b.dispose());
   const cli = (args: string[]) => runCli(args, { env: b.env });
-  const missing = await cli(['run', '--rm', 'localhost/nope:1', 'true']);
+  const missing = await cli(['run', '--rm', '--pull', 'never', 'localhost/nope:1', 'true']);
   t.is(missing.code, 125);
   t.regex(missing.stderr, /^nsbox: run\(localhost\/nope:1\): ERR_IMAGE_NOT_FOUND: .*nsbox pull localhost\/nope:1.*\n$/);
-  const always = await cli(['run', '--rm', '--pull', 'always', 'localhost/nope:1', 'true']);
-  t.is(always.code, 125);
-  t.regex(always.stderr, /cannot pull localhost\/nope:1/);
+  // The default policy pulls a missing image: nothing listens on 127.0.0.1:1, so the pull fails by name.
+  const pulled = await cli(['run', '--rm', '127.0.0.1:1/nope:1', 'true']);
+  t.is(pulled.code, 125);
+  t.is(pulled.stderr.split('\n')[0], "Unable to find image '127.0.0.1:1/nope:1' locally");
+  t.regex(pulled.stderr.split('\n')[1]!, /^nsbox: pull: ERR_REGISTRY_UNREACHABLE: 127\.0\.0\.1:1\/nope:1: /);
+  t.deepEqual([b.ls('blobs/sha256'), b.ls('tmp'), b.ls('containers')], [[], [], []]);
   t.is((await cli(['run', '--pull', 'sometimes', 'x'])).code, 125);
   const load = await cli(['load', '-i', '/nonexistent.tar']);
   t.is(load.code, 125);

@@ -1,5 +1,5 @@
 /** Shared by the image tests: a private store and state root, the multi-layer test image, store contents. */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -54,4 +54,10 @@ export function layeredImage(config: ImageRunConfig = {}, tag = 'layers'): OciIm
       ],
     ],
   });
+}
+
+/** The names a store's index.json holds (none when it has no index yet). */
+export function storeNames(store: string): string[] {
+  const p = path.join(store, 'index.json');
+  return existsSync(p) ? Object.keys((JSON.parse(readFileSync(p, 'utf8')) as { names?: Record<string, string> }).names ?? {}).sort() : [];
 }

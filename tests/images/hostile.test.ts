@@ -76,7 +76,7 @@ test('a corrupt blob is refused, named by its digest; an unknown image names the
   t.deepEqual(b.ls('blobs/sha256').filter((x) => `sha256:${x}` === img.layers[0]!.digest), [], 'never stored');
   t.deepEqual(b.ls('tmp'), []);
 
-  const missing = await t.throwsAsync(run({ image: 'localhost/none:1', store: b.store, command: ['true'] }), { instanceOf: ImageNotFoundError });
+  const missing = await t.throwsAsync(run({ image: 'localhost/none:1', store: b.store, pull: 'never', command: ['true'] }), { instanceOf: ImageNotFoundError });
   t.regex(missing?.message ?? '', /localhost\/none:1.*nsbox pull/);
   t.is(missing?.exitCode, 125);
   await t.throwsAsync(loadImage(path.join(b.store, 'no-such.tar'), { store: b.store }), { code: 'ENOENT' });

@@ -12,8 +12,9 @@ import path from 'node:path';
 
 import test from 'ava';
 
-import { login, logout, pull, push, RegistryError } from '../../ts/src/index.js';
+import { login, logout, pull, push, RegistryError, tagImage } from '../../ts/src/index.js';
 import { runCli } from '../helpers/cli.js';
+import { needsRoot } from '../helpers/privileged.js';
 import { busyboxImage, file } from '../helpers/oci-image.js';
 import { PASSWORD, skopeoPush, startRegistry, USER, type Registry } from '../helpers/registry.js';
 
@@ -46,8 +47,9 @@ test.after.always(async () => {
 });
 
 test.serial('basic auth: anonymous refused, wrong password refused, login 0600, pull, logout', async (t) => {
+  if (!needsRoot(t)) return;
   const ref = `${basic.host}/nsbox/busybox:latest`;
-  const anon = await t.throwsAsync(pull(ref, { root: newRoot() }));
+  const anon = await t.throwsAsync(pull(ref, { store: newRoot() }));
   t.true(anon instanceof RegistryError);
   t.is((anon as RegistryError).code, 'ERR_REGISTRY_DENIED');
   t.true(anon!.message.includes(ref));
@@ -65,17 +67,18 @@ test.serial('basic auth: anonymous refused, wrong password refused, login 0600, 
   const stored = JSON.parse(readFileSync(authFile, 'utf8')) as { auths: Record<string, { auth: string }> };
   t.is(Buffer.from(stored.auths[basic.host]!.auth, 'base64').toString(), creds);
 
-  const r = await pull(ref, { root: newRoot() });
+  const r = await pull(ref, { store: newRoot() });
   t.is(r.digest, image.manifestDigest);
 
   const out = await runCli(['logout', basic.host]);
   t.is(out.stdout, `Removing login credentials for ${basic.host}\n`);
   t.is((await runCli(['logout', basic.host])).stdout, `Not logged in to ${basic.host}\n`);
-  const again = await t.throwsAsync(pull(ref, { root: newRoot() }));
+  const again = await t.throwsAsync(pull(ref, { store: newRoot() }));
   t.is((again as RegistryError).code, 'ERR_REGISTRY_DENIED');
 });
 
 test.serial("docker's config.json: a credential helper is asked (its real protocol), auths are read", async (t) => {
+  if (!needsRoot(t)) return;
   const bin = path.join(scratch, 'bin');
   mkdirSync(bin, { recursive: true });
   const asked = path.join(scratch, 'helper-asked');
@@ -89,13 +92,13 @@ test.serial("docker's config.json: a credential helper is asked (its real protoc
   mkdirSync(docker, { recursive: true });
   writeFileSync(path.join(docker, 'config.json'), JSON.stringify({ auths: {}, credHelpers: { [basic.host]: 'nsboxtest' } }));
   try {
-    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, NSBOX_IMAGE_ROOT: newRoot() };
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, NSBOX_STORE: newRoot() };
     const r = await runCli(['pull', '-q', `${basic.host}/nsbox/busybox`], { env });
     t.is(r.code, 0, r.stderr);
     t.is(readFileSync(asked, 'utf8'), basic.host);
     // Without a helper, docker's plain `auths` entry (base64 user:password) is used.
     writeFileSync(path.join(docker, 'config.json'), JSON.stringify({ auths: { [`https://${basic.host}`]: { auth: Buffer.from(creds).toString('base64') } } }));
-    const plain = await pull(`${basic.host}/nsbox/busybox`, { root: newRoot() });
+    const plain = await pull(`${basic.host}/nsbox/busybox`, { store: newRoot() });
     t.is(plain.digest, image.manifestDigest);
   } finally {
     rmSync(path.join(docker, 'config.json'));
@@ -103,33 +106,34 @@ test.serial("docker's config.json: a credential helper is asked (its real protoc
 });
 
 test.serial('bearer tokens: anonymous pull, wrong password refused, login, push what the registry lacks', async (t) => {
+  if (!needsRoot(t)) return;
   const ref = `${bearer.host}/nsbox/busybox:latest`;
   const root = newRoot();
-  const r = await pull(ref, { root });
+  const r = await pull(ref, { store: root });
   t.is(r.digest, image.manifestDigest);
 
   const wrong = await t.throwsAsync(login(bearer.host, { username: USER, password: 'nope' }));
   t.is((wrong as RegistryError).code, 'ERR_REGISTRY_UNAUTHORIZED');
   t.regex(wrong!.message, /token server/);
 
-  // The store double's tag (until the store's `nsbox tag` is merged): the pulled image under a new name.
+  // The pulled image under a new name, in the same store (nsbox tag).
   const target = `${bearer.host}/nsbox/pushed:1`;
-  writeFileSync(path.join(root, 'store-double', 'tags', target.replaceAll('/', '%')), r.manifest);
-  const denied = await t.throwsAsync(push(target, { root }));
+  t.is(await tagImage(r.reference, target, { store: root }), target);
+  const denied = await t.throwsAsync(push(target, { store: root }));
   t.is((denied as RegistryError).code, 'ERR_REGISTRY_DENIED', 'anonymous tokens carry pull only');
 
   const ok = await login(bearer.host, { username: USER, password: PASSWORD });
   t.is(ok.authFile, authFile);
-  const env = { ...process.env, NSBOX_IMAGE_ROOT: root };
+  const env = { ...process.env, NSBOX_STORE: root };
   const cli = await runCli(['push', target], { env });
   t.is(cli.code, 0, cli.stderr);
   const lines = cli.stdout.trim().split('\n');
   t.is(lines[0], `The push refers to repository [${bearer.host}/nsbox/pushed]`);
   t.true(lines.some((l) => /: Pushed$/.test(l)), cli.stdout);
   t.is(lines.at(-1), `1: digest: ${image.manifestDigest} size: ${image.manifestSize}`);
-  const again = await push(target, { root });
+  const again = await push(target, { store: root });
   t.is(again.digest, image.manifestDigest, 'a second push finds every blob there');
-  const back = await pull(target, { root: newRoot() });
+  const back = await pull(target, { store: newRoot() });
   t.is(back.digest, image.manifestDigest);
   await logout(bearer.host);
 });

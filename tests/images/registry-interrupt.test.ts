@@ -15,6 +15,8 @@ import test from 'ava';
 
 import { pull } from '../../ts/src/index.js';
 import { CLI, cliArgv } from '../helpers/cli.js';
+import { needsRoot } from '../helpers/privileged.js';
+import { storeNames } from './helpers.js';
 import { busyboxImage, file } from '../helpers/oci-image.js';
 import { skopeoPush, startProxy, startRegistry, type Registry } from '../helpers/registry.js';
 import { Terminal } from '../tui/e2e-terminal.js';
@@ -44,35 +46,37 @@ test.after.always(async () => {
 });
 
 function assertNothingTrusted(t: import('ava').ExecutionContext, root: string): void {
-  t.false(existsSync(path.join(root, 'store-double', 'blobs', 'sha256', big.digest.slice(7))), 'the interrupted layer is not stored');
-  t.false(existsSync(path.join(root, 'store-double', 'blobs', 'sha256', image.manifestDigest.slice(7))), 'no manifest');
-  t.deepEqual(readdirSync(path.join(root, 'store-double', 'tags')), [], 'no tag');
+  t.false(existsSync(path.join(root, 'blobs', 'sha256', big.digest.slice(7))), 'the interrupted layer is not stored');
+  t.false(existsSync(path.join(root, 'blobs', 'sha256', image.manifestDigest.slice(7))), 'no manifest');
+  t.deepEqual(storeNames(root), [], 'no tag');
 }
 
 test('an AbortSignal mid-layer rejects with AbortError and keeps nothing', async (t) => {
+  if (!needsRoot(t)) return;
   const proxy = await startProxy(reg.host, { stallAfter: 300_000 });
   try {
     const root = newRoot();
     const ac = new AbortController();
-    const pending = pull(`${proxy.host}/nsbox/busybox`, { root, signal: ac.signal });
+    const pending = pull(`${proxy.host}/nsbox/busybox`, { store: root, signal: ac.signal });
     await proxy.stalled;
     ac.abort(new Error('enough'));
     proxy.release();
     const err = await t.throwsAsync(pending);
     t.is(err!.name, 'AbortError');
     assertNothingTrusted(t, root);
-    t.deepEqual(readdirSync(path.join(root, 'store-double', 'tmp')), [], 'the partial download was removed');
+    t.deepEqual(readdirSync(path.join(root, 'tmp')), [], 'the partial download was removed');
   } finally {
     await proxy.stop();
   }
 });
 
 test('a CLI pull killed mid-layer leaves nothing trusted, and the next pull completes', async (t) => {
+  if (!needsRoot(t)) return;
   const proxy = await startProxy(reg.host, { stallAfter: 300_000 });
   const root = newRoot();
   try {
     const [bin, argv] = cliArgv(['pull', `${proxy.host}/nsbox/busybox`]);
-    const child = spawn(bin, argv, { stdio: 'ignore', env: { ...process.env, NSBOX_IMAGE_ROOT: root } });
+    const child = spawn(bin, argv, { stdio: 'ignore', env: { ...process.env, NSBOX_STORE: root } });
     const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal)));
     await proxy.stalled;
     child.kill('SIGKILL');
@@ -82,17 +86,18 @@ test('a CLI pull killed mid-layer leaves nothing trusted, and the next pull comp
   } finally {
     await proxy.stop();
   }
-  const r = await pull(`${reg.host}/nsbox/busybox`, { root });
+  const r = await pull(`${reg.host}/nsbox/busybox`, { store: root });
   t.is(r.digest, image.manifestDigest);
   t.false(r.layers.find((l) => l.digest === big.digest)!.existed);
 });
 
 test('two pulls of the same image at once fetch each blob once', async (t) => {
+  if (!needsRoot(t)) return;
   const proxy = await startProxy(reg.host);
   try {
     const root = newRoot();
     const ref = `${proxy.host}/nsbox/busybox`;
-    const [a, b] = await Promise.all([pull(ref, { root }), pull(ref, { root })]);
+    const [a, b] = await Promise.all([pull(ref, { store: root }), pull(ref, { store: root })]);
     t.is(a.digest, b.digest);
     for (const digest of [image.configDigest, ...image.layers.map((l) => l.digest)]) {
       const gets = proxy.requests.filter((r) => r === `GET /v2/nsbox/busybox/blobs/${digest}`);
@@ -103,12 +108,27 @@ test('two pulls of the same image at once fetch each blob once', async (t) => {
   }
 });
 
+test('two CLI pulls in two processes into one store: both succeed, each layer unpacked once', async (t) => {
+  if (!needsRoot(t)) return;
+  const root = newRoot();
+  const ref = `${reg.host}/nsbox/busybox`;
+  const once = () => new Promise<number | null>((resolve) => {
+    const [bin, argv] = cliArgv(['pull', '-q', ref]);
+    spawn(bin, argv, { stdio: 'ignore', env: { ...process.env, NSBOX_STORE: root } }).once('exit', resolve);
+  });
+  t.deepEqual(await Promise.all([once(), once()]), [0, 0]);
+  t.is(readdirSync(path.join(root, 'layers')).length, image.layers.length);
+  t.deepEqual(readdirSync(path.join(root, 'tmp')), [], 'no leftover of the pull that waited');
+  t.deepEqual(storeNames(root), [`${ref}:latest`]);
+});
+
 test('on a terminal, pull draws one line per layer with a bar, redrawn in place', async (t) => {
+  if (!needsRoot(t)) return;
   const proxy = await startProxy(reg.host, { stallAfter: 300_000 });
   const term = Terminal.open(`nsbox-pull-${process.pid}`, 'sh');
   try {
     const vars = ['NSBOX_REGISTRIES_CONFIG', 'NSBOX_AUTH_FILE', 'DOCKER_CONFIG', 'HTTPS_PROXY', 'HTTP_PROXY', 'ALL_PROXY', 'NO_PROXY'];
-    const env = [...vars.map((v) => `${v}=${process.env[v]}`), `NSBOX_IMAGE_ROOT=${newRoot()}`].join(' ');
+    const env = [...vars.map((v) => `${v}=${process.env[v]}`), `NSBOX_STORE=${newRoot()}`].join(' ');
     term.text(`clear; env ${env} ${process.execPath} ${CLI} pull ${proxy.host}/nsbox/busybox`);
     term.keys('Enter');
     await proxy.stalled;

@@ -16,6 +16,8 @@ import test from 'ava';
 
 import { ImageError, pull, type ProgressEvent } from '../../ts/src/index.js';
 import { runCli } from '../helpers/cli.js';
+import { needsRoot } from '../helpers/privileged.js';
+import { storeNames } from './helpers.js';
 import { busyboxImage, file, goArch, MEDIA, multiPlatformLayout, sha256, whiteout } from '../helpers/oci-image.js';
 import { rawPush, skopeoPush, startRegistry, type Registry } from '../helpers/registry.js';
 
@@ -47,17 +49,18 @@ const sha = (f: string) => `sha256:${createHash('sha256').update(readFileSync(f)
 
 /** Every blob the store double holds hashes to its name. */
 function assertStoreVerified(t: import('ava').ExecutionContext, root: string): number {
-  const dir = path.join(root, 'store-double', 'blobs', 'sha256');
+  const dir = path.join(root, 'blobs', 'sha256');
   const names = readdirSync(dir);
   for (const n of names) t.is(sha(path.join(dir, n)), `sha256:${n}`);
-  t.deepEqual(readdirSync(path.join(root, 'store-double', 'tmp')), [], 'no half-written blob is left');
+  t.deepEqual(readdirSync(path.join(root, 'tmp')), [], 'no half-written blob is left');
   return names.length;
 }
 
 test('pull through the library: digests, verified blobs, diff ids, progress, then up to date', async (t) => {
+  if (!needsRoot(t)) return;
   const root = newRoot();
   const events: ProgressEvent[] = [];
-  const r = await pull(`${reg.host}/nsbox/busybox`, { root, onProgress: (e) => events.push(e) });
+  const r = await pull(`${reg.host}/nsbox/busybox`, { store: root, onProgress: (e) => events.push(e) });
   t.is(r.reference, `${reg.host}/nsbox/busybox:latest`);
   t.is(r.digest, image.manifestDigest);
   t.is(r.manifest, image.manifestDigest);
@@ -71,15 +74,16 @@ test('pull through the library: digests, verified blobs, diff ids, progress, the
     t.deepEqual([states[0], states.at(-1)], ['waiting', 'complete'], l.digest);
     t.true(states.includes('downloading'));
   }
-  const again = await pull(`${reg.host}/nsbox/busybox:latest`, { root });
+  const again = await pull(`${reg.host}/nsbox/busybox:latest`, { store: root });
   t.false(again.downloaded);
   t.true(again.layers.every((l) => l.existed));
-  const byDigest = await pull(`${reg.host}/nsbox/busybox@${image.manifestDigest}`, { root });
+  const byDigest = await pull(`${reg.host}/nsbox/busybox@${image.manifestDigest}`, { store: root });
   t.is(byDigest.manifest, image.manifestDigest);
 });
 
 test('pull through the CLI: docker lines, -q, and exit 1 naming the reference for an unknown tag', async (t) => {
-  const env = { ...process.env, NSBOX_IMAGE_ROOT: newRoot() };
+  if (!needsRoot(t)) return;
+  const env = { ...process.env, NSBOX_STORE: newRoot() };
   const ref = `${reg.host}/nsbox/busybox`;
   const r = await runCli(['pull', ref], { env });
   t.is(r.code, 0, r.stderr);
@@ -108,6 +112,7 @@ test('pull through the CLI: docker lines, -q, and exit 1 naming the reference fo
 });
 
 test('a corrupted blob in the registry is refused naming its digest, and nothing of it is kept', async (t) => {
+  if (!needsRoot(t)) return;
   const img = busyboxImage({ tag: 'corrupt', layers: [[file('corrupt-me', `unique ${scratch}\n`)]] });
   await skopeoPush(img.layout, `${reg.host}/nsbox/corrupt:1`);
   const victim = img.layers.at(-1)!;
@@ -116,22 +121,23 @@ test('a corrupted blob in the registry is refused naming its digest, and nothing
   bytes[bytes.length >> 1] ^= 0xff;
   writeFileSync(data, bytes);
   const root = newRoot();
-  const err = await t.throwsAsync(pull(`${reg.host}/nsbox/corrupt:1`, { root }));
+  const err = await t.throwsAsync(pull(`${reg.host}/nsbox/corrupt:1`, { store: root }));
   t.true(err instanceof ImageError);
   t.is((err as ImageError).code, 'ERR_DIGEST_MISMATCH', err!.message);
   t.true(err!.message.includes(victim.digest), err!.message);
   t.true(err!.message.includes(`${reg.host}/nsbox/corrupt:1`));
-  t.false(existsSync(path.join(root, 'store-double', 'blobs', 'sha256', victim.digest.slice(7))));
-  t.deepEqual(readdirSync(path.join(root, 'store-double', 'tags')), [], 'no tag for a failed pull');
+  t.false(existsSync(path.join(root, 'blobs', 'sha256', victim.digest.slice(7))));
+  t.deepEqual(storeNames(root), [], 'no tag for a failed pull');
   assertStoreVerified(t, root);
 });
 
 test('a corrupted manifest, and a config whose diff_ids lie, are refused naming the digests', async (t) => {
+  if (!needsRoot(t)) return;
   const img = busyboxImage({ tag: 'badman', noBase: true, compression: 'none', layers: [[file('m', `manifest ${scratch}\n`)]] });
   await rawPush(img.layout, reg.host, 'nsbox/badman', '1');
   const data = reg.blobPath(img.manifestDigest);
   writeFileSync(data, readFileSync(data).toString().replace('"schemaVersion":2', '"schemaVersion":2 '));
-  const m = await t.throwsAsync(pull(`${reg.host}/nsbox/badman:1`, { root: newRoot() }));
+  const m = await t.throwsAsync(pull(`${reg.host}/nsbox/badman:1`, { store: newRoot() }));
   t.is((m as ImageError).code, 'ERR_DIGEST_MISMATCH');
   t.regex(m!.message, new RegExp(`manifest ${img.manifestDigest} is corrupt`));
 
@@ -149,49 +155,52 @@ test('a corrupted manifest, and a config whose diff_ids lie, are refused naming 
   writeFileSync(path.join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: MEDIA.manifest, digest: sha256(manifest), size: manifest.length }] }));
   await rawPush(layout, reg.host, 'nsbox/liar', '1');
   const root = newRoot();
-  const l = await t.throwsAsync(pull(`${reg.host}/nsbox/liar:1`, { root }));
+  const l = await t.throwsAsync(pull(`${reg.host}/nsbox/liar:1`, { store: root }));
   t.is((l as ImageError).code, 'ERR_DIGEST_MISMATCH');
   t.true(l!.message.includes(`layer ${liar.layers[0]!.digest}: uncompressed content (diff id) sha256:${'0'.repeat(64)} is corrupt: its content hashes to ${liar.layers[0]!.diffId}`), l!.message);
-  t.deepEqual(readdirSync(path.join(root, 'store-double', 'tags')), []);
+  t.deepEqual(storeNames(root), []);
 });
 
 test('an index with two platforms: this machine by default, --platform picks the other', async (t) => {
+  if (!needsRoot(t)) return;
   const other = goArch() === 'arm64' ? 'amd64' : 'arm64';
   const mine = busyboxImage({ tag: 'multi' });
   const theirs = busyboxImage({ tag: 'multi', architecture: other, layers: [[file('etc/arch', `${other}\n`)]] });
   const { layout, indexDigest } = multiPlatformLayout(path.join(scratch, 'multi'), [mine, theirs]);
   await skopeoPush(layout, `${reg.host}/nsbox/multi:1`, { all: true });
-  const r = await pull(`${reg.host}/nsbox/multi:1`, { root: newRoot() });
+  const r = await pull(`${reg.host}/nsbox/multi:1`, { store: newRoot() });
   t.is(r.digest, indexDigest);
   t.is(r.manifest, mine.manifestDigest);
-  const env = { ...process.env, NSBOX_IMAGE_ROOT: newRoot() };
+  const env = { ...process.env, NSBOX_STORE: newRoot() };
   const cli = await runCli(['pull', '--platform', `linux/${other}`, `${reg.host}/nsbox/multi:1`], { env });
   t.is(cli.code, 0, cli.stderr);
   t.true(cli.stdout.includes(`Digest: ${indexDigest}`));
-  const o = await pull(`${reg.host}/nsbox/multi:1`, { root: newRoot(), platform: `linux/${other}` });
+  const o = await pull(`${reg.host}/nsbox/multi:1`, { store: newRoot(), platform: `linux/${other}` });
   t.is(o.manifest, theirs.manifestDigest);
   t.is(o.layers.length, 2);
-  const none = await t.throwsAsync(pull(`${reg.host}/nsbox/multi:1`, { root: newRoot(), platform: 'linux/s390x' }));
+  const none = await t.throwsAsync(pull(`${reg.host}/nsbox/multi:1`, { store: newRoot(), platform: 'linux/s390x' }));
   t.regex(none!.message, /no matching manifest for linux\/s390x in the manifest list entries/);
-  const single = await t.throwsAsync(pull(`${reg.host}/nsbox/busybox`, { root: newRoot(), platform: 'linux/s390x' }));
+  const single = await t.throwsAsync(pull(`${reg.host}/nsbox/busybox`, { store: newRoot(), platform: 'linux/s390x' }));
   t.regex(single!.message, new RegExp(`does not match the specified platform: wanted linux/s390x, actual: linux/${goArch()}`));
 });
 
 test('zstd and uncompressed layers pull and unpack to the diff ids of the config', async (t) => {
+  if (!needsRoot(t)) return;
   // No busybox base and unique content: skopeo would otherwise reuse the gzip blobs the registry already has.
   const layers = [[file('z/one', `zstd ${scratch}\n`)], [file('z/two', 'two\n'), whiteout('z/one')]];
   const zimg = busyboxImage({ tag: 'zstd', noBase: true, compression: 'none', layers });
   await skopeoPush(zimg.layout, `${reg.host}/nsbox/zstd:1`, { zstd: true });
-  const z = await pull(`${reg.host}/nsbox/zstd:1`, { root: newRoot() });
+  const z = await pull(`${reg.host}/nsbox/zstd:1`, { store: newRoot() });
   t.deepEqual(z.layers.map((l) => l.mediaType), layers.map(() => 'application/vnd.oci.image.layer.v1.tar+zstd'));
   t.deepEqual(z.layers.map((l) => l.diffId), zimg.layers.map((l) => l.diffId));
   const plain = busyboxImage({ tag: 'plain', noBase: true, compression: 'none', layers: [[file('p/one', `plain ${scratch}\n`)]] });
   await rawPush(plain.layout, reg.host, 'nsbox/plain', '1');
-  const p = await pull(`${reg.host}/nsbox/plain:1`, { root: newRoot() });
+  const p = await pull(`${reg.host}/nsbox/plain:1`, { store: newRoot() });
   t.deepEqual(p.layers.map((l) => [l.mediaType, l.digest, l.diffId]), [['application/vnd.oci.image.layer.v1.tar', plain.layers[0]!.digest, plain.layers[0]!.diffId]]);
 });
 
 test("Docker's v2 schema 2 manifests and manifest lists pull like OCI's", async (t) => {
+  if (!needsRoot(t)) return;
   const other = goArch() === 'arm64' ? 'amd64' : 'arm64';
   const mine = busyboxImage({ tag: 'multi' });
   const theirs = busyboxImage({ tag: 'multi', architecture: other, layers: [[file('etc/arch', `${other}\n`)]] });
@@ -200,7 +209,7 @@ test("Docker's v2 schema 2 manifests and manifest lists pull like OCI's", async 
   const res = await fetch(`http://${reg.host}/v2/nsbox/v2s2/manifests/list`, { headers: { accept: 'application/vnd.docker.distribution.manifest.list.v2+json' } });
   t.is(res.headers.get('content-type'), 'application/vnd.docker.distribution.manifest.list.v2+json');
   const listDigest = res.headers.get('docker-content-digest');
-  const r = await pull(`${reg.host}/nsbox/v2s2:list`, { root: newRoot(), platform: `linux/${other}` });
+  const r = await pull(`${reg.host}/nsbox/v2s2:list`, { store: newRoot(), platform: `linux/${other}` });
   t.is(r.digest, listDigest);
   t.is(r.layers.length, 2);
   t.true(r.layers.every((l) => l.mediaType === 'application/vnd.docker.image.rootfs.diff.tar.gzip'));
@@ -208,11 +217,12 @@ test("Docker's v2 schema 2 manifests and manifest lists pull like OCI's", async 
 });
 
 test('a registry that answers with an error is named, with its status and message', async (t) => {
+  if (!needsRoot(t)) return;
   const server = createServer((_req, res) => res.writeHead(503, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAVAILABLE","message":"down for maintenance"}]}'));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const host = `127.0.0.1:${(server.address() as { port: number }).port}`;
-    const e = await t.throwsAsync(pull(`${host}/team/app:1`, { root: newRoot() }));
+    const e = await t.throwsAsync(pull(`${host}/team/app:1`, { store: newRoot() }));
     t.is((e as ImageError).code, 'ERR_REGISTRY_REFUSED');
     t.is(e!.message, `pull: ERR_REGISTRY_REFUSED: ${host}/team/app:1: registry ${host} refused GET manifest: HTTP 503: UNAVAILABLE: down for maintenance`);
   } finally {
@@ -221,14 +231,15 @@ test('a registry that answers with an error is named, with its status and messag
 });
 
 test('a registry mirror serves docker.io/library/busybox (docker.io itself is never asked)', async (t) => {
+  if (!needsRoot(t)) return;
   await skopeoPush(image.layout, `${reg.host}/library/busybox:latest`);
   const cfg = path.join(scratch, 'registries.json');
   writeFileSync(cfg, JSON.stringify({ 'registry-mirrors': [`http://${reg.host}`] }));
-  const r = await pull('busybox', { root: newRoot(), registriesConfig: cfg });
+  const r = await pull('busybox', { store: newRoot(), registriesConfig: cfg });
   t.is(r.reference, 'docker.io/library/busybox:latest');
   t.is(r.endpoint, reg.host);
   t.is(r.digest, image.manifestDigest);
-  const env = { ...process.env, NSBOX_IMAGE_ROOT: newRoot(), NSBOX_REGISTRIES_CONFIG: cfg };
+  const env = { ...process.env, NSBOX_STORE: newRoot(), NSBOX_REGISTRIES_CONFIG: cfg };
   const cli = await runCli(['pull', 'busybox'], { env });
   t.is(cli.code, 0, cli.stderr);
   t.true(cli.stdout.includes('latest: Pulling from library/busybox'));
@@ -236,7 +247,7 @@ test('a registry mirror serves docker.io/library/busybox (docker.io itself is ne
   t.is(cli.stdout.trim().split('\n').at(-1), 'docker.io/library/busybox:latest');
   const badCfg = path.join(scratch, 'bad-registries.json');
   writeFileSync(badCfg, JSON.stringify({ 'registry-mirrors': [`http://${reg.host}`], mirrors: [] }));
-  const e = await t.throwsAsync(pull('busybox', { root: newRoot(), registriesConfig: badCfg }));
+  const e = await t.throwsAsync(pull('busybox', { store: newRoot(), registriesConfig: badCfg }));
   t.regex(e!.message, /unknown field `mirrors`/, 'unknown settings are refused, not ignored');
   t.true(statSync(cfg).isFile());
 });

@@ -60,8 +60,9 @@ test('run -d --network in one process, rm -f in another: veth, lease, nft rules 
     t.deepEqual(c.after, { records: [], veth: false, leases: 0, nftPort: false, files: null }, `${name}: nothing of the endpoint is left`);
     t.false(c.containerDir);
   }
-  // The monitor links nsbox-net for the exit; while the container runs it stays small.
-  t.true(f['rm-f'].monitorRssKiB > 0 && f['rm-f'].monitorRssKiB <= 2048, `monitor RSS ${f['rm-f'].monitorRssKiB} KiB`);
+  // The monitor links nsbox-net for the exit and watches the memory cgroup for OOM kills; while the
+  // container runs it stays small (2.0 MiB measured; conmon's order).
+  t.true(f['rm-f'].monitorRssKiB > 0 && f['rm-f'].monitorRssKiB <= 3072, `monitor RSS ${f['rm-f'].monitorRssKiB} KiB`);
   t.is(f.rmNet, 'ok', 'the network has no endpoint left to hold it');
 });
 

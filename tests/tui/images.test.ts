@@ -3,6 +3,7 @@
 import test from 'ava';
 import { NotAvailableError } from '../../cli/src/tui/api.js';
 import { FakeApi } from '../../cli/src/tui/fake-api.js';
+import { pullLine } from '../../cli/src/tui/components/images-view.js';
 import { KEY, has, mount } from './helpers.js';
 
 test('5: images, one row a name; d asks, y removes the name', async (t) => {
@@ -61,4 +62,30 @@ test('the new-container form takes an image; its command may stay empty (the ima
   const c = [...api.containers.values()].find((x) => x.summary.name === 'img')!;
   t.is(c.image, 'busybox');
   t.deepEqual(c.command, []);
+});
+
+test('p pulls: a prompt for the reference, a progress line, the new row', async (t) => {
+  const api = new FakeApi({ containers: 1 });
+  const m = mount(t, api, { initial: { view: 'images' } });
+  await m.waitFor(has('p pull'));
+  await m.press('p');
+  await m.waitFor(has('pull: '));
+  await m.type('nginx');
+  await m.press(KEY.enter);
+  const f = await m.waitFor(has('pulled docker.io/library/nginx:latest (sha256:e5e5'));
+  t.deepEqual(api.calls, ['pullImage nginx']);
+  await m.waitFor((x) => /docker\.io\/library\/nginx\s+latest\s+e6e6e6e6e6e6/.test(x));
+  t.notRegex(f, /pull: /, 'the prompt is gone');
+});
+
+test('p then Esc: nothing pulled; the progress line sums the layers', async (t) => {
+  const api = new FakeApi({ containers: 1 });
+  const m = mount(t, api, { initial: { view: 'images' } });
+  await m.waitFor(has('p pull'));
+  await m.press('p');
+  await m.waitFor(has('(Enter pulls, Esc cancels)'));
+  await m.press(KEY.esc);
+  await m.waitFor(has('p pull'));
+  t.deepEqual(api.calls, []);
+  t.is(pullLine('x', { reference: 'docker.io/library/x:latest', layers: 3, done: 1, current: 1_500_000, total: 3_000_000 }), 'pulling docker.io/library/x:latest: 1/3 layers · 1.4MiB / 2.9MiB');
 });

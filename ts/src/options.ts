@@ -60,8 +60,17 @@ export interface RunOptions extends NetworkOptions, SecurityOptions {
   image?: string;
   /** Replaces the image's Entrypoint and clears its Cmd (`--entrypoint`; '' clears it). */
   entrypoint?: string | string[];
-  /** `--pull`: 'missing' (default) or 'never' use the store; 'always' needs a registry client. */
+  /**
+   * `--pull`, docker's policy: 'missing' (default) pulls an image the store lacks, 'always' pulls every
+   * time, 'never' uses the store only (ImageNotFoundError naming the reference). `run()` and
+   * `Runtime.run/create` pull; `spawn()` is synchronous and uses the store only ('always' is refused).
+   */
   pull?: 'always' | 'missing' | 'never';
+  /**
+   * `--platform os/arch[/variant]`: the platform to pull from a multi-platform image (default this
+   * machine's); with 'missing', a stored image of another os/arch is pulled again.
+   */
+  platform?: string;
   /** The image store's root (default NSBOX_STORE, /var/lib/nsbox as root). */
   store?: string;
   /** `-P`: publish each of the image's ExposedPorts on a free host port (needs a named network). */
@@ -122,7 +131,7 @@ const KNOWN = new Set<string>([
   'command', 'rootfs', 'namespaces', 'hostname', 'domainname', 'uidMap', 'gidMap', 'mapRootUser', 'env', 'cwd',
   'user', 'capAdd', 'capDrop', 'privileged', 'readOnly', 'volumes', 'init', 'tty', 'interactive',
   'boottimeOffset', 'monotonicOffset', 'stdin', 'stdout', 'stderr', 'signal', 'name', 'newSession',
-  'network', 'ip', 'mac', 'ports', 'dns', 'hostLoopback', 'resources', 'image', 'entrypoint', 'pull', 'store', 'publishAll', ...SECURITY_KEYS,
+  'network', 'ip', 'mac', 'ports', 'dns', 'hostLoopback', 'resources', 'image', 'entrypoint', 'pull', 'platform', 'store', 'publishAll', ...SECURITY_KEYS,
 ]);
 
 /** Checks every field's shape and returns a normalised copy; throws InvalidSpecError naming the field. */
@@ -134,7 +143,7 @@ export function validateOptions(input: RunOptions): ValidatedOptions {
   const o: ValidatedOptions = { ...input } as ValidatedOptions;
   if (input.image !== undefined) imageOptions(input);
   else {
-    for (const f of ['entrypoint', 'pull', 'store', 'publishAll'] as const) {
+    for (const f of ['entrypoint', 'pull', 'platform', 'store', 'publishAll'] as const) {
       if (input[f] !== undefined) throw invalidSpec(f, 'applies to an image: give one (image)');
     }
     if (!Array.isArray(input.command) || input.command.length === 0) throw invalidSpec('command', 'a command is required');
@@ -179,6 +188,14 @@ export function validateOptions(input: RunOptions): ValidatedOptions {
   return o;
 }
 
+/** `os/arch[/variant]`, as docker's --platform (`linux/arm64/v8`). */
+export function checkPlatform(v: unknown): string {
+  if (typeof v !== 'string' || !/^[a-z0-9_]+\/[a-z0-9_]+(\/[a-z0-9_.]+)?$/.test(v)) {
+    throw invalidSpec('platform', `${JSON.stringify(v)}: expected os/arch[/variant], like linux/arm64`);
+  }
+  return v;
+}
+
 function imageOptions(input: RunOptions): void {
   const image = text('image', input.image, true);
   if (/\s/.test(image)) throw invalidSpec('image', `${JSON.stringify(image)} is not an image reference`);
@@ -187,6 +204,7 @@ function imageOptions(input: RunOptions): void {
     if (Array.isArray(input.entrypoint)) input.entrypoint.forEach((a, i) => text(`entrypoint[${i}]`, a));
     else text('entrypoint', input.entrypoint);
   }
+  if (input.platform !== undefined) checkPlatform(input.platform);
   if (input.pull !== undefined && !['always', 'missing', 'never'].includes(input.pull)) {
     throw invalidSpec('pull', `must be 'always', 'missing' or 'never', not ${JSON.stringify(input.pull)}`);
   }

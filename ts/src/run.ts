@@ -2,7 +2,8 @@
 import type { Readable } from 'node:stream';
 
 import { spawn, type ExitStatus } from './container.js';
-import type { RunOptions } from './options.js';
+import { ensureImage } from './images/ensure.js';
+import { validateOptions, type RunOptions } from './options.js';
 
 export interface RunResult extends ExitStatus {
   /** What the command wrote, when `stdout` is 'pipe' (the default for run). */
@@ -18,8 +19,12 @@ export interface RunResult extends ExitStatus {
  * A command that merely exits non-zero resolves with its exitCode.
  */
 export async function run(options: RunOptions): Promise<RunResult> {
+  // An image the policy says to pull is pulled before the container is made (spawn() cannot wait);
+  // bad options are refused first, before anything is fetched.
+  validateOptions(options);
+  const o = await ensureImage(options, options.signal ? { signal: options.signal } : {});
   const c = spawn({
-    ...options,
+    ...o,
     stdin: options.stdin ?? (options.interactive ? 'inherit' : 'ignore'),
     stdout: options.stdout ?? 'pipe',
     stderr: options.stderr ?? 'pipe',

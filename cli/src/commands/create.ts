@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 
 import { runtimePath, type RuntimeContainer } from 'nsbox';
 
+import { pullForRun } from '../registry/pull-output.js';
 import { reportError } from '../report-error.js';
 import { printResourceWarnings } from '../resource-flags.js';
 import { flagError, runOptionsFromFlags, type RunFlags } from '../run-flags.js';
@@ -41,7 +42,7 @@ export function addCreateCommand(program: Command): void {
   for (const opt of run?.options ?? []) if (opt.long !== '--detach' && opt.long !== '--help') create.addOption(opt);
   create.action(async (command: string[], flags: CreateFlags) => {
     try {
-      const c = await runtimeFor(flags).create(detachedOptions(flags, command));
+      const c = await runtimeFor(flags).create(await pullForRun(detachedOptions(flags, command)));
       process.stdout.write(`${c.id}\n`);
     } catch (e) {
       process.exitCode = reportError(e);

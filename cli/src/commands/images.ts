@@ -22,7 +22,9 @@ export function size(n: number): string {
 }
 
 /** `docker.io/library/busybox:latest` → [`docker.io/library/busybox`, `latest`]. */
-function repoTag(name: string): [string, string] {
+function repoTag(full: string): [string, string] {
+  // A name pulled by digest (`repo@sha256:…`) has no tag: docker's <none>.
+  const name = full.split('@')[0]!;
   const slash = name.lastIndexOf('/');
   const colon = name.lastIndexOf(':');
   return colon > slash ? [name.slice(0, colon), name.slice(colon + 1)] : [name, '<none>'];

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { pull, push, NsboxError } from 'nsbox';
 
 import { ProgressPrinter } from '../registry/progress.js';
+import { PullLines } from '../registry/pull-output.js';
 
 interface PullFlags {
   platform?: string;
@@ -37,35 +38,15 @@ export function addPullCommand(program: Command): void {
     .option('-q, --quiet', 'print only the image reference')
     .action(async (image: string, flags: PullFlags) => {
       const out = process.stdout;
-      const tty = out.isTTY === true && !flags.quiet;
-      const printer = new ProgressPrinter(out, tty);
+      const lines = new PullLines(out, image, flags.quiet === true);
       const ac = abortOnSignals();
-      const hasTag = /:[^/]*$/.test(image.split('@')[0]!.split('/').pop() ?? '') || image.includes('@');
       try {
-        const result = await pull(image, {
-          platform: flags.platform,
-          signal: ac.signal,
-          onProgress: (e) => {
-            if (flags.quiet) return;
-            if (e.kind === 'resolved') {
-              if (!hasTag) out.write('Using default tag: latest\n');
-              const at = image.includes('@') ? image.split('@')[1]! : (e.reference.split('/').pop()!.split(':')[1] ?? 'latest');
-              const repo = e.reference.replace(/^[^/]+\//, '').replace(/[:@].*$/, '');
-              out.write(`${at}: Pulling from ${repo}\n`);
-            }
-            printer.handle(e);
-          },
-        });
-        printer.finish();
-        if (!flags.quiet) {
-          const familiar = result.reference.replace(/^docker\.io\/(library\/(?=[^/]+$))?/, '');
-          out.write(`Digest: ${result.digest}\n`);
-          out.write(result.downloaded ? `Status: Downloaded newer image for ${familiar}\n` : `Status: Image is up to date for ${familiar}\n`);
-        }
+        const result = await pull(image, { platform: flags.platform, signal: ac.signal, onProgress: lines.onProgress });
+        lines.done(result);
         out.write(`${result.reference}\n`);
         process.exitCode = 0;
       } catch (err) {
-        printer.finish();
+        lines.printer.finish();
         process.exitCode = failPull(err);
       }
     });

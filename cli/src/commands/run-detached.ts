@@ -4,6 +4,7 @@
  * run.ts itself is untouched: without -d the hook does nothing.
  */
 import type { Command } from 'commander';
+import { pullForRun } from '../registry/pull-output.js';
 import { reportError } from '../report-error.js';
 import type { RunFlags } from '../run-flags.js';
 import { detachedOptions } from './create.js';
@@ -22,7 +23,7 @@ export function addDetachFlags(program: Command): void {
       let code = 0;
       try {
         // -i: stdin stays open through the monitor, for `nsbox attach` to write to (docker's -d -i).
-        const c = await runtimeFor(flags).run(detachedOptions(flags, cmd.args));
+        const c = await runtimeFor(flags).run(await pullForRun(detachedOptions(flags, cmd.args)));
         process.stdout.write(`${c.id}\n`);
       } catch (e) {
         code = reportError(e);

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { spawn } from 'nsbox';
 
 import { forwardSignals } from '../forward-signals.js';
+import { pullForRun } from '../registry/pull-output.js';
 import { reportError } from '../report-error.js';
 import { addResourceFlags, printResourceWarnings } from '../resource-flags.js';
 import { collect, flagError, runOptionsFromFlags, type RunFlags } from '../run-flags.js';
@@ -24,6 +25,7 @@ export function addRunCommand(program: Command): void {
     .option('--rootfs <DIR>', 'root filesystem directory (default: the host root, read-only)')
     .option('--entrypoint <CMD>', "replace the image's Entrypoint (and its Cmd); '' clears it")
     .option('--pull <POLICY>', 'always, missing (default) or never')
+    .option('--platform <OS/ARCH[/VARIANT]>', 'the platform to pull from a multi-platform image (default: this machine)')
     .option('--ns <LIST>', 'namespaces to create, e.g. pid,uts,user or all (repeatable)', collect)
     .option('--uidmap <IN:OUT:LEN>', 'uid map range, as in /proc/PID/uid_map (repeatable)', collect)
     .option('--gidmap <IN:OUT:LEN>', 'gid map range, as in /proc/PID/gid_map (repeatable)', collect)
@@ -61,8 +63,10 @@ async function runForeground(command: string[], flags: RunFlags): Promise<number
   try {
     // As docker does: a pty fed from a pipe never sees end-of-input, so the command would wait forever.
     if (flags.tty && flags.interactive && !process.stdin.isTTY) throw flagError('--tty', 'the input device is not a TTY (drop -t, or run from a terminal)');
-    const options = runOptionsFromFlags(flags, command);
-    printResourceWarnings(options.resources);
+    // docker's order: flags checked, then the image pulled if the policy says so, then the container.
+    const parsed = runOptionsFromFlags(flags, command);
+    printResourceWarnings(parsed.resources);
+    const options = await pullForRun(parsed);
     const container = spawn(options);
     stopForwarding = forwardSignals(container);
     const status = await container.wait();

@@ -124,6 +124,18 @@ export interface ImageSummary {
   size: number;
 }
 
+/** A pull's progress summed over its layers (the Images view's progress line). */
+export interface PullProgress {
+  /** Normalized reference, once the manifest is known. */
+  reference?: string;
+  layers: number;
+  /** Layers complete or already stored. */
+  done: number;
+  /** Bytes downloaded / to download, over every layer. */
+  current: number;
+  total: number;
+}
+
 export interface HostNamespace {
   kind: NamespaceKind;
   id: number;
@@ -181,6 +193,8 @@ export interface DashboardApi {
   /** The image store (the Images view); removing by name untags, the last name removes the image. */
   listImages(): Promise<ImageSummary[]>;
   removeImage(name: string, opts?: { force?: boolean }): Promise<void>;
+  /** Pulls into the store (`nsbox pull`); resolves with the normalized reference and docker's digest. */
+  pullImage(reference: string, opts: { onProgress: (p: PullProgress) => void; signal?: AbortSignal }): Promise<{ reference: string; digest: string }>;
   /** What `nsbox info` reports: versions, kernel features, roots, counts, remedies (the Host view). */
   hostInfo(): Promise<HostInfo>;
   createContainer(form: NewContainerForm): Promise<ContainerSummary>;

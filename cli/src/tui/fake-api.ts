@@ -5,7 +5,7 @@
 import {
   NAMESPACE_KINDS,
   type Capabilities, type ContainerDetail, type ContainerSummary, type DashboardApi, type DashboardEvent,
-  type Endpoint, type HostInfo, type HostNamespace, type ImageSummary, type LogLine, type NamespaceInfo, type NetworkSummary, type NewContainerForm,
+  type Endpoint, type HostInfo, type HostNamespace, type ImageSummary, type PullProgress, type LogLine, type NamespaceInfo, type NetworkSummary, type NewContainerForm,
   type ProcessInfo, type StatsPoint,
 } from './api.js';
 
@@ -196,6 +196,18 @@ export class FakeApi implements DashboardApi {
     const img = this.images[i]!;
     img.names = img.names.filter((n) => n !== name);
     if (img.names.length === 0) this.images.splice(i, 1);
+  }
+
+  /** Two layers in three steps; names the image `REF` (normalized like docker's short names). */
+  async pullImage(reference: string, opts: { onProgress: (p: PullProgress) => void }): Promise<{ reference: string; digest: string }> {
+    await this.guard('pullImage');
+    this.calls.push(`pullImage ${reference}`);
+    const ref = reference.includes('/') ? reference : `docker.io/library/${reference}`;
+    const name = /:[^/]*$/.test(ref) ? ref : `${ref}:latest`;
+    for (const [done, current] of [[0, 0], [1, 1_000_000], [2, 2_000_000]] as const) opts.onProgress({ reference: name, layers: 2, done, current, total: 2_000_000 });
+    const digest = `sha256:${'e5'.repeat(32)}`;
+    this.images.push({ id: `sha256:${'e6'.repeat(32)}`, digest, names: [name], created: new Date(this.now).toISOString(), size: 2_000_000 });
+    return { reference: name, digest };
   }
 
   async listNetworks(): Promise<NetworkSummary[]> {

@@ -15,6 +15,7 @@
  *   hostNamespaces     /proc/<pid>/ns/* of every process (no library call needed)
  *   hostInfo           hostInfo() (what `nsbox info` prints), for the same state root
  *   listImages, removeImage   listImages(), removeImage() (the image store, issue 12)
+ *   pullImage                 pull() (registries, issue 12), its layer events summed into one line
  *
  * The library is read through feature detection, so this file builds against any stage of it, and a
  * method whose part is missing rejects with NotAvailableError naming what it waits for.
@@ -23,7 +24,7 @@ import * as nsbox from 'nsbox';
 import {
   NAMESPACE_KINDS, NotAvailableError,
   type Capabilities, type ContainerDetail, type ContainerSummary, type DashboardApi, type DashboardEvent, type LogLine,
-  type HostInfo, type ImageSummary, type NetworkSummary, type NewContainerForm, type ProcessInfo, type StatsPoint,
+  type HostInfo, type ImageSummary, type PullProgress, type NetworkSummary, type NewContainerForm, type ProcessInfo, type StatsPoint,
 } from './api.js';
 import { cgroupPath, cgroupUsage, hostNsIds, idMap, nsIds, processesInPidNs, scanNamespaces, timeOffsets } from './procfs.js';
 import type { Runtime } from 'nsbox';
@@ -40,7 +41,11 @@ interface Library {
   hostInfo?: (o?: { root?: string }) => Promise<HostInfo>;
   listImages?: () => Promise<Array<{ id: string; digest: string; names: string[]; created: string | null; size: number }>>;
   removeImage?: (ref: string, o?: { force?: boolean }) => Promise<unknown>;
+  pull?: (ref: string, o: { onProgress: (e: PullEvent) => void; signal?: AbortSignal }) => Promise<{ reference: string; digest: string }>;
 }
+type PullEvent =
+  | { kind: 'resolved'; reference: string; layers: Array<{ digest: string; size: number }> }
+  | { kind: 'layer'; digest: string; state: string; current: number; total: number };
 interface LibNetwork { name: string; bridge: string; subnet: string; gateway: string; internal?: boolean }
 interface LibEndpoint {
   container: string | null; hostname?: string | null; ip: string; mac: string; hostVeth: string; ownerPid: number;
@@ -159,6 +164,34 @@ export class RealApi implements DashboardApi {
   async removeImage(name: string, opts: { force?: boolean } = {}): Promise<void> {
     if (typeof this.lib.removeImage !== 'function') throw new NotAvailableError('remove image', 'the image store API (removeImage; issue 12)');
     await this.lib.removeImage(name, opts);
+  }
+
+  async pullImage(reference: string, opts: { onProgress: (p: PullProgress) => void; signal?: AbortSignal }): Promise<{ reference: string; digest: string }> {
+    if (typeof this.lib.pull !== 'function') throw new NotAvailableError('pull', 'the registry API (pull; issue 12)');
+    // Sums the per-layer events into one line's worth: layers done, bytes so far of all.
+    const layers = new Map<string, { size: number; current: number; done: boolean }>();
+    let ref: string | undefined;
+    const report = () => {
+      const all = [...layers.values()];
+      opts.onProgress({
+        ...(ref ? { reference: ref } : {}), layers: all.length, done: all.filter((l) => l.done).length,
+        current: all.reduce((n, l) => n + l.current, 0), total: all.reduce((n, l) => n + l.size, 0),
+      });
+    };
+    const onProgress = (e: PullEvent) => {
+      if (e.kind === 'resolved') {
+        ref = e.reference;
+        for (const l of e.layers) layers.set(l.digest, { size: l.size, current: 0, done: false });
+      } else {
+        const l = layers.get(e.digest);
+        if (!l) return;
+        if (e.state === 'downloading') l.current = e.current;
+        if (e.state === 'exists' || e.state === 'complete') Object.assign(l, { current: l.size, done: true });
+      }
+      report();
+    };
+    const r = await this.lib.pull(reference, { onProgress, ...(opts.signal ? { signal: opts.signal } : {}) });
+    return { reference: r.reference, digest: r.digest };
   }
 
   async listNetworks(): Promise<NetworkSummary[]> {

@@ -7,7 +7,6 @@ pub mod digest;
 pub mod reference;
 pub mod registry;
 pub mod store;
-pub mod store_double;
 pub mod unpack;
 
 pub use digest::{Digest, DigestError};

@@ -106,7 +106,7 @@ pub fn image_tag(store: Option<String>, source: String, target: String) -> Async
     let src = source.clone();
     task(store, "tag", &source, move |s| {
         let m = s.resolve(&src)?;
-        let name = nsbox_image::store::names::normalize(&target);
+        let name = nsbox_image::store::normalize(&target)?;
         s.tag(&name, &m).map(|()| name)
     })
 }

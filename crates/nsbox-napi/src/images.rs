@@ -3,7 +3,7 @@
 //! progress reaches JS through a threadsafe function as JSON, cancellation through a [`CancelToken`]
 //! the TS layer trips from an AbortSignal. Results cross as JSON text that ts/src/images parses.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -12,34 +12,34 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use nsbox_core::WireError;
 use nsbox_image::registry::{self, AuthFiles, Credentials, Platform, Progress, PullOptions, PushOptions, RegistriesConfig, RegistryError};
-use nsbox_image::store_double::DirStore;
+use nsbox_image::{Store, StoreError};
 use serde_json::{json, Value};
 
 use crate::to_napi;
 
-/// THE WIRING POINT between the registry side and the store: today the test double, at merge the
-/// real content store (`nsbox_image::store`) opened at the same root.
-fn open_store(root: Option<&str>) -> std::result::Result<DirStore, RegistryError> {
-    let root = root.map(PathBuf::from).or_else(|| std::env::var_os("NSBOX_IMAGE_ROOT").map(PathBuf::from)).unwrap_or_else(default_root);
-    let dir = root.join("store-double");
-    DirStore::open(&dir).map_err(|source| RegistryError::Io { op: "open store", path: dir.display().to_string(), source })
+/// The one place a registry call picks its store: the content store (`nsbox_image::Store`) at the
+/// `store` option, else NSBOX_STORE, /var/lib/nsbox as root, $XDG_DATA_HOME/nsbox otherwise — the
+/// same root every image command uses.
+fn open_store(reference: &str, root: Option<&str>) -> std::result::Result<Store, RegistryError> {
+    Store::open(root.map(Path::new)).map_err(|e| RegistryError::Store {
+        reference: reference.to_owned(),
+        op: "open",
+        digest: root.map(PathBuf::from).unwrap_or_else(nsbox_image::store::default_root).display().to_string(),
+        source: Box::new(e),
+    })
 }
 
-/// `/var/lib/nsbox`; rootless `$XDG_DATA_HOME/nsbox` (`~/.local/share/nsbox`).
-fn default_root() -> PathBuf {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } == 0 {
-        return PathBuf::from("/var/lib/nsbox");
-    }
-    std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-        .unwrap_or_else(|| PathBuf::from("/tmp"))
-        .join("nsbox")
-}
-
+/// A store failure keeps the store's own code and errno (ERR_ROOTLESS_IMAGE, ENOSPC, …).
 fn reg_err(op: &str, e: RegistryError) -> Error {
-    to_napi(WireError { code: e.code().into(), op: op.into(), path: None, errno: None, message: e.to_string() })
+    let store = match &e {
+        RegistryError::Store { source, .. } => source.downcast_ref::<StoreError>(),
+        _ => None,
+    };
+    let (code, errno) = match store {
+        Some(s) => (s.code(), s.errno()),
+        None => (e.code().to_owned(), None),
+    };
+    to_napi(WireError { code, op: op.into(), path: None, errno, message: e.to_string() })
 }
 
 /// Trips a running pull or push (the TS layer calls `cancel()` when its AbortSignal fires).
@@ -78,7 +78,7 @@ fn progress_fn(tsfn: Option<&Arc<ProgressTsfn>>) -> Option<registry::ProgressFn>
     }))
 }
 
-/// Options common to the calls: `{ root?, registriesConfig?, authFile?, platform? }`.
+/// Options common to the calls: `{ store?, registriesConfig?, authFile?, platform? }`.
 fn files(v: &Value) -> std::result::Result<(RegistriesConfig, AuthFiles), RegistryError> {
     let s = |k: &str| v.get(k).and_then(Value::as_str).map(PathBuf::from);
     let cfg = RegistriesConfig::load(&s("registriesConfig").unwrap_or_else(RegistriesConfig::default_path))?;
@@ -106,12 +106,15 @@ fn run(op: ImageOp) -> std::result::Result<Value, (&'static str, RegistryError)>
         ImageOp::Pull { reference, options, progress, cancel } => {
             // Bad input is refused before the store is opened (created) at all.
             nsbox_image::Reference::parse(&reference).map_err(|e| ("pull", e.into()))?;
+            // Refused before a byte is downloaded: the layers could not be unpacked anyway.
+            let root_only = |source: StoreError| RegistryError::Store { reference: reference.clone(), op: "unpack", digest: "its layers".into(), source: Box::new(source) };
+            nsbox_image::store::require_root("rootless pull").map_err(|e| ("pull", root_only(e)))?;
             let (config, auth) = files(&options).map_err(|e| ("pull", e))?;
             let platform = match options.get("platform").and_then(Value::as_str) {
                 Some(p) => Some(Platform::parse(p).map_err(|detail| ("pull", RegistryError::Unsupported { what: "platform".into(), detail }))?),
                 None => None,
             };
-            let store = open_store(options.get("root").and_then(Value::as_str)).map_err(|e| ("pull", e))?;
+            let store = open_store(&reference, options.get("store").and_then(Value::as_str)).map_err(|e| ("pull", e))?;
             let opts = PullOptions { platform, config, auth, progress, cancel: Some(cancel) };
             let r = registry::pull(&store, &reference, &opts).map_err(|e| ("pull", e))?;
             Ok(json!({
@@ -126,7 +129,7 @@ fn run(op: ImageOp) -> std::result::Result<Value, (&'static str, RegistryError)>
         ImageOp::Push { reference, options, progress, cancel } => {
             nsbox_image::Reference::parse(&reference).map_err(|e| ("push", e.into()))?;
             let (config, auth) = files(&options).map_err(|e| ("push", e))?;
-            let store = open_store(options.get("root").and_then(Value::as_str)).map_err(|e| ("push", e))?;
+            let store = open_store(&reference, options.get("store").and_then(Value::as_str)).map_err(|e| ("push", e))?;
             let r = registry::push(&store, &reference, &PushOptions { config, auth, progress, cancel: Some(cancel) }).map_err(|e| ("push", e))?;
             Ok(json!({ "reference": r.reference, "digest": r.digest.to_string(), "size": r.size }))
         }
@@ -165,7 +168,7 @@ impl Task for ImageTask {
     }
 }
 
-/// `options: { platform?, root?, registriesConfig?, authFile? }`; `onProgress` gets JSON events.
+/// `options: { platform?, store?, registriesConfig?, authFile? }`; `onProgress` gets JSON events.
 #[napi(
     ts_args_type = "reference: string, options: Record<string, unknown>, onProgress: ((event: string) => void) | null, cancel: CancelToken",
     ts_return_type = "Promise<string>"

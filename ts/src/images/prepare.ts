@@ -39,8 +39,10 @@ export interface PreparedImage {
 export function prepareImage(id: string, o: ValidatedOptions): PreparedImage {
   if (o.image === undefined) return { options: o, annotations: {}, teardowns: [] };
   if (o.rootfs !== undefined) throw invalidSpec('image', 'give an image or a rootfs, not both');
+  // spawn() returns its container synchronously, so it cannot wait for a pull: run(),
+  // Runtime.run/create and the CLI pull first (ensureImage) and hand over pull: 'never'.
   if (o.pull === 'always') {
-    throw invalidSpec('pull', `cannot pull ${o.image}: pulling is not available in this build (nsbox load -i FILE, or --pull missing|never)`);
+    throw invalidSpec('pull', `spawn() cannot pull ${o.image} (it returns its container at once): use run() or Runtime.run(), or pull() first`);
   }
   const layer = nativeImageSync<ContainerLayer>('imageCreateContainerLayer', o.store ?? null, o.image, id);
   const remove = () => void nativeImageSync<null>('imageRemoveContainerLayer', o.store ?? null, id);

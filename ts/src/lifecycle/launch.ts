@@ -13,6 +13,7 @@ import { validateOptions, type RunOptions } from '../options.js';
 import { randomHex } from '../random.js';
 import { buildSpec } from '../spec.js';
 import { prepareImage } from '../images/prepare.js';
+import { ensureImage } from '../images/ensure.js';
 import { controlSession, runtimeCommand } from './driver.js';
 import { recordOf, releaseEndpoints, writeEndpoints, type EndpointRecord } from './endpoints.js';
 
@@ -41,7 +42,8 @@ export interface Launched {
 export async function launch(root: string, options: DetachedRunOptions, mode: 'run' | 'create'): Promise<Launched> {
   const { rm, logMaxSize, interactive, ...rest } = options;
   if (logMaxSize !== undefined && !(Number.isSafeInteger(logMaxSize) && logMaxSize > 0)) throw invalidSpec('logMaxSize', 'must be a positive whole number of bytes');
-  const validated = validateOptions({ ...rest, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' });
+  // The pull policy first (an image missing from the store is pulled, like docker run).
+  const validated = await ensureImage(validateOptions({ ...rest, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' }));
   const id = randomHex(32);
   // An image: the container's writable layer in the store (the runtime's delete and --rm remove it).
   const image = prepareImage(id, validated);

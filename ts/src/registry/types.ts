@@ -2,8 +2,8 @@
 
 /** Where the registry side finds its files; all optional (defaults in docs/images.md). */
 export interface RegistryClientOptions {
-  /** The image store's root (default /var/lib/nsbox; rootless $XDG_DATA_HOME/nsbox; or NSBOX_IMAGE_ROOT). */
-  root?: string;
+  /** The image store's root (default NSBOX_STORE, else /var/lib/nsbox as root, $XDG_DATA_HOME/nsbox otherwise). */
+  store?: string;
   /** Mirrors and insecure registries, docker's daemon.json keys (default NSBOX_REGISTRIES_CONFIG, else /etc/nsbox/registries.json). */
   registriesConfig?: string;
   /** Credentials written by login (default $XDG_CONFIG_HOME/nsbox/auth.json or NSBOX_AUTH_FILE). */

@@ -12,7 +12,7 @@ const KEYS: Array<[string, string]> = [
   ['o  O', 'sort by next column · reverse'],
   ['f', 'Logs: follow on/off'],
   ['n', 'new container (form)'],
-  ['s  k  d', 'stop · kill · remove (asks first); Images: d removes the image'],
+  ['s  k  d', 'stop · kill · remove (asks first); Images: d removes the image, p pulls one'],
   ['p', 'pause · unpause (freeze every process of the container)'],
   ['e', 'exec a shell in the container (leaves the dashboard, returns after)'],
   ['l', 'logs of the selected container'],

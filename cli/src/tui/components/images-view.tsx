@@ -1,12 +1,13 @@
 /* @jsxRuntime automatic */
 import { Box, Text } from 'ink';
 import { useState } from 'react';
-import type { DashboardApi } from '../api.js';
+import type { DashboardApi, PullProgress } from '../api.js';
 import { errorMessage } from '../api.js';
 import { bytes, duration, fit, windowStart } from '../format.js';
 import { LAYER, useKeys } from '../hooks/use-keys.js';
 import { usePoll } from '../hooks/use-poll.js';
 import { ConfirmDialog } from './confirm-dialog.js';
+import { TextInput } from './text-input.js';
 
 interface Props { api: DashboardApi; width: number; height: number; refreshMs: number; now: number }
 
@@ -15,20 +16,32 @@ interface Row { name: string; repo: string; tag: string; id: string; created?: s
 
 function rows(images: Awaited<ReturnType<DashboardApi['listImages']>>): Row[] {
   return images.flatMap((i) => i.names.map((name) => {
-    const slash = name.lastIndexOf('/');
-    const colon = name.lastIndexOf(':');
-    const [repo, tag] = colon > slash ? [name.slice(0, colon), name.slice(colon + 1)] : [name, ''];
+    const plain = name.split('@')[0]!; // pulled by digest: no tag
+    const slash = plain.lastIndexOf('/');
+    const colon = plain.lastIndexOf(':');
+    const [repo, tag] = colon > slash ? [plain.slice(0, colon), plain.slice(colon + 1)] : [plain, '<none>'];
     return { name, repo, tag, id: i.id.replace(/^sha256:/, '').slice(0, 12), created: i.created, size: i.size };
   }));
 }
 
-/** 5: the image store; d removes the selected name (asks first; `y` again forces past a container using it). */
+/** The progress line of a running pull: `pulling REF: 1/2 layers · 1.0MB / 2.0MB`. */
+export function pullLine(ref: string, p?: PullProgress): string {
+  if (!p || p.layers === 0) return `pulling ${ref}…`;
+  return `pulling ${p.reference ?? ref}: ${p.done}/${p.layers} layers · ${bytes(p.current)} / ${bytes(p.total)}`;
+}
+
+/**
+ * 5: the image store; d removes the selected name (asks first; `y` again forces past a container
+ * using it); p asks for a reference and pulls it, one progress line while it runs (Esc cancels).
+ */
 export function ImagesView({ api, width, height, refreshMs, now }: Props) {
   const images = usePoll(() => api.listImages(), refreshMs, 'images');
   const [sel, setSel] = useState(0);
   const [start, setStart] = useState(0);
   const [confirm, setConfirm] = useState<{ name: string; force: boolean }>();
   const [note, setNote] = useState<{ error: boolean; text: string }>();
+  const [prompt, setPrompt] = useState<string>();
+  const [pulling, setPulling] = useState<{ ref: string; abort: AbortController }>();
   const list = rows(images.data ?? []);
   const i = Math.min(sel, Math.max(0, list.length - 1));
   const cur = list[i];
@@ -38,8 +51,21 @@ export function ImagesView({ api, width, height, refreshMs, now }: Props) {
     if (key.upArrow) { setSel(Math.max(0, i - 1)); return true; }
     if (key.downArrow) { setSel(Math.min(list.length - 1, i + 1)); return true; }
     if (input === 'd' && cur) { setConfirm({ name: cur.name, force: false }); return true; }
+    if (input === 'p' && !pulling) { setPrompt(''); return true; }
+    if (key.escape && pulling) { pulling.abort.abort(); return true; }
     return false;
-  });
+  }, prompt === undefined);
+  const pull = (ref: string): void => {
+    setPrompt(undefined);
+    if (!ref.trim()) return;
+    const abort = new AbortController();
+    setPulling({ ref, abort });
+    setNote({ error: false, text: pullLine(ref) });
+    api.pullImage(ref.trim(), { signal: abort.signal, onProgress: (p) => setNote({ error: false, text: pullLine(ref, p) }) }).then(
+      (r) => { setNote({ error: false, text: `pulled ${r.reference} (${r.digest})` }); images.refresh(); },
+      (e: unknown) => setNote({ error: true, text: abort.signal.aborted ? `pull of ${ref} cancelled` : errorMessage(e) }),
+    ).finally(() => setPulling(undefined));
+  };
   const remove = (name: string, force: boolean): void => {
     setNote({ error: false, text: `removing ${name}…` });
     api.removeImage(name, { force }).then(
@@ -67,7 +93,11 @@ export function ImagesView({ api, width, height, refreshMs, now }: Props) {
           {first + j === i ? '› ' : '  '}{fit(r.repo, 36)} {fit(r.tag, 12)} {fit(r.id, 12)} {fit(age(r.created), 14)} {bytes(r.size)}
         </Text>
       ))}
-      {note ? <Text color={note.error ? 'red' : 'green'} wrap="truncate">{note.text}</Text> : <Text dimColor>↑ ↓ select · d remove</Text>}
+      {prompt !== undefined ? (
+        <TextInput label="pull: " value={prompt} active onChange={setPrompt} onSubmit={pull} onCancel={() => setPrompt(undefined)}
+          placeholder="alpine, 127.0.0.1:5000/team/app:1.4" hint="(Enter pulls, Esc cancels)" />
+      ) : note ? <Text color={note.error ? 'red' : pulling ? 'yellow' : 'green'} wrap="truncate">{note.text}{pulling ? '  (Esc cancels)' : ''}</Text>
+        : <Text dimColor>↑ ↓ select · d remove · p pull</Text>}
     </Box>
   );
 }

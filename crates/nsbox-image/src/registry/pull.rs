@@ -182,7 +182,12 @@ fn download(sink: &dyn BlobSink, c: &Client, r: &Reference, d: &Descriptor, dige
         if opts.cancel.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) || c.cancelled() {
             return RegistryError::Cancelled { reference: c.reference().to_owned() };
         }
-        match e.downcast_ref::<DigestError>() {
+        // The store wraps the digest check's error in its own enum.
+        let mismatch = e.downcast_ref::<DigestError>().or_else(|| match e.downcast_ref::<crate::StoreError>() {
+            Some(crate::StoreError::Digest(d)) => Some(d),
+            _ => None,
+        });
+        match mismatch {
             Some(DigestError::Mismatch { actual, .. }) => corrupt(c.reference(), "blob", digest, actual),
             _ => RegistryError::Store { reference: c.reference().to_owned(), op: "put_blob", digest: digest.to_string(), source: e },
         }

@@ -12,7 +12,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use super::images::{diff_ids, Descriptor, Manifest, MEDIA_DOCKER_LIST, MEDIA_OCI_CONFIG, MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST};
-use super::{names, Result, Store, StoreError};
+use super::{normalize, Result, Store, StoreError};
 use crate::digest::{Digest, HashingWriter};
 use crate::unpack::Compression;
 
@@ -89,7 +89,7 @@ impl Store {
             let mut out = Vec::new();
             for d in descs {
                 let name = d.annotations.as_ref().and_then(|a| a.get("io.containerd.image.name").or_else(|| a.get("org.opencontainers.image.ref.name")))
-                    .filter(|n| n.contains('/') || n.contains(':')).map(|n| names::normalize(n));
+                    .filter(|n| n.contains('/') || n.contains(':')).map(|n| normalize(n)).transpose()?;
                 let manifest = self.platform_manifest(&d)?;
                 self.finish_image(&manifest, &what)?;
                 if let Some(n) = &name {
@@ -142,12 +142,14 @@ impl Store {
             self.finish_image(&manifest, &what)?;
             let tags = e.repo_tags.unwrap_or_default();
             for t in &tags {
-                self.tag(&names::normalize(t), &manifest)?;
+                self.tag(&normalize(t)?, &manifest)?;
             }
             if tags.is_empty() {
                 out.push(Loaded { name: None, digest: manifest.to_string() });
             }
-            out.extend(tags.iter().map(|t| Loaded { name: Some(names::normalize(t)), digest: manifest.to_string() }));
+            for t in &tags {
+                out.push(Loaded { name: Some(normalize(t)?), digest: manifest.to_string() });
+            }
         }
         Ok(out)
     }

@@ -4,7 +4,7 @@
 use std::fs;
 use std::io::{self, BufWriter, Read};
 
-use super::{Result, Store, StoreError};
+use super::{lock_file, Result, Store, StoreError};
 use crate::digest::{Digest, HashingWriter};
 
 impl Store {
@@ -12,8 +12,19 @@ impl Store {
         self.blob_path(d).is_file()
     }
 
-    /// Stores `body` as the blob `expected`; a mismatch or a short stream stores nothing.
+    /// Stores `body` as the blob `expected`; a mismatch or a short stream stores nothing. Under the
+    /// blob's flock (locks/<hex>, the one its unpacking takes): a second pull or load of the same blob,
+    /// in any process, waits for the first and returns without reading its body once a verified copy
+    /// is in place (blobs are renamed in only after they verified).
     pub fn put_blob(&self, expected: &Digest, body: &mut dyn Read) -> Result<u64> {
+        let lock_path = self.root.join("locks").join(expected.hex());
+        let _lock = lock_file(&lock_path, libc::LOCK_EX)?;
+        let dest = self.blob_path(expected);
+        if let Ok(m) = fs::metadata(&dest) {
+            if m.is_file() {
+                return Ok(m.len());
+            }
+        }
         let tmp = self.tmp("blob", false)?;
         let mut w = HashingWriter::new(BufWriter::with_capacity(1 << 20, &tmp.file));
         io::copy(body, &mut w).map_err(|e| StoreError::io("write blob", &tmp.path, &e))?;
@@ -22,7 +33,6 @@ impl Store {
         buf.into_inner().map_err(|e| StoreError::io("write blob", &tmp.path, e.error()))?;
         expected.expect(&actual, &format!("blob {expected}"))?;
         tmp.file.sync_all().map_err(|e| StoreError::io("fsync", &tmp.path, &e))?;
-        let dest = self.blob_path(expected);
         fs::rename(&tmp.path, &dest).map_err(|e| StoreError::io("rename", &dest, &e))?;
         Ok(size)
     }
@@ -56,3 +66,35 @@ impl Store {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A body that must not be read: the verified copy already stored is enough.
+    struct Untouchable;
+    impl Read for Untouchable {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(io::Error::other("read although the blob is stored"))
+        }
+    }
+
+    #[test]
+    fn a_stored_blob_is_not_read_again_and_a_bad_one_is_not_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let store = Store::open(Some(dir)).unwrap();
+        let bytes = b"hello blob";
+        let d = Digest::of(bytes);
+        assert_eq!(store.put_blob(&d, &mut &bytes[..]).unwrap(), bytes.len() as u64);
+        assert_eq!(store.put_blob(&d, &mut Untouchable).unwrap(), bytes.len() as u64);
+        let other = Digest::of(b"other");
+        assert!(matches!(store.put_blob(&other, &mut &bytes[..]), Err(StoreError::Digest(_))));
+        assert!(!store.has_blob(&other));
+        assert_eq!(fs::read_dir(dir.join("tmp")).unwrap().count(), 0);
+        let (mut r, len) = crate::registry::BlobSource::open_blob(&store, &d).unwrap();
+        let mut back = Vec::new();
+        r.read_to_end(&mut back).unwrap();
+        assert_eq!((back.as_slice(), len), (&bytes[..], bytes.len() as u64));
+    }
+}

@@ -8,7 +8,7 @@ use std::fs;
 use serde::Serialize;
 
 use super::images::diff_ids;
-use super::{flock, names, Result, Store, StoreError};
+use super::{flock, normalize, Result, Store, StoreError};
 use crate::digest::Digest;
 
 #[derive(Debug, Default, Serialize)]
@@ -43,7 +43,7 @@ impl Store {
         let manifest = self.resolve(reference)?;
         let idx = self.read_index()?;
         let all = idx.names_of(&manifest);
-        let by_name: Vec<String> = [reference.to_owned(), names::normalize(reference)].into_iter().filter(|n| all.contains(n)).take(1).collect();
+        let by_name: Vec<String> = [Some(reference.to_owned()), normalize(reference).ok()].into_iter().flatten().filter(|n| all.contains(n)).take(1).collect();
         let untag = if by_name.is_empty() { all.clone() } else { by_name };
         let last = untag.len() == all.len();
         if last && !force {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{names, Result, Store, StoreError};
+use super::{normalize, Result, Store, StoreError};
 use crate::digest::Digest;
 
 pub const MEDIA_OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -78,7 +78,7 @@ impl Store {
     /// The manifest a user's reference means: a name, a digest, or a unique id prefix.
     pub fn resolve(&self, reference: &str) -> Result<Digest> {
         let idx = self.read_index()?;
-        if let Some(d) = idx.digest_of(reference).or_else(|| idx.digest_of(&names::normalize(reference))) {
+        if let Some(d) = idx.digest_of(reference).or_else(|| normalize(reference).ok().and_then(|n| idx.digest_of(&n))) {
             return Ok(d);
         }
         let hex = reference.strip_prefix("sha256:").unwrap_or(reference);

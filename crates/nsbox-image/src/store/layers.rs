@@ -22,6 +22,18 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
+/// Unpacking keeps file owners, so it needs root until layers are unpacked inside a user namespace;
+/// a pull checks this before it downloads anything.
+pub fn require_root(what: &str) -> Result<()> {
+    if nix::unistd::geteuid().is_root() {
+        return Ok(());
+    }
+    Err(StoreError::Rootless {
+        what: what.to_owned(),
+        msg: "unpacking layers needs root (file owners must be kept); rootless images are not supported yet".into(),
+    })
+}
+
 impl Store {
     /// The diff id a blob was unpacked to, when its layer directory exists.
     pub fn unpacked(&self, blob: &Digest) -> Option<Digest> {
@@ -36,12 +48,7 @@ impl Store {
         if let Some(d) = self.unpacked(blob) {
             return Ok(d);
         }
-        if !nix::unistd::geteuid().is_root() {
-            return Err(StoreError::Rootless {
-                what: format!("unpack layer {blob}"),
-                msg: "unpacking layers needs root (file owners must be kept); rootless images are not supported yet".into(),
-            });
-        }
+        require_root(&format!("unpack layer {blob}"))?;
         let mut tmp = self.tmp("layer", true)?;
         let mut body = Hashing { inner: io::BufReader::with_capacity(1 << 20, self.open_blob(blob)?), hash: HashingWriter::new(io::sink()) };
         let diff_id = unpack::unpack(&mut body, compression, &tmp.path).map_err(|err| StoreError::Layer { layer: blob.clone(), err })?;

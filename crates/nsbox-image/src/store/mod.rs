@@ -9,7 +9,7 @@
 //! containers/<id>/       a container's writable layer: upper/, work/, merged/ (its root's mount point), image
 //! tmp/                   work in progress, each entry flocked by the process writing it (made under
 //!                        tmp.lock shared; the clean-up at open scans under tmp.lock exclusive)
-//! locks/<hex>            one flock per layer, so two pulls or loads of it unpack it once
+//! locks/<hex>            one flock per blob, so two pulls or loads of it store and unpack it once
 //! gc.lock                shared by every open Store, exclusive while rmi/prune delete
 //! ```
 //! A killed pull or load leaves only tmp/ entries nobody holds a lock on: the next open removes them.
@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 
 use crate::digest::{Digest, DigestError};
+use crate::reference::{Reference, ReferenceError};
 use crate::unpack::UnpackError;
 
 mod archive;
@@ -32,7 +33,6 @@ mod gc;
 mod images;
 mod index;
 mod layers;
-pub mod names;
 mod save;
 mod sink;
 mod volumes;
@@ -40,6 +40,7 @@ mod volumes;
 pub use archive::Loaded;
 pub use containers::ContainerLayer;
 pub use gc::Removed;
+pub use layers::require_root;
 pub use images::{Descriptor, ImageInfo, Manifest};
 pub use save::ArchiveFormat;
 
@@ -51,6 +52,8 @@ pub enum StoreError {
     Digest(#[from] DigestError),
     #[error("{0}")]
     Unpack(#[from] UnpackError),
+    #[error("{0}")]
+    Reference(#[from] ReferenceError),
     #[error("layer {layer}: {err}")]
     Layer { layer: Digest, err: UnpackError },
     #[error("no such image {reference:?} in the store {store} (nsbox pull {reference}, or nsbox load -i FILE)")]
@@ -81,6 +84,7 @@ impl StoreError {
             StoreError::Unpack(UnpackError::Refused { .. }) | StoreError::Layer { err: UnpackError::Refused { .. }, .. } => "ERR_LAYER_REFUSED".into(),
             StoreError::Unpack(u) | StoreError::Layer { err: u, .. } => u.errno().map(|e| format!("{e:?}")).unwrap_or_else(|| "ERR_INVALID_IMAGE".into()),
             StoreError::NotFound { .. } => "ERR_IMAGE_NOT_FOUND".into(),
+            StoreError::Reference(_) => "ERR_INVALID_REFERENCE".into(),
             StoreError::InUse { .. } => "ERR_IMAGE_IN_USE".into(),
             StoreError::Invalid { .. } => "ERR_INVALID_IMAGE".into(),
             StoreError::Rootless { .. } => "ERR_ROOTLESS_IMAGE".into(),
@@ -97,6 +101,12 @@ impl StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// The name the index keeps for a user's reference: docker's normalized form (reference.rs),
+/// `alpine` → `docker.io/library/alpine:latest`.
+pub fn normalize(reference: &str) -> Result<String> {
+    Ok(Reference::parse(reference)?.to_string())
+}
 
 pub struct Store {
     root: PathBuf,

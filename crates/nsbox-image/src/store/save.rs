@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 
 use super::archive::oci_index;
 use super::images::diff_ids;
-use super::{names, Result, Store, StoreError};
+use super::{normalize, Result, Store, StoreError};
+use crate::reference::Reference;
 use crate::digest::Digest;
 use crate::unpack::Compression;
 
@@ -53,7 +54,7 @@ impl Store {
         let idx = self.read_index()?;
         for r in references {
             let m = self.resolve(r)?;
-            let n = names::normalize(r);
+            let n = normalize(r).unwrap_or_default();
             let names = if idx.digest_of(&n).is_some() { vec![n] } else if idx.digest_of(r).is_some() { vec![r.clone()] } else { idx.names_of(&m) };
             images.push((names, m));
         }
@@ -120,12 +121,16 @@ impl Store {
                 }
                 layer_names.push(Value::from(name));
             }
+            // docker archives name images by repository and tag; a name by digest has no tag.
+            let mut tagged = Vec::new();
             for n in names {
-                let (repo, tag) = names::split_tag(n);
+                let Ok(r @ Reference { tag: Some(_), digest: None, .. }) = Reference::parse(n) else { continue };
+                let (repo, tag) = (r.name(), r.tag.unwrap_or_default());
+                tagged.push(n.clone());
                 let top = ids.last().map(|d| d.hex().to_owned()).unwrap_or_default();
-                repositories.entry(repo.to_owned()).or_insert_with(|| json!({})).as_object_mut().map(|t| t.insert(tag.to_owned(), top.into()));
+                repositories.entry(repo).or_insert_with(|| json!({})).as_object_mut().map(|t| t.insert(tag, top.into()));
             }
-            manifest.push(json!({ "Config": config_name, "RepoTags": names, "Layers": layer_names }));
+            manifest.push(json!({ "Config": config_name, "RepoTags": tagged, "Layers": layer_names }));
         }
         o.add_bytes("manifest.json", &serde_json::to_vec(&manifest).unwrap_or_default())?;
         o.add_bytes("repositories", &serde_json::to_vec(&repositories).unwrap_or_default())

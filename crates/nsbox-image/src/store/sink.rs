@@ -1,7 +1,9 @@
-//! The store behind the registry client's [`BlobSink`]: the pull never sees the layout on disk.
+//! The store behind the registry client: a pull writes through [`BlobSink`], a push reads through
+//! [`BlobSource`]; neither sees the layout on disk.
 
 use crate::digest::Digest;
 use crate::unpack::Compression;
+use crate::registry::BlobSource;
 use crate::{BlobSink, SinkError};
 
 use super::Store;
@@ -26,5 +28,19 @@ impl BlobSink for Store {
 
     fn tag(&self, reference: &str, manifest: &Digest) -> Result<(), SinkError> {
         Store::tag(self, reference, manifest).map_err(Into::into)
+    }
+}
+
+/// A push reads the image out of the store through this.
+impl BlobSource for Store {
+    fn resolve(&self, reference: &str) -> Result<Digest, SinkError> {
+        Store::resolve(self, reference).map_err(Into::into)
+    }
+
+    fn open_blob(&self, digest: &Digest) -> Result<(Box<dyn std::io::Read + Send>, u64), SinkError> {
+        let f = Store::open_blob(self, digest)?;
+        let path = self.blob_path(digest);
+        let len = f.metadata().map_err(|e| super::StoreError::io("stat blob", &path, &e))?.len();
+        Ok((Box::new(std::io::BufReader::with_capacity(1 << 20, f)), len))
     }
 }
