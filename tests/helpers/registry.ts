@@ -259,3 +259,19 @@ export function startProxy(target: string, o: { stallAfter?: number } = {}): Pro
     ),
   );
 }
+
+/**
+ * A temp dir for one test file, with this process's environment pointed at it: never the machine's
+ * own registry config or credentials, and anything not on loopback goes to a dead proxy on
+ * 127.0.0.1:9, so no test can reach the internet. `authFile` is where `nsbox login` writes.
+ */
+export function isolatedRegistryEnv(prefix: string, authFile?: string): { scratch: string; newRoot: () => string } {
+  const scratch = mkdtempSync(path.join(tmpdir(), `${prefix}-`));
+  process.env.NSBOX_REGISTRIES_CONFIG = path.join(scratch, 'no-registries.json');
+  process.env.NSBOX_AUTH_FILE = authFile ?? path.join(scratch, 'auth.json');
+  process.env.DOCKER_CONFIG = path.join(scratch, 'docker');
+  process.env.HTTPS_PROXY = process.env.HTTP_PROXY = process.env.ALL_PROXY = 'http://127.0.0.1:9';
+  process.env.NO_PROXY = '127.0.0.1,localhost';
+  let roots = 0;
+  return { scratch, newRoot: () => path.join(scratch, `root-${roots++}`) };
+}

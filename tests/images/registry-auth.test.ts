@@ -6,8 +6,7 @@
  * anonymous pushes are refused naming the registry, push uploads what the registry lacks.
  * CI budget: ~15 s (two registries, two skopeo pushes).
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import test from 'ava';
@@ -16,22 +15,15 @@ import { login, logout, pull, push, RegistryError, tagImage } from '../../ts/src
 import { runCli } from '../helpers/cli.js';
 import { needsRoot } from '../helpers/privileged.js';
 import { busyboxImage, file } from '../helpers/oci-image.js';
-import { PASSWORD, skopeoPush, startRegistry, USER, type Registry } from '../helpers/registry.js';
+import { PASSWORD, skopeoPush, startRegistry, USER, type Registry, isolatedRegistryEnv } from '../helpers/registry.js';
 
-const scratch = mkdtempSync(path.join(tmpdir(), 'nsbox-registry-auth-test-'));
+const { scratch, newRoot } = isolatedRegistryEnv('nsbox-registry-auth-test');
 const authFile = path.join(scratch, 'config', 'nsbox', 'auth.json');
-process.env.NSBOX_REGISTRIES_CONFIG = path.join(scratch, 'no-registries.json');
 process.env.NSBOX_AUTH_FILE = authFile;
-process.env.DOCKER_CONFIG = path.join(scratch, 'docker');
-// Anything that is not loopback would go to a dead proxy on 127.0.0.1:9: no test can reach the internet.
-process.env.HTTPS_PROXY = process.env.HTTP_PROXY = process.env.ALL_PROXY = 'http://127.0.0.1:9';
-process.env.NO_PROXY = '127.0.0.1,localhost';
 
 const image = busyboxImage({ layers: [[file('etc/motd', 'auth\n')]] });
 let basic: Registry;
 let bearer: Registry;
-let roots = 0;
-const newRoot = () => path.join(scratch, `root-${roots++}`);
 const creds = `${USER}:${PASSWORD}`;
 
 test.before(async () => {

@@ -7,8 +7,7 @@
  * CI budget: ~10 s.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 import test from 'ava';
@@ -18,22 +17,15 @@ import { CLI, cliArgv } from '../helpers/cli.js';
 import { needsRoot } from '../helpers/privileged.js';
 import { storeNames } from './helpers.js';
 import { busyboxImage, file } from '../helpers/oci-image.js';
-import { skopeoPush, startProxy, startRegistry, type Registry } from '../helpers/registry.js';
+import { skopeoPush, startProxy, startRegistry, type Registry, isolatedRegistryEnv } from '../helpers/registry.js';
 import { Terminal } from '../tui/e2e-terminal.js';
 
-const scratch = mkdtempSync(path.join(tmpdir(), 'nsbox-registry-interrupt-test-'));
-process.env.NSBOX_REGISTRIES_CONFIG = path.join(scratch, 'no-registries.json');
-process.env.NSBOX_AUTH_FILE = path.join(scratch, 'auth.json');
-process.env.DOCKER_CONFIG = path.join(scratch, 'docker');
-process.env.HTTPS_PROXY = process.env.HTTP_PROXY = process.env.ALL_PROXY = 'http://127.0.0.1:9';
-process.env.NO_PROXY = '127.0.0.1,localhost';
+const { scratch, newRoot } = isolatedRegistryEnv('nsbox-registry-interrupt-test');
 
 const image = busyboxImage({ layers: [[file('etc/motd', 'interrupt\n')]] });
 /** The busybox layer (~1 MB): the one a 300 kB stall catches mid-body. */
 const big = image.layers[0]!;
 let reg: Registry;
-let roots = 0;
-const newRoot = () => path.join(scratch, `root-${roots++}`);
 
 test.before(async () => {
   reg = await startRegistry('none');

@@ -7,9 +7,8 @@
  * CI budget: ~20 s (one registry, skopeo pushes of a 2 MB image).
  */
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import test from 'ava';
@@ -19,21 +18,12 @@ import { runCli } from '../helpers/cli.js';
 import { needsRoot } from '../helpers/privileged.js';
 import { storeNames } from './helpers.js';
 import { busyboxImage, file, goArch, MEDIA, multiPlatformLayout, sha256, whiteout } from '../helpers/oci-image.js';
-import { rawPush, skopeoPush, startRegistry, type Registry } from '../helpers/registry.js';
+import { rawPush, skopeoPush, startRegistry, type Registry, isolatedRegistryEnv } from '../helpers/registry.js';
 
-const scratch = mkdtempSync(path.join(tmpdir(), 'nsbox-registry-test-'));
-// Never read the machine's own registry config or credentials.
-process.env.NSBOX_REGISTRIES_CONFIG = path.join(scratch, 'no-registries.json');
-process.env.NSBOX_AUTH_FILE = path.join(scratch, 'auth.json');
-process.env.DOCKER_CONFIG = path.join(scratch, 'docker');
-// Anything that is not loopback would go to a dead proxy on 127.0.0.1:9: no test can reach the internet.
-process.env.HTTPS_PROXY = process.env.HTTP_PROXY = process.env.ALL_PROXY = 'http://127.0.0.1:9';
-process.env.NO_PROXY = '127.0.0.1,localhost';
+const { scratch, newRoot } = isolatedRegistryEnv('nsbox-registry-test');
 
 const image = busyboxImage({ layers: [[file('etc/motd', 'hello\n'), file('data/a', 'a\n')], [whiteout('etc/motd'), file('data/b', 'b\n')]] });
 let reg: Registry;
-let roots = 0;
-const newRoot = () => path.join(scratch, `root-${roots++}`);
 
 test.before(async () => {
   reg = await startRegistry('none');
