@@ -97,6 +97,31 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
+/// Passes reads through and hashes what was read; `finish` gives the digest of all that passed (a
+/// layer blob's digest on the way into the decompressor, its diff id on the way out).
+pub struct HashingReader<R> {
+    inner: R,
+    hash: HashingWriter<io::Sink>,
+}
+
+impl<R: io::Read> HashingReader<R> {
+    pub fn new(inner: R) -> Self {
+        Self { inner, hash: HashingWriter::new(io::sink()) }
+    }
+
+    pub fn finish(self) -> Digest {
+        self.hash.finish().1
+    }
+}
+
+impl<R: io::Read> io::Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.write_all(&buf[..n])?;
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,24 +3,11 @@
 //! concurrent pulls and loads of one layer unpack it once.
 
 use std::fs;
-use std::io::{self, Read};
+use std::io;
 
 use super::{lock_file, Result, Store, StoreError};
-use crate::digest::{Digest, HashingWriter};
+use crate::digest::{Digest, HashingReader};
 use crate::unpack::{self, Compression};
-
-struct Hashing<R> {
-    inner: R,
-    hash: HashingWriter<io::Sink>,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        io::Write::write_all(&mut self.hash, &buf[..n])?;
-        Ok(n)
-    }
-}
 
 /// Unpacking keeps file owners, so it needs root until layers are unpacked inside a user namespace;
 /// a pull checks this before it downloads anything.
@@ -50,10 +37,10 @@ impl Store {
         }
         require_root(&format!("unpack layer {blob}"))?;
         let mut tmp = self.tmp("layer", true)?;
-        let mut body = Hashing { inner: io::BufReader::with_capacity(1 << 20, self.open_blob(blob)?), hash: HashingWriter::new(io::sink()) };
+        let mut body = HashingReader::new(io::BufReader::with_capacity(1 << 20, self.open_blob(blob)?));
         let diff_id = unpack::unpack(&mut body, compression, &tmp.path).map_err(|err| StoreError::Layer { layer: blob.clone(), err })?;
         io::copy(&mut body, &mut io::sink()).map_err(|e| StoreError::io("read blob", self.blob_path(blob), &e))?;
-        blob.expect(&body.hash.finish().1, &format!("layer blob {blob}"))?;
+        blob.expect(&body.finish(), &format!("layer blob {blob}"))?;
         let dest = self.layer_path(&diff_id);
         if !dest.is_dir() {
             fs::rename(&tmp.path, &dest).map_err(|e| StoreError::io("rename", &dest, &e))?;

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use nix::errno::Errno;
 
-use crate::digest::{Digest, HashingWriter};
+use crate::digest::{Digest, HashingReader};
 
 mod fsops;
 
@@ -79,20 +79,6 @@ impl Compression {
     }
 }
 
-/// Hashes what is read through it: the diff id of the uncompressed stream.
-struct HashingReader<R> {
-    inner: R,
-    hash: HashingWriter<io::Sink>,
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        io::Write::write_all(&mut self.hash, &buf[..n])?;
-        Ok(n)
-    }
-}
-
 /// Unpacks `body` into `dest` (an existing empty directory) and returns the diff id. On error the
 /// caller discards `dest`: nothing outside it was touched.
 pub fn unpack(body: &mut dyn Read, compression: Compression, dest: &Path) -> Result<Digest> {
@@ -101,7 +87,7 @@ pub fn unpack(body: &mut dyn Read, compression: Compression, dest: &Path) -> Res
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(body)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(body).map_err(UnpackError::Read)?),
     };
-    let mut hashing = HashingReader { inner: raw, hash: HashingWriter::new(io::sink()) };
+    let mut hashing = HashingReader::new(raw);
     let layer = LayerDir::open(dest)?;
     {
         let mut archive = tar::Archive::new(&mut hashing);
@@ -113,7 +99,7 @@ pub fn unpack(body: &mut dyn Read, compression: Compression, dest: &Path) -> Res
     // The tar's end blocks and any padding after them belong to the diff id too.
     io::copy(&mut hashing, &mut io::sink()).map_err(UnpackError::Read)?;
     layer.finish()?;
-    Ok(hashing.hash.finish().1)
+    Ok(hashing.finish())
 }
 
 fn apply(layer: &LayerDir, entry: &mut tar::Entry<'_, &mut HashingReader<Box<dyn Read + '_>>>) -> Result<()> {
