@@ -27,4 +27,11 @@ childProcess.execFileSync = guarded(childProcess.execFileSync, 2);
 childProcess.execSync = guarded(childProcess.execSync, 1);
 syncBuiltinESMExports();
 
-export default function guard() {}
+// A test that fails half-way can leave a child behind (a container waiting on its stdin for a `go`
+// that never comes): its pipes keep the worker alive after its last test, and `npm test` waits for
+// it. Once ava is done with a file, the worker exits; our containers die with their caller.
+// (ava's ESM entry has it; this file is loaded as CommonJS, hence the import in the hook ava awaits.)
+export default async function guard() {
+  const { registerCompletionHandler } = await import('ava');
+  registerCompletionHandler(() => process.exit());
+}
