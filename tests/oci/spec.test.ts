@@ -217,7 +217,17 @@ test.serial('linux.namespaces with path: joined (also with a user namespace made
   }), new RegExp(`linux\\.namespaces: ERR_INVALID_SPEC: /proc/${pid}/ns/net is a net namespace, not a ipc namespace`));
 });
 
-test.serial('no mount namespace: the caller\'s mount tree, chrooted to root.path; mounts without one are refused', (t) => {
+/**
+ * Runs the runtime inside a private mount namespace of its own (`unshare --mount`): without a
+ * mount namespace for the container its mounts are made in the caller's, which must not be the
+ * machine's. Prints the runtime's stdout, then that namespace's mountinfo after `---`.
+ */
+function runPrivate(b: Bundle): SpawnSyncReturns<string> {
+  const script = '"$0" --root "$1" run --bundle "$2" "$3" && echo --- && cat /proc/self/mountinfo';
+  return spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, RUNTIME, b.root, b.dir, b.id], { encoding: 'utf8', timeout: 30_000 });
+}
+
+test.serial('no mount namespace: the caller\'s mount tree, its mounts made there, chrooted to root.path', (t) => {
   if (!needsRoot(t)) return;
   // Built with a mount namespace (the builder wants one for a rootfs), then without it.
   const noMnt = (c: Config) => {
@@ -239,10 +249,34 @@ test.serial('no mount namespace: the caller\'s mount tree, chrooted to root.path
   const r2 = run(host);
   t.is(r2.status, 0, r2.stderr);
   t.is(r2.stdout.trim(), readlinkSync('/proc/self/ns/mnt'));
+  // Mounts: made below root.path in the caller's mount namespace (as runc and crun do), where they
+  // stay after the container is gone; the container sees them at their destinations.
+  const withMounts = bundle(t, 'echo "t=$(stat -f -c %T /t)"; echo "proc=$(stat -f -c %T /proc)"', (c) => {
+    noMnt(c);
+    c.mounts = [{ destination: '/proc', type: 'proc', source: 'proc' }, { destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] }];
+  }, { namespaces: 'mnt,pid,ipc,uts,net'.split(',') });
+  const r3 = runPrivate(withMounts);
+  t.is(r3.status, 0, r3.stderr);
+  const [out = '', mountinfo = ''] = r3.stdout.split('---\n');
+  t.deepEqual(keyValues(out), { t: 'tmpfs', proc: 'proc' });
+  const rootfs = path.join(withMounts.dir, 'rootfs');
+  t.is(mountLine(mountinfo, path.join(rootfs, 't')).fstype, 'tmpfs');
+  t.is(mountLine(mountinfo, path.join(rootfs, 'proc')).fstype, 'proc');
+  // What would change what the caller already has stays refused: masks, and mounts over the
+  // caller's own root.
   runRefused(t, bundle(t, 'true', (c) => {
     noMnt(c);
-    c.mounts = [{ destination: '/t', type: 'tmpfs', source: 'tmpfs' }];
-  }, { namespaces: 'mnt,pid'.split(',') }), /^nsbox-runtime: mounts: ERR_INVALID_SPEC: needs a mount namespace/);
+    c.linux.maskedPaths = ['/etc'];
+  }, { namespaces: 'mnt,pid'.split(',') }), /^nsbox-runtime: linux\.maskedPaths: ERR_INVALID_SPEC: needs a mount namespace/);
+  const overHost = bundle(t, 'true', (c) => {
+    noMnt(c);
+    c.root = { path: '/' };
+    c.mounts = [{ destination: '/nsbox-never-here', type: 'tmpfs', source: 'tmpfs' }];
+  }, { namespaces: 'mnt,pid'.split(',') });
+  const r4 = runPrivate(overHost);
+  t.is(r4.status, 125, r4.stderr);
+  t.regex(r4.stderr, /^nsbox-runtime: mount\(\/\): EINVAL: without a mount namespace the mounts would be made over the caller's own root/);
+  t.false(existsSync('/nsbox-never-here'));
 });
 
 test.serial('ociVersion must be a runtime-spec version this runtime implements; process.args is checked at create', (t) => {

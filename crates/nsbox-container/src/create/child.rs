@@ -135,12 +135,9 @@ fn setup(plan: &Plan, joins: &Joins, sync: &mut SyncSocket, caller_stdio: ChildE
     if plan.has(NsKind::Mnt) {
         rootfs::setup(plan, &mut before_pivot)?;
     } else {
-        before_pivot()?;
-        if plan.root != std::path::Path::new("/") {
-            // No mount namespace: the caller's mount tree, seen from root.path (runc chroots too).
-            nix::unistd::chroot(&plan.root).map_err(sys("chroot", plan.root.display()))?;
-            std::env::set_current_dir("/").map_err(|e| sys("chdir", "/")(errno_of(&e)))?;
-        }
+        // No mount namespace: the caller's mount tree, its mounts made there, seen from
+        // root.path (runc chroots too).
+        rootfs::caller::setup(plan, &mut before_pivot)?;
     }
     umask(Mode::from_bits_truncate(plan.process.umask.unwrap_or(0o022) as libc::mode_t));
     if plan.process.terminal {

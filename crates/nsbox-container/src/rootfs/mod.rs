@@ -18,6 +18,7 @@ use crate::error::{errno_of, sys_wire};
 use crate::spec::{MountEntry, Plan};
 use crate::syscalls::*;
 
+pub mod caller;
 pub mod devices;
 pub mod masks;
 mod mounts;

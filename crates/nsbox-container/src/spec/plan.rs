@@ -144,10 +144,10 @@ impl Plan {
         let readonly_paths = linux.readonly_paths().clone().unwrap_or_default();
         if !namespaces.contains(&NsKind::Mnt) {
             // Without a mount namespace the container runs in the caller's mount tree, chrooted
-            // to root.path: anything mounted or made would be the host's (runc refuses masks
-            // without one for the same reason).
+            // to root.path: its `mounts` are made there, as runc and crun do (rootfs/caller.rs),
+            // but nothing that would change what the caller already has: masks (runc refuses
+            // them too), device nodes, a read-only root, the root's propagation.
             let no_mnt = [
-                (!mounts.is_empty(), "mounts"),
                 (!masked_paths.is_empty(), "linux.maskedPaths"),
                 (!readonly_paths.is_empty(), "linux.readonlyPaths"),
                 (!devices.nodes.is_empty(), "linux.devices"),
