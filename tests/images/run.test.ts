@@ -28,7 +28,7 @@ test('load an OCI archive, run it: the layers stack as the image says', async (t
 
   const r = await run({
     image: img.ref, store: b.store,
-    command: sh('cat /etc/motd; ls /etc/gone; ls /data; cat /usr/share/keep; echo; stat -c "%a %h %i" /bin/su-test /bin/orig /bin/orig2; readlink /motd-link; stat -c "%F %t %T" /dev-null-copy'),
+    command: sh('cat /etc/motd; ls /etc/gone; ls /data; cat /usr/share/keep; echo; stat -c "%a %h %i" /bin/su-test /bin/orig /bin/orig2; readlink /motd-link; stat -c "%F %t %T" /dev-null-copy; grep -c "^[0-9]* [0-9]* [0-9:]* / / .* overlay .*volatile" /proc/self/mountinfo'),
   });
   t.is(r.stderr, 'ls: /etc/gone: No such file or directory\n');
   const lines = r.stdout!.split('\n');
@@ -41,6 +41,7 @@ test('load an OCI archive, run it: the layers stack as the image says', async (t
   t.is(orig![2], orig2![2], 'hard link: one inode');
   t.is(lines[6], 'etc/motd');
   t.is(lines[7], 'character special file 1 3');
+  t.is(lines[8], '1', 'a layer removed with the container is mounted volatile: its unmount does not sync the disk');
   // The xattr, on the unpacked layer (busybox has no getfattr).
   const top = path.join(b.store, 'layers', img.layers[2]!.diffId.replace('sha256:', ''));
   t.is(execFileSync('python3', ['-c', 'import os,sys; print(os.getxattr(sys.argv[1], "user.nsbox").decode())', path.join(top, 'xattr-file')], { encoding: 'utf8' }).trim(), 'yes');
@@ -69,6 +70,9 @@ test('two containers of one image: each its own writes; rm removes the writable 
   t.is(await read(a, '/w'), 'a\n');
   t.is(await read(c, '/w'), 'c\n');
   t.is(await read(c, '/data/new'), 'new', 'a write copied up in one container is not seen by another');
+  const root = (await read(a, '/proc/self/mountinfo')).split('\n').find((l) => l.split(' ')[4] === '/') ?? '';
+  t.regex(root, / - overlay /);
+  t.notRegex(root, /volatile/, 'a layer that outlives its container is synced (not volatile)');
   t.is(b.ls('containers').length, 2);
   const s = a.inspect();
   t.is(s.image?.reference, img.ref);

@@ -86,6 +86,10 @@ pub fn run(args: RunArgs, opts: DetachOpts) -> i32 {
         Err(e) => return report(control.as_mut(), &e.into()),
     };
     plan.wait_start |= opts.create;
+    if let Some(o) = plan.overlay.as_mut() {
+        // With --rm the monitor removes the writable layer when the container ends.
+        o.volatile = opts.auto_remove && nsbox_container::container_layer_of(o, &args.id);
+    }
     plan.state_root.clone_from(&args.root);
     plan.new_keyring = !args.no_new_keyring;
     if let Some(n) = &opts.name {

@@ -43,6 +43,9 @@ fn run_container(args: &RunArgs, mut control: Option<&mut Control>) -> Result<i3
     let mut plan = Plan::from_spec(&spec, Path::new(&bundle))?;
     // A foreground container on an image: its writable layer goes when we return, however we
     // return (its caller, killed, cannot remove it; we see the control socket close and end).
+    if let Some(o) = plan.overlay.as_mut() {
+        o.volatile = crate::rootfs::overlay::is_layer_of(o, &args.id);
+    }
     let _layer = LayerGuard(plan.overlay.clone().map(|o| (o, args.id.clone())));
     plan.state_root.clone_from(&args.root);
     // A run of this id SIGKILLed before us left its cgroups recorded: they go now, or ours would

@@ -19,6 +19,11 @@ pub struct OverlayRoot {
     pub lowerdirs: Vec<PathBuf>,
     pub upperdir: PathBuf,
     pub workdir: PathBuf,
+    /// Set by the runtime, never read from the annotation: the writable layer is removed when
+    /// this container ends (a foreground `run`, a detached `--rm`), so the overlay is mounted
+    /// `volatile` (rootfs/overlay.rs says why).
+    #[serde(skip)]
+    pub volatile: bool,
 }
 
 pub fn overlay_root(annotations: &std::collections::HashMap<String, String>) -> Result<Option<OverlayRoot>, SpecError> {
