@@ -262,6 +262,18 @@ test.serial('no mount namespace: the caller\'s mount tree, its mounts made there
   const rootfs = path.join(withMounts.dir, 'rootfs');
   t.is(mountLine(mountinfo, path.join(rootfs, 't')).fstype, 'tmpfs');
   t.is(mountLine(mountinfo, path.join(rootfs, 'proc')).fstype, 'proc');
+  // exec joins it there: chrooted to the same root (not the caller's /), seeing the same mounts.
+  const detached = bundle(t, 'sleep 600', (c) => {
+    noMnt(c);
+    c.mounts = [{ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] }];
+  }, { namespaces: 'mnt,pid,ipc,uts,net'.split(',') });
+  const script = 'R="$0"; "$R" --root "$1" run -d --bundle "$2" "$3" >/dev/null || exit 1; '
+    + '"$R" --root "$1" exec "$3" /bin/sh -c \'echo "root=$(ls / | tr "\\n" " ")"; echo "t=$(stat -f -c %T /t)"\'; rc=$?; '
+    + '"$R" --root "$1" delete --force "$3"; exit $rc';
+  const r5 = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, RUNTIME, detached.root, detached.dir, detached.id], { encoding: 'utf8', timeout: 30_000 });
+  t.is(r5.status, 0, r5.stderr);
+  t.regex(keyValues(r5.stdout).root ?? '', /^bin data dev etc/);
+  t.is(keyValues(r5.stdout).t, 'tmpfs');
   // What would change what the caller already has stays refused: masks, and mounts over the
   // caller's own root.
   runRefused(t, bundle(t, 'true', (c) => {

@@ -145,10 +145,18 @@ fn exec_in(args: &ExecArgs, mut control: Option<&mut Control>) -> Result<i32> {
     // namespace, where until its exec it must not be ptraced or have its /proc files opened.
     nix::sys::prctl::set_dumpable(false).map_err(sys("prctl PR_SET_DUMPABLE", "0"))?;
     let in_userns = entries.iter().any(|(k, _)| *k == NsKind::User);
+    let own_mnt = entries.iter().any(|(k, _)| *k == NsKind::Mnt);
     for (kind, fd) in &entries {
         setns(fd, kind.clone_flag()).map_err(sys("setns", format!("/proc/{pid}/ns/{}", kind.proc_name())))?;
     }
     drop(entries);
+    if !own_mnt && plan.root != Path::new("/") {
+        // The container shares our mount namespace, chrooted to its root (rootfs/caller.rs): so is
+        // what runs in it. Its root, through its process, as `nsenter --root` takes it.
+        let root = format!("/proc/{pid}/root");
+        nix::unistd::chroot(root.as_str()).map_err(sys("chroot", &root))?;
+        std::env::set_current_dir("/").map_err(|e| sys("chdir", "/")(errno_of(&e)))?;
+    }
     let sfd = signals::block_and_open()?;
     // In the container's mount namespace now: this pty belongs to its devpts.
     let pair = if p.terminal { Some(pty::open()?) } else { None };
