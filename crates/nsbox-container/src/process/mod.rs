@@ -77,8 +77,11 @@ fn caps_err(op: &'static str) -> impl FnOnce(caps::errors::CapsError) -> Process
 pub(crate) fn check_caps(p: &ProcessPlan) -> Result<CapsHashSet> {
     let held = caps::read(None, CapSet::Permitted).map_err(caps_err("capget"))?;
     let bounding = caps::read(None, CapSet::Bounding).map_err(caps_err("capget"))?;
+    // Probed once (one prctl per capability the crate knows), not once per name: a config lists
+    // each capability in up to five sets.
+    let supported = caps::runtime::thread_all_supported();
     for name in p.all_caps() {
-        let known = Capability::from_str(name).ok().filter(|c| caps::runtime::thread_all_supported().contains(c));
+        let known = Capability::from_str(name).ok().filter(|c| supported.contains(c));
         let Some(cap) = known else {
             return Err(ProcessError::Sys { op: "capabilities", path: name.clone(), errno: Errno::EINVAL, msg: format!("{name} is not a capability this kernel knows") });
         };
