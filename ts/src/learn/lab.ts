@@ -1,0 +1,195 @@
+/**
+ * A step's lab: the detached containers, networks and scratch directories one step starts, and the
+ * StepSession handed to the viewer. Detached containers (the lifecycle Runtime) because a viewer
+ * execs into them (`e`); each is named `learn-<pid>.<starttime>-…` after the process that owns it, so
+ * the next start removes what a killed session left (`sweepStale`).
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { AbortError, TeardownError } from '../errors.js';
+import { Runtime } from '../lifecycle/runtime.js';
+import type { RuntimeContainer } from '../lifecycle/container.js';
+import type { DetachedRunOptions } from '../lifecycle/launch.js';
+import { processStartTime } from '../lifecycle/state.js';
+import { createNetwork, listNetworks, removeNetwork } from '../network/api.js';
+import type { Network } from '../network/types.js';
+import type { ClaimId, Evidence, LearnOptions, StepSession, Text } from './types.js';
+
+/** Every name a learn session gives: `learn-<owner pid>.<owner start time>-<step>-<label>-<random>`. */
+const OWNED = /^learn-(\d+)\.(\d+)-/;
+
+function ownerTag(): string {
+  return `learn-${process.pid}.${processStartTime(process.pid) ?? 0}`;
+}
+
+function ownerAlive(name: string): boolean {
+  const m = OWNED.exec(name);
+  if (!m) return true; // not ours
+  return processStartTime(Number(m[1])) === Number(m[2]);
+}
+
+/**
+ * Removes the containers and networks of learn sessions whose process is gone (SIGKILLed mid-step).
+ * Containers are stopped with SIGTERM first so a step's own cleanup traps run (S4's host queue).
+ */
+export async function sweepStale(runtime = new Runtime()): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  let states: ReturnType<Runtime['list']> = [];
+  try {
+    states = runtime.list({ all: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') errors.push(e);
+  }
+  for (const s of states) {
+    if (!OWNED.test(s.name) || ownerAlive(s.name)) continue;
+    try {
+      const c = runtime.get(s.id);
+      if (s.status === 'running') await c.stop({ timeout: 2 }).catch(() => undefined);
+      await c.remove({ force: true });
+    } catch (e) {
+      errors.push(e);
+    }
+  }
+  if (process.getuid?.() === 0) {
+    try {
+      for (const n of await listNetworks()) {
+        if (OWNED.test(n.name) && !ownerAlive(n.name)) await removeNetwork(n.name).catch((e: unknown) => errors.push(e));
+      }
+    } catch (e) {
+      errors.push(e);
+    }
+  }
+  return errors;
+}
+
+export interface ExecResult { stdout: string; stderr: string; exitCode: number }
+
+/** Runs a command in a container and collects its output (the exec API, stdin closed). */
+export async function execIn(c: RuntimeContainer, command: string[]): Promise<ExecResult> {
+  const p = c.exec(command, { stdin: 'ignore' });
+  const read = (s: NodeJS.ReadableStream | null) => new Promise<string>((resolve) => {
+    let text = '';
+    if (!s) return resolve('');
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => (text += d));
+    s.on('end', () => resolve(text));
+    s.on('error', () => resolve(text));
+  });
+  const [stdout, stderr, status] = await Promise.all([read(p.stdout), read(p.stderr), p.wait()]);
+  return { stdout, stderr, exitCode: status.exitCode };
+}
+
+export class Lab {
+  readonly runtime = new Runtime();
+  readonly containers: { c: RuntimeContainer; label: string }[] = [];
+  private readonly networks: string[] = [];
+  private readonly dirs: string[] = [];
+  private readonly cleanups: (() => Promise<void>)[] = [];
+  private readonly prefix: string;
+
+  constructor(readonly step: ClaimId, private readonly signal?: AbortSignal) {
+    this.prefix = `${ownerTag()}-${step.toLowerCase()}`;
+  }
+
+  check(): void {
+    if (this.signal?.aborted) throw new AbortError(this.signal.reason);
+  }
+
+  private unique(label: string): string {
+    return `${this.prefix}-${label}-${randomBytes(3).toString('hex')}`;
+  }
+
+  /** Starts a detached container (removed by close), labelled for the viewer. */
+  async container(label: string, options: DetachedRunOptions): Promise<RuntimeContainer> {
+    this.check();
+    const c = await this.runtime.run({ ...options, name: this.unique(label) });
+    this.containers.push({ c, label });
+    this.check();
+    return c;
+  }
+
+  async network(label: string): Promise<Network> {
+    this.check();
+    const name = this.unique(label);
+    const n = await createNetwork({ name });
+    this.networks.push(name);
+    this.check();
+    return n;
+  }
+
+  /** A scratch directory others may search (mapped users stat files in it), removed by close. */
+  dir(): string {
+    const d = mkdtempSync(path.join(os.tmpdir(), 'nsbox-learn-'));
+    chmodSync(d, 0o755);
+    this.dirs.push(d);
+    return d;
+  }
+
+  onClose(f: () => Promise<void>): void {
+    this.cleanups.push(f);
+  }
+
+  async exec(c: RuntimeContainer, command: string[]): Promise<ExecResult> {
+    this.check();
+    const r = await execIn(c, command);
+    this.check();
+    return r;
+  }
+
+  /** Removes everything, in reverse order; collects every failure and throws them all at the end. */
+  async close(): Promise<void> {
+    const errors: unknown[] = [];
+    for (const f of this.cleanups.splice(0).reverse()) await f().catch((e: unknown) => errors.push(e));
+    for (const { c } of this.containers.splice(0).reverse()) await c.remove({ force: true }).catch((e: unknown) => errors.push(e));
+    for (const n of this.networks.splice(0).reverse()) await removeNetwork(n).catch((e: unknown) => errors.push(e));
+    for (const d of this.dirs.splice(0)) {
+      try {
+        rmSync(d, { recursive: true, force: true });
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+    if (errors.length) throw new TeardownError(errors);
+  }
+
+  session(shown: boolean, detail: Text, evidence: Evidence[]): StepSession {
+    const containers = this.containers.map(({ c, label }) => ({ id: c.id, label, pid: c.pid ?? 0 }));
+    const byId = new Map(this.containers.map(({ c }) => [c.id, c]));
+    const first = this.containers[0]?.c;
+    return {
+      step: this.step,
+      verdict: { shown, detail },
+      evidence,
+      containers,
+      exec: async (command, containerId) => {
+        const c = containerId === undefined ? first : byId.get(containerId);
+        if (!c) throw new Error(`learn ${this.step}: no container ${containerId ?? ''} in this step`);
+        return execIn(c, command);
+      },
+      close: () => this.close(),
+    };
+  }
+}
+
+/**
+ * Runs a step's body in a fresh lab: on failure or abort everything started is removed before the
+ * error (an AbortError after an abort) reaches the caller. The first run in a process sweeps what
+ * killed sessions left.
+ */
+let swept: Promise<unknown> | undefined;
+export async function runInLab(step: ClaimId, o: LearnOptions, body: (lab: Lab) => Promise<StepSession>): Promise<StepSession> {
+  swept ??= sweepStale();
+  await swept;
+  const lab = new Lab(step, o.signal);
+  try {
+    lab.check();
+    return await body(lab);
+  } catch (e) {
+    await lab.close().catch(() => undefined);
+    if (o.signal?.aborted) throw new AbortError(o.signal.reason);
+    throw e;
+  }
+}
