@@ -7,6 +7,7 @@
 import { closeSync, openSync } from 'node:fs';
 import tty from 'node:tty';
 import { render } from 'ink';
+import type { ClaimId, Lang } from 'nsbox';
 import { createElement } from 'react';
 import { errorMessage, type DashboardApi } from './api.js';
 import { App, type UiState } from './components/app.js';
@@ -20,6 +21,8 @@ export interface RunTuiOptions {
   refreshMs?: number;
   /** State root for the real API (default: NSBOX_ROOT, else the runtime's default). */
   root?: string;
+  /** `nsbox learn`: open on the Learn view, at this step, in this language. */
+  learn?: { step?: ClaimId; lang?: Lang };
 }
 
 const ENTER = '\x1b[?1049h\x1b[H\x1b[2J\x1b[?25l';
