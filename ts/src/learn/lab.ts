@@ -5,7 +5,7 @@
  * the next start removes what a killed session left (`sweepStale`).
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -20,6 +20,8 @@ import type { ClaimId, Evidence, LearnOptions, StepSession, Text } from './types
 
 /** Every name a learn session gives: `learn-<owner pid>.<owner start time>-<step>-<label>-<random>`. */
 const OWNED = /^learn-(\d+)\.(\d+)-/;
+
+const isRootUser = () => process.getuid?.() === 0;
 
 function ownerTag(): string {
   return `learn-${process.pid}.${processStartTime(process.pid) ?? 0}`;
@@ -53,7 +55,17 @@ export async function sweepStale(runtime = new Runtime()): Promise<unknown[]> {
       errors.push(e);
     }
   }
-  if (process.getuid?.() === 0) {
+  // Scratch directories (S7's files): `nsbox-learn-<pid>.<start>-XXXXXX` in the temp directory.
+  try {
+    for (const d of readdirSync(os.tmpdir())) {
+      const m = /^nsbox-(learn-\d+\.\d+-)/.exec(d);
+      const full = path.join(os.tmpdir(), d);
+      if (m && !ownerAlive(m[1]!) && (isRootUser() || statSync(full).uid === process.getuid?.())) rmSync(full, { recursive: true, force: true });
+    }
+  } catch (e) {
+    errors.push(e);
+  }
+  if (isRootUser()) {
     try {
       for (const n of await listNetworks()) {
         if (OWNED.test(n.name) && !ownerAlive(n.name)) await removeNetwork(n.name).catch((e: unknown) => errors.push(e));
@@ -122,7 +134,7 @@ export class Lab {
 
   /** A scratch directory others may search (mapped users stat files in it), removed by close. */
   dir(): string {
-    const d = mkdtempSync(path.join(os.tmpdir(), 'nsbox-learn-'));
+    const d = mkdtempSync(path.join(os.tmpdir(), `nsbox-${ownerTag()}-`));
     chmodSync(d, 0o755);
     this.dirs.push(d);
     return d;
