@@ -69,11 +69,21 @@ export const s3: StepDef = {
     'cgroup namespace 让进程所在的 cgroup 看起来就是根。容器内 /proc/self/cgroup 显示 “/”，而宿主机读取同一进程时看到的是真实路径。',
   ),
   commands: {
-    nsbox: ['nsbox run -- cat /proc/self/cgroup', 'nsbox run -d --name c -- sleep 1000; cat /proc/$(nsbox inspect -f "{{.State.Pid}}" c)/cgroup'],
+    nsbox: ['nsbox run -- cat /proc/self/cgroup', 'nsbox run -d --name c -- sleep 1000', 'nsbox top c', 'cat /proc/<its host pid>/cgroup'],
     manual: ['unshare --cgroup cat /proc/self/cgroup'],
   },
   extraOptions: [],
-  supported: async () => userNamespaces(),
+  supported: async () => {
+    const u = userNamespaces();
+    if (!u.ok || isRoot()) return u;
+    // Without root (or a delegated subtree) the container stays in the caller's cgroups: when those
+    // are the root of every hierarchy, "/" inside and out look the same and prove nothing.
+    const own = readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n');
+    if (own.every((l) => l.endsWith(':/'))) {
+      return { ok: false, reason: t('an ordinary user cannot create a cgroup here, and this session sits at the root of every hierarchy, so "/" inside would look the same as outside', '普通用户在此无法创建 cgroup，而当前会话位于每个层级的根，容器内外都是 “/”，无从对比') };
+    }
+    return u;
+  },
   async body(lab) {
     const c = await lab.container('box', { command: LONG_RUNNING });
     const inside = (await lab.exec(c, ['cat', '/proc/self/cgroup'])).stdout.trim().split('\n').filter(Boolean);

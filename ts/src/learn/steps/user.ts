@@ -17,7 +17,7 @@ export const s7: StepDef = {
     'user namespace 有自己的 UID/GID 编号。/proc/PID/uid_map 和 gid_map 的每一行是“容器内起始 ID、宿主机起始 ID、长度”；内核按它转换每个文件的属主，没有被映射的 ID 显示为溢出 ID 65534。',
   ),
   commands: {
-    nsbox: ['nsbox run --ns all --uidmap 0:100000:1000 --uidmap 1000:300000:1000 --gidmap 0:100000:65536 -- cat /proc/self/uid_map', 'nsbox run --ns user -- stat -c "%n %u:%g" /etc/passwd'],
+    nsbox: ['nsbox run --ns all --uidmap 0:100000:1000 --uidmap 1000:300000:1000 --gidmap 0:100000:65536 -- cat /proc/self/uid_map', 'nsbox run --ns all --uidmap 0:100000:65536 --gidmap 0:100000:65536 -- stat -c "%n %u:%g" /etc/passwd'],
     manual: ['unshare --user --map-users 100000,0,1000 --map-groups 100000,0,65536 cat /proc/self/uid_map', 'unshare --user --map-root-user stat -c "%n %u:%g" /etc/passwd'],
   },
   extraOptions: [t(
