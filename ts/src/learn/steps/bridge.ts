@@ -51,8 +51,8 @@ export const s13: StepDef = {
     '网桥默认在二层转发以太网帧。给它分配 IP 地址后，它就开启了三层功能：网桥成为容器的网关，容器的默认路由指向它。',
   ),
   commands: {
-    nsbox: ['nsbox network create blue', 'nsbox run --network blue -- sh -c \'ip route; ping -c1 10.89.0.1; ip neigh\'', 'nsbox network inspect blue'],
-    manual: ['ip addr add 10.89.0.1/24 dev br-blue', 'ip netns exec a ip route add default via 10.89.0.1'],
+    nsbox: ['nsbox network create blue --subnet 10.201.0.0/24', 'nsbox run --network blue -- sh -c \'ip route; ping -c1 10.201.0.1; ip neigh\'', 'nsbox network inspect blue'],
+    manual: ['ip addr add 10.201.0.1/24 dev br-blue', 'ip netns exec a ip route add default via 10.201.0.1'],
   },
   ...common,
   async body(lab) {
@@ -90,8 +90,13 @@ export const s14: StepDef = {
     '同一网桥上的容器处在同一个以太网段，可以互相访问；不同网桥上的容器相互隔离，两个网络之间不做转发。',
   ),
   commands: {
-    nsbox: ['nsbox network create blue', 'nsbox network create red', 'nsbox run -d --name a1 --network blue -- sleep 1000', 'nsbox run -d --name a2 --network blue -- sleep 1000', 'nsbox run -d --name b1 --network red -- sleep 1000', 'nsbox exec a1 ping -c1 -W1 <a2\'s address>'],
-    manual: ['ip netns exec a1 ping -c1 <a2\'s address>'],
+    nsbox: [
+      'nsbox network create blue --subnet 10.201.0.0/24', 'nsbox network create red --subnet 10.202.0.0/24',
+      'nsbox run -d --name a1 --network blue --ip 10.201.0.2 -- sleep 1000', 'nsbox run -d --name a2 --network blue --ip 10.201.0.3 -- sleep 1000',
+      'nsbox run -d --name b1 --network red --ip 10.202.0.2 -- sleep 1000',
+      'nsbox exec a1 ping -c1 -W1 10.201.0.3', 'nsbox exec a1 ping -c1 -W1 10.202.0.2',
+    ],
+    manual: ['ip netns exec a1 ping -c1 -W1 10.201.0.3', 'ip netns exec a1 ping -c1 -W1 10.202.0.2'],
   },
   ...common,
   async body(lab) {

@@ -69,7 +69,7 @@ export const s3: StepDef = {
     'cgroup namespace 让进程所在的 cgroup 看起来就是根。容器内 /proc/self/cgroup 显示 “/”，而宿主机读取同一进程时看到的是真实路径。',
   ),
   commands: {
-    nsbox: ['nsbox run -- cat /proc/self/cgroup', 'nsbox run -d --name c -- sleep 1000', 'nsbox top c', 'cat /proc/<its host pid>/cgroup'],
+    nsbox: ['nsbox run -- cat /proc/self/cgroup', 'nsbox run -d --name c -- sleep 1000', 'nsbox exec c cat /proc/self/cgroup', 'cat /proc/$(pgrep -nx sleep)/cgroup'],
     manual: ['unshare --cgroup cat /proc/self/cgroup'],
   },
   extraOptions: [],
