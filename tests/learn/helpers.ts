@@ -52,7 +52,7 @@ export function checkLines(stdout: string): Map<string, { status: string; text: 
 
 /** Scratch directories a learn session of a dead process left in the temp directory. */
 export function learnScratch(): string[] {
-  return readdirSync(tmpdir()).filter((d) => /^nsbox-learn-\d+\.\d+-/.test(d));
+  return readdirSync(tmpdir()).filter((d) => /^nsbox-learn-\d+\.\d+\.\d+-/.test(d));
 }
 
 export { NOBODY };

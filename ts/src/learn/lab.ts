@@ -5,7 +5,7 @@
  * the next start removes what a killed session left (`sweepStale`).
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -18,18 +18,30 @@ import { createNetwork, listNetworks, removeNetwork } from '../network/api.js';
 import type { Network } from '../network/types.js';
 import type { ClaimId, Evidence, LearnOptions, StepSession, Text } from './types.js';
 
-/** Every name a learn session gives: `learn-<owner pid>.<owner start time>-<step>-<label>-<random>`. */
-const OWNED = /^learn-(\d+)\.(\d+)-/;
+/**
+ * Every name a learn session gives: `learn-<pid>.<start time>.<pid namespace>-<step>-<label>-<random>`.
+ * A pid means something only in its own pid namespace, so a session judges only owners of its own.
+ */
+const OWNED = /^learn-(\d+)\.(\d+)\.(\d+)-/;
 
 const isRootUser = () => process.getuid?.() === 0;
 
-function ownerTag(): string {
-  return `learn-${process.pid}.${processStartTime(process.pid) ?? 0}`;
+function pidNamespace(): string {
+  try {
+    return /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? '0';
+  } catch {
+    return '0';
+  }
 }
 
+function ownerTag(): string {
+  return `learn-${process.pid}.${processStartTime(process.pid) ?? 0}.${pidNamespace()}`;
+}
+
+/** True unless the name is a learn session's of this pid namespace whose process (pid and start time) is gone. */
 function ownerAlive(name: string): boolean {
   const m = OWNED.exec(name);
-  if (!m) return true; // not ours
+  if (!m || m[3] !== pidNamespace()) return true; // not ours to judge
   return processStartTime(Number(m[1])) === Number(m[2]);
 }
 
@@ -55,10 +67,10 @@ export async function sweepStale(runtime = new Runtime()): Promise<unknown[]> {
       errors.push(e);
     }
   }
-  // Scratch directories (S7's files): `nsbox-learn-<pid>.<start>-XXXXXX` in the temp directory.
+  // Scratch directories (S7's files): `nsbox-learn-<pid>.<start>.<pidns>-XXXXXX` in the temp directory.
   try {
     for (const d of readdirSync(os.tmpdir())) {
-      const m = /^nsbox-(learn-\d+\.\d+-)/.exec(d);
+      const m = /^nsbox-(learn-\d+\.\d+\.\d+-)/.exec(d);
       const full = path.join(os.tmpdir(), d);
       if (m && !ownerAlive(m[1]!) && (isRootUser() || statSync(full).uid === process.getuid?.())) rmSync(full, { recursive: true, force: true });
     }
