@@ -102,3 +102,14 @@ export function readText(file: string): string {
     return `(${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`;
   }
 }
+
+/**
+ * The steps run the host's own tools inside (a default container sees the host's root read-only):
+ * says which are missing, or passes `then` through.
+ */
+export function needs(tools: string[], then: Support): Support {
+  const dirs = ['/usr/bin', '/bin', '/usr/sbin', '/sbin'];
+  const missing = tools.filter((tool) => !dirs.some((d) => existsSync(`${d}/${tool}`)));
+  if (missing.length === 0 || !then.ok) return then;
+  return { ok: false, reason: t(`needs ${missing.join(', ')} on the host (the container runs the host's own tools)`, `宿主机上需要 ${missing.join('、')}（容器使用宿主机自己的工具）`) };
+}

@@ -1,5 +1,5 @@
 /** S12–S15: Docker's CNM on Linux: network namespace, veth pair, bridge (and its gateway address). */
-import { bridges, t } from '../host.js';
+import { bridges, needs, t } from '../host.js';
 import type { Lab } from '../lab.js';
 import { buildTopology, pairsCheck, ping, type Built } from '../topology.js';
 import type { Evidence, Probe, StepSession, Text } from '../types.js';
@@ -17,7 +17,7 @@ function verdict(lab: Lab, wrong: string[], ok: Text, evidence: Evidence[]): Ste
 
 const common = {
   extraOptions: [NOTE],
-  supported: async () => bridges(),
+  supported: async () => needs(['ip', 'ping'], bridges()),
 };
 
 export const s12: StepDef = {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 
 import type { NamespaceKind } from '../../options.js';
-import { isRoot, LONG_RUNNING, readText, t, userNamespaces } from '../host.js';
+import { isRoot, LONG_RUNNING, needs, readText, t, userNamespaces } from '../host.js';
 import { SECTIONS, type StepDef } from './def.js';
 
 /** `/proc/sysvipc/msg` (what `ipcs -q` reads): key → msqid. */
@@ -34,7 +34,7 @@ export const s4: StepDef = {
     manual: ['unshare --ipc sh -c \'ipcmk -Q; ipcs -q\'', 'ipcs -q'],
   },
   extraOptions: [t('the host\'s queue is made by a second container that shares the host\'s IPC namespace (every namespace but ipc, like docker --ipc=host), so nsbox itself never calls ipcmk', '宿主机上的队列由第二个共享宿主机 IPC namespace 的容器创建（除 ipc 外的所有 namespace，类似 docker --ipc=host），nsbox 自身不调用 ipcmk')],
-  supported: async () => userNamespaces(),
+  supported: async () => needs(['ipcmk', 'ipcs', 'ipcrm'], userNamespaces()),
   async body(lab) {
     const box = await lab.container('box', { command: LONG_RUNNING });
     const made = await lab.exec(box, ['ipcmk', '-Q']);

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
-import { LONG_RUNNING, readText, t, userNamespaces } from '../host.js';
+import { LONG_RUNNING, needs, readText, t, userNamespaces } from '../host.js';
 import { SECTIONS, type StepDef } from './def.js';
 
 /** The mountinfo line whose mount point is `/` (the last one: the one on top). */
@@ -26,7 +26,7 @@ export const s5: StepDef = {
     '--privileged: mount(2) needs CAP_SYS_ADMIN, which a default container lacks and the default seccomp profile refuses with it; on the read-only host view nsbox grants SYS_ADMIN only with --privileged (with --rootfs, --cap-add SYS_ADMIN is enough)',
     '--privileged：mount(2) 需要 CAP_SYS_ADMIN，默认容器没有该能力，默认 seccomp 配置也会拒绝；在只读的宿主机视图上，nsbox 只有在 --privileged 时才授予 SYS_ADMIN（使用 --rootfs 时 --cap-add SYS_ADMIN 即可）',
   )],
-  supported: async () => userNamespaces(),
+  supported: async () => needs(['mount'], userNamespaces()),
   async body(lab) {
     const tag = `learn-s5-${randomBytes(4).toString('hex')}`;
     const c = await lab.container('box', { privileged: true, command: LONG_RUNNING });

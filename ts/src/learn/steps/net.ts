@@ -2,7 +2,7 @@
 import { randomInt } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
 
-import { readText, t, userNamespaces } from '../host.js';
+import { needs, readText, t, userNamespaces } from '../host.js';
 import { SECTIONS, type StepDef } from './def.js';
 
 /** Destinations of /proc/PID/net/route as `a.b.c.d/len dev IF` (the file holds little-endian hex). */
@@ -40,7 +40,7 @@ export const s6: StepDef = {
     manual: ['unshare --net sh -c \'ip link set lo up; ip route add 10.213.0.0/24 dev lo; ip route\'', `unshare --net busybox nc -l -p ${PORT} & unshare --net busybox nc -l -p ${PORT} &`],
   },
   extraOptions: [t('--cap-add NET_ADMIN on box-a: adding a route needs CAP_NET_ADMIN (in the container\'s own network namespace), which a default container lacks', 'box-a 使用 --cap-add NET_ADMIN：添加路由需要 CAP_NET_ADMIN（作用于容器自己的 network namespace），默认容器没有')],
-  supported: async () => userNamespaces(),
+  supported: async () => needs(['ip', 'busybox'], userNamespaces()),
   async body(lab) {
     const dest = `10.213.${randomInt(1, 255)}.0/24`;
     const a = await lab.container('box-a', { capAdd: ['NET_ADMIN'], command: LISTEN });

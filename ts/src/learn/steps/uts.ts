@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 
-import { keyValues, LONG_RUNNING, t, userNamespaces } from '../host.js';
+import { keyValues, LONG_RUNNING, needs, t, userNamespaces } from '../host.js';
 import { SECTIONS, type StepDef } from './def.js';
 
 const PROBE = 'echo h1=$(hostname); echo d1=$(cat /proc/sys/kernel/domainname); hostname learn-changed && echo h2=$(hostname)';
@@ -23,7 +23,7 @@ export const s9: StepDef = {
     '--privileged for `hostname x` inside: sethostname(2) needs CAP_SYS_ADMIN, which a default container lacks (setting the name with --hostname needs nothing extra)',
     '在容器内执行 `hostname x` 需要 --privileged：sethostname(2) 需要 CAP_SYS_ADMIN，默认容器没有（用 --hostname 设置名字则无需额外选项）',
   )],
-  supported: async () => userNamespaces(),
+  supported: async () => needs(['hostname'], userNamespaces()),
   async body(lab) {
     const before = [hostname(), readFileSync('/proc/sys/kernel/domainname', 'utf8').trim()];
     const c = await lab.container('box', { hostname: 'learn-box', domainname: 'learn.example', privileged: true, command: LONG_RUNNING });
