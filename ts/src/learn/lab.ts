@@ -4,7 +4,7 @@
  * execs into them (`e`); each is named `learn-<pid>.<starttime>-…` after the process that owns it, so
  * the next start removes what a killed session left (`sweepStale`).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +32,11 @@ function pidNamespace(): string {
   } catch {
     return '0';
   }
+}
+
+/** Scratch directories name their state root too: a sweep removes only those of its own root. */
+function rootKey(root: string): string {
+  return createHash('sha256').update(root).digest('hex').slice(0, 8);
 }
 
 function ownerTag(): string {
@@ -67,12 +72,12 @@ export async function sweepStale(runtime = new Runtime()): Promise<unknown[]> {
       errors.push(e);
     }
   }
-  // Scratch directories (S7's files): `nsbox-learn-<pid>.<start>.<pidns>-XXXXXX` in the temp directory.
+  // Scratch directories (S7's files): `nsbox-learn-<pid>.<start>.<pidns>-r<root key>-XXXXXX` in the temp directory.
   try {
     for (const d of readdirSync(os.tmpdir())) {
-      const m = /^nsbox-(learn-\d+\.\d+\.\d+-)/.exec(d);
+      const m = /^nsbox-(learn-\d+\.\d+\.\d+-)r([0-9a-f]{8})-/.exec(d);
       const full = path.join(os.tmpdir(), d);
-      if (m && !ownerAlive(m[1]!) && (isRootUser() || statSync(full).uid === process.getuid?.())) rmSync(full, { recursive: true, force: true });
+      if (m && m[2] === rootKey(runtime.root) && !ownerAlive(m[1]!) && (isRootUser() || statSync(full).uid === process.getuid?.())) rmSync(full, { recursive: true, force: true });
     }
   } catch (e) {
     errors.push(e);
@@ -146,7 +151,7 @@ export class Lab {
 
   /** A scratch directory others may search (mapped users stat files in it), removed by close. */
   dir(): string {
-    const d = mkdtempSync(path.join(os.tmpdir(), `nsbox-${ownerTag()}-`));
+    const d = mkdtempSync(path.join(os.tmpdir(), `nsbox-${ownerTag()}-r${rootKey(this.runtime.root)}-`));
     chmodSync(d, 0o755);
     this.dirs.push(d);
     return d;
