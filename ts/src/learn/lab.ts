@@ -62,8 +62,8 @@ export async function sweepStale(runtime = new Runtime()): Promise<unknown[]> {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') errors.push(e);
   }
-  for (const s of states) {
-    if (!OWNED.test(s.name) || ownerAlive(s.name)) continue;
+  // In parallel: each stop may wait for a shell's trap (up to a second).
+  await Promise.all(states.filter((s) => OWNED.test(s.name) && !ownerAlive(s.name)).map(async (s) => {
     try {
       const c = runtime.get(s.id);
       if (s.status === 'running') await c.stop({ timeout: 2 }).catch(() => undefined);
@@ -71,16 +71,23 @@ export async function sweepStale(runtime = new Runtime()): Promise<unknown[]> {
     } catch (e) {
       errors.push(e);
     }
-  }
+  }));
   // Scratch directories (S7's files): `nsbox-learn-<pid>.<start>.<pidns>-r<root key>-XXXXXX` in the temp directory.
+  let entries: string[] = [];
   try {
-    for (const d of readdirSync(os.tmpdir())) {
-      const m = /^nsbox-(learn-\d+\.\d+\.\d+-)r([0-9a-f]{8})-/.exec(d);
-      const full = path.join(os.tmpdir(), d);
-      if (m && m[2] === rootKey(runtime.root) && !ownerAlive(m[1]!) && (isRootUser() || statSync(full).uid === process.getuid?.())) rmSync(full, { recursive: true, force: true });
-    }
+    entries = readdirSync(os.tmpdir());
   } catch (e) {
     errors.push(e);
+  }
+  for (const d of entries) {
+    const m = /^nsbox-(learn-\d+\.\d+\.\d+-)r([0-9a-f]{8})-/.exec(d);
+    if (!m || m[2] !== rootKey(runtime.root) || ownerAlive(m[1]!)) continue;
+    const full = path.join(os.tmpdir(), d);
+    try {
+      if (isRootUser() || statSync(full).uid === process.getuid?.()) rmSync(full, { recursive: true, force: true });
+    } catch (e) {
+      errors.push(e);
+    }
   }
   if (isRootUser()) {
     try {
@@ -217,6 +224,8 @@ export async function runInLab(step: ClaimId, o: LearnOptions, body: (lab: Lab) 
     lab.check();
     return await body(lab);
   } catch (e) {
+    // The step's own error is what the caller needs; a cleanup failure on top of it is left to the
+    // next start's sweep (the names still carry this process, which will be gone by then).
     await lab.close().catch(() => undefined);
     if (o.signal?.aborted) throw new AbortError(o.signal.reason);
     throw e;
