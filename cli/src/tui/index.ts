@@ -7,9 +7,9 @@
 import { closeSync, openSync } from 'node:fs';
 import tty from 'node:tty';
 import { render } from 'ink';
-import type { ClaimId, Lang } from 'nsbox';
 import { createElement } from 'react';
 import { errorMessage, type DashboardApi } from './api.js';
+import type { ClaimId, Lang } from 'nsbox';
 import { App, type UiState } from './components/app.js';
 import type { Message } from './components/status-bar.js';
 
@@ -21,7 +21,7 @@ export interface RunTuiOptions {
   refreshMs?: number;
   /** State root for the real API (default: NSBOX_ROOT, else the runtime's default). */
   root?: string;
-  /** `nsbox learn`: open on the Learn view, at this step, in this language. */
+  /** `nsbox learn`: open on the Learn view, at this step (default S1), in this language (default en). */
   learn?: { step?: ClaimId; lang?: Lang };
 }
 
