@@ -13,6 +13,7 @@ const WORDS: Record<string, string> = {
   complete: 'Pull complete',
   pushing: 'Pushing',
   pushed: 'Pushed',
+  mounted: 'Mounted from another repository',
 };
 
 export const shortId = (digest: string): string => digest.replace(/^sha256:/, '').slice(0, 12);

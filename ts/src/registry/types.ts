@@ -10,7 +10,7 @@ export interface RegistryClientOptions {
   authFile?: string;
 }
 
-export type LayerState = 'waiting' | 'exists' | 'downloading' | 'extracting' | 'complete' | 'pushing' | 'pushed';
+export type LayerState = 'waiting' | 'exists' | 'downloading' | 'extracting' | 'complete' | 'pushing' | 'pushed' | 'mounted';
 
 export type ProgressEvent =
   | { kind: 'resolved'; reference: string; digest: string; layers: Array<{ digest: string; size: number }> }
