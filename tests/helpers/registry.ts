@@ -5,7 +5,8 @@
  *   - 'htpasswd': basic auth (bcrypt file from `htpasswd -B`, apache2-utils);
  *   - 'token': bearer tokens from a token server this helper runs in the test process (RS256 JWTs
  *     signed with a throwaway key; the registry trusts the self-signed certificate made by openssl,
- *     found through the token's `x5c` header). Anonymous callers get pull, the user also push.
+ *     found through the token's `x5c` header). Anonymous callers get pull, the user also push;
+ *     nobody gets anything on repositories under `nsbox/secret`.
  * Images are pushed with skopeo from the busybox OCI layout (helpers/oci-image.ts). With `tls`, the
  * registry serves HTTPS with the given certificate (and, with `clientCas`, asks for client certificates).
  */
@@ -64,7 +65,8 @@ function startTokenServer(keyPem: string, certPem: string, service: string, issu
     }
     const access = url.searchParams.getAll('scope').flatMap((s) => {
       const [type, name, actions] = [s.slice(0, s.indexOf(':')), s.slice(s.indexOf(':') + 1, s.lastIndexOf(':')), s.slice(s.lastIndexOf(':') + 1)];
-      const granted = actions.split(',').filter((a) => a === 'pull' || (user && (a === 'push' || a === '*')));
+      // Repositories under nsbox/secret are nobody's: a push mounting from one is refused that scope.
+      const granted = name.startsWith('nsbox/secret') ? [] : actions.split(',').filter((a) => a === 'pull' || (user && (a === 'push' || a === '*')));
       return type === 'repository' ? [{ type, name, actions: granted }] : [];
     });
     const now = Math.floor(Date.now() / 1000);

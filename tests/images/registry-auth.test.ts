@@ -6,7 +6,7 @@
  * anonymous pushes are refused naming the registry, push mounts what the registry has in another repository.
  * CI budget: ~15 s (two registries, two skopeo pushes).
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import test from 'ava';
@@ -125,6 +125,15 @@ test.serial('bearer tokens: anonymous pull, wrong password refused, login, push 
   // carries repository:nsbox/busybox:pull), nothing uploaded (uploads: registry-push.test.ts).
   t.is(lines.filter((l) => /: Mounted from another repository$/.test(l)).length, image.layers.length, cli.stdout);
   t.is(lines.at(-1), `1: digest: ${image.manifestDigest} size: ${image.manifestSize}`);
+  // A source the credentials may not pull from (the token server grants nothing on nsbox/secret): the
+  // registry refuses the mount's scope, and the push uploads that layer instead of failing.
+  const top = image.layers.at(-1)!.digest;
+  appendFileSync(path.join(root, 'sources', top.slice(7)), `${bearer.host}/nsbox/secret\n`);
+  const third = `${bearer.host}/nsbox/pushed3:1`;
+  await tagImage(r.reference, third, { store: root });
+  const up = await runCli(['push', third], { env });
+  t.is(up.code, 0, up.stderr);
+  t.true(up.stdout.includes(`${top.slice(7, 19)}: Pushed`), up.stdout);
   const again = await push(target, { store: root });
   t.is(again.digest, image.manifestDigest, 'a second push finds every blob there');
   const back = await pull(target, { store: newRoot() });

@@ -108,6 +108,37 @@ fn mount_source(store: &dyn BlobSource, r: &Reference, digest: &Digest) -> Optio
     store.sources(digest).into_iter().rev().filter_map(|s| s.strip_prefix(&prefix).map(str::to_owned)).find(|s| *s != r.repository)
 }
 
+enum Mount {
+    Done,
+    /// Declined: the registry opened an upload session instead (202).
+    Session(ureq::http::Response<ureq::Body>),
+    /// No source known, or the credentials may not pull from it: a plain upload.
+    No,
+}
+
+/// A cross-repository mount from the repository the store last saw holding the blob. Credentials that
+/// may push here but not pull from there (a 401/403 for the mount) mean an upload, as before mounts:
+/// the source's scope is dropped again so later tokens do not ask for it.
+fn try_mount(store: &dyn BlobSource, c: &Client, r: &Reference, digest: &Digest) -> Result<Mount, RegistryError> {
+    let Some(from) = mount_source(store, r, digest) else { return Ok(Mount::No) };
+    let scope = format!("repository:{from}:pull");
+    let added = c.add_scope(scope.clone());
+    let path = format!("/v2/{}/blobs/uploads/?mount={}&from={}", r.repository, query_escape(&digest.to_string()), query_escape(&from));
+    let denied = |c: &Client| {
+        if added {
+            c.remove_scope(&scope);
+        }
+        Ok(Mount::No)
+    };
+    match c.request("POST", &path, &[], Payload::Empty) {
+        Ok(resp) if resp.status().as_u16() == 201 => Ok(Mount::Done),
+        Ok(resp) if matches!(resp.status().as_u16(), 401 | 403) => denied(c),
+        Ok(resp) => Ok(Mount::Session(resp)),
+        Err(RegistryError::Denied { .. } | RegistryError::Unauthorized { .. }) => denied(c),
+        Err(e) => Err(e),
+    }
+}
+
 fn push_blob(store: &dyn BlobSource, c: &Client, r: &Reference, digest: &Digest, opts: &PushOptions, stop: &AtomicBool) -> Result<(), RegistryError> {
     let emit = |state, current, total| {
         if let Some(p) = &opts.progress {
@@ -128,22 +159,16 @@ fn push_blob(store: &dyn BlobSource, c: &Client, r: &Reference, digest: &Digest,
         404 => {}
         s => return Err(c.refused(&format!("HEAD blob {digest}"), s, error_detail(&mut head))),
     }
-    let from = mount_source(store, r, digest);
-    let mut start = match &from {
-        Some(from) => {
-            // The token must also allow pulling from the source repository.
-            c.add_scope(format!("repository:{from}:pull"));
-            let path = format!("/v2/{}/blobs/uploads/?mount={}&from={}", r.repository, query_escape(&digest.to_string()), query_escape(from));
-            c.request("POST", &path, &[], Payload::Empty)?
+    let mut start = match try_mount(store, c, r, digest)? {
+        Mount::Done => {
+            let size = store.open_blob(digest).map(|(_, n)| n).unwrap_or(0);
+            emit(LayerState::Mounted, size, size);
+            noted();
+            return Ok(());
         }
-        None => c.request("POST", &format!("/v2/{}/blobs/uploads/", r.repository), &[], Payload::Empty)?,
+        Mount::Session(resp) => resp,
+        Mount::No => c.request("POST", &format!("/v2/{}/blobs/uploads/", r.repository), &[], Payload::Empty)?,
     };
-    if start.status().as_u16() == 201 && from.is_some() {
-        let size = store.open_blob(digest).map(|(_, n)| n).unwrap_or(0);
-        emit(LayerState::Mounted, size, size);
-        noted();
-        return Ok(());
-    }
     // 202: an upload session (a declined mount answers with one too).
     if start.status().as_u16() != 202 {
         let s = start.status().as_u16();

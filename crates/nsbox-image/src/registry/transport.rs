@@ -132,6 +132,10 @@ impl Client {
         true
     }
 
+    pub fn remove_scope(&self, scope: &str) {
+        self.scopes.lock().unwrap_or_else(|p| p.into_inner()).retain(|s| s != scope);
+    }
+
     pub fn reference(&self) -> &str {
         &self.reference
     }
