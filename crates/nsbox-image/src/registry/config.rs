@@ -81,19 +81,21 @@ impl RegistriesConfig {
     }
 
     /// Endpoints to pull `registry` from, in order: mirrors first for docker.io, then the registry itself.
-    pub fn pull_endpoints(&self, registry: &str) -> Vec<Endpoint> {
-        let mut out = Vec::new();
-        if registry == DOCKER_HUB {
-            out.extend(self.mirrors.iter().filter_map(|m| parse_mirror(m).ok()).map(|(scheme, host)| Endpoint {
+    /// Lazy: a name is resolved (for a CIDR) only when its endpoint is about to be tried, so a mirror
+    /// that serves the pull means no lookup of docker.io at all.
+    pub fn pull_endpoints<'a>(&'a self, registry: &'a str) -> impl Iterator<Item = Endpoint> + 'a {
+        let mirrors = if registry == DOCKER_HUB { &self.mirrors[..] } else { &[] };
+        mirrors
+            .iter()
+            .filter_map(|m| parse_mirror(m).ok())
+            .map(move |(scheme, host)| Endpoint {
                 insecure: scheme == "http" || self.is_insecure(&host),
                 scheme: Some(scheme),
                 certs: self.certs_for(&host),
                 host,
                 mirror: true,
-            }));
-        }
-        out.push(self.endpoint(registry));
-        out
+            })
+            .chain(std::iter::once_with(move || self.endpoint(registry)))
     }
 
     /// The registry's own endpoint (push and login never go to a mirror).
@@ -182,12 +184,12 @@ mod tests {
     #[test]
     fn mirrors_for_docker_hub_only_and_insecure_rules() {
         let c = RegistriesConfig { mirrors: vec!["http://127.0.0.1:5000/".into(), "https://m.example".into()], insecure: vec!["r.lan:5000".into()], certs_dirs: vec![] };
-        let e = c.pull_endpoints("docker.io");
+        let e: Vec<Endpoint> = c.pull_endpoints("docker.io").collect();
         assert_eq!(e.len(), 3);
         assert_eq!((e[0].scheme, e[0].host.as_str(), e[0].insecure, e[0].mirror), (Some("http"), "127.0.0.1:5000", true, true));
         assert_eq!((e[1].scheme, e[1].insecure), (Some("https"), false));
         assert_eq!((e[2].host.as_str(), e[2].scheme, e[2].mirror), ("registry-1.docker.io", Some("https"), false));
-        assert_eq!(c.pull_endpoints("quay.io").len(), 1);
+        assert_eq!(c.pull_endpoints("quay.io").count(), 1);
         assert!(c.endpoint("r.lan:5000").insecure);
         assert!(!c.endpoint("r.lan:5001").insecure);
         assert!(c.endpoint("127.0.0.1:9").insecure && c.endpoint("localhost").insecure && c.endpoint("[::1]:5000").insecure);

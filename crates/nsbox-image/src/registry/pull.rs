@@ -72,7 +72,15 @@ pub fn pull(sink: &dyn BlobSink, reference: &str, opts: &PullOptions) -> Result<
     for ep in endpoints {
         let creds = opts.auth.lookup(&ep.host)?;
         let mirror = ep.mirror;
-        let mut client = Client::new(ep, creds, &r.to_string(), Some(format!("repository:{}:pull", r.repository)))?;
+        // A mirror whose certs.d cannot be read hands over like any other failing mirror.
+        let mut client = match Client::new(ep, creds, &r.to_string(), Some(format!("repository:{}:pull", r.repository))) {
+            Ok(c) => c,
+            Err(e) if mirror => {
+                last = Some(e);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         client.cancel = Some(Arc::new(AtomicBool::new(false)));
         match resolve(&client, &r, opts) {
             Ok(res) => return fetch(sink, &client, &r, res, opts),
