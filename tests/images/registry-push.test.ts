@@ -61,7 +61,7 @@ test('push to a uploads each blob once; the same image pushed to b is mounted fr
   t.deepEqual(uploads('b'), [], 'no layer uploaded twice');
   t.is(mounts('b').length, blobs);
   t.true(mounts('b').every((m) => m.includes('&from=nsbox%2Fa')), mounts('b').join('\n'));
-  t.is(out.split('\n').filter((l) => l.endsWith(': Mounted from another repository')).length, img.layers.length, out);
+  t.is(out.split('\n').filter((l) => l.endsWith(': Mounted from nsbox/a')).length, img.layers.length, out);
   const { digest } = await inspectImage(`${proxy.host}/nsbox/b:1`, { store: b.store });
   const back = box();
   t.teardown(() => back.dispose());

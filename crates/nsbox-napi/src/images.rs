@@ -73,6 +73,10 @@ fn progress_fn(tsfn: Option<&Arc<ProgressTsfn>>) -> Option<registry::ProgressFn>
             Progress::Layer { digest, state, current, total } => json!({
                 "kind": "layer", "digest": digest.to_string(), "state": state.as_str(), "current": current, "total": total,
             }),
+            Progress::Mounted { digest, from, size } => json!({
+                "kind": "layer", "digest": digest.to_string(), "state": registry::LayerState::Mounted.as_str(),
+                "current": size, "total": size, "from": from,
+            }),
         };
         tsfn.call(v.to_string(), ThreadsafeFunctionCallMode::NonBlocking);
     }))

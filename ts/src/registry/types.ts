@@ -14,7 +14,7 @@ export type LayerState = 'waiting' | 'exists' | 'downloading' | 'extracting' | '
 
 export type ProgressEvent =
   | { kind: 'resolved'; reference: string; digest: string; layers: Array<{ digest: string; size: number }> }
-  | { kind: 'layer'; digest: string; state: LayerState; current: number; total: number };
+  | { kind: 'layer'; digest: string; state: LayerState; current: number; total: number; /** `mounted`: the repository it came from. */ from?: string };
 
 export interface PullOptions extends RegistryClientOptions {
   /** `os/arch[/variant]`; default this machine's. */

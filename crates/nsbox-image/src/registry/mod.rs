@@ -40,6 +40,9 @@ pub enum Progress {
     Resolved { reference: String, digest: Digest, layers: Vec<(Digest, u64)> },
     /// One layer (or the config) moved on.
     Layer { digest: Digest, state: LayerState, current: u64, total: u64 },
+    /// A push mounted the blob from another repository of the registry (`from`: `team/base`), docker's
+    /// "Mounted from team/base"; its state is [`LayerState::Mounted`].
+    Mounted { digest: Digest, from: String, size: u64 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

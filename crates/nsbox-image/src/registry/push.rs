@@ -109,7 +109,8 @@ fn mount_source(store: &dyn BlobSource, r: &Reference, digest: &Digest) -> Optio
 }
 
 enum Mount {
-    Done,
+    /// Mounted from this repository.
+    Done(String),
     /// Declined: the registry opened an upload session instead (202).
     Session(ureq::http::Response<ureq::Body>),
     /// No source known, or the credentials may not pull from it: a plain upload.
@@ -131,7 +132,7 @@ fn try_mount(store: &dyn BlobSource, c: &Client, r: &Reference, digest: &Digest)
         Ok(Mount::No)
     };
     match c.request("POST", &path, &[], Payload::Empty) {
-        Ok(resp) if resp.status().as_u16() == 201 => Ok(Mount::Done),
+        Ok(resp) if resp.status().as_u16() == 201 => Ok(Mount::Done(from)),
         Ok(resp) if matches!(resp.status().as_u16(), 401 | 403) => denied(c),
         Ok(resp) => Ok(Mount::Session(resp)),
         Err(RegistryError::Denied { .. } | RegistryError::Unauthorized { .. }) => denied(c),
@@ -160,9 +161,11 @@ fn push_blob(store: &dyn BlobSource, c: &Client, r: &Reference, digest: &Digest,
         s => return Err(c.refused(&format!("HEAD blob {digest}"), s, error_detail(&mut head))),
     }
     let mut start = match try_mount(store, c, r, digest)? {
-        Mount::Done => {
+        Mount::Done(from) => {
             let size = store.open_blob(digest).map(|(_, n)| n).unwrap_or(0);
-            emit(LayerState::Mounted, size, size);
+            if let Some(p) = &opts.progress {
+                p(Progress::Mounted { digest: digest.clone(), from, size });
+            }
             noted();
             return Ok(());
         }
