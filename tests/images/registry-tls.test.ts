@@ -9,8 +9,10 @@
  *     listed, not with 10.0.0.0/8; a bad CIDR is refused naming the file and the entry;
  *   - certs.d: without the CA the pull fails (exit 1) naming the registry and "certificate"; with
  *     `certs.d/registry.test:PORT/ca.crt` + `client.cert`/`client.key` it pulls; with the CA but no
- *     client certificate the registry refuses the handshake.
- * CI budget: ~10 s (two registries, two skopeo pushes, seven pulls of a 2 MB image).
+ *     client certificate the registry refuses the handshake;
+ *   - the library's `certsDir` option: a loopback registry (unverified TLS, as docker) still gets the
+ *     client certificate of its certs.d entry, and is refused without it.
+ * CI budget: ~10 s (two registries, two skopeo pushes, nine pulls of a 2 MB image).
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +20,7 @@ import path from 'node:path';
 
 import test from 'ava';
 
+import { pull, RegistryError } from '../../ts/src/index.js';
 import { CLI } from '../helpers/cli.js';
 import { busyboxImage, file } from '../helpers/oci-image.js';
 import { needsRoot } from '../helpers/privileged.js';
@@ -141,4 +144,19 @@ test('certs.d: the registry CA and a client certificate let a pull over verified
   const other = await pullByName(`localhost.test:${port(secure)}/nsbox/busybox:tls`, { NSBOX_CERTS_DIR: certs });
   t.is(other.code, 1);
   t.regex(other.stderr, /ERR_REGISTRY_CERTIFICATE: .*not trusted/);
+});
+
+test('the certsDir option: a loopback registry is not verified, as in docker, but gets its client certificate', async (t) => {
+  if (!needsRoot(t)) return;
+  const certs = path.join(scratch, 'lib-certs.d');
+  const dir = path.join(certs, secure.host);
+  mkdirSync(dir, { recursive: true });
+  const ref = `${secure.host}/nsbox/busybox:tls`;
+  const refused = await t.throwsAsync(pull(ref, { store: newRoot(), certsDir: certs }));
+  t.is((refused as RegistryError).code, 'ERR_REGISTRY_CERTIFICATE', refused!.message);
+  t.regex(refused!.message, /refused by the registry: .*client\.cert/);
+  cpSync(path.join(pki, 'client.crt'), path.join(dir, 'client.cert'));
+  cpSync(path.join(pki, 'client.key'), path.join(dir, 'client.key'));
+  const r = await pull(ref, { store: newRoot(), certsDir: certs });
+  t.is(r.digest, image.manifestDigest);
 });

@@ -82,10 +82,13 @@ fn progress_fn(tsfn: Option<&Arc<ProgressTsfn>>) -> Option<registry::ProgressFn>
     }))
 }
 
-/// Options common to the calls: `{ store?, registriesConfig?, authFile?, platform? }`.
+/// Options common to the calls: `{ store?, registriesConfig?, authFile?, certsDir?, platform? }`.
 fn files(v: &Value) -> std::result::Result<(RegistriesConfig, AuthFiles), RegistryError> {
     let s = |k: &str| v.get(k).and_then(Value::as_str).map(PathBuf::from);
-    let cfg = RegistriesConfig::load(&s("registriesConfig").unwrap_or_else(RegistriesConfig::default_path))?;
+    let mut cfg = RegistriesConfig::load(&s("registriesConfig").unwrap_or_else(RegistriesConfig::default_path))?;
+    if let Some(dir) = s("certsDir") {
+        cfg.certs_dirs = vec![dir];
+    }
     let mut auth = AuthFiles::default();
     if let Some(p) = s("authFile") {
         auth.ours = p;

@@ -228,6 +228,9 @@ impl Client {
         let first = self.send(method, &format!("https://{}{path}", self.endpoint.host), headers, body);
         let (scheme, result) = match first {
             Ok(r) => ("https", Ok(r)),
+            // The server answered with a TLS alert: it speaks https (and refused us, e.g. for want of a
+            // client certificate); plain http would only get "HTTP request to an HTTPS server".
+            Err(e) if e.to_string().contains("received fatal alert") => return Err(self.unreachable(e)),
             Err(https_err) if !matches!(body, Payload::Stream(..)) => match self.send(method, &format!("http://{}{path}", self.endpoint.host), headers, body) {
                 Ok(r) => ("http", Ok(r)),
                 Err(http_err) => return Err(self.unreachable(format!("https: {https_err}; http: {http_err}"))),
