@@ -73,15 +73,22 @@ fn progress_fn(tsfn: Option<&Arc<ProgressTsfn>>) -> Option<registry::ProgressFn>
             Progress::Layer { digest, state, current, total } => json!({
                 "kind": "layer", "digest": digest.to_string(), "state": state.as_str(), "current": current, "total": total,
             }),
+            Progress::Mounted { digest, from, size } => json!({
+                "kind": "layer", "digest": digest.to_string(), "state": registry::LayerState::Mounted.as_str(),
+                "current": size, "total": size, "from": from,
+            }),
         };
         tsfn.call(v.to_string(), ThreadsafeFunctionCallMode::NonBlocking);
     }))
 }
 
-/// Options common to the calls: `{ store?, registriesConfig?, authFile?, platform? }`.
+/// Options common to the calls: `{ store?, registriesConfig?, authFile?, certsDir?, platform? }`.
 fn files(v: &Value) -> std::result::Result<(RegistriesConfig, AuthFiles), RegistryError> {
     let s = |k: &str| v.get(k).and_then(Value::as_str).map(PathBuf::from);
-    let cfg = RegistriesConfig::load(&s("registriesConfig").unwrap_or_else(RegistriesConfig::default_path))?;
+    let mut cfg = RegistriesConfig::load(&s("registriesConfig").unwrap_or_else(RegistriesConfig::default_path))?;
+    if let Some(dir) = s("certsDir") {
+        cfg.certs_dirs = vec![dir];
+    }
     let mut auth = AuthFiles::default();
     if let Some(p) = s("authFile") {
         auth.ours = p;

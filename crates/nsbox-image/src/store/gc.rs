@@ -124,6 +124,7 @@ impl Store {
                 *count += 1;
                 if dir != "layers" {
                     let _ = fs::remove_file(self.root.join("diffids").join(&name));
+                    let _ = fs::remove_file(self.root.join("sources").join(&name));
                     let _ = fs::remove_file(self.root.join("locks").join(&name));
                 }
             }

@@ -9,6 +9,7 @@
 //! containers/<id>/       a container's writable layer: upper/, work/, merged/ (its root's mount point), image
 //! tmp/                   work in progress, each entry flocked by the process writing it (made under
 //!                        tmp.lock shared; the clean-up at open scans under tmp.lock exclusive)
+//! sources/<hex>          `registry/repository` lines where the blob is known to exist (for push mounts)
 //! locks/<hex>            one flock per blob, so two pulls or loads of it store and unpack it once
 //! gc.lock                shared by every open Store, exclusive while rmi/prune delete
 //! ```
@@ -35,6 +36,7 @@ mod index;
 mod layers;
 mod save;
 mod sink;
+mod sources;
 mod volumes;
 
 pub use archive::Loaded;
