@@ -9,7 +9,9 @@ import tty from 'node:tty';
 import { render } from 'ink';
 import { createElement } from 'react';
 import { errorMessage, type DashboardApi } from './api.js';
+import type { ClaimId, Lang } from 'nsbox';
 import { App, type UiState } from './components/app.js';
+import { initialLearn } from './components/learn/learn-view.js';
 import type { Message } from './components/status-bar.js';
 
 export interface RunTuiOptions {
@@ -20,6 +22,8 @@ export interface RunTuiOptions {
   refreshMs?: number;
   /** State root for the real API (default: NSBOX_ROOT, else the runtime's default). */
   root?: string;
+  /** `nsbox learn`: open on the Learn view, at this step (default S1), in this language (default en). */
+  learn?: { step?: ClaimId; lang?: Lang };
 }
 
 const ENTER = '\x1b[?1049h\x1b[H\x1b[2J\x1b[?25l';
@@ -43,7 +47,7 @@ export async function runTui(opts: RunTuiOptions = {}): Promise<number> {
   process.once('SIGTERM', onSignal);
   process.once('SIGHUP', onSignal);
 
-  let state: Partial<UiState> | undefined;
+  let state: Partial<UiState> | undefined = opts.learn ? { view: 'learn', learn: initialLearn(opts.learn) } : undefined;
   let notice: Message | undefined;
   try {
     for (;;) {
