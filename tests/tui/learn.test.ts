@@ -77,6 +77,7 @@ test('topology (S14): bridges with gateway, ifindex and MAC; veth ⇄ eth0 with 
   t.regex(f, /eth0 10\.77\.0\.2\/24/);
   t.regex(f, /#2 ⇄ peer #770/);
   t.regex(f, /box-c's netns/);
+  t.regex(f, /↳ same learn-a\s+───│ veth-box-b/, 'a bridge box once per bridge');
   t.regex(f, /ping box-a → box-b 10\.77\.0\.3\s+ok \(expected\)/);
   t.regex(f, /ping box-a → box-c 10\.78\.0\.2\s+blocked \(expected\)/);
 });
@@ -216,7 +217,7 @@ test('e runs a command of the user\'s own in the step\'s container and shows its
   await m.press(KEY.enter);
   const f = await m.waitFor(has('out of sh -c hostname | tr a-z A-Z'));
   t.true(f.includes('box-b$ hostname | tr a-z A-Z → exit 3'));
-  t.true(f.includes('second line') && f.includes('a warning'));
+  t.true(f.includes('second line') && f.includes('a warning'), 'a NUL in the output drawn as a space');
   t.true(f.includes("box-b: `hostname | tr a-z A-Z` exited with code 3"));
   await calls(t, api, ['run S9', 'exec S9 c-S9-b sh -c hostname | tr a-z A-Z']);
   await m.press('e', 'q', KEY.esc);

@@ -99,7 +99,7 @@ export class FakeLearn {
       containers: [{ id: `c-${id}-a`, label: 'box-a', pid: 4242 }, { id: `c-${id}-b`, label: 'box-b', pid: 4243 }],
       exec: async (command, containerId) => {
         this.calls.push(`exec ${id} ${containerId ?? `c-${id}-a`} ${command.join(' ')}`);
-        return { stdout: `out of ${command.join(' ')}\nsecond line\n`, stderr: 'a warning\n', exitCode: 3 };
+        return { stdout: `out of ${command.join(' ')}\nsecond\0line\n`, stderr: 'a warning\n', exitCode: 3 };
       },
       close: async () => { this.calls.push(`close ${id}`); },
     };

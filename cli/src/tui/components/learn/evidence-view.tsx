@@ -1,7 +1,7 @@
 /* @jsxRuntime automatic */
 import { Box, Text } from 'ink';
 import type { Evidence, Lang } from 'nsbox';
-import { fit } from '../../format.js';
+import { fit, printable } from '../../format.js';
 import { TopologyView } from './topology-view.js';
 
 type Compare = Extract<Evidence, { kind: 'compare' }>;
@@ -10,7 +10,7 @@ type Compare = Extract<Evidence, { kind: 'compare' }>;
 export function EvidenceView({ ev, lang, width }: { ev: Evidence; lang: Lang; width: number }) {
   let body;
   if (ev.kind === 'compare') body = <CompareTable ev={ev} width={width} />;
-  else if (ev.kind === 'lines') body = ev.lines.map((l, i) => <Text key={i} wrap="truncate">  {l}</Text>);
+  else if (ev.kind === 'lines') body = ev.lines.map((l, i) => <Text key={i} wrap="truncate">  {printable(l)}</Text>);
   else body = <TopologyView ev={ev} width={width} />;
   return (
     <Box flexDirection="column" marginTop={1}>

@@ -2,6 +2,7 @@
 import { Box, Text, measureElement, type DOMElement } from 'ink';
 import type { Lang, LearnStep, Support } from 'nsbox';
 import { useEffect, useRef } from 'react';
+import { printable } from '../../format.js';
 import type { RunState } from '../../hooks/use-step-run.js';
 import { EvidenceView } from './evidence-view.js';
 
@@ -66,7 +67,8 @@ export function StepPane({ step, lang, support, run, exec, width, height, offset
 }
 
 function ExecOutput({ r }: { r: ExecResult }) {
-  const lines = (s: string): string[] => (s ? s.replace(/\n$/, '').split('\n') : []);
+  // The user's command prints what it likes: NULs (a cmdline), tabs and escapes would break the frame.
+  const lines = (s: string): string[] => (s ? s.replace(/\n$/, '').split('\n').map(printable) : []);
   return (
     <Box flexDirection="column" marginTop={1} borderStyle="single" borderColor="gray" paddingX={1}>
       <Text wrap="truncate"><Text color="cyan">{r.container}$</Text> {r.command} <Text color={r.exitCode === 0 ? 'green' : 'red'}>→ exit {r.exitCode}</Text></Text>

@@ -17,8 +17,8 @@ export function TopologyView({ ev, width }: { ev: Topology; width: number }) {
           <Text wrap="truncate">
             <Text color="blue" bold>{b.name}</Text> {b.address ? `gateway ${b.address}` : 'no address: L2 only'} <Text dimColor>#{b.ifindex} {b.mac} · {b.endpoints.length} endpoint{b.endpoints.length === 1 ? '' : 's'}</Text>
           </Text>
-          {b.endpoints.map((e) => (
-            <EndpointDiagram key={e.hostVeth.name} container={e.container}
+          {b.endpoints.map((e, i) => (
+            <EndpointDiagram key={e.hostVeth.name} container={e.container} bridgeBox={i === 0}
               e={{ network: '', bridge: b.name, gateway: b.address ?? '(none)', hostVeth: e.hostVeth.name, hostIfindex: e.hostVeth.ifindex, containerIf: 'eth0', address: e.eth0.address, mac: e.eth0.mac }}
               ids={{ bridge: { ifindex: b.ifindex, mac: b.mac }, hostMac: e.hostVeth.mac, eth0: { ifindex: e.eth0.ifindex, peerIfindex: e.eth0.peerIfindex } }} />
           ))}
