@@ -255,3 +255,23 @@ test('no steps (the library part missing) is said plainly', async (t) => {
   await m.waitFor(has("learn: no steps: the library's learnSteps() returned none"));
   t.pass();
 });
+
+test('every step\'s view, S1 → S15: its header, verdict and evidence; each left step closed', async (t) => {
+  const api = new FakeApi({ containers: 0 });
+  const m = mount(t, api, { ...learnAt('S1'), size: { columns: 120, rows: 60 } });
+  const expected: string[] = [];
+  for (const s of api.learn.steps) {
+    if (s.id !== 'S1') await m.press('n');
+    await m.waitFor((x) => x.includes(`${s.id} ${s.title.en} · English (L)`) && new RegExp(`›${s.id}\\s`).test(x));
+    await m.press(KEY.enter);
+    const f = await m.waitFor((x) => /shown ✓ — |not shown — |not supported on this host — /.test(x) && x.includes(`${s.id} ${s.title.en}`));
+    if (api.learn.unsupported.has(s.id)) { t.true(f.includes('not supported on this host'), s.id); continue; }
+    expected.push(`run ${s.id}`);
+    t.true(f.includes(api.learn.notShown.has(s.id) ? 'not shown — ' : `shown ✓ — ${s.id} holds`), s.id);
+    t.true(f.includes(`▸ ${s.id === 'S2' ? 'Namespaces created one by one' : /S1[2-5]/.test(s.id) ? 'Bridges, veths and eth0' : `What ${s.id} compares`}`), `${s.id} evidence`);
+    await calls(t, api, expected);
+    expected.push(`close ${s.id}`);
+  }
+  m.unmount();
+  await calls(t, api, expected, 'S15 closed on unmount');
+});
