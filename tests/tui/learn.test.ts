@@ -275,3 +275,14 @@ test('every step\'s view, S1 → S15: its header, verdict and evidence; each lef
   m.unmount();
   await calls(t, api, expected, 'S15 closed on unmount');
 });
+
+test('80 columns: the list keeps ids and marks only, the pane gets the rest', async (t) => {
+  const m = mount(t, new FakeApi({ containers: 0 }), { initial: { view: 'learn', learn: { step: 'S14', lang: 'en', marks: {} } }, size: { columns: 80, rows: 30 } });
+  await m.waitFor(has('Same bridge talks'));
+  await m.press(KEY.enter);
+  const f = await m.waitFor(verdict('shown ✓'));
+  t.regex(f, /^ S8 {2}– {3}/m, 'no title beside the id');
+  t.regex(f, /^›S14 ✓(?! Same)/m);
+  t.true(f.includes('│ bridge learn-a'), 'the topology in the pane');
+  t.false(f.includes('PID 1, twice'));
+});

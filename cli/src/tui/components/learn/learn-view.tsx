@@ -23,7 +23,8 @@ interface Props {
   height: number;
 }
 
-const LIST_WIDTH = 30;
+/** The step list's width: ids and titles, or on a narrow terminal ids and marks only (the pane needs ~80 columns). */
+const listWidth = (columns: number): number => (columns >= 110 ? 30 : 8);
 
 /**
  * `6`: the seed's claims S1–S15, one step each, run on this kernel. ← → (n p) step, Enter/r runs the
@@ -101,10 +102,10 @@ export function LearnView({ api, state, onState, onMessage, width, height }: Pro
     <Box flexDirection="column" width={width} height={height}>
       <Box height={bodyHeight}>
         <StepList steps={steps} current={step.id} lang={state.lang} marks={state.marks} support={support}
-          running={run.phase === 'running'} width={LIST_WIDTH} height={bodyHeight} />
+          running={run.phase === 'running'} width={listWidth(width)} height={bodyHeight} />
         <Text> </Text>
         <StepPane step={step} lang={state.lang} support={support[step.id]} run={run} exec={exec}
-          width={Math.max(20, width - LIST_WIDTH - 1)} height={bodyHeight} offset={offset}
+          width={Math.max(20, width - listWidth(width) - 1)} height={bodyHeight} offset={offset}
           onMeasure={(h) => { contentHeight.current = h; }} />
       </Box>
       {prompt && session ? (

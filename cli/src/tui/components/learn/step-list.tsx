@@ -38,7 +38,7 @@ export const StepList = memo(function StepList({ steps, current, lang, marks, su
         const here = s.id === current;
         return (
           <Text key={s.id} wrap="truncate" inverse={here}>
-            {here ? '›' : ' '}{s.id.padEnd(4)}<Text color={color}>{mark}</Text> {s.title[lang]}
+            {here ? '›' : ' '}{s.id.padEnd(4)}<Text color={color}>{mark}</Text>{width > 12 ? ` ${s.title[lang]}` : ''}
           </Text>
         );
       })}
