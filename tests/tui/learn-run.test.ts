@@ -31,6 +31,25 @@ test('RealApi: close() closes the open sessions, each once, also when the view c
   t.deepEqual(learn.calls, ['run S1', 'run S2', 'close S1', 'close S2']);
 });
 
+test('RealApi: a run waits until the sessions still closing are closed (a view left and entered again)', async (t) => {
+  const learn = new FakeLearn();
+  const order: string[] = [];
+  const steps = learn.steps.map((s): LearnStep => ({
+    ...s,
+    run: async (o) => {
+      order.push(`run ${s.id}`);
+      const session = await s.run(o);
+      return { ...session, close: async () => { await delay(40); order.push(`closed ${s.id}`); } };
+    },
+  }));
+  const api = new RealApi({ learnSteps: () => steps } as never);
+  const a = await step(api, 'S12').run();
+  void a.close();
+  await step(api, 'S12').run();
+  t.deepEqual(order, ['run S12', 'closed S12', 'run S12']);
+  await api.close();
+});
+
 test('RealApi: close() aborts a run still starting, and a run after close() is refused', async (t) => {
   const learn = new FakeLearn();
   learn.held.add('S4');

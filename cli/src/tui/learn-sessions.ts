@@ -4,11 +4,13 @@
  * runTui calls api.close()) can abort the runs and close the sessions even when no React cleanup got to
  * run, or ran but could not be awaited.
  */
-import type { LearnOptions, LearnStep, StepSession } from 'nsbox';
+import { AbortError, type LearnOptions, type LearnStep, type StepSession } from 'nsbox';
 
 export class LearnSessions {
   private readonly open = new Set<StepSession>();
   private readonly running = new Set<{ ac: AbortController; done: Promise<unknown> }>();
+  /** Sessions still closing: a new run waits for them (a view left and entered again must not overlap two labs). */
+  private readonly closingNow = new Set<Promise<void>>();
   private closing?: Promise<void>;
 
   /** The same steps, whose run() is tracked; everything else is the library's own. */
@@ -30,6 +32,8 @@ export class LearnSessions {
     o.signal?.addEventListener('abort', onAbort, { once: true });
     const done = (async () => {
       try {
+        await Promise.allSettled([...this.closingNow]);
+        if (ac.signal.aborted) throw new AbortError(ac.signal.reason);
         const session = await step.run({ ...o, signal: ac.signal });
         // closeAll() began meanwhile: this session is not in `open`, so it is closed here (closeAll waits for it).
         if (this.closing) { await session.close(); throw closingError(step); }
@@ -51,7 +55,11 @@ export class LearnSessions {
       step: session.step, verdict: session.verdict, evidence: session.evidence, containers: session.containers,
       exec: (command, containerId) => session.exec(command, containerId),
       close: () => {
-        closed ??= session.close().finally(() => this.open.delete(tracked));
+        if (!closed) {
+          const p = session.close().finally(() => { this.open.delete(tracked); this.closingNow.delete(p); });
+          this.closingNow.add(p);
+          closed = p;
+        }
         return closed;
       },
     };

@@ -17,9 +17,7 @@ const KEYS: Array<[string, string]> = [
   ['e', 'exec a shell in the container (leaves the dashboard, returns after)'],
   ['l', 'logs of the selected container'],
   ['r', 'refresh now'],
-  ['Learn: ← → n p', 'previous · next step (leaving a step removes its containers)'],
-  ['Learn: Enter r', 'run the step on this kernel: evidence, then shown ✓ or not shown and why'],
-  ['Learn: e  L', 'run a command of yours in the step\'s container (output in the pane) · English/中文'],
+  ['Learn: ← → n p', 'step (the step left is closed) · Enter r run it · e your command in it · L English/中文'],
   ['?', 'this help'],
   ['q', 'quit (restores the terminal)'],
 ];
