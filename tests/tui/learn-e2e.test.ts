@@ -152,6 +152,15 @@ test.serial('nsbox learn in tmux: S1 → S15 each run, read back, verdict shown 
       t.true(verdict.startsWith('shown ✓'), `${id} shown on this kernel; screen:\n${screen}`);
       t.regex(screen, new RegExp(`›${id}\\s+✓`), `${id} marked shown in the list`);
     }
+    if (id === 'S9' && verdict.startsWith('shown')) {
+      // `e`: a command of the user's own in the step's container, its output in the pane.
+      s.term.keys('e');
+      await s.term.waitFor((x) => x.includes('Enter runs it inside'), 'the command prompt');
+      s.term.text('hostname; echo from-$$');
+      s.term.keys('Enter');
+      const out = await s.term.waitFor((x) => /\$ hostname; echo from-\$\$ → exit 0/.test(x), 'the command\'s output', 20_000);
+      t.regex(out, /^.*│ from-\d+\s/m, 'its output, from a shell inside the container');
+    }
   }
   t.log(`walk: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   s.term.keys('q');
