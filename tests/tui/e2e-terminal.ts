@@ -16,6 +16,14 @@ export class Terminal {
   private tmux(...args: string[]): string { return run(this.socket, args); }
   /** The pane's process (the command given to open()). */
   pid(): number { return Number(this.tmux('display', '-p', '-t', this.session, '#{pane_pid}').trim()); }
+  /**
+   * Whether the pane's terminal is in raw mode: ink turns it on in an effect, after its first frame, and
+   * a key sent before that goes through the cooked line discipline (Enter arrives as "\n", not Return).
+   */
+  raw(): boolean {
+    const tty = this.tmux('display', '-p', '-t', this.session, '#{pane_tty}').trim();
+    return /(^|\s)-icanon(\s|$)/.test(execFileSync('stty', ['-F', tty, '-a'], { encoding: 'utf8' }));
+  }
   screen(): string { return this.tmux('capture-pane', '-p', '-t', this.session); }
   /** Whether the pane is on the alternate screen, and whether its cursor is visible. */
   modes(): { alternate: boolean; cursor: boolean } {

@@ -69,12 +69,7 @@ export async function runTui(opts: RunTuiOptions = {}): Promise<number> {
       // (libuv reopens the tty for its handle and dup2s it over our fd, so the fd stays ours to close.)
       const fd = opts.stdin ? -1 : openSync('/proc/self/fd/0', 'r');
       const stdin = opts.stdin ?? (new tty.ReadStream(fd) as NodeJS.ReadStream);
-      if (!opts.stdin) {
-        stdin.on('error', () => { /* EIO after a hangup: the signal handler takes it from here */ });
-        // Raw before the first frame: ink turns raw mode on in an effect, after that frame is on screen, and a
-        // key typed in between went through the cooked line discipline (Enter arrived as "\n", not Return).
-        stdin.setRawMode(true);
-      }
+      if (!opts.stdin) stdin.on('error', () => { /* EIO after a hangup: the signal handler takes it from here */ });
       enter();
       const instance = render(createElement(App, {
         api, refreshMs: opts.refreshMs, initial: state, notice,
