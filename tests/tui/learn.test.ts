@@ -284,3 +284,17 @@ test('80 columns: the list keeps ids and marks only, the pane gets the rest', as
   t.true(f.includes('│ bridge learn-a'), 'the topology in the pane');
   t.false(f.includes('PID 1, twice'));
 });
+
+test('an exited container is said so, and e starts on a running one', async (t) => {
+  const api = new FakeApi({ containers: 0 });
+  const step = api.learn.steps.find((s) => s.id === 'S10')!;
+  const run = step.run.bind(step);
+  step.run = async (o) => { const s = await run(o); return { ...s, containers: [{ ...s.containers[0]!, pid: 0 }, s.containers[1]!] }; };
+  const m = mount(t, api, learnAt('S10'));
+  await m.waitFor(has('PID 1 is init'));
+  await m.press(KEY.enter);
+  await m.waitFor(has('containers: box-a (exited), box-b (pid 4243)'));
+  await m.press('e');
+  await m.waitFor(has('box-b$ '));
+  t.pass();
+});

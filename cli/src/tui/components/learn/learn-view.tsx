@@ -72,7 +72,7 @@ export function LearnView({ api, state, onState, onMessage, width, height }: Pro
     if (input === 'e') {
       if (!session) onMessage({ kind: 'error', text: `exec: run ${step.id} first (Enter): its containers exist only while it is open` });
       else if (!session.containers.length) onMessage({ kind: 'error', text: `exec: ${step.id} has no container to run a command in` });
-      else setPrompt({ value: '', container: 0 });
+      else setPrompt({ value: '', container: Math.max(0, session.containers.findIndex((c) => c.pid > 0)) });
       return true;
     }
     const to = scrollKey(input, key, offset, bodyHeight, contentHeight.current);

@@ -47,7 +47,7 @@ export function StepPane({ step, lang, support, run, exec, width, height, offset
         <Text dimColor wrap="truncate">§ {step.section[lang]}</Text>
         <Text wrap="wrap">{step.claim[lang]}</Text>
         <Box marginTop={1}><Verdict run={run} support={support} lang={lang} /></Box>
-        {session ? <Text dimColor wrap="truncate">containers: {session.containers.map((c) => `${c.label} (pid ${c.pid})`).join(', ') || 'none'} · e runs a command inside</Text> : null}
+        {session ? <Text dimColor wrap="truncate">containers: {session.containers.map((c) => `${c.label} (${c.pid ? `pid ${c.pid}` : 'exited'})`).join(', ') || 'none'} · e runs a command inside</Text> : null}
         {exec ? <ExecOutput r={exec} /> : null}
         {session?.evidence.map((ev, i) => <EvidenceView key={i} ev={ev} lang={lang} width={w} />)}
         <Box flexDirection="column" marginTop={1}>
