@@ -1,6 +1,6 @@
-import type { HostInfo } from 'nsbox';
+import type { HostInfo, LearnStep } from 'nsbox';
 
-export type { HostInfo };
+export type { HostInfo, LearnStep };
 
 /**
  * The interface the dashboard is built on. Every method maps onto the public `nsbox` TS API
@@ -207,6 +207,8 @@ export interface DashboardApi {
   /** Runs an interactive shell in the container on the real terminal; resolves with its exit code. */
   execShell(id: string): Promise<number>;
   events(signal?: AbortSignal): AsyncIterable<DashboardEvent>;
+  /** Learn mode's steps, S1–S15 (the library's learnSteps()); the same objects on every call. */
+  learnSteps(): LearnStep[];
   /** Releases what the API holds (the dashboard calls it when it quits). */
   close?(): Promise<void>;
 }
