@@ -27,6 +27,8 @@ interface ContainerLayer {
   upperdir: string;
   workdir: string;
   rootfs: string;
+  /** A rootless store: its layers mark opaque directories with user.overlay.opaque. */
+  userxattr: boolean;
   config: { config?: ImageRunConfig };
 }
 
@@ -55,7 +57,7 @@ export function prepareImage(id: string, o: ValidatedOptions): PreparedImage {
       options.ports = publishAll(o.image, cfg.ExposedPorts, o.ports);
     }
     const annotations: Record<string, string> = {
-      [ANNOTATION_OVERLAY]: JSON.stringify({ lowerdirs: layer.lowerdirs, upperdir: layer.upperdir, workdir: layer.workdir }),
+      [ANNOTATION_OVERLAY]: JSON.stringify({ lowerdirs: layer.lowerdirs, upperdir: layer.upperdir, workdir: layer.workdir, ...(layer.userxattr ? { userxattr: true } : {}) }),
       [ANNOTATION_IMAGE]: o.image,
       [ANNOTATION_IMAGE_DIGEST]: layer.image,
       [ANNOTATION_IMAGE_ID]: layer.imageId,

@@ -119,7 +119,7 @@ impl Store {
                     continue;
                 }
                 let p = e.path();
-                let r = if dir == "layers" { fs::remove_dir_all(&p) } else { fs::remove_file(&p) };
+                let r = if dir == "layers" { super::remove_tree(&p) } else { fs::remove_file(&p) };
                 r.map_err(|err| StoreError::io("remove", &p, &err))?;
                 *count += 1;
                 if dir != "layers" {

@@ -24,7 +24,7 @@ use nix::errno::Errno;
 
 use crate::digest::{Digest, DigestError};
 use crate::reference::{Reference, ReferenceError};
-use crate::unpack::UnpackError;
+use crate::unpack::{Owners, UnpackError};
 
 mod archive;
 mod blobs;
@@ -40,7 +40,6 @@ mod volumes;
 pub use archive::Loaded;
 pub use containers::ContainerLayer;
 pub use gc::Removed;
-pub use layers::require_root;
 pub use images::{Descriptor, ImageInfo, Manifest};
 pub use save::ArchiveFormat;
 
@@ -110,6 +109,8 @@ pub fn normalize(reference: &str) -> Result<String> {
 
 pub struct Store {
     root: PathBuf,
+    /// How layers are unpacked here: as root with their owners, or rootless (unpack/mod.rs).
+    owners: Owners,
     /// Held shared while this Store lives; rmi/prune take it exclusive on the same descriptor.
     gc_lock: File,
 }
@@ -161,13 +162,19 @@ impl Store {
             mkdirs(&root.join(d), 0o711)?;
         }
         let gc_lock = lock_file(&root.join("gc.lock"), libc::LOCK_SH)?;
-        let store = Store { root, gc_lock };
+        let owners = if nix::unistd::geteuid().is_root() { Owners::Keep } else { Owners::Caller };
+        let store = Store { root, owners, gc_lock };
         store.clean_tmp();
         Ok(store)
     }
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Rootless: layers carry `user.overlay.*` xattrs, so the overlay is mounted with `userxattr`.
+    pub fn rootless(&self) -> bool {
+        self.owners.rootless()
     }
 
     pub(crate) fn blob_path(&self, d: &Digest) -> PathBuf {
@@ -205,7 +212,7 @@ impl Store {
             let p = e.path();
             let Ok(f) = File::open(&p) else { continue };
             if matches!(flock(&f, &p, libc::LOCK_EX | libc::LOCK_NB), Ok(true)) {
-                let _ = if p.is_dir() { fs::remove_dir_all(&p) } else { fs::remove_file(&p) };
+                let _ = if p.is_dir() { remove_tree(&p) } else { fs::remove_file(&p) };
             }
         }
     }
@@ -220,9 +227,43 @@ pub(crate) struct Tmp {
 impl Drop for Tmp {
     fn drop(&mut self) {
         if !self.keep {
-            let _ = if self.path.is_dir() { fs::remove_dir_all(&self.path) } else { fs::remove_file(&self.path) };
+            let _ = if self.path.is_dir() { remove_tree(&self.path) } else { fs::remove_file(&self.path) };
         }
     }
+}
+
+/// Removes a directory tree. Root's DAC override removes anything; a user owns every entry of a
+/// rootless layer but may not empty a directory without write permission (`dr-xr-xr-x` is common in
+/// images), so those directories are made writable on the way (never following a symlink).
+pub(crate) fn remove_tree(p: &Path) -> io::Result<()> {
+    if nix::unistd::geteuid().is_root() {
+        return fs::remove_dir_all(p);
+    }
+    match fs::remove_dir_all(p) {
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            make_writable(p)?;
+            fs::remove_dir_all(p)
+        }
+        r => r,
+    }
+}
+
+fn make_writable(p: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let st = fs::symlink_metadata(p)?;
+    if !st.is_dir() {
+        return Ok(());
+    }
+    if st.permissions().mode() & 0o700 != 0o700 {
+        fs::set_permissions(p, fs::Permissions::from_mode(st.permissions().mode() | 0o700))?;
+    }
+    for e in fs::read_dir(p)? {
+        let e = e?;
+        if e.file_type()?.is_dir() {
+            make_writable(&e.path())?;
+        }
+    }
+    Ok(())
 }
 
 fn rand32() -> u32 {
