@@ -47,6 +47,20 @@ pub fn remove_layer(o: &OverlayRoot, id: &str) -> Option<String> {
     if marker.trim() != id {
         return None;
     }
+    let root = nix::unistd::geteuid().is_root();
+    if let Some((uids, gids)) = o.id_maps.as_ref().filter(|(u, g)| !root && (u.len() > 1 || g.len() > 1)) {
+        // Files of subordinate ids: only root of a namespace with the container's maps may remove them.
+        let gone = crate::create::userns::run_as_root(uids, gids, || match std::fs::remove_dir_all(dir) {
+            Ok(()) => 0,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(e) => e.raw_os_error().unwrap_or(libc::EIO).min(255),
+        });
+        return match gone {
+            Ok(0) => None,
+            Ok(errno) => Some(format!("remove {} in the container's user namespace: {}", dir.display(), nsbox_core::error::errno_name(nix::errno::Errno::from_raw(errno)))),
+            Err(e) => Some(format!("remove {}: {e}", dir.display())),
+        };
+    }
     match remove_tree(dir) {
         Ok(()) => None,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,

@@ -22,6 +22,10 @@ pub struct OverlayRoot {
     pub workdir: PathBuf,
     #[serde(default)]
     pub userxattr: bool,
+    /// The container's uid and gid maps (from the spec, not the annotation): a rootless layer
+    /// written under subordinate ids is removed inside a user namespace with them.
+    #[serde(skip)]
+    pub id_maps: Option<(Vec<nsbox_core::idmap::IdMapping>, Vec<nsbox_core::idmap::IdMapping>)>,
 }
 
 pub fn overlay_root(annotations: &std::collections::HashMap<String, String>) -> Result<Option<OverlayRoot>, SpecError> {

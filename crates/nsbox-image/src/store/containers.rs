@@ -28,6 +28,11 @@ pub struct ContainerLayer {
     pub rootfs: String,
     /// Rootless store: mount the overlay with `userxattr` (its layers carry `user.overlay.*`).
     pub userxattr: bool,
+    /// A rootless store with subordinate ids: the container runs with its maps (idmap.rs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid_map: Option<Vec<nsbox_core::idmap::IdMapping>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gid_map: Option<Vec<nsbox_core::idmap::IdMapping>>,
     /// The image config (`config.Entrypoint`, `config.Cmd`, …).
     pub config: Value,
 }
@@ -79,11 +84,13 @@ impl Store {
                 workdir: overlay_safe(&dir.join("work"))?,
                 rootfs: dir.join("merged").display().to_string(),
                 userxattr: self.rootless(),
+                uid_map: self.maps.as_ref().filter(|m| !m.single()).map(|m| m.uid_map.clone()),
+                gid_map: self.maps.as_ref().filter(|m| !m.single()).map(|m| m.gid_map.clone()),
                 config,
             })
         })();
         if made.is_err() {
-            let _ = super::remove_tree(&dir);
+            let _ = self.remove_dir(&dir);
         }
         made
     }
@@ -92,11 +99,7 @@ impl Store {
     pub fn remove_container_layer(&self, id: &str) -> Result<()> {
         check_id(id)?;
         let dir = self.container_dir(id);
-        match super::remove_tree(&dir) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(StoreError::io("remove", &dir, &e)),
-        }
+        self.remove_dir(&dir)
     }
 
     /// Which containers use which manifest.

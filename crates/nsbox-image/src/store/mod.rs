@@ -30,6 +30,8 @@ mod archive;
 mod blobs;
 mod containers;
 mod gc;
+pub mod helper;
+pub mod idmap;
 mod images;
 mod index;
 mod layers;
@@ -63,6 +65,9 @@ pub enum StoreError {
     Invalid { what: String, msg: String },
     #[error("{what}: {msg}")]
     Rootless { what: String, msg: String },
+    /// What `nsbox-runtime unpack-layer`/`store-remove` reported (rootless with subordinate ids).
+    #[error("{msg}")]
+    Helper { code: String, errno: Option<i32>, msg: String },
 }
 
 impl StoreError {
@@ -87,6 +92,7 @@ impl StoreError {
             StoreError::InUse { .. } => "ERR_IMAGE_IN_USE".into(),
             StoreError::Invalid { .. } => "ERR_INVALID_IMAGE".into(),
             StoreError::Rootless { .. } => "ERR_ROOTLESS_IMAGE".into(),
+            StoreError::Helper { code, .. } => code.clone(),
         }
     }
 
@@ -94,6 +100,7 @@ impl StoreError {
         match self {
             StoreError::Io { errno, .. } => Some(*errno as i32),
             StoreError::Unpack(u) | StoreError::Layer { err: u, .. } => u.errno().map(|e| e as i32),
+            StoreError::Helper { errno, .. } => *errno,
             _ => None,
         }
     }
@@ -111,6 +118,8 @@ pub struct Store {
     root: PathBuf,
     /// How layers are unpacked here: as root with their owners, or rootless (unpack/mod.rs).
     owners: Owners,
+    /// Rootless: the maps fixed when the store was made (idmap.rs).
+    maps: Option<idmap::IdMaps>,
     /// Held shared while this Store lives; rmi/prune take it exclusive on the same descriptor.
     gc_lock: File,
 }
@@ -162,10 +171,41 @@ impl Store {
             mkdirs(&root.join(d), 0o711)?;
         }
         let gc_lock = lock_file(&root.join("gc.lock"), libc::LOCK_SH)?;
-        let owners = if nix::unistd::geteuid().is_root() { Owners::Keep } else { Owners::Caller };
-        let store = Store { root, owners, gc_lock };
+        let maps = if nix::unistd::geteuid().is_root() { None } else { Some(idmap::recorded(&root)?) };
+        let owners = match &maps {
+            None => Owners::Keep,
+            Some(m) if m.single() => Owners::Caller,
+            Some(_) => Owners::Mapped,
+        };
+        let store = Store { root, owners, maps, gc_lock };
         store.clean_tmp();
         Ok(store)
+    }
+
+    /// For `nsbox-runtime unpack-layer`: the store of `root` opened by root of the user namespace
+    /// made with the store's own maps; it unpacks with the tar's owners (ids inside) and leaves
+    /// tmp/ to the caller's open.
+    pub fn open_in_userns(root: &Path) -> Result<Store> {
+        // Not flocked: the caller's open holds it shared for as long as we run.
+        let p = root.join("gc.lock");
+        let gc_lock = OpenOptions::new().read(true).custom_flags(libc::O_CLOEXEC).open(&p).map_err(|e| StoreError::io("open", &p, &e))?;
+        Ok(Store { root: root.to_path_buf(), owners: Owners::Mapped, maps: None, gc_lock })
+    }
+
+    /// A rootless store's maps (None as root): a container on one of its images runs with them.
+    pub fn id_maps(&self) -> Option<&idmap::IdMaps> {
+        self.maps.as_ref()
+    }
+
+    /// Removes a directory tree of the store; files of subordinate ids go through the runtime.
+    pub(crate) fn remove_dir(&self, p: &Path) -> Result<()> {
+        if self.owners == Owners::Mapped && !nix::unistd::geteuid().is_root() {
+            return self.helper_remove(p);
+        }
+        match remove_tree(p) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(StoreError::io("remove", p, &e)),
+            _ => Ok(()),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -212,7 +252,8 @@ impl Store {
             let p = e.path();
             let Ok(f) = File::open(&p) else { continue };
             if matches!(flock(&f, &p, libc::LOCK_EX | libc::LOCK_NB), Ok(true)) {
-                let _ = if p.is_dir() { remove_tree(&p) } else { fs::remove_file(&p) };
+                drop(f);
+                let _ = if p.is_dir() { self.remove_dir(&p) } else { fs::remove_file(&p).map_err(|e| StoreError::io("remove", &p, &e)) };
             }
         }
     }
