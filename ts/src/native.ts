@@ -3,7 +3,7 @@
  * Every call goes through here so addon errors become typed errors in one place.
  */
 import { fromNative } from './errors.js';
-import { loadAddon, runtimePath } from './platform.js';
+import { loadAddon } from './platform.js';
 
 interface Binding {
   buildSpec(optionsJson: string): string;
@@ -12,7 +12,6 @@ interface Binding {
   buildResources(optionsJson: string): string;
   resourceWarnings(optionsJson: string): string[];
   imageStoreRoot(store?: string | null): string;
-  imageSetRuntime(path: string): void;
   imageList(store: string | null): Promise<string>;
   imageInspect(store: string | null, reference: string): Promise<string>;
   imageLoad(store: string | null, archive: string): Promise<string>;
@@ -54,11 +53,7 @@ export function nativeImageStoreRoot(store?: string): string {
 let binding: Binding | undefined;
 
 function load(): Binding {
-  if (!binding) {
-    binding = loadAddon<Binding>();
-    // A rootless store with subordinate ids has nsbox-runtime unpack and remove in a user namespace.
-    binding.imageSetRuntime(runtimePath());
-  }
+  binding ??= loadAddon<Binding>();
   return binding;
 }
 

@@ -4,6 +4,7 @@
 //! answer with one JSON line on stdout: `{"ok": …}` or `{"error": {"code", "errno", "message"}}`;
 //! notes go to stderr, which is ours.
 
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -59,11 +60,13 @@ pub fn answer(r: std::result::Result<Value, StoreError>) -> (String, i32) {
 impl Store {
     fn helper(&self, what: &str, args: &[&str]) -> Result<Value> {
         let rt = runtime(what)?;
+        // Node marks its stderr close-on-exec: handed over as a copy, which the child gets as its fd 2.
+        let stderr = std::io::stderr().as_fd().try_clone_to_owned().map(Stdio::from).unwrap_or_else(|_| Stdio::inherit());
         let out = Command::new(&rt)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .output()
             .map_err(|e| StoreError::io("run nsbox-runtime", &rt, &e))?;
         let text = String::from_utf8_lossy(&out.stdout);

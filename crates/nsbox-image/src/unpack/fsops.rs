@@ -47,8 +47,10 @@ pub struct LayerDir {
     owners: Owners,
     /// Rootless: device nodes skipped, xattrs dropped (names, for the notes).
     skipped: std::cell::RefCell<(Vec<String>, Vec<String>)>,
-    /// Directories' mtimes, set at the end (creating entries inside changes them).
-    dir_times: std::cell::RefCell<Vec<(Vec<String>, i64)>>,
+    /// Directories' mtimes, set at the end (creating entries inside changes them), and, with the
+    /// user's one id, their modes (a `dr-xr-xr-x` directory listed before its files would stop
+    /// their creation: without root's DAC override even its owner may not write into it).
+    dir_times: std::cell::RefCell<Vec<(Vec<String>, i64, Option<u32>)>>,
 }
 
 fn sys<'a>(entry: &'a str, op: &'static str) -> impl FnOnce(Errno) -> UnpackError + 'a {
@@ -116,7 +118,7 @@ impl LayerDir {
             // `./`: the layer's root directory itself.
             if matches!(e.kind, Kind::Dir) {
                 self.meta_fd(e, &self.root)?;
-                self.dir_times.borrow_mut().push((Vec::new(), e.mtime));
+                self.dir_times.borrow_mut().push((Vec::new(), e.mtime, self.late_mode(e)));
             }
             return Ok(());
         };
@@ -152,7 +154,7 @@ impl LayerDir {
                 }
                 let fd = openat2(&parent, *last, beneath(DIR)).map_err(sys(n, "open dir"))?;
                 self.meta_fd(e, &fd)?;
-                self.dir_times.borrow_mut().push((parts.iter().map(|s| s.to_string()).collect(), e.mtime));
+                self.dir_times.borrow_mut().push((parts.iter().map(|s| s.to_string()).collect(), e.mtime, self.late_mode(e)));
             }
             Kind::Symlink(target) => {
                 if !e.xattrs.is_empty() {
@@ -193,7 +195,9 @@ impl LayerDir {
         if self.owners != Owners::Caller {
             fchown(fd, Some(Uid::from_raw(e.uid)), Some(Gid::from_raw(e.gid))).map_err(|errno| self.chown_err(e, errno))?;
         }
-        fchmod(fd, Mode::from_bits_truncate(e.mode)).map_err(sys(n, "chmod"))?;
+        // A directory stays writable for us until finish() when its mode is set late.
+        let mode = if self.late_mode(e).is_some() { e.mode | 0o700 } else { e.mode };
+        fchmod(fd, Mode::from_bits_truncate(mode)).map_err(sys(n, "chmod"))?;
         for (k, v) in &e.xattrs {
             if k.starts_with("trusted.overlay.") || k.starts_with("user.overlay.") {
                 return Err(refused(n, format!("overlayfs's own attribute {k:?} in a layer")));
@@ -230,6 +234,11 @@ impl LayerDir {
         utimensat(parent, last, &t, &t, UtimensatFlags::NoFollowSymlink).map_err(sys(n, "utimens"))
     }
 
+    /// The mode a directory gets in finish() rather than now (the user's one id only).
+    fn late_mode(&self, e: &Entry) -> Option<u32> {
+        (self.owners == Owners::Caller && matches!(e.kind, Kind::Dir) && e.mode & 0o700 != 0o700).then_some(e.mode)
+    }
+
     /// In a user namespace an owner outside its ranges cannot be set (EINVAL): refused, naming it.
     fn chown_err(&self, e: &Entry, errno: Errno) -> UnpackError {
         if self.owners == Owners::Mapped && errno == Errno::EINVAL {
@@ -242,8 +251,8 @@ impl LayerDir {
     /// notes of what rootless unpacking left out.
     pub fn finish(&self) -> Result<Vec<String>> {
         let mut times = self.dir_times.take();
-        times.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
-        for (parts, mtime) in times {
+        times.sort_by_key(|(p, _, _)| std::cmp::Reverse(p.len()));
+        for (parts, mtime, mode) in times {
             let name = parts.join("/");
             let fd = if parts.is_empty() {
                 openat(&self.root, ".", DIR | OFlag::O_CLOEXEC, Mode::empty())
@@ -251,6 +260,9 @@ impl LayerDir {
                 openat2(&self.root, name.as_str(), beneath(DIR))
             }
             .map_err(sys(&name, "open dir"))?;
+            if let Some(m) = mode {
+                fchmod(&fd, Mode::from_bits_truncate(m)).map_err(sys(&name, "chmod"))?;
+            }
             let t = TimeSpec::new(mtime, 0);
             futimens(&fd, &t, &t).map_err(sys(&name, "utimens"))?;
         }
