@@ -28,12 +28,15 @@ import { ABSOLUTE, attacks } from './helpers.js';
 type Mode = 'one id' | 'subuid';
 const SUB = 100000;
 
-// busybox, a layer with a file of uid 1000, a read-only directory and files the next one deletes or
-// hides; then a whiteout, an opaque dir, a setuid file, a device node and an xattr the user may not set.
+// busybox, a layer with a file of uid 1000, a read-only directory, a volume's content and files the
+// next one deletes or hides; then a whiteout, an opaque dir, a setuid file, a device node and an xattr
+// the user may not set. /vol is a Volume: an anonymous volume filled, owners kept, from the image.
 const image = busyboxImage({
   tag: 'rootless',
+  config: { Volumes: { '/vol': {} } },
   layers: [
     [dir('home/u', { uid: 1000, gid: 1000 }), file('home/u/f', 'mine\n', { uid: 1000, gid: 1000 }), dir('ro', { mode: 0o555 }), file('ro/x', 'x'),
+      dir('vol', { uid: 1000, gid: 1000 }), file('vol/v', 'v', { uid: 1000, gid: 1000 }),
       file('etc/motd', 'hello\n'), file('etc/gone', 'x'), dir('data'), file('data/old', 'old')],
     [whiteout('etc/gone'), opaque('data'), file('data/new', 'new'), setuid('bin/su-test', '#!/bin/sh\n'), chardev('dev-null-copy', 1, 3),
       file('trusted-file', 'x', { xattrs: { 'trusted.nsbox-test': 'y' } })],
@@ -132,11 +135,11 @@ for (const mode of ['one id', 'subuid'] as const) {
     const layerFile = u.ls('layers').map((l) => path.join(u.store, 'layers', l, 'home/u/f')).find((p) => existsSync(p))!;
     t.is(statSync(layerFile).uid, mode === 'subuid' ? SUB + 999 : NOBODY);
 
-    const script = 'stat -c "%u:%g" /home/u/f; stat -c "%a %u" /bin/su-test; cat /etc/motd; test -e /etc/gone || echo gone; ls /data; '
+    const script = 'stat -c "%u:%g" /home/u/f; stat -c "%u %s" /vol/v; stat -c "%a %u" /bin/su-test; cat /etc/motd; test -e /etc/gone || echo gone; ls /data; '
       + 'test -e /dev-null-copy || echo nodev; wc -l < /proc/self/uid_map; echo w > /written && cat /written';
     const r = await u.cli(['run', '--rm', ref, 'sh', '-c', script]);
     t.is(r.code, 0, r.stderr);
-    t.deepEqual(r.stdout.split('\n'), [mode === 'subuid' ? '1000:1000' : '0:0', '4755 0', 'hello', 'gone', 'new', 'nodev', mode === 'subuid' ? '2' : '1', 'w', '']);
+    t.deepEqual(r.stdout.split('\n'), [mode === 'subuid' ? '1000:1000' : '0:0', mode === 'subuid' ? '1000 1' : '0 1', '4755 0', 'hello', 'gone', 'new', 'nodev', mode === 'subuid' ? '2' : '1', 'w', '']);
     t.deepEqual(u.ls('containers'), [], '--rm took the writable layer');
 
     // Detached: a write (by 1000 inside, with ranges) lands in the container's upper dir; rm takes it,

@@ -33,6 +33,7 @@ const USAGE: &str = "usage: nsbox-runtime [--root DIR] [--log FILE] [--log-forma
   net-helper CONFIG_JSON            (ours: keeps a rootless network helper for a container's lifetime)
   unpack-layer --store DIR --blob DIGEST --compression none|gzip|zstd
   store-remove --store DIR PATH     (ours: a rootless image store's work in a user namespace with its maps)
+  populate-volume --store DIR --target PATH --dest DIR LAYER...
 
 runc's command line and process model: `create` leaves the container's process waiting for `start`
 on an exec fifo and exits (the caller reaps it; its stdio are the container's, or with
@@ -56,7 +57,7 @@ fn main() {
         }
     }
     // The rootless image store's helpers (store_helper.rs), likewise ours only.
-    if let Some(cmd) = args.first().filter(|c| *c == "unpack-layer" || *c == "store-remove") {
+    if let Some(cmd) = args.first().filter(|c| ["unpack-layer", "store-remove", "populate-volume"].contains(&c.as_str())) {
         std::process::exit(store_helper::run(cmd, &args[1..]));
     }
     std::process::exit(dispatch(&args));

@@ -10,7 +10,7 @@ use nsbox_image::store::{helper, idmap, Store, StoreError};
 use nsbox_image::Digest;
 use serde_json::json;
 
-pub const USAGE: &str = "unpack-layer --store DIR --blob DIGEST --compression none|gzip|zstd | store-remove --store DIR PATH";
+pub const USAGE: &str = "unpack-layer --store DIR --blob DIGEST --compression none|gzip|zstd | store-remove --store DIR PATH | populate-volume --store DIR --target PATH --dest DIR LAYER...";
 
 pub fn run(cmd: &str, args: &[String]) -> i32 {
     let (line, code) = helper::answer(parse_and_run(cmd, args));
@@ -26,6 +26,8 @@ fn parse_and_run(cmd: &str, args: &[String]) -> Result<serde_json::Value, StoreE
     let mut store = None;
     let mut blob = None;
     let mut compression = None;
+    let mut target = None;
+    let mut dest = None;
     let mut rest = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -34,6 +36,8 @@ fn parse_and_run(cmd: &str, args: &[String]) -> Result<serde_json::Value, StoreE
             "--store" => store = Some(PathBuf::from(val()?)),
             "--blob" => blob = Some(val()?),
             "--compression" => compression = Some(val()?),
+            "--target" => target = Some(val()?),
+            "--dest" => dest = Some(PathBuf::from(val()?)),
             _ => rest.push(a.clone()),
         }
     }
@@ -65,6 +69,17 @@ fn parse_and_run(cmd: &str, args: &[String]) -> Result<serde_json::Value, StoreE
             in_userns(&maps, move || match std::fs::remove_dir_all(&p) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::io("remove", &p, &e)),
                 _ => Ok(json!({ "removed": p })),
+            })
+        }
+        "populate-volume" => {
+            let (target, dest) = (target.ok_or_else(|| bad("--target is required".into()))?, dest.ok_or_else(|| bad("--dest is required".into()))?);
+            let layers: Vec<PathBuf> = rest.iter().map(PathBuf::from).collect();
+            if layers.is_empty() || !helper::volume_paths_ok(&root, &layers, &dest) {
+                return Err(bad(format!("the layers must be the store's, and {} in a container's layer of {}", dest.display(), root.display())));
+            }
+            in_userns(&maps, move || {
+                Store::open_in_userns(&root)?.populate_volume(&layers, &target, &dest)?;
+                Ok(json!({ "volume": dest }))
             })
         }
         _ => Err(bad(format!("unknown command {cmd:?}"))),

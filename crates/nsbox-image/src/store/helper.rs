@@ -93,6 +93,15 @@ impl Store {
         Ok(Digest::parse(v["diffId"].as_str().unwrap_or(""))?)
     }
 
+    pub(crate) fn helper_populate(&self, layers: &[PathBuf], target: &str, dest: &Path) -> Result<()> {
+        let root = self.root.display().to_string();
+        let dest = dest.display().to_string();
+        let mut args = vec!["populate-volume", "--store", &root, "--target", target, "--dest", &dest];
+        let layers: Vec<String> = layers.iter().map(|l| l.display().to_string()).collect();
+        args.extend(layers.iter().map(String::as_str));
+        self.helper(&format!("volume {target}"), &args).map(drop)
+    }
+
     pub(crate) fn helper_remove(&self, p: &Path) -> Result<()> {
         let root = self.root.display().to_string();
         let path = p.display().to_string();
@@ -102,9 +111,18 @@ impl Store {
 
 /// `store-remove`'s check: only a layer, a container's layer or a tmp/ entry of this store.
 pub fn removable(root: &Path, p: &Path) -> bool {
+    within(root, p, &["layers", "containers", "tmp"], 2)
+}
+
+/// `populate-volume`'s: layers of the store, a destination in a container's layer.
+pub fn volume_paths_ok(root: &Path, layers: &[PathBuf], dest: &Path) -> bool {
+    layers.iter().all(|l| within(root, l, &["layers"], 2)) && within(root, dest, &["containers"], 4)
+}
+
+fn within(root: &Path, p: &Path, dirs: &[&str], depth: usize) -> bool {
     let Ok(rest) = p.strip_prefix(root) else { return false };
     let parts: Vec<_> = rest.components().collect();
-    parts.len() == 2
-        && matches!(parts[0].as_os_str().to_str(), Some("layers" | "containers" | "tmp"))
-        && matches!(parts[1], std::path::Component::Normal(_))
+    parts.len() == depth
+        && parts[0].as_os_str().to_str().is_some_and(|d| dirs.contains(&d))
+        && parts.iter().all(|c| matches!(c, std::path::Component::Normal(_)))
 }

@@ -45,6 +45,10 @@ fn is_whiteout(st: &libc::stat) -> bool {
 impl Store {
     /// Copies what `layers` (top first) show at `target` into the empty directory `dest`.
     pub fn populate_volume(&self, layers: &[PathBuf], target: &str, dest: &Path) -> Result<()> {
+        if self.owners == crate::unpack::Owners::Mapped && !nix::unistd::geteuid().is_root() {
+            // Owners of subordinate ids are kept in the copy: only root of the store's namespace may.
+            return self.helper_populate(layers, target, dest);
+        }
         let rel = target.trim_start_matches('/');
         if rel.split('/').any(|c| c == "..") {
             return Err(StoreError::invalid(format!("volume {target}"), "path contains \"..\""));
