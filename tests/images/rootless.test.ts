@@ -190,5 +190,16 @@ for (const mode of ['one id', 'subuid'] as const) {
     }
     t.is(u.ls('layers').length, 1, 'only the harmless layer');
     t.is((await u.cli(['images', '-q'])).stdout, '', 'nothing named');
+
+    // An owner beyond the ranges cannot be mapped: refused with ranges, the user's with one id.
+    const far = busyboxImage({ name: 'localhost/nsbox-test/far', layers: [[file('far', 'x', { uid: 70000, gid: 70000 })]], noBase: true, compression: 'none' });
+    const r = await u.cli(['load', '-q', '-i', far.ociArchive]);
+    if (mode === 'subuid') {
+      t.is(r.code, 125, r.stderr);
+      t.regex(r.stderr, /ERR_LAYER_REFUSED: .*unpack entry "far": refused: owner 70000:70000 is outside the user's subordinate id ranges/);
+      t.deepEqual(u.ls('tmp'), []);
+    } else {
+      t.is(r.code, 0, r.stderr);
+    }
   });
 }
