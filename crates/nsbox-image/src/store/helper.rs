@@ -71,13 +71,13 @@ impl Store {
             .map_err(|e| StoreError::io("run nsbox-runtime", &rt, &e))?;
         let text = String::from_utf8_lossy(&out.stdout);
         let v: Value = text.lines().last().and_then(|l| serde_json::from_str(l).ok()).ok_or_else(|| StoreError::Helper {
-            code: "ERR_IMAGE_STORE".into(),
+            code: "ERR_ROOTLESS_IMAGE".into(),
             errno: None,
             msg: format!("{what}: {} {} gave no answer ({})", rt.display(), args[0], out.status),
         })?;
         if let Some(e) = v.get("error") {
             return Err(StoreError::Helper {
-                code: e["code"].as_str().unwrap_or("ERR_IMAGE_STORE").to_owned(),
+                code: e["code"].as_str().unwrap_or("ERR_ROOTLESS_IMAGE").to_owned(),
                 errno: e["errno"].as_i64().map(|n| n as i32),
                 msg: e["message"].as_str().unwrap_or("failed").to_owned(),
             });
