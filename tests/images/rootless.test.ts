@@ -122,7 +122,9 @@ for (const mode of ['one id', 'subuid'] as const) {
       for (const pid of pidsWithArg(tag)) process.kill(pid, 'SIGKILL');
       u.dispose();
     });
+    let at = Date.now();
     const pulled = await u.cli(['pull', ref]);
+    t.log(`pull as nobody (${mode}): ${Date.now() - at} ms`);
     t.is(pulled.code, 0, pulled.stderr);
     t.regex(pulled.stderr, /note: layer sha256:[0-9a-f]{64}: 1 device node\(s\) skipped \(rootless cannot make them\): dev-null-copy/);
     t.regex(pulled.stderr, /note: layer sha256:[0-9a-f]{64}: 1 xattr\(s\) dropped \(the user may not set them\): trusted\.nsbox-test on trusted-file/);
@@ -137,7 +139,9 @@ for (const mode of ['one id', 'subuid'] as const) {
 
     const script = 'stat -c "%u:%g" /home/u/f; stat -c "%u %s" /vol/v; stat -c "%a %u" /bin/su-test; cat /etc/motd; test -e /etc/gone || echo gone; ls /data; '
       + 'test -e /dev-null-copy || echo nodev; wc -l < /proc/self/uid_map; echo w > /written && cat /written';
+    at = Date.now();
     const r = await u.cli(['run', '--rm', ref, 'sh', '-c', script]);
+    t.log(`run --rm as nobody (${mode}), CLI start to exit: ${Date.now() - at} ms`);
     t.is(r.code, 0, r.stderr);
     t.deepEqual(r.stdout.split('\n'), [mode === 'subuid' ? '1000:1000' : '0:0', mode === 'subuid' ? '1000 1' : '0 1', '4755 0', 'hello', 'gone', 'new', 'nodev', mode === 'subuid' ? '2' : '1', 'w', '']);
     t.deepEqual(u.ls('containers'), [], '--rm took the writable layer');
@@ -157,6 +161,10 @@ for (const mode of ['one id', 'subuid'] as const) {
     t.is(rm.code, 0, rm.stderr);
     t.deepEqual(u.ls('containers'), []);
     t.deepEqual(pidsWithArg(tag), []);
+    // -d --rm: the monitor removes the layer when the command exits (in the namespace, with ranges).
+    const dr = await u.cli(['run', '-d', '--rm', ref, 'sh', '-c', `mkdir /home/u/z; ${owner.replace('/home/u/w', '/home/u/z')}chmod 500 /home/u/z`]);
+    t.is(dr.code, 0, dr.stderr);
+    t.true(await until(() => u.ls('containers').length === 0), 'the monitor took the writable layer');
 
     const rmi = await u.cli(['rmi', ref]);
     t.is(rmi.code, 0, rmi.stderr);

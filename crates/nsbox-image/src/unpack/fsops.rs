@@ -42,6 +42,9 @@ pub struct Entry {
 const WHITEOUT: &str = ".wh.";
 const OPAQUE: &str = ".wh..wh..opq";
 
+/// A directory's path components, mtime and (with one id) mode, set by finish().
+type DirLate = (Vec<String>, i64, Option<u32>);
+
 pub struct LayerDir {
     root: OwnedFd,
     owners: Owners,
@@ -50,7 +53,7 @@ pub struct LayerDir {
     /// Directories' mtimes, set at the end (creating entries inside changes them), and, with the
     /// user's one id, their modes (a `dr-xr-xr-x` directory listed before its files would stop
     /// their creation: without root's DAC override even its owner may not write into it).
-    dir_times: std::cell::RefCell<Vec<(Vec<String>, i64, Option<u32>)>>,
+    dir_times: std::cell::RefCell<Vec<DirLate>>,
 }
 
 fn sys<'a>(entry: &'a str, op: &'static str) -> impl FnOnce(Errno) -> UnpackError + 'a {
