@@ -8,7 +8,7 @@
  * (a layer file of 1000 is 1000 inside; unpacking and removal in nsbox-runtime's user namespace).
  * Each CLI call runs in a private mount namespace whose /etc is an overlay with our own
  * /etc/subuid and /etc/subgid (empty for the one-id case), so the machine's files do not matter.
- * CI budget: ~25 s (one registry, one skopeo push, ~20 CLI calls as nobody).
+ * CI budget: ≤ 90 s (one registry, one skopeo push, ~40 CLI calls as nobody; ~10 s here).
  */
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
