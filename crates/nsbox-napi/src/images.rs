@@ -113,9 +113,6 @@ fn run(op: ImageOp) -> std::result::Result<Value, (&'static str, RegistryError)>
         ImageOp::Pull { reference, options, progress, cancel } => {
             // Bad input is refused before the store is opened (created) at all.
             nsbox_image::Reference::parse(&reference).map_err(|e| ("pull", e.into()))?;
-            // Refused before a byte is downloaded: the layers could not be unpacked anyway.
-            let root_only = |source: StoreError| RegistryError::Store { reference: reference.clone(), op: "unpack", digest: "its layers".into(), source: Box::new(source) };
-            nsbox_image::store::require_root("rootless pull").map_err(|e| ("pull", root_only(e)))?;
             let (config, auth) = files(&options).map_err(|e| ("pull", e))?;
             let platform = match options.get("platform").and_then(Value::as_str) {
                 Some(p) => Some(Platform::parse(p).map_err(|detail| ("pull", RegistryError::Unsupported { what: "platform".into(), detail }))?),
