@@ -30,6 +30,7 @@ const USAGE: &str = "usage: nsbox-runtime [--root DIR] [--log FILE] [--log-forma
   features                          spec [-b|--bundle DIR] [--rootless]
   attach [--no-stdin] ID            --version
   net-helper CONFIG_JSON            (ours: keeps a rootless network helper for a container's lifetime)
+  net-inside PID                    (ours: the links, addresses and routes of PID's network namespace, JSON)
 
 runc's command line and process model: `create` leaves the container's process waiting for `start`
 on an exec fifo and exits (the caller reaps it; its stdio are the container's, or with
@@ -50,6 +51,11 @@ fn main() {
     if let [cmd, config] = args.as_slice() {
         if cmd == "net-helper" {
             std::process::exit(nsbox_net::rootless::keeper::run(config));
+        }
+        // Read-only, for inspect: joins the container's user and network namespaces (which only a
+        // single-threaded process may), so it is ours and not the addon's.
+        if cmd == "net-inside" {
+            std::process::exit(nsbox_net::rootless::inside::run(config));
         }
     }
     std::process::exit(dispatch(&args));

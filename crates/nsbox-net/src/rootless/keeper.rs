@@ -63,7 +63,7 @@ pub fn run(config_json: &str) -> i32 {
         }
     };
     let status = c.dir.join("status.json");
-    write_status(&status, &json!({ "helper": c.kind, "pid": child.id(), "keeperPid": std::process::id(), "running": true }));
+    write_status(&status, &status_of(&c, child.id(), true, None));
     println!("{}", json!({ "ready": true, "helperPid": child.id(), "keeperPid": std::process::id() }));
     let _ = std::io::stdout().flush();
     // The caller has its answer: stdout and stderr now go nowhere (the caller may be gone).
@@ -90,7 +90,7 @@ pub fn run(config_json: &str) -> i32 {
                 Ok(s) => describe(s),
                 Err(e) => format!("wait: {e}"),
             };
-            write_status(&status, &json!({ "helper": c.kind, "pid": child.id(), "keeperPid": std::process::id(), "running": false, "exit": how }));
+            write_status(&status, &status_of(&c, child.id(), false, Some(how)));
         }
     }
     if helper_alive {
@@ -227,6 +227,19 @@ fn describe(s: std::process::ExitStatus) -> String {
         (_, Some(sig)) => format!("killed by {}", Signal::try_from(sig).map(|s| s.as_str()).unwrap_or("a signal")),
         _ => "ended".into(),
     }
+}
+
+/// What `inspect` and `ps` read: the helper, whether it runs, and what it was asked to do (the
+/// published ports and the host loopback, which only the keeper's config holds).
+fn status_of(c: &KeeperConfig, helper_pid: u32, running: bool, exit: Option<String>) -> serde_json::Value {
+    let mut v = json!({
+        "helper": c.kind, "pid": helper_pid, "keeperPid": std::process::id(), "containerPid": c.pid, "running": running,
+        "hostLoopback": c.host_loopback, "ports": c.ports,
+    });
+    if let Some(how) = exit {
+        v["exit"] = how.into();
+    }
+    v
 }
 
 /// Status file: replaced atomically (readers never see half of it).
