@@ -76,18 +76,19 @@ test('Network tab of a rootless container draws tap (eth0 as read from its netns
   t.true((await m.waitFor(has('network down'))).includes('network down: killed by SIGKILL'));
 });
 
-test('Network tab of a rootless container: ICMP off explained, host loopback asked for, interfaces unread', async (t) => {
+test('Network tab of a rootless container at 80 columns: ICMP off explained, host loopback asked for, interfaces unread', async (t) => {
   const api = new FakeApi({ containers: 1 });
   const c = first(api);
   c.networkHelper = {
     helper: 'slirp4netns', pid: 77, running: true, ports: [], hostLoopback: true, insideError: 'the container is exited',
     icmp: { allowed: false, reason: 'net.ipv4.ping_group_range is "1 0", which includes none of the user\'s groups (1000)' },
   };
-  const m = mount(t, api, { size: { columns: 110, rows: 30 }, initial: { view: 'detail', tab: 'network', selectedId: c.summary.id } });
+  const m = mount(t, api, { size: { columns: 80, rows: 30 }, initial: { view: 'detail', tab: 'network', selectedId: c.summary.id } });
   const f = await m.waitFor(has('slirp4netns'));
   for (const s of ['interfaces unread: the container is exited', 'no published ports', 'loopback reachable', 'ICMP off', 'ping_group_range is "1 0"']) {
     t.true(f.includes(s), `${s} in\n${f}`);
   }
+  t.false(f.includes('─sockets─'), 'narrower than 100 columns: short links, so the boxes keep their lines');
 });
 
 test('Processes tab shows pid inside and on the host', async (t) => {

@@ -9,7 +9,9 @@ const MAX_PORTS = 4;
  * ⇄ the user-mode helper that carries its traffic ⇄ the host, where the helper's sockets are
  * (published ports, the host's loopback, ICMP through ping sockets).
  */
-export function HelperDiagram({ h, container }: { h: HelperInfo; container: string }) {
+export function HelperDiagram({ h, container, width = 110 }: { h: HelperInfo; container: string; width?: number }) {
+  // Below ~100 columns the three boxes wrap their lines: leave out the extra addresses, shorten the links.
+  const narrow = width < 100;
   const ifs = (h.interfaces ?? []).filter((i) => i.name !== 'lo');
   const ports = h.ports ?? [];
   return (
@@ -21,20 +23,20 @@ export function HelperDiagram({ h, container }: { h: HelperInfo; container: stri
           {ifs.map((i) => (
             <Box key={i.index} flexDirection="column">
               <Text><Text bold>{i.name}</Text> #{i.index} {i.addresses[0] ?? 'no address'}</Text>
-              <Text>{i.mac ?? '?'}{i.mtu ? ` mtu ${i.mtu}` : ''}</Text>
-              {i.addresses.slice(1, 3).map((a) => <Text key={a} dimColor>{a}</Text>)}
+              <Text>{i.mac ?? '?'}{i.mtu && !narrow ? ` mtu ${i.mtu}` : ''}</Text>
+              {i.addresses.slice(1, narrow ? 1 : 3).map((a) => <Text key={a} dimColor>{a}</Text>)}
             </Box>
           ))}
           {h.gateway ? <Text>via {h.gateway}</Text> : null}
           {h.dns ? <Text>dns {h.dns}</Text> : null}
         </Box>
-        <Box flexDirection="column"><Text> </Text><Text>═tap═</Text></Box>
+        <Box flexDirection="column"><Text> </Text><Text>{narrow ? '═' : '═tap═'}</Text></Box>
         <Box flexDirection="column" borderStyle="round" borderColor={h.running ? 'magenta' : 'red'} paddingX={1}>
           <Text bold>{h.helper}</Text>
           <Text>pid {h.pid}</Text>
           {h.running ? <Text color="green">running</Text> : <Text color="red">network down: {h.exit ?? 'ended'}</Text>}
         </Box>
-        <Box flexDirection="column"><Text> </Text><Text>─sockets─</Text></Box>
+        <Box flexDirection="column"><Text> </Text><Text>{narrow ? '─' : '─sockets─'}</Text></Box>
         <Box flexDirection="column" borderStyle="round" borderColor="blue" paddingX={1}>
           <Text bold>host</Text>
           {ports.length === 0 ? <Text dimColor>no published ports</Text> : null}

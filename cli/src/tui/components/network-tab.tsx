@@ -5,8 +5,8 @@ import { EndpointDiagram } from './endpoint-diagram.js';
 import { HelperDiagram } from './helper-diagram.js';
 
 /** Every endpoint of the container as bridge → veth → eth0. */
-export function NetworkTab({ d, height }: { d: ContainerDetail; width: number; height: number }) {
-  if (d.networkHelper) return <HelperDiagram h={d.networkHelper} container={d.summary.name} />;
+export function NetworkTab({ d, width, height }: { d: ContainerDetail; width: number; height: number }) {
+  if (d.networkHelper) return <HelperDiagram h={d.networkHelper} container={d.summary.name} width={width} />;
   const shared = d.namespaces.find((n) => n.kind === 'net')?.shared;
   if (d.endpoints.length === 0) {
     return (
