@@ -19,7 +19,7 @@ export function HelperDiagram({ h, container, width = 110 }: { h: HelperInfo; co
       <Text dimColor>rootless user-mode network through {h.helper}</Text>
       <Box>
         <Box flexDirection="column" borderStyle="round" borderColor="green" paddingX={1}>
-          {ifs.length === 0 ? <Text dimColor>{h.insideError ? `interfaces unread: ${h.insideError}` : 'no tap device'}</Text> : null}
+          {ifs.length === 0 ? <Text dimColor wrap={narrow ? 'truncate-end' : 'wrap'}>{h.insideError ? `unread: ${h.insideError}` : 'no tap device'}</Text> : null}
           {ifs.map((i) => (
             <Box key={i.index} flexDirection="column">
               <Text><Text bold>{i.name}</Text> #{i.index} {i.addresses[0] ?? 'no address'}</Text>
