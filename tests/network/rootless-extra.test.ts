@@ -3,7 +3,7 @@
  * the host's address, ICMP refused and explained by this netns's ping_group_range, DNS through pasta
  * and slirp4netns to a resolver on the fake host, slirp4netns's UDP port, and inspect reading a
  * running rootless container's tap device from its netns. As nobody, in a throwaway `unshare --net
- * --mount` namespace (scenarios/rootless-host.ts). CI budget: 60 s (one scenario, ~12 CLI calls; ~10 s here).
+ * --mount` namespace (scenarios/rootless-host.ts). CI budget: 60 s (one scenario, ~16 CLI calls; 15–20 s here, a few socat timeouts of 2 s included).
  */
 import test from 'ava';
 
