@@ -95,10 +95,28 @@ export interface ContainerDetail {
   hostname?: string;
   endpoints: Endpoint[];
   /** A rootless container's user-mode network helper (pasta, slirp4netns), when it has one. */
-  networkHelper?: { helper: string; pid: number; running: boolean; exit?: string };
+  networkHelper?: HelperInfo;
   processes: ProcessInfo[];
   /** What `nsbox inspect` prints for this container. */
   raw: unknown;
+}
+
+/** A rootless container's network: its tap device ⇄ the helper ⇄ the host (the library's NetworkHelperDetail). */
+export interface HelperInfo {
+  helper: string;
+  pid: number;
+  running: boolean;
+  /** How the helper ended ("killed by SIGKILL"), once it has. */
+  exit?: string;
+  /** The container's interfaces as read from its netns (lo left out by the drawing). */
+  interfaces?: Array<{ name: string; index: number; mac: string | null; mtu: number | null; addresses: string[] }>;
+  gateway?: string | null;
+  dns?: string;
+  ports?: Array<{ hostIp: string | null; hostPort: number; containerPort: number; protocol: string }>;
+  hostLoopback?: boolean;
+  icmp?: { allowed: boolean; reason?: string };
+  /** Why the container's side could not be read. */
+  insideError?: string;
 }
 
 export interface LogLine { stream: 'stdout' | 'stderr'; time: string; line: string }

@@ -31,6 +31,7 @@ const USAGE: &str = "usage: nsbox-runtime [--root DIR] [--log FILE] [--log-forma
   features                          spec [-b|--bundle DIR] [--rootless]
   attach [--no-stdin] ID            --version
   net-helper CONFIG_JSON            (ours: keeps a rootless network helper for a container's lifetime)
+  net-inside PID                    (ours: the links, addresses and routes of PID's network namespace, JSON)
   unpack-layer --store DIR --blob DIGEST --compression none|gzip|zstd
   store-remove --store DIR PATH     (ours: a rootless image store's work in a user namespace with its maps)
   populate-volume --store DIR --target PATH --dest DIR LAYER...
@@ -54,6 +55,11 @@ fn main() {
     if let [cmd, config] = args.as_slice() {
         if cmd == "net-helper" {
             std::process::exit(nsbox_net::rootless::keeper::run(config));
+        }
+        // Read-only, for inspect: joins the container's user and network namespaces (which only a
+        // single-threaded process may), so it is ours and not the addon's.
+        if cmd == "net-inside" {
+            std::process::exit(nsbox_net::rootless::inside::run(config));
         }
     }
     // The rootless image store's helpers (store_helper.rs), likewise ours only.
