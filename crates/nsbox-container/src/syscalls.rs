@@ -258,6 +258,7 @@ pub fn fsconfig_string(fs: &OwnedFd, key: &str, value: &str) -> Result<(), Errno
     Errno::result(ret).map(drop)
 }
 
+/// A flag option without a value (overlayfs's `userxattr`, `volatile`).
 pub fn fsconfig_flag(fs: &OwnedFd, key: &str) -> Result<(), Errno> {
     let k = cstr(key)?;
     // SAFETY: fs is a context descriptor we own; k outlives the call; a flag takes no value.

@@ -104,6 +104,12 @@ export interface NetworkHelperState {
   running: boolean;
   /** How the helper ended, e.g. "killed by SIGKILL". */
   exit?: string;
+  /** The container's first process, whose namespaces the helper serves. */
+  containerPid?: number;
+  /** The published ports the helper listens for (-p). */
+  ports?: Array<{ hostIp: string | null; hostPort: number; containerPort: number; protocol: 'tcp' | 'udp' }>;
+  /** Whether the host's loopback is reachable from the container (hostLoopback, pasta:--map-gw). */
+  hostLoopback?: boolean;
 }
 
 /** `--root`/`NSBOX_ROOT`, else /run/nsbox as root and $XDG_RUNTIME_DIR/nsbox otherwise (as the runtime decides). */

@@ -31,6 +31,7 @@ pub(crate) mod idmaps;
 pub(crate) mod join;
 mod lo;
 pub mod sync;
+pub mod userns;
 
 use sync::{SyncError, SyncMsg, SyncSocket};
 
