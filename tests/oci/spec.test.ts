@@ -262,6 +262,15 @@ test.serial('no mount namespace: the caller\'s mount tree, its mounts made there
   const rootfs = path.join(withMounts.dir, 'rootfs');
   t.is(mountLine(mountinfo, path.join(rootfs, 't')).fstype, 'tmpfs');
   t.is(mountLine(mountinfo, path.join(rootfs, 'proc')).fstype, 'proc');
+  // A mount that fails takes down the ones made before it: the caller's mount table is as it was.
+  const failing = bundle(t, 'true', (c) => {
+    noMnt(c);
+    c.mounts = [{ destination: '/t', type: 'tmpfs', source: 'tmpfs' }, { destination: '/u', type: 'nsbox-no-such-fs', source: 'x' }];
+  }, { namespaces: 'mnt,pid,ipc,uts,net'.split(',') });
+  const undo = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', '"$0" --root "$1" run --bundle "$2" "$3"; echo "rc=$?"; cat /proc/self/mountinfo', RUNTIME, failing.root, failing.dir, failing.id], { encoding: 'utf8', timeout: 30_000 });
+  t.regex(undo.stdout, /^rc=125$/m, undo.stderr);
+  t.regex(undo.stderr, /nsbox-no-such-fs/);
+  t.false(undo.stdout.includes(path.join(failing.dir, 'rootfs', 't')), 'the tmpfs made first was unmounted again');
   // exec joins it there: chrooted to the same root (not the caller's /), seeing the same mounts.
   const detached = bundle(t, 'sleep 600', (c) => {
     noMnt(c);
