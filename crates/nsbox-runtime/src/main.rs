@@ -30,6 +30,8 @@ const USAGE: &str = "usage: nsbox-runtime [--root DIR] [--log FILE] [--log-forma
   features                          spec [-b|--bundle DIR] [--rootless]
   attach [--no-stdin] ID            --version
   net-helper CONFIG_JSON            (ours: keeps a rootless network helper for a container's lifetime)
+  net-holder CONFIG_JSON            (ours: holds a rootless user's network namespace for its networks)
+  rootless-net OP CONFIG_JSON       (ours: create|ls|inspect|rm|prune|attach|detach|holder, in that namespace)
 
 runc's command line and process model: `create` leaves the container's process waiting for `start`
 on an exec fifo and exits (the caller reaps it; its stdio are the container's, or with
@@ -50,6 +52,15 @@ fn main() {
     if let [cmd, config] = args.as_slice() {
         if cmd == "net-helper" {
             std::process::exit(nsbox_net::rootless::keeper::run(config));
+        }
+        // Rootless user-defined networks: the user's holder, and operations inside its namespaces.
+        if cmd == "net-holder" {
+            std::process::exit(nsbox_net::rootless::holder::run(config));
+        }
+    }
+    if let [cmd, op, config] = args.as_slice() {
+        if cmd == "rootless-net" {
+            std::process::exit(nsbox_net::rootless::bridge::run(op, config));
         }
     }
     std::process::exit(dispatch(&args));

@@ -16,6 +16,8 @@
 //! The caller (TS, `ts/src/network/rootless/`) reads one JSON line from the keeper's stdout: ready
 //! (with the helper's pid) or the error.
 
+pub mod bridge;
+pub mod holder;
 pub mod keeper;
 mod slirp;
 
