@@ -164,8 +164,8 @@ facts.tun = cli(['run', '--rm', '--network', 'pasta', '--', 'true']);
 chmodSync('/dev/net/tun', 0o666);
 // A published port the host already uses (the loopback server's).
 facts.portTaken = cli(['run', '--rm', '-p', '127.0.0.1:8001:80', '--network', 'pasta', '--', 'true']);
+// A user-defined network that does not exist (rootless ones: tests/network/rootless-bridge.test.ts).
 facts.bridgeRun = cli(['run', '--rm', '--network', 'mynet', '--', 'true']);
-facts.bridgeCreate = cli(['network', 'create', 'mynet']);
 
 // 7. No XDG_RUNTIME_DIR: /tmp/nsbox-UID, refused when someone else made it first, else made 0700.
 mkdirSync(`/tmp/nsbox-${NOBODY}`, { mode: 0o777 });

@@ -124,7 +124,7 @@ async function attach(ctx: StartHookContext) {
   if (isRootlessBridge(o)) {
     const bridge = bridges.get(ctx.id) ?? prepareRootlessBridge(o);
     bridges.delete(ctx.id);
-    return attachRootlessBridge(ctx, bridge, paths);
+    return attachRootlessBridge(ctx, bridge, paths, containerFilesDir(ctx.id));
   }
   const rootless = rootlessChoice(o);
   // The keeper removes the /etc files' directory when the container ends (a detached container's

@@ -86,6 +86,9 @@ pub fn run(op: &str, config_json: &str) -> i32 {
 }
 
 fn dispatch(op: &str, c: &OpConfig) -> Result<Value, WireError> {
+    if op == "watch" {
+        return watch(c);
+    }
     let run_dir = c.root.join("run");
     fs::create_dir_all(&run_dir).map_err(|e| errno_fail("mkdir", &run_dir, errno_of(&e)))?;
     let _lock = lock(&run_dir.join("netns.lock"))?;
@@ -226,6 +229,12 @@ fn start_holder(c: &OpConfig) -> Result<HolderInfo, WireError> {
     let _ = child.wait();
     let msg = answer.get("message").and_then(Value::as_str).unwrap_or("the holder ended without an answer").to_string();
     let code = answer.get("code").and_then(Value::as_str).unwrap_or("ERR_NETWORK_HELPER");
+    // The holder's message is already `op(path): CODE: detail` (e.g. pasta's own reason): keep its parts.
+    if let Some((head, detail)) = msg.split_once(&format!(": {code}: ")) {
+        if let Some((op, path)) = head.strip_suffix(')').and_then(|h| h.split_once('(')) {
+            return Err(fail(code, &format!("{op} for the rootless network namespace"), Some(path.into()), detail.into()));
+        }
+    }
     Err(fail(code, "start rootless network holder", Some(exe.display().to_string()), msg))
 }
 
@@ -266,4 +275,31 @@ fn stop_if_unused(root: &Path, store: &Store, h: Option<&HolderInfo>) {
         }
     }
     forget(root);
+}
+
+/// `watch`: a detached container's stand-in for its starter (who may be gone long before it ends):
+/// waits for the container's first process to exit (a pidfd), then removes the container's
+/// network files (`cleanup`) and detaches its endpoint. Answers one line once it watches; its own
+/// SIGKILL only leaves the lease to the next operation on the network and the files to `rm`.
+fn watch(c: &OpConfig) -> Result<Value, WireError> {
+    let pid = c.args.get("pid").and_then(Value::as_i64).ok_or_else(|| WireError::invalid_spec("pid", "missing"))? as i32;
+    let fd = pidfd_open(pid).map_err(|e| fail(&e.code(), "watch container", Some(format!("/proc/{pid}")), e.to_string()))?;
+    println!("{}", json!({ "ok": true, "value": { "watching": pid } }));
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    super::keeper::quiet_stdio();
+    loop {
+        let mut fds = [nix::poll::PollFd::new(std::os::fd::AsFd::as_fd(&fd), nix::poll::PollFlags::POLLIN)];
+        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE) {
+            Err(Errno::EINTR) => continue,
+            _ => break,
+        }
+    }
+    for dir in c.args.get("cleanup").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+        let _ = fs::remove_dir_all(dir);
+    }
+    let args = json!({ "endpoint": c.args.get("endpoint"), "network": c.args.get("network") });
+    let detach = OpConfig { root: c.root.clone(), kind: None, helper: None, args };
+    let _ = dispatch("detach", &detach);
+    // Already answered: nothing more goes to stdout.
+    std::process::exit(0)
 }

@@ -15,7 +15,7 @@ import { isNamedNetwork } from '../../network-options.js';
 import type { ValidatedOptions } from '../../options.js';
 import type { Endpoint } from '../types.js';
 import { HELPER_DNS } from './helper.js';
-import { HELPER_NETWORKS, rootlessNet, rootlessNetSync, rootlessNetworkExists, type HolderInfo } from './bridge.js';
+import { HELPER_NETWORKS, rootlessNet, rootlessNetSync, rootlessNetworkExists, rootlessWatch, type HolderInfo } from './bridge.js';
 import { isRootless, netRunDir } from './state-dir.js';
 
 export const ANNOTATION_USERNS_PARENT = 'org.nsbox.userns-parent';
@@ -73,13 +73,15 @@ function writeStatus(id: string, b: RootlessBridge, ep: Endpoint): void {
 type Files = { hostsPath?: string; resolvConfPath?: string; hostnamePath?: string };
 
 /** Between `created` and `start`: a veth from the network's bridge into the container's netns. */
-export async function attachRootlessBridge(ctx: StartHookContext, b: RootlessBridge, files: Files): Promise<Teardown> {
+export async function attachRootlessBridge(ctx: StartHookContext, b: RootlessBridge, files: Files, filesDir: string): Promise<Teardown> {
   const o = ctx.options;
   const ep = await rootlessNet<Endpoint>('attach', {
     pid: ctx.pid, network: b.network, ip: o.ip, mac: o.mac, dns: o.dns?.length ? o.dns : [b.dns],
     container: o.name ?? ctx.id.slice(0, 12), hostname: o.hostname, ...files,
   });
   writeStatus(ctx.id, b, ep);
+  // A detached container outlives its starter: a watcher of ours cleans up after it (bridge.rs).
+  await rootlessWatch({ pid: ctx.pid, endpoint: ep.id, network: b.network, cleanup: [statusDir(ctx.id), filesDir] });
   // After the container: its veth went with its netns; the lease goes now (else at the next
   // operation on the network, as after a SIGKILL).
   return {

@@ -71,6 +71,34 @@ export function rootlessNet<T>(op: string, args: object, root?: string): Promise
   });
 }
 
+/**
+ * Starts the watcher of a container on a rootless network (`rootless-net watch`, detached: its
+ * own session, outliving this process) and resolves once it watches.
+ */
+export function rootlessWatch(args: { pid: number; endpoint: string; network: string; cleanup: string[] }): Promise<void> {
+  const cfg = JSON.stringify({ root: userRoot(), args });
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn(runtimePath(), ['rootless-net', 'watch', cfg], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.once('error', (e) => reject(fromWire({ code: (e as NodeJS.ErrnoException).code ?? 'ERR_RUNTIME', op: 'rootless-net watch', path: runtimePath(), message: e.message })));
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (!out.includes('\n')) return;
+      child.stdout.destroy();
+      child.unref();
+      try {
+        answer<unknown>('watch', out, null, '');
+        resolve();
+      } catch (e) {
+        reject(e as NsboxError);
+      }
+    });
+    child.once('close', (status) => {
+      if (!out.includes('\n')) reject(fromWire({ code: 'ERR_RUNTIME', op: 'rootless-net watch', path: runtimePath(), message: `exited with ${status} before it watched` }));
+    });
+  });
+}
+
 /** One operation, synchronously (the start hook's prepare stage is synchronous). */
 export function rootlessNetSync<T>(op: string, args: object, root?: string): T {
   const r = spawnSync(runtimePath(), ['rootless-net', op, config(op, args, root)], { encoding: 'utf8' });

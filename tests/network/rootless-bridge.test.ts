@@ -1,0 +1,96 @@
+/**
+ * Rootless user-defined networks (issue #13): as `nobody`, through the CLI, the TS API and the real
+ * runtime, in the throwaway `unshare --net --mount` namespace of scenarios/rootless-bridge.ts: the
+ * user's holder, two containers on one network talking by IP and by name, isolation between two
+ * networks, egress through pasta, the errors, and cleanup after `network rm` and after SIGKILL of a
+ * container's monitor and of the holder. CI budget: 45 s (one scenario, ~12 containers; ~12 s here).
+ */
+import test from 'ava';
+
+import { nobodyCannotRun } from '../helpers/nobody.js';
+import { needsRoot } from '../helpers/privileged.js';
+import { runScenario } from './helpers.js';
+
+type Cli = { code: number | null; stdout: string; stderr: string };
+interface Facts {
+  createRed: Cli; createBlue: Cli; ls: Cli; holderProcs: string[]; holderLinks: string[];
+  web: Cli; webIp: string; byName: Cli; byIp: Cli; isolated: Cli; egress: Cli; detachedRm: Cli;
+  rmInUse: Cli; unknown: Cli; ports: Cli; duplicate: Cli;
+  victim: Cli; vethsAroundMonitorKill: { before: number; after: number }; victimLease: unknown[] | null;
+  tsApi: Cli; rmWeb: Cli; rmRed: Cli; midHolder: string[]; rmBlue: Cli;
+  afterRm: { procs: string[]; pidFile: boolean; store: boolean; lsAfter: string };
+  createGreen: Cli; lost: Cli; lostIfsBefore: string[]; afterHolderKill: { procs: string[]; ifs: string[] };
+  psLost: string; lsStale: Cli; afterStale: { pidFile: boolean; store: boolean }; rmLost: Cli;
+  leftover: { procs: string[]; helpers: string[]; containers: string[] };
+}
+
+test('rootless user-defined networks: holder, bridge, by IP and by name, isolation, egress, errors, cleanup', async (t) => {
+  if (!needsRoot(t)) return; // the throwaway namespace and setpriv need root
+  const why = nobodyCannotRun();
+  if (why) return t.fail(`cannot run the CLI as nobody from this checkout: ${why}`);
+  const { code, facts: f, stderr } = await runScenario<Facts>('rootless-bridge');
+  t.log(stderr.split('\n').filter((l) => l.startsWith('nsbox ')).join('\n'));
+  t.is(code, 0, stderr);
+
+  // The networks, and the one holder (namespace process + pasta) with their bridges.
+  t.is(f.createRed.code, 0, f.createRed.stderr);
+  t.is(f.createBlue.code, 0, f.createBlue.stderr);
+  const ls = JSON.parse(f.ls.stdout || '[]') as Array<{ name: string; rootless?: boolean }>;
+  t.deepEqual(ls.map((n) => `${n.name}:${n.rootless}`).sort(), ['blue:true', 'red:true']);
+  t.deepEqual(f.holderProcs, ['nsbox-runtime', 'nsbox-runtime', 'pasta'], 'holder, its namespace process, pasta');
+  t.is(f.holderLinks.filter((l) => l.startsWith('nsbox-')).length, 2, `two bridges in the holder's namespace: ${f.holderLinks}`);
+
+  // Two containers on red talk by name and by IP; blue cannot reach red; egress through pasta.
+  t.is(f.web.code, 0, f.web.stderr);
+  t.regex(f.webIp, /^10\.90\.1\.\d+$/);
+  t.is(f.byName.code, 0, f.byName.stderr);
+  t.regex(f.byName.stdout, /^nameserver 169\.254\.1\.1$/m, "resolv.conf points at pasta's DNS forwarder");
+  t.regex(f.byName.stdout, /\S+\n$/, 'by name');
+  t.is(f.byIp.code, 0, f.byIp.stderr);
+  t.true(f.byIp.stdout.trim().length > 0, 'by IP');
+  t.regex(f.isolated.stdout, /rc=(?!0)\d+/, `blue does not reach red: ${f.isolated.stdout}${f.isolated.stderr}`);
+  t.is(f.egress.code, 0, f.egress.stderr);
+  t.regex(f.egress.stdout, /hello-from-host/, 'egress to the fake host through pasta');
+  t.is(f.detachedRm.code, 0, f.detachedRm.stderr);
+
+  // Errors.
+  t.is(f.rmInUse.code, 125);
+  t.regex(f.rmInUse.stderr, /^nsbox: remove network\(red\): EBUSY: network "red" is in use by web/m);
+  t.is(f.unknown.code, 125);
+  t.regex(f.unknown.stderr, /ERR_NETWORK_NOT_FOUND: network "nonet" not found .*nsbox network create nonet/);
+  t.is(f.ports.code, 125);
+  t.regex(f.ports.stderr, /ports: ERR_INVALID_SPEC: published ports \(-p\) on a rootless user-defined network/);
+  t.is(f.duplicate.code, 125);
+  t.regex(f.duplicate.stderr, /EEXIST: network "red" already exists/);
+
+  // SIGKILL of a container's monitor: its veth and its lease go.
+  t.is(f.victim.code, 0, f.victim.stderr);
+  t.is(f.vethsAroundMonitorKill.after, f.vethsAroundMonitorKill.before - 1, JSON.stringify(f.vethsAroundMonitorKill));
+  t.deepEqual(f.victimLease, [], 'the dead container\'s lease is released');
+
+  // TypeScript: createNetwork, listNetworks, run on it, removeNetwork.
+  t.is(f.tsApi.code, 0, f.tsApi.stderr);
+  const ts = JSON.parse(f.tsApi.stdout || '{}') as { names?: string[]; r?: { exitCode: number; stdout: string } };
+  t.true(ts.names?.includes('tsnet:rootless'), String(ts.names));
+  t.like(ts.r, { exitCode: 0, stdout: '1\n' }, 'eth0 has its address');
+
+  // network rm: the last one takes the holder along.
+  t.is(f.rmWeb.code, 0, f.rmWeb.stderr);
+  t.is(f.rmRed.code, 0, f.rmRed.stderr);
+  t.deepEqual(f.midHolder, ['nsbox-runtime', 'nsbox-runtime', 'pasta'], 'the holder stays while blue exists');
+  t.is(f.rmBlue.code, 0, f.rmBlue.stderr);
+  t.deepEqual(f.afterRm, { procs: [], pidFile: false, store: false, lsAfter: '' }, 'nothing left after the last network rm');
+
+  // SIGKILL of the holder: namespace process and pasta go, the container loses eth0, ps says so,
+  // the next command forgets the stale state.
+  t.is(f.createGreen.code, 0, f.createGreen.stderr);
+  t.is(f.lost.code, 0, f.lost.stderr);
+  t.deepEqual(f.lostIfsBefore, ['eth0', 'lo']);
+  t.deepEqual(f.afterHolderKill, { procs: [], ifs: ['lo'] });
+  t.regex(f.psLost, /Up .* \(network down: holder of green gone\)/, f.psLost);
+  t.is(f.lsStale.code, 0, f.lsStale.stderr);
+  t.is(f.lsStale.stdout, '');
+  t.deepEqual(f.afterStale, { pidFile: false, store: false });
+  t.is(f.rmLost.code, 0, f.rmLost.stderr);
+  t.deepEqual(f.leftover, { procs: [], helpers: [], containers: [] }, 'no process, helper status or /etc files left');
+});
