@@ -45,7 +45,7 @@ export function addNetworkCommand(program: Command): void {
 
   network
     .command('create')
-    .description('create a network: a Linux bridge holding the gateway address')
+    .description('create a network: a Linux bridge holding the gateway address (as a normal user: in your rootless network namespace)')
     .argument('<NAME>')
     .option('--subnet <CIDR>', 'e.g. 10.201.0.0/24 (default: a free /24 of 10.89.0.0/16)')
     .option('--gateway <IP>', "the bridge's address (default: the subnet's first host)")

@@ -109,6 +109,8 @@ export interface NetworkSummary {
   gateway: string;
   bridge: string;
   internal?: boolean;
+  /** A rootless user's network: its bridge lives in the user's rootless network namespace. */
+  rootless?: boolean;
   endpoints: Array<Endpoint & { containerId: string; containerName: string }>;
 }
 

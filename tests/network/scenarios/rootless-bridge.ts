@@ -78,7 +78,7 @@ facts.inspectWeb = cli(['inspect', 'web']);
 const webIp = (JSON.parse(cli(['network', 'inspect', 'red']).stdout || '[{}]') as Array<{ endpoints?: Array<{ ip: string }> }>)[0]?.endpoints?.[0]?.ip ?? 'none';
 facts.webIp = webIp;
 facts.byName = cli(['run', '--rm', '--network', 'red', '--', 'sh', '-c', 'cat /etc/resolv.conf; timeout 5 wget -qO- http://web/hostname']);
-facts.byIp = cli(['run', '--rm', '--network', 'red', '--', 'timeout', '5', 'wget', '-qO-', `http://${webIp}/hostname`]);
+facts.byIp = cli(['run', '--rm', '--network', 'red', '--', 'sh', '-c', `cat /proc/self/uid_map; timeout 5 wget -qO- http://${webIp}/hostname`]);
 facts.isolated = cli(['run', '--rm', '--network', 'blue', '--', 'sh', '-c', `timeout 3 wget -qO- http://${webIp}/hostname; echo rc=$?`]);
 facts.egress = cli(['run', '--rm', '--network', 'blue', '--', 'timeout', '5', 'wget', '-qO-', 'http://192.0.2.9:8000/']);
 // A detached --rm container: nobody waits for it, its watcher cleans up (checked at the end).
