@@ -2,7 +2,7 @@
  * Rootless user-defined networks (issue #13): as `nobody`, through the CLI, the TS API and the real
  * runtime, in the throwaway `unshare --net --mount` namespace of scenarios/rootless-bridge.ts: the
  * user's holder, two containers on one network talking by IP and by name, isolation between two
- * networks, egress through pasta, the errors, and cleanup after `network rm` and after SIGKILL of a
+ * networks, egress through pasta, a published port (-p, TCP), the errors, and cleanup after `network rm` and after SIGKILL of a
  * container's monitor and of the holder. CI budget: 45 s (one scenario, ~12 containers; ~12 s here).
  */
 import test from 'ava';
@@ -15,7 +15,8 @@ type Cli = { code: number | null; stdout: string; stderr: string };
 interface Facts {
   createRed: Cli; createBlue: Cli; ls: Cli; holderProcs: string[]; holderLinks: string[];
   web: Cli; webIp: string; byName: Cli; byIp: Cli; isolated: Cli; egress: Cli; detachedRm: Cli;
-  rmInUse: Cli; unknown: Cli; ports: Cli; duplicate: Cli;
+  publishedLoopback: { ok: boolean; out: string }; publishedAddress: { ok: boolean; out: string };
+  rmInUse: Cli; unknown: Cli; ports: Cli; portTaken: Cli; duplicate: Cli;
   victim: Cli; vethsAroundMonitorKill: { before: number; after: number }; victimLease: unknown[] | null;
   tsApi: Cli; rmWeb: Cli; rmRed: Cli; midHolder: string[]; rmBlue: Cli;
   afterRm: { procs: string[]; pidFile: boolean; store: boolean; lsAfter: string };
@@ -24,7 +25,7 @@ interface Facts {
   leftover: { procs: string[]; helpers: string[]; containers: string[] };
 }
 
-test('rootless user-defined networks: holder, bridge, by IP and by name, isolation, egress, errors, cleanup', async (t) => {
+test('rootless user-defined networks: holder, bridge, by IP and by name, isolation, egress, published ports, errors, cleanup', async (t) => {
   if (!needsRoot(t)) return; // the throwaway namespace and setpriv need root
   const why = nobodyCannotRun();
   if (why) return t.fail(`cannot run the CLI as nobody from this checkout: ${why}`);
@@ -52,6 +53,8 @@ test('rootless user-defined networks: holder, bridge, by IP and by name, isolati
   t.is(f.egress.code, 0, f.egress.stderr);
   t.regex(f.egress.stdout, /hello-from-host/, 'egress to the fake host through pasta');
   t.is(f.detachedRm.code, 0, f.detachedRm.stderr);
+  t.true(f.publishedLoopback.ok && f.publishedLoopback.out.trim().length > 0, `-p 8080:80 at 127.0.0.1: ${f.publishedLoopback.out}`);
+  t.true(f.publishedAddress.ok && f.publishedAddress.out.trim().length > 0, `-p 8080:80 at the host's address: ${f.publishedAddress.out}`);
 
   // Errors.
   t.is(f.rmInUse.code, 125);
@@ -59,7 +62,9 @@ test('rootless user-defined networks: holder, bridge, by IP and by name, isolati
   t.is(f.unknown.code, 125);
   t.regex(f.unknown.stderr, /ERR_NETWORK_NOT_FOUND: network "nonet" not found .*nsbox network create nonet/);
   t.is(f.ports.code, 125);
-  t.regex(f.ports.stderr, /ports: ERR_INVALID_SPEC: published ports \(-p\) on a rootless user-defined network/);
+  t.regex(f.ports.stderr, /ports: ERR_INVALID_SPEC: 9999:99\/udp: UDP ports on a rootless user-defined network \(red\) are not supported yet/);
+  t.is(f.portTaken.code, 125);
+  t.regex(f.portTaken.stderr, /publish port\(0\.0\.0\.0:8080\): EADDRINUSE: cannot listen on 0\.0\.0\.0:8080/);
   t.is(f.duplicate.code, 125);
   t.regex(f.duplicate.stderr, /EEXIST: network "red" already exists/);
 

@@ -73,7 +73,11 @@ const h = holderInfo();
 facts.holderLinks = h ? holderLinks(h.nsPid) : [];
 
 // 2. A server on red, a client on red (by name and by IP), a client on blue (isolated).
-facts.web = cli(['run', '-d', '--name', 'web', '--network', 'red', '--', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc']);
+facts.web = cli(['run', '-d', '--name', 'web', '--network', 'red', '-p', '8080:80', '--', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc']);
+// Its published port, from the host's loopback and the host's address (the watcher forwards it).
+await until(() => sh('timeout 2 wget -qO- http://127.0.0.1:8080/hostname').ok);
+facts.publishedLoopback = sh('timeout 3 wget -qO- http://127.0.0.1:8080/hostname');
+facts.publishedAddress = sh('timeout 3 wget -qO- http://192.0.2.1:8080/hostname');
 facts.inspectWeb = cli(['inspect', 'web']);
 const webIp = (JSON.parse(cli(['network', 'inspect', 'red']).stdout || '[{}]') as Array<{ endpoints?: Array<{ ip: string }> }>)[0]?.endpoints?.[0]?.ip ?? 'none';
 facts.webIp = webIp;
@@ -87,7 +91,8 @@ facts.detachedRm = cli(['run', '-d', '--rm', '--network', 'blue', '--', 'true'])
 // 3. Errors: a network in use, an unknown network, -p on a rootless network.
 facts.rmInUse = cli(['network', 'rm', 'red']);
 facts.unknown = cli(['run', '--rm', '--network', 'nonet', '--', 'true']);
-facts.ports = cli(['run', '--rm', '--network', 'red', '-p', '8080:80', '--', 'true']);
+facts.ports = cli(['run', '--rm', '--network', 'red', '-p', '9999:99/udp', '--', 'true']);
+facts.portTaken = cli(['run', '--rm', '--network', 'blue', '-p', '8080:80', '--', 'true']);
 facts.duplicate = cli(['network', 'create', 'red']);
 
 // 4. SIGKILL of a container's monitor: its veth goes with its namespace, its lease at the next operation.

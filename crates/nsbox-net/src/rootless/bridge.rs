@@ -41,15 +41,15 @@ use crate::state::Store;
 /// and the operation's own options (those of the napi bindings).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct OpConfig {
-    root: PathBuf,
-    kind: Option<HelperKind>,
-    helper: Option<PathBuf>,
+pub(super) struct OpConfig {
+    pub root: PathBuf,
+    pub kind: Option<HelperKind>,
+    pub helper: Option<PathBuf>,
     #[serde(default)]
-    args: Value,
+    pub args: Value,
 }
 
-fn fail(code: &str, op: &str, path: Option<String>, message: String) -> WireError {
+pub(super) fn fail(code: &str, op: &str, path: Option<String>, message: String) -> WireError {
     WireError { code: code.into(), op: op.into(), path, errno: None, message }
 }
 
@@ -85,9 +85,9 @@ pub fn run(op: &str, config_json: &str) -> i32 {
     }
 }
 
-fn dispatch(op: &str, c: &OpConfig) -> Result<Value, WireError> {
+pub(super) fn dispatch(op: &str, c: &OpConfig) -> Result<Value, WireError> {
     if op == "watch" {
-        return watch(c);
+        return super::watch::watch(c);
     }
     let run_dir = c.root.join("run");
     fs::create_dir_all(&run_dir).map_err(|e| errno_fail("mkdir", &run_dir, errno_of(&e)))?;
@@ -145,7 +145,7 @@ fn dispatch(op: &str, c: &OpConfig) -> Result<Value, WireError> {
             }
             let opts: crate::AttachOptions = serde_json::from_value(v).map_err(|e| WireError::invalid_spec("options", e.to_string()))?;
             if !opts.ports.is_empty() {
-                return Err(WireError::invalid_spec("ports", "published ports (-p) on a rootless user-defined network are not supported yet; use --network pasta for a container that publishes ports"));
+                return Err(WireError::invalid_spec("ports", "attach publishes no ports on a rootless user-defined network: run a container with ports (-p) and its watcher publishes them (watch.rs)"));
             }
             enter(&h)?;
             to(serde_json::to_value(crate::attach(&store, &opts).map_err(net)?))
@@ -163,11 +163,11 @@ fn dispatch(op: &str, c: &OpConfig) -> Result<Value, WireError> {
     }
 }
 
-fn errno_of(e: &std::io::Error) -> Errno {
+pub(super) fn errno_of(e: &std::io::Error) -> Errno {
     Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
-fn lock(path: &Path) -> Result<fs::File, WireError> {
+pub(super) fn lock(path: &Path) -> Result<fs::File, WireError> {
     let f = fs::File::options().create(true).truncate(false).write(true).open(path).map_err(|e| errno_fail("open lock", path, errno_of(&e)))?;
     loop {
         // SAFETY: flock on a descriptor we own; no memory is involved.
@@ -182,7 +182,7 @@ fn lock(path: &Path) -> Result<fs::File, WireError> {
 }
 
 /// The live holder of the pid file; a stale one (SIGKILLed holder) is cleaned up here.
-fn find_holder(root: &Path) -> Option<HolderInfo> {
+pub(super) fn find_holder(root: &Path) -> Option<HolderInfo> {
     let file = pid_file(root);
     let text = fs::read_to_string(&file).ok()?;
     if let Ok(h) = serde_json::from_str::<HolderInfo>(&text) {
@@ -238,8 +238,15 @@ fn start_holder(c: &OpConfig) -> Result<HolderInfo, WireError> {
     Err(fail(code, "start rootless network holder", Some(exe.display().to_string()), msg))
 }
 
+/// Set once this process is in the holder's namespaces (it cannot enter a user namespace twice, nor
+/// once it has threads: the port forwarder of watch.rs has them).
+static ENTERED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// setns into the holder's user namespace, then its network namespace.
-fn enter(h: &HolderInfo) -> Result<(), WireError> {
+pub(super) fn enter(h: &HolderInfo) -> Result<(), WireError> {
+    if ENTERED.load(std::sync::atomic::Ordering::SeqCst) {
+        return Ok(());
+    }
     for (file, flag) in [("user", CloneFlags::CLONE_NEWUSER), ("net", CloneFlags::CLONE_NEWNET)] {
         let path = PathBuf::from(format!("/proc/{}/ns/{file}", h.ns_pid));
         let fd = open(&path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).map_err(|e| errno_fail("open rootless network namespace", &path, e))?;
@@ -249,6 +256,7 @@ fn enter(h: &HolderInfo) -> Result<(), WireError> {
         }
         setns(&fd, flag).map_err(|e| errno_fail("setns", &path, e))?;
     }
+    ENTERED.store(true, std::sync::atomic::Ordering::SeqCst);
     Ok(())
 }
 
@@ -275,31 +283,4 @@ fn stop_if_unused(root: &Path, store: &Store, h: Option<&HolderInfo>) {
         }
     }
     forget(root);
-}
-
-/// `watch`: a detached container's stand-in for its starter (who may be gone long before it ends):
-/// waits for the container's first process to exit (a pidfd), then removes the container's
-/// network files (`cleanup`) and detaches its endpoint. Answers one line once it watches; its own
-/// SIGKILL only leaves the lease to the next operation on the network and the files to `rm`.
-fn watch(c: &OpConfig) -> Result<Value, WireError> {
-    let pid = c.args.get("pid").and_then(Value::as_i64).ok_or_else(|| WireError::invalid_spec("pid", "missing"))? as i32;
-    let fd = pidfd_open(pid).map_err(|e| fail(&e.code(), "watch container", Some(format!("/proc/{pid}")), e.to_string()))?;
-    println!("{}", json!({ "ok": true, "value": { "watching": pid } }));
-    let _ = std::io::Write::flush(&mut std::io::stdout());
-    super::keeper::quiet_stdio();
-    loop {
-        let mut fds = [nix::poll::PollFd::new(std::os::fd::AsFd::as_fd(&fd), nix::poll::PollFlags::POLLIN)];
-        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE) {
-            Err(Errno::EINTR) => continue,
-            _ => break,
-        }
-    }
-    for dir in c.args.get("cleanup").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
-        let _ = fs::remove_dir_all(dir);
-    }
-    let args = json!({ "endpoint": c.args.get("endpoint"), "network": c.args.get("network") });
-    let detach = OpConfig { root: c.root.clone(), kind: None, helper: None, args };
-    let _ = dispatch("detach", &detach);
-    // Already answered: nothing more goes to stdout.
-    std::process::exit(0)
 }

@@ -20,6 +20,7 @@ pub mod bridge;
 pub mod holder;
 pub mod keeper;
 mod slirp;
+mod watch;
 
 use std::path::PathBuf;
 

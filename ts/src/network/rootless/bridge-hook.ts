@@ -35,8 +35,9 @@ export function isRootlessBridge(o: ValidatedOptions): boolean {
 /** Before the runtime starts: the network must exist (so its holder runs); what the runtime needs. */
 export function prepareRootlessBridge(o: ValidatedOptions): RootlessBridge {
   const network = o.network!;
-  if (o.ports?.length) {
-    throw invalidSpec('ports', `published ports (-p) on a rootless user-defined network (${network}) are not supported yet; publish from a container on --network pasta instead`);
+  const udp = o.ports?.find((p) => p.protocol === 'udp');
+  if (udp) {
+    throw invalidSpec('ports', `${udp.hostPort}:${udp.containerPort}/udp: UDP ports on a rootless user-defined network (${network}) are not supported yet (TCP only; --network pasta publishes UDP)`);
   }
   if (o.namespaces !== undefined && !(o.namespaces.includes('user') && o.namespaces.includes('net'))) {
     throw invalidSpec('namespaces', `a rootless container on network ${network} needs user and net namespaces of its own`);
@@ -80,8 +81,15 @@ export async function attachRootlessBridge(ctx: StartHookContext, b: RootlessBri
     container: o.name ?? ctx.id.slice(0, 12), hostname: o.hostname, ...files,
   });
   writeStatus(ctx.id, b, ep);
-  // A detached container outlives its starter: a watcher of ours cleans up after it (bridge.rs).
-  await rootlessWatch({ pid: ctx.pid, endpoint: ep.id, network: b.network, cleanup: [statusDir(ctx.id), filesDir] });
+  // A detached container outlives its starter: a watcher of ours publishes its ports (-p) and
+  // cleans up after it (crates/nsbox-net/src/rootless/watch.rs).
+  try {
+    await rootlessWatch({ pid: ctx.pid, endpoint: ep.id, network: b.network, ip: ep.ip, ports: o.ports ?? [], cleanup: [statusDir(ctx.id), filesDir] });
+  } catch (e) {
+    await rm(statusDir(ctx.id), { recursive: true, force: true });
+    await rootlessNet<string[]>('detach', { endpoint: ep.id, network: b.network }).catch(() => {});
+    throw e;
+  }
   // After the container: its veth went with its netns; the lease goes now (else at the next
   // operation on the network, as after a SIGKILL).
   return {

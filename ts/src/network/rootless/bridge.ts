@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { fromWire, type NsboxError } from '../../errors.js';
+import type { PortMapping } from '../../network-options.js';
 import { runtimePath } from '../../platform.js';
 import { checkTun, chooseHelper, type HelperKind } from './helper.js';
 import { userRoot } from './state-dir.js';
@@ -75,7 +76,7 @@ export function rootlessNet<T>(op: string, args: object, root?: string): Promise
  * Starts the watcher of a container on a rootless network (`rootless-net watch`, detached: its
  * own session, outliving this process) and resolves once it watches.
  */
-export function rootlessWatch(args: { pid: number; endpoint: string; network: string; cleanup: string[] }): Promise<void> {
+export function rootlessWatch(args: { pid: number; endpoint: string; network: string; ip: string; ports: PortMapping[]; cleanup: string[] }): Promise<void> {
   const cfg = JSON.stringify({ root: userRoot(), args });
   return new Promise<void>((resolve, reject) => {
     const child = spawn(runtimePath(), ['rootless-net', 'watch', cfg], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
