@@ -3,7 +3,7 @@
  * runtime, in the throwaway `unshare --net --mount` namespace of scenarios/rootless-bridge.ts: the
  * user's holder, two containers on one network talking by IP and by name, isolation between two
  * networks, egress through pasta, a published port (-p, TCP), the errors, and cleanup after `network rm` and after SIGKILL of a
- * container's monitor and of the holder. CI budget: 45 s (one scenario, ~12 containers; ~12 s here).
+ * container's monitor and of the holder; slirp4netns when pasta is missing. CI budget: 45 s (one scenario, ~12 containers; ~12 s here).
  */
 import test from 'ava';
 
@@ -14,7 +14,7 @@ import { runScenario } from './helpers.js';
 type Cli = { code: number | null; stdout: string; stderr: string };
 interface Facts {
   createRed: Cli; createBlue: Cli; ls: Cli; holderProcs: string[]; holderLinks: string[];
-  web: Cli; webIp: string; byName: Cli; byIp: Cli; isolated: Cli; egress: Cli; detachedRm: Cli;
+  web: Cli; execWeb: Cli; webIp: string; byName: Cli; byIp: Cli; isolated: Cli; egress: Cli; detachedRm: Cli;
   publishedLoopback: { ok: boolean; out: string }; publishedAddress: { ok: boolean; out: string };
   rmInUse: Cli; unknown: Cli; ports: Cli; portTaken: Cli; duplicate: Cli;
   victim: Cli; vethsAroundMonitorKill: { before: number; after: number }; victimLease: unknown[] | null;
@@ -22,6 +22,7 @@ interface Facts {
   afterRm: { procs: string[]; pidFile: boolean; store: boolean; lsAfter: string };
   createGreen: Cli; lost: Cli; lostIfsBefore: string[]; afterHolderKill: { procs: string[]; ifs: string[] };
   psLost: string; lsStale: Cli; afterStale: { pidFile: boolean; store: boolean }; rmLost: Cli;
+  slirpCreate: Cli; slirpProcs: string[]; slirpEgress: Cli; slirpRm: Cli;
   leftover: { procs: string[]; helpers: string[]; containers: string[] };
 }
 
@@ -44,6 +45,8 @@ test('rootless user-defined networks: holder, bridge, by IP and by name, isolati
   // Two containers on red talk by name and by IP; blue cannot reach red; egress through pasta.
   t.is(f.web.code, 0, f.web.stderr);
   t.regex(f.webIp, /^10\.90\.1\.\d+$/);
+  t.deepEqual([f.execWeb.code, f.execWeb.stdout, f.execWeb.stderr], [0, '1\n', ''], 'exec into a container on a rootless network');
+  t.like(JSON.parse(f.inspectWeb.stdout || '[{}]')[0]?.networkHelper, { helper: 'holder of red', network: 'red', running: true });
   t.is(f.byName.code, 0, f.byName.stderr);
   t.regex(f.byName.stdout, /^nameserver 169\.254\.1\.1$/m, "resolv.conf points at pasta's DNS forwarder");
   t.regex(f.byName.stdout, /\S+\n$/, 'by name');
@@ -97,5 +100,11 @@ test('rootless user-defined networks: holder, bridge, by IP and by name, isolati
   t.is(f.lsStale.stdout, '');
   t.deepEqual(f.afterStale, { pidFile: false, store: false });
   t.is(f.rmLost.code, 0, f.rmLost.stderr);
+  // Without pasta: slirp4netns is the holder's egress helper.
+  t.is(f.slirpCreate.code, 0, f.slirpCreate.stderr);
+  t.deepEqual(f.slirpProcs, ['nsbox-runtime', 'nsbox-runtime', 'slirp4netns']);
+  t.is(f.slirpEgress.code, 0, f.slirpEgress.stderr);
+  t.regex(f.slirpEgress.stdout, /nameserver 10\.0\.2\.3[\s\S]*hello-from-host/, 'slirp4netns: its DNS, and egress');
+  t.is(f.slirpRm.code, 0, f.slirpRm.stderr);
   t.deepEqual(f.leftover, { procs: [], helpers: [], containers: [] }, 'no process, helper status or /etc files left');
 });

@@ -35,9 +35,9 @@ await until(() => sh('timeout 2 wget -qO- http://192.0.2.9:8000/').ok);
 
 type Cli = { code: number | null; stdout: string; stderr: string };
 const ENV = { PATH: process.env.PATH!, HOME: '/nonexistent', XDG_RUNTIME_DIR: XDG };
-function cli(args: string[]): Cli {
+function cli(args: string[], env: Record<string, string> = {}): Cli {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), process.execPath, CLI, ...args], { encoding: 'utf8', timeout: 30_000, cwd: '/', env: ENV });
+  const r = spawnSync(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), process.execPath, CLI, ...args], { encoding: 'utf8', timeout: 30_000, cwd: '/', env: { ...ENV, ...env } });
   process.stderr.write(`nsbox ${args.slice(0, 4).join(' ')}: ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(0)} ms\n`);
   return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
@@ -56,7 +56,7 @@ function live(tag: string): Array<{ pid: number; name: string; ppid: number }> {
   }
   return out;
 }
-const holderProcs = () => [...live('net-holder'), ...live('netns-helper/helper.pid')].map((p) => p.name).sort();
+const holderProcs = () => [...live('net-holder'), ...live('run/netns-helper/')].map((p) => p.name).sort();
 /** pid of the live process whose whole command line is `cmd` (pgrep -x -f), or 0. */
 const pidOf = (cmd: string) => Number(sh(`pgrep -x -f '${cmd}' -n`).out.trim() || 0);
 const holderInfo = () => (existsSync(`${ROOT}/run/netns.pid`) ? (JSON.parse(readFileSync(`${ROOT}/run/netns.pid`, 'utf8')) as { holderPid: number; nsPid: number }) : null);
@@ -79,6 +79,8 @@ await until(() => sh('timeout 2 wget -qO- http://127.0.0.1:8080/hostname').ok);
 facts.publishedLoopback = sh('timeout 3 wget -qO- http://127.0.0.1:8080/hostname');
 facts.publishedAddress = sh('timeout 3 wget -qO- http://192.0.2.1:8080/hostname');
 facts.inspectWeb = cli(['inspect', 'web']);
+// exec joins a user namespace that is now a grandchild of the host's: the user still may.
+facts.execWeb = cli(['exec', 'web', 'sh', '-c', 'ip -o -4 addr show eth0 | wc -l']);
 const webIp = (JSON.parse(cli(['network', 'inspect', 'red']).stdout || '[{}]') as Array<{ endpoints?: Array<{ ip: string }> }>)[0]?.endpoints?.[0]?.ip ?? 'none';
 facts.webIp = webIp;
 facts.byName = cli(['run', '--rm', '--network', 'red', '--', 'sh', '-c', 'cat /etc/resolv.conf; timeout 5 wget -qO- http://web/hostname']);
@@ -143,7 +145,14 @@ facts.psLost = cli(['ps']).stdout;
 facts.lsStale = cli(['network', 'ls', '-q']);
 facts.afterStale = { pidFile: existsSync(`${ROOT}/run/netns.pid`), store: existsSync(`${ROOT}/run/rnet`) };
 facts.rmLost = cli(['rm', '-f', 'lost']);
-await until(() => pidOf('sleep 3109') === 0 && live('rootless-net').length === 0);
+
+// 8. Without pasta, the holder's egress helper is slirp4netns.
+const NOPASTA = { NSBOX_PASTA: '/nonexistent/pasta' };
+facts.slirpCreate = cli(['network', 'create', 'sl'], NOPASTA);
+facts.slirpProcs = holderProcs();
+facts.slirpEgress = cli(['run', '--rm', '--network', 'sl', '--', 'sh', '-c', 'cat /etc/resolv.conf; timeout 5 wget -qO- http://192.0.2.9:8000/'], NOPASTA);
+facts.slirpRm = cli(['network', 'rm', 'sl'], NOPASTA);
+await until(() => pidOf('sleep 3109') === 0 && live('rootless-net').length === 0 && holderProcs().length === 0);
 facts.leftover = {
   procs: [...holderProcs(), ...live('rootless-net').map((p) => p.name), ...live('sleep\x00310').map((p) => p.name)],
   helpers: existsSync(`${ROOT}/run/helpers`) ? readdirSync(`${ROOT}/run/helpers`) : [],
