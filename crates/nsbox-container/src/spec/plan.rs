@@ -271,3 +271,23 @@ fn userns_parent(annotations: &HashMap<String, String>, kinds: &[NsKind], join: 
     }
     Ok(Some(p))
 }
+
+#[cfg(test)]
+mod userns_parent_tests {
+    use super::*;
+
+    fn ann(v: &str) -> HashMap<String, String> {
+        [(ANNOTATION_USERNS_PARENT.to_string(), v.to_string())].into_iter().collect()
+    }
+
+    #[test]
+    fn only_for_a_user_namespace_of_its_own_and_nothing_joined() {
+        let user = [NsKind::User, NsKind::Net];
+        assert_eq!(userns_parent(&ann("/proc/7/ns/user"), &user, &[]).unwrap(), Some(PathBuf::from("/proc/7/ns/user")));
+        assert_eq!(userns_parent(&HashMap::new(), &user, &[]).unwrap(), None);
+        assert!(userns_parent(&ann("proc/7"), &user, &[]).unwrap_err().msg.contains("not an absolute path"));
+        assert!(userns_parent(&ann("/p"), &[NsKind::Net], &[]).is_err(), "no user namespace of its own");
+        let joined = [(NsKind::Net, PathBuf::from("/proc/1/ns/net"))];
+        assert!(userns_parent(&ann("/p"), &user, &joined).unwrap_err().msg.contains("no namespace joined by path"));
+    }
+}
