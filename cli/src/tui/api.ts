@@ -95,7 +95,8 @@ export interface ContainerDetail {
   hostname?: string;
   endpoints: Endpoint[];
   /** A rootless container's user-mode network helper (pasta, slirp4netns), when it has one. */
-  networkHelper?: { helper: string; pid: number; running: boolean; exit?: string };
+  /** Rootless: its user-mode helper; on a rootless user-defined network also the network, address and bridge. */
+  networkHelper?: { helper: string; pid: number; running: boolean; exit?: string; network?: string; address?: string; bridge?: string };
   processes: ProcessInfo[];
   /** What `nsbox inspect` prints for this container. */
   raw: unknown;

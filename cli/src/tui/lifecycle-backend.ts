@@ -28,7 +28,8 @@ export function detailOf(s: ContainerState): Partial<ContainerDetail> {
     uidMap: s.uidMap, gidMap: s.gidMap,
     timeOffsets: { monotonic: { secs: s.timeOffsets.monotonic, nanos: 0 }, boottime: { secs: s.timeOffsets.boottime, nanos: 0 } },
     cgroupPath: s.cgroups.find((c) => c.includes('/unified')) ?? s.cgroups.find((c) => !/\/(cpu|memory|pids|blkio|devices|freezer|cpuset|cpuacct|systemd)[,/]/.test(c)) ?? s.cgroups[0],
-    ...(s.networkHelper ? { networkHelper: { helper: s.networkHelper.helper, pid: s.networkHelper.pid, running: s.networkHelper.running, ...(s.networkHelper.exit ? { exit: s.networkHelper.exit } : {}) } } : {}),
+    ...(s.networkHelper ? { networkHelper: { helper: s.networkHelper.helper, pid: s.networkHelper.pid, running: s.networkHelper.running, ...(s.networkHelper.exit ? { exit: s.networkHelper.exit } : {}),
+      ...(s.networkHelper.network ? { network: s.networkHelper.network, address: s.networkHelper.address, bridge: s.networkHelper.bridge } : {}) } } : {}),
     endpoints: s.endpoints.map((e) => ({
       network: e.network, bridge: e.bridge ?? '?', gateway: e.gateway ?? '?', hostVeth: e.hostVeth ?? '?',
       ...(e.hostIfindex === undefined ? {} : { hostIfindex: e.hostIfindex }), containerIf: 'eth0', address: e.address ?? '?', mac: e.mac ?? '?',

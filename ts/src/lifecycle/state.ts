@@ -109,6 +109,7 @@ export interface NetworkHelperState {
   /** A rootless user-defined network: its name, the container's address, and the holder's identity. */
   network?: string;
   address?: string;
+  bridge?: string;
   holderPid?: number;
   holderStart?: number;
 }

@@ -5,6 +5,7 @@ import { EndpointDiagram } from './endpoint-diagram.js';
 
 /** Every endpoint of the container as bridge → veth → eth0. */
 export function NetworkTab({ d, height }: { d: ContainerDetail; width: number; height: number }) {
+  if (d.networkHelper?.network) return <RootlessBridgeDiagram h={d.networkHelper} container={d.summary.name} />;
   if (d.networkHelper) return <HelperDiagram h={d.networkHelper} container={d.summary.name} />;
   const shared = d.namespaces.find((n) => n.kind === 'net')?.shared;
   if (d.endpoints.length === 0) {
@@ -32,6 +33,19 @@ function HelperDiagram({ h, container }: { h: NonNullable<ContainerDetail['netwo
         {h.running ? <Text color="green"> running</Text> : <Text color="red"> {h.exit ?? 'ended'}: network down</Text>}) ⇄ host sockets
       </Text>
       <Text dimColor>rootless user-mode network: the host's address and routes copied in; published ports are the helper's sockets</Text>
+    </Box>
+  );
+}
+
+/** Rootless user-defined network: eth0 ═veth═ the bridge in the user's rootless netns, whose holder carries egress. */
+function RootlessBridgeDiagram({ h, container }: { h: NonNullable<ContainerDetail['networkHelper']>; container: string }) {
+  return (
+    <Box flexDirection="column">
+      <Text>
+        <Text bold>{container}</Text> eth0 {h.address} ═veth═ <Text color="blue" bold>{h.bridge}</Text> ({h.network}) ⇄ holder (pid {h.pid}
+        {h.running ? <Text color="green"> running</Text> : <Text color="red"> {h.exit ?? 'ended'}: network down</Text>}) ⇄ pasta/slirp4netns ⇄ host sockets
+      </Text>
+      <Text dimColor>rootless user-defined network: the bridge lives in your rootless network namespace (one holder process per user)</Text>
     </Box>
   );
 }
