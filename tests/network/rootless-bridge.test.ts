@@ -13,7 +13,7 @@ import { runScenario } from './helpers.js';
 
 type Cli = { code: number | null; stdout: string; stderr: string };
 interface Facts {
-  createRed: Cli; createBlue: Cli; ls: Cli; holderProcs: string[]; holderLinks: string[];
+  createRed: Cli; createBlue: Cli; ls: Cli; defaultMtu: Cli; holderProcs: string[]; holderLinks: string[];
   web: Cli; execWeb: Cli; webIp: string; byName: Cli; byIp: Cli; isolated: Cli; egress: Cli; detachedRm: Cli;
   publishedLoopback: { ok: boolean; out: string }; publishedAddress: { ok: boolean; out: string };
   rmInUse: Cli; unknown: Cli; ports: Cli; portTaken: Cli; duplicate: Cli;
@@ -39,6 +39,7 @@ test('rootless user-defined networks: holder, bridge, by IP and by name, isolati
   t.is(f.createBlue.code, 0, f.createBlue.stderr);
   const ls = JSON.parse(f.ls.stdout || '[]') as Array<{ name: string; rootless?: boolean }>;
   t.deepEqual(ls.map((n) => `${n.name}:${n.rootless}`).sort(), ['blue:true', 'red:true']);
+  t.like(JSON.parse(f.defaultMtu.stdout || '{}'), { name: 'mtunet', mtu: 65520, rootless: true }, 'rootless networks default to MTU 65520');
   t.deepEqual(f.holderProcs, ['nsbox-runtime', 'nsbox-runtime', 'pasta'], 'holder, its namespace process, pasta');
   t.is(f.holderLinks.filter((l) => l.startsWith('nsbox-')).length, 2, `two bridges in the holder's namespace: ${f.holderLinks}`);
 

@@ -68,6 +68,8 @@ const facts: Record<string, unknown> = {};
 facts.createRed = cli(['network', 'create', 'red', '--subnet', '10.90.1.0/24']);
 facts.createBlue = cli(['network', 'create', 'blue', '--subnet', '10.90.2.0/24']);
 facts.ls = cli(['network', 'ls', '--format', 'json']);
+facts.defaultMtu = cli(['network', 'create', 'mtunet', '--format', 'json']);
+cli(['network', 'rm', 'mtunet']);
 facts.holderProcs = holderProcs();
 const h = holderInfo();
 facts.holderLinks = h ? holderLinks(h.nsPid) : [];
