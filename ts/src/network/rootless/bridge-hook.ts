@@ -27,7 +27,7 @@ export interface RootlessBridge {
   dns: string;
 }
 
-/** A rootless container on a user-defined network; undefined for every other container. */
+/** Whether this is a rootless container on a user-defined network (not pasta, slirp4netns or the default). */
 export function isRootlessBridge(o: ValidatedOptions): boolean {
   return isRootless() && isNamedNetwork(o.network) && !HELPER_NETWORKS.has(o.network);
 }
@@ -39,8 +39,9 @@ export function prepareRootlessBridge(o: ValidatedOptions): RootlessBridge {
   if (udp) {
     throw invalidSpec('ports', `${udp.hostPort}:${udp.containerPort}/udp: UDP ports on a rootless user-defined network (${network}) are not supported yet (TCP only; --network pasta publishes UDP)`);
   }
-  if (o.namespaces !== undefined && !(o.namespaces.includes('user') && o.namespaces.includes('net'))) {
-    throw invalidSpec('namespaces', `a rootless container on network ${network} needs user and net namespaces of its own`);
+  // (Its user namespace of its own is checked by the runtime, which refuses the annotation without one.)
+  if (o.namespaces !== undefined && !o.namespaces.includes('net')) {
+    throw invalidSpec('namespaces', `a container on network ${network} needs a net namespace of its own`);
   }
   const holder = rootlessNetSync<HolderInfo | null>('holder', {});
   if (!holder || !rootlessNetworkExists(network)) {
