@@ -14,7 +14,7 @@ import { runScenario } from './helpers.js';
 type Cli = { code: number | null; stdout: string; stderr: string };
 interface Facts {
   createRed: Cli; createBlue: Cli; ls: Cli; defaultMtu: Cli; holderProcs: string[]; holderLinks: string[];
-  web: Cli; execWeb: Cli; webIp: string; byName: Cli; byIp: Cli; isolated: Cli; egress: Cli; detachedRm: Cli;
+  web: Cli; execWeb: Cli; webIp: string; inspectTable: Cli; byName: Cli; byIp: Cli; isolated: Cli; egress: Cli; detachedRm: Cli;
   publishedLoopback: { ok: boolean; out: string }; publishedAddress: { ok: boolean; out: string };
   rmInUse: Cli; unknown: Cli; ports: Cli; portTaken: Cli; duplicate: Cli;
   victim: Cli; vethsAroundMonitorKill: { before: number; after: number }; victimLease: unknown[] | null;
@@ -46,6 +46,7 @@ test('rootless user-defined networks: holder, bridge, by IP and by name, isolati
   // Two containers on red talk by name and by IP; blue cannot reach red; egress through pasta.
   t.is(f.web.code, 0, f.web.stderr);
   t.regex(f.webIp, /^10\.90\.1\.\d+$/);
+  t.regex(f.inspectTable.stdout, /^red: bridge nsbox-\S+ 10\.90\.1\.1\/24 .*\(in your rootless network namespace\)\n  └─ nsboxv\S+@if\d+ ⇄ eth0@if\d+ 10\.90\.1\.\d+ \S+  web\n/, f.inspectTable.stdout);
   t.deepEqual([f.execWeb.code, f.execWeb.stdout, f.execWeb.stderr], [0, '1\n', ''], 'exec into a container on a rootless network');
   t.like(JSON.parse(f.inspectWeb.stdout || '[{}]')[0]?.networkHelper, { helper: 'holder of red', network: 'red', running: true });
   t.is(f.byName.code, 0, f.byName.stderr);

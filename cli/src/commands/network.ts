@@ -128,7 +128,7 @@ export function addNetworkCommand(program: Command): void {
 
 /** bridge → host-side veth → container eth0, the article's picture as text (with each end's ifindex). */
 export function topology(d: NetworkDetail): string {
-  const lines = [`${d.name}: bridge ${d.bridge} ${d.gateway}/${d.subnet.split('/')[1]} mac ${d.mac} mtu ${d.mtu}${d.internal ? ' internal' : ''}${d.bridgeLink ? '' : ' (bridge missing)'}`];
+  const lines = [`${d.name}: bridge ${d.bridge} ${d.gateway}/${d.subnet.split('/')[1]} mac ${d.mac} mtu ${d.mtu}${d.internal ? ' internal' : ''}${d.bridgeLink ? '' : ' (bridge missing)'}${d.rootless ? ' (in your rootless network namespace)' : ''}`];
   for (const e of d.endpoints) {
     const ports = e.ports.map((p) => `${p.hostIp ? `${p.hostIp}:` : ''}${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
     // Like `ip link`: NAME@ifPEER, here on both ends of the pair (host end, container end).

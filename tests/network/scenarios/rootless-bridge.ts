@@ -85,6 +85,7 @@ facts.inspectWeb = cli(['inspect', 'web']);
 facts.execWeb = cli(['exec', 'web', 'sh', '-c', 'ip -o -4 addr show eth0 | wc -l']);
 const webIp = (JSON.parse(cli(['network', 'inspect', 'red']).stdout || '[{}]') as Array<{ endpoints?: Array<{ ip: string }> }>)[0]?.endpoints?.[0]?.ip ?? 'none';
 facts.webIp = webIp;
+facts.inspectTable = cli(['network', 'inspect', 'red', '--format', 'table']);
 facts.byName = cli(['run', '--rm', '--network', 'red', '--', 'sh', '-c', 'cat /etc/resolv.conf; timeout 5 wget -qO- http://web/hostname']);
 facts.byIp = cli(['run', '--rm', '--network', 'red', '--', 'sh', '-c', `cat /proc/self/uid_map; timeout 5 wget -qO- http://${webIp}/hostname`]);
 facts.isolated = cli(['run', '--rm', '--network', 'blue', '--', 'sh', '-c', `timeout 3 wget -qO- http://${webIp}/hostname; echo rc=$?`]);
