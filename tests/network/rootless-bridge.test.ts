@@ -18,6 +18,7 @@ interface Facts {
   publishedLoopback: { ok: boolean; out: string }; publishedAddress: { ok: boolean; out: string };
   rmInUse: Cli; unknown: Cli; ports: Cli; portTaken: Cli; duplicate: Cli;
   victim: Cli; vethsAroundMonitorKill: { before: number; after: number }; victimLease: unknown[] | null;
+  psEgressLost: string; afterEgressLost: Cli;
   tsApi: Cli; rmWeb: Cli; rmRed: Cli; midHolder: string[]; rmBlue: Cli;
   afterRm: { procs: string[]; pidFile: boolean; store: boolean; lsAfter: string };
   createGreen: Cli; lost: Cli; lostIfsBefore: string[]; afterHolderKill: { procs: string[]; ifs: string[] };
@@ -78,6 +79,10 @@ test('rootless user-defined networks: holder, bridge, by IP and by name, isolati
   t.is(f.vethsAroundMonitorKill.after, f.vethsAroundMonitorKill.before - 1, JSON.stringify(f.vethsAroundMonitorKill));
   t.deepEqual(f.victimLease, [], 'the dead container\'s lease is released');
 
+  // The holder's pasta SIGKILLed: egress gone, the network still joins its containers.
+  t.regex(f.psEgressLost, /Up .* \(egress down: pasta killed by SIGKILL\)\s+\d+\s+web/, f.psEgressLost);
+  t.is(f.afterEgressLost.code, 0, `containers still talk: ${f.afterEgressLost.stderr}`);
+
   // TypeScript: createNetwork, listNetworks, run on it, removeNetwork.
   t.is(f.tsApi.code, 0, f.tsApi.stderr);
   const ts = JSON.parse(f.tsApi.stdout || '{}') as { names?: string[]; r?: { exitCode: number; stdout: string } };
@@ -87,7 +92,7 @@ test('rootless user-defined networks: holder, bridge, by IP and by name, isolati
   // network rm: the last one takes the holder along.
   t.is(f.rmWeb.code, 0, f.rmWeb.stderr);
   t.is(f.rmRed.code, 0, f.rmRed.stderr);
-  t.deepEqual(f.midHolder, ['nsbox-runtime', 'nsbox-runtime', 'pasta'], 'the holder stays while blue exists');
+  t.deepEqual(f.midHolder, ['nsbox-runtime', 'nsbox-runtime'], 'the holder stays while blue exists (its pasta was killed above)');
   t.is(f.rmBlue.code, 0, f.rmBlue.stderr);
   t.deepEqual(f.afterRm, { procs: [], pidFile: false, store: false, lsAfter: '' }, 'nothing left after the last network rm');
 

@@ -115,6 +115,13 @@ const red = JSON.parse(cli(['network', 'inspect', 'red']).stdout || '[{}]') as A
 facts.victimLease = red[0]?.endpoints?.filter((e) => e.container === 'victim') ?? null;
 cli(['rm', '-f', 'victim']);
 
+// 4b. The holder's pasta dies: the containers keep their network, lose egress, and ps says so.
+const holderPasta = live('run/netns-helper/').find((p) => p.name === 'pasta');
+if (holderPasta) process.kill(holderPasta.pid, 'SIGKILL');
+await until(() => cli(['ps']).stdout.includes('egress down'));
+facts.psEgressLost = cli(['ps']).stdout;
+facts.afterEgressLost = cli(['run', '--rm', '--network', 'red', '--', 'timeout', '5', 'wget', '-qO-', `http://${webIp}/hostname`]);
+
 // 5. The same from TypeScript.
 const tsScript = `const { createNetwork, listNetworks, removeNetwork, run } = await import(${JSON.stringify(LIB)});
 await createNetwork({ name: 'tsnet' });

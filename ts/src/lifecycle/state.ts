@@ -110,6 +110,8 @@ export interface NetworkHelperState {
   network?: string;
   address?: string;
   bridge?: string;
+  /** A rootless user-defined network whose holder lives but whose egress helper died: how it ended. */
+  egressLost?: string;
   holderPid?: number;
   holderStart?: number;
 }
@@ -233,8 +235,14 @@ function readStateOnce(root: string, id: string): ContainerState {
   // A rootless user-defined network: up while the user's network holder lives (its namespaces,
   // bridges and the container's veth die with it).
   const h = s.networkHelper;
-  if (h?.holderPid !== undefined && h.holderStart !== undefined && h.running && !holderAlive({ holderPid: h.holderPid, holderStart: h.holderStart })) {
-    s.networkHelper = { ...h, running: false, exit: 'gone' };
+  if (h?.holderPid !== undefined && h.holderStart !== undefined && h.running) {
+    if (!holderAlive({ holderPid: h.holderPid, holderStart: h.holderStart })) {
+      s.networkHelper = { ...h, running: false, exit: 'gone' };
+    } else {
+      // The holder lives but its egress helper died: the network still joins its containers.
+      const e = readOptionalJson(path.join(root, 'run', 'netns-helper', 'status.json')) as { helper?: string; running?: boolean; exit?: string } | undefined;
+      if (e?.running === false) s.networkHelper = { ...h, egressLost: `${e.helper ?? 'helper'} ${e.exit ?? 'ended'}` };
+    }
   }
   s.status = liveStatus(s);
   return s;
