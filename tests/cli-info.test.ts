@@ -68,6 +68,13 @@ test('info as nobody: the rootless checklist names the missing subuid range and 
   t.is(sub.ok, hasRanges);
   if (!hasRanges) t.regex(sub.remedy ?? '', /usermod --add-subuids \d+-\d+ --add-subgids \d+-\d+ nobody/);
   t.truthy(i.features.find((f) => f.name === 'unprivileged user namespaces'), 'only asked when not root');
+  // Rootless networking: the tun device must be openable by the user, ping sockets allowed for ICMP.
+  const icmp = i.features.find((f) => f.name === 'ICMP from rootless containers');
+  t.is(icmp?.ok, i.icmp.allowed, JSON.stringify(i.icmp));
+  if (!i.icmp.allowed) t.regex(icmp?.remedy ?? '', /sysctl -w net\.ipv4\.ping_group_range="0 2147483647"/);
+  const tun = i.features.find((f) => f.name === '/dev/net/tun');
+  t.is(tun?.ok, i.tun.present && i.tun.usable);
+  if (i.tun.present && !i.tun.usable) t.regex(tun?.remedy ?? '', /chmod 0666 \/dev\/net\/tun/);
 });
 
 test('subordinateRanges reads name and uid entries of /etc/subuid', (t) => {

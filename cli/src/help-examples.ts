@@ -12,6 +12,7 @@ export const EXAMPLES: Record<string, string> = {
   'network rm': 'nsbox network rm blue',
   'network prune': 'nsbox network prune',
   tui: 'sudo nsbox tui',
+  learn: 'nsbox learn S12 --lang zh --check',
   info: 'nsbox info --format json',
   ps: "nsbox ps -a --format '{{.ID}}\\t{{.Names}}\\t{{.Status}}'",
   logs: 'nsbox logs -f --tail 20 web',

@@ -5,11 +5,14 @@
  *   - 'htpasswd': basic auth (bcrypt file from `htpasswd -B`, apache2-utils);
  *   - 'token': bearer tokens from a token server this helper runs in the test process (RS256 JWTs
  *     signed with a throwaway key; the registry trusts the self-signed certificate made by openssl,
- *     found through the token's `x5c` header). Anonymous callers get pull, the user also push.
- * Images are pushed with skopeo from the busybox OCI layout (helpers/oci-image.ts).
+ *     found through the token's `x5c` header). Anonymous callers get pull, the user also push;
+ *     nobody gets anything on repositories under `nsbox/secret`.
+ * Images are pushed with skopeo from the busybox OCI layout (helpers/oci-image.ts). With `tls`, the
+ * registry serves HTTPS with the given certificate (and, with `clientCas`, asks for client certificates).
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpServer, get, type Server } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { connect, createServer as createNetServer } from 'node:net';
 import { createPrivateKey, sign, X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -62,7 +65,8 @@ function startTokenServer(keyPem: string, certPem: string, service: string, issu
     }
     const access = url.searchParams.getAll('scope').flatMap((s) => {
       const [type, name, actions] = [s.slice(0, s.indexOf(':')), s.slice(s.indexOf(':') + 1, s.lastIndexOf(':')), s.slice(s.lastIndexOf(':') + 1)];
-      const granted = actions.split(',').filter((a) => a === 'pull' || (user && (a === 'push' || a === '*')));
+      // Repositories under nsbox/secret are nobody's: a push mounting from one is refused that scope.
+      const granted = name.startsWith('nsbox/secret') ? [] : actions.split(',').filter((a) => a === 'pull' || (user && (a === 'push' || a === '*')));
       return type === 'repository' ? [{ type, name, actions: granted }] : [];
     });
     const now = Math.floor(Date.now() / 1000);
@@ -74,18 +78,28 @@ function startTokenServer(keyPem: string, certPem: string, service: string, issu
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port })));
 }
 
-function ping(host: string): Promise<number> {
+function ping(host: string, tls = false): Promise<number> {
   return new Promise((resolve) => {
-    const req = get(`http://${host}/v2/`, (res) => {
+    const done = (res: import('node:http').IncomingMessage) => {
       res.resume();
       resolve(res.statusCode ?? 0);
-    });
-    req.on('error', () => resolve(0));
+    };
+    // Only "is it up": the tests check the certificate through nsbox itself. A registry asking for
+    // client certificates fails this handshake; any TLS answer then counts as up.
+    const req = tls ? httpsGet(`https://${host}/v2/`, { rejectUnauthorized: false }, done) : get(`http://${host}/v2/`, done);
+    req.on('error', (e: NodeJS.ErrnoException) => resolve(tls && e.code !== 'ECONNREFUSED' ? 200 : 0));
     req.setTimeout(1000, () => req.destroy());
   });
 }
 
-export async function startRegistry(auth: 'none' | 'htpasswd' | 'token' = 'none'): Promise<Registry> {
+export interface RegistryTls {
+  certificate: string;
+  key: string;
+  /** CA files the registry checks client certificates against (then it requires one). */
+  clientCas?: string[];
+}
+
+export async function startRegistry(auth: 'none' | 'htpasswd' | 'token' = 'none', o: { tls?: RegistryTls } = {}): Promise<Registry> {
   const dir = mkdtempSync(path.join(tmpdir(), `nsbox-registry-${auth}-`));
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
@@ -105,10 +119,13 @@ export async function startRegistry(auth: 'none' | 'htpasswd' | 'token' = 'none'
   }
   const storage = path.join(dir, 'storage');
   mkdirSync(storage);
+  const tlsYaml = o.tls
+    ? `  tls:\n    certificate: ${o.tls.certificate}\n    key: ${o.tls.key}\n${o.tls.clientCas ? `    clientcas:\n${o.tls.clientCas.map((c) => `      - ${c}\n`).join('')}` : ''}`
+    : '';
   const config = path.join(dir, 'config.yml');
   writeFileSync(
     config,
-    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${storage}\n  delete:\n    enabled: true\nhttp:\n  addr: ${host}\n  secret: nsbox-test-${port}\n${authYaml}`,
+    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${storage}\n  delete:\n    enabled: true\nhttp:\n  addr: ${host}\n  secret: nsbox-test-${port}\n${tlsYaml}${authYaml}`,
   );
   const child: ChildProcess = spawn(REGISTRY_BIN, ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -129,7 +146,7 @@ export async function startRegistry(auth: 'none' | 'htpasswd' | 'token' = 'none'
     if (failures.length) throw new Error(`stopping the registry: ${failures.join('; ')}`);
   };
   for (let i = 0; ; i++) {
-    const status = await ping(host);
+    const status = await ping(host, !!o.tls);
     if (status === 200 || status === 401) break;
     if (child.exitCode !== null || i > 100) {
       await stop();
@@ -149,11 +166,13 @@ export async function startRegistry(auth: 'none' | 'htpasswd' | 'token' = 'none'
 }
 
 /**
- * `skopeo copy [--all] oci:LAYOUT docker://HOST/REPO` over plain HTTP; `creds` as `user:pass`. Async:
+ * `skopeo copy [--all] oci:LAYOUT docker://HOST/REPO` (plain HTTP, or unverified HTTPS); `creds` as `user:pass`. Async:
  * the token server answering skopeo lives in this process's event loop.
  */
-export function skopeoPush(layout: string, dest: string, o: { creds?: string; all?: boolean; zstd?: boolean; v2s2?: boolean } = {}): Promise<void> {
+export function skopeoPush(layout: string, dest: string, o: { creds?: string; all?: boolean; zstd?: boolean; v2s2?: boolean; certDir?: string } = {}): Promise<void> {
   const args = ['copy', '-q', '--dest-tls-verify=false', ...(o.all ? ['--all'] : []), ...(o.creds ? ['--dest-creds', o.creds] : [])];
+  // docker's certs.d layout (client.cert/client.key), for a registry asking for client certificates.
+  if (o.certDir) args.push('--dest-cert-dir', o.certDir);
   if (o.zstd) args.push('--dest-compress', '--dest-compress-format', 'zstd');
   // Docker's v2 schema 2 manifests (and manifest lists with --all) instead of OCI's.
   if (o.v2s2) args.push('--format', 'v2s2');
@@ -270,6 +289,7 @@ export function isolatedRegistryEnv(prefix: string, authFile?: string): { scratc
   process.env.NSBOX_REGISTRIES_CONFIG = path.join(scratch, 'no-registries.json');
   process.env.NSBOX_AUTH_FILE = authFile ?? path.join(scratch, 'auth.json');
   process.env.DOCKER_CONFIG = path.join(scratch, 'docker');
+  process.env.NSBOX_CERTS_DIR = path.join(scratch, 'certs.d');
   process.env.HTTPS_PROXY = process.env.HTTP_PROXY = process.env.ALL_PROXY = 'http://127.0.0.1:9';
   process.env.NO_PROXY = '127.0.0.1,localhost';
   let roots = 0;

@@ -1,14 +1,11 @@
 // The image commands end to end: load, images, run IMAGE (and the `--` rule), ps's IMAGE column,
-// inspect, tag, save, rmi, prune; bad input → one line naming the reference, exit 125; rootless refused.
+// inspect, tag, save, rmi, prune; bad input → one line naming the reference, exit 125 (rootless: rootless.test.ts).
 // CI budget: ~15 s.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import test from 'ava';
 
 import { cliArgv, runCli } from '../helpers/cli.js';
-import { AS_NOBODY, nobodyCannotRun } from '../helpers/nobody.js';
 import { needsRoot } from '../helpers/privileged.js';
 import { box, layeredImage } from './helpers.js';
 
@@ -77,20 +74,6 @@ test('bad input: one line naming the reference or file, exit 125', async (t) => 
   t.regex((await cli(['load'])).stderr, /-i FILE/);
   t.is((await cli(['rmi', 'localhost/nope:1'])).code, 125);
   t.is((await cli(['run', '--rm', '--rootfs', '/', 'no-such-command', 'x'])).code, 127, 'with --rootfs the operands are a command');
-});
-
-test('rootless: images are refused with a clear error', async (t) => {
-  if (!needsRoot(t)) return;
-  const why = nobodyCannotRun();
-  if (why) return t.fail(`cannot run the CLI as nobody from this checkout: ${why}`);
-  const store = mkdtempSync(path.join(tmpdir(), 'nsbox-img-nobody-'));
-  t.teardown(() => rmSync(store, { recursive: true, force: true }));
-  const { chownSync } = await import('node:fs');
-  chownSync(store, 65534, 65534);
-  const img = layeredImage();
-  const r = await runCli(['load', '-i', img.ociArchive], { prefix: AS_NOBODY, env: { ...process.env, NSBOX_STORE: store, HOME: store } });
-  t.is(r.code, 125);
-  t.regex(r.stderr, /ERR_ROOTLESS_IMAGE: .*rootless images are not supported yet/);
 });
 
 test('run -d --rm IMAGE: the monitor removes the writable layer with the container', async (t) => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { Runtime } from '../../ts/src/index.js';
-import { busyboxImage, chardev, dir, file, hardlink, opaque, setuid, symlink, whiteout, type ImageRunConfig, type OciImage } from '../helpers/oci-image.js';
+import { busyboxImage, chardev, dir, file, hardlink, opaque, raw, setuid, symlink, whiteout, type ImageRunConfig, type OciImage, type TarEntry } from '../helpers/oci-image.js';
 
 export interface Box {
   /** The image store's root. */
@@ -60,4 +60,22 @@ export function layeredImage(config: ImageRunConfig = {}, tag = 'layers'): OciIm
 export function storeNames(store: string): string[] {
   const p = path.join(store, 'index.json');
   return existsSync(p) ? Object.keys((JSON.parse(readFileSync(p, 'utf8')) as { names?: Record<string, string> }).names ?? {}).sort() : [];
+}
+
+/** A fixed path (the image is cached by its bytes), checked to stay absent. */
+export const ABSOLUTE = '/nsbox-test-absolute-marker';
+
+/** Each attack aims at `<base>/outside/marker` (the store is `<base>/store`, a layer unpacks in `store/tmp/layer-…`). */
+export function attacks(outside: string): Array<[string, TarEntry[], RegExp]> {
+  return [
+    ['dot-dot', [raw(file('../../../outside/marker', 'pwned'))], /"\.\.\/\.\.\/\.\.\/outside\/marker": refused: path contains "\.\."/],
+    ['absolute', [raw(file(ABSOLUTE, 'pwned'))], /refused: absolute path/],
+    ['through a symlink', [symlink('evil', outside), raw(file('evil/marker', 'pwned'))], /"evil\/marker": refused: path goes through the symlink "evil"/],
+    ['symlink to a relative escape', [symlink('up', '../../..'), raw(file('up/outside/marker', 'pwned'))], /refused: path goes through the symlink "up"/],
+    ['hard link out', [raw(hardlink('hl', `../../../outside/target`))], /"hl": refused: path contains "\.\."/],
+    ['hard link through a symlink', [symlink('evil', outside), raw(hardlink('hl', 'evil/target'))], /"hl": refused: path goes through the symlink "evil"/],
+    ['overlay xattr', [dir('d'), file('d/f', 'x', { xattrs: { 'trusted.overlay.redirect': '/etc' } })], /overlayfs's own attribute "trusted\.overlay\.redirect"/],
+    // Rootless stores mount with userxattr, where overlayfs obeys user.overlay.*: refused the same.
+    ['user overlay xattr', [dir('d', { xattrs: { 'user.overlay.opaque': 'y' } })], /overlayfs's own attribute "user\.overlay\.opaque"/],
+  ];
 }

@@ -3,10 +3,10 @@
  * auth from an htpasswd file, and bearer tokens from a token server of the test's own (the
  * WWW-Authenticate challenge flow Docker Hub uses). login checks and stores credentials 0600, logout
  * forgets them, a docker credential helper is asked through its real protocol, wrong passwords and
- * anonymous pushes are refused naming the registry, push uploads what the registry lacks.
+ * anonymous pushes are refused naming the registry, push mounts what the registry has in another repository.
  * CI budget: ~15 s (two registries, two skopeo pushes).
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import test from 'ava';
@@ -97,7 +97,7 @@ test.serial("docker's config.json: a credential helper is asked (its real protoc
   }
 });
 
-test.serial('bearer tokens: anonymous pull, wrong password refused, login, push what the registry lacks', async (t) => {
+test.serial('bearer tokens: anonymous pull, wrong password refused, login, push mounting from the pulled repository', async (t) => {
   if (!needsRoot(t)) return;
   const ref = `${bearer.host}/nsbox/busybox:latest`;
   const root = newRoot();
@@ -121,8 +121,19 @@ test.serial('bearer tokens: anonymous pull, wrong password refused, login, push 
   t.is(cli.code, 0, cli.stderr);
   const lines = cli.stdout.trim().split('\n');
   t.is(lines[0], `The push refers to repository [${bearer.host}/nsbox/pushed]`);
-  t.true(lines.some((l) => /: Pushed$/.test(l)), cli.stdout);
+  // Pulled from nsbox/busybox of this registry: every layer is mounted from there (the token now also
+  // carries repository:nsbox/busybox:pull), nothing uploaded (uploads: registry-push.test.ts).
+  t.is(lines.filter((l) => l.endsWith(': Mounted from nsbox/busybox')).length, image.layers.length, cli.stdout);
   t.is(lines.at(-1), `1: digest: ${image.manifestDigest} size: ${image.manifestSize}`);
+  // A source the credentials may not pull from (the token server grants nothing on nsbox/secret): the
+  // registry refuses the mount's scope, and the push uploads that layer instead of failing.
+  const top = image.layers.at(-1)!.digest;
+  appendFileSync(path.join(root, 'sources', top.slice(7)), `${bearer.host}/nsbox/secret\n`);
+  const third = `${bearer.host}/nsbox/pushed3:1`;
+  await tagImage(r.reference, third, { store: root });
+  const up = await runCli(['push', third], { env });
+  t.is(up.code, 0, up.stderr);
+  t.true(up.stdout.includes(`${top.slice(7, 19)}: Pushed`), up.stdout);
   const again = await push(target, { store: root });
   t.is(again.digest, image.manifestDigest, 'a second push finds every blob there');
   const back = await pull(target, { store: newRoot() });

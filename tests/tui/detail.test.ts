@@ -51,14 +51,44 @@ test('Network tab for a container without endpoints explains why', async (t) => 
   await m.waitFor(has("shares the host's network namespace"));
 });
 
-test('Network tab of a rootless container draws tap ⇄ helper ⇄ host, and says when the helper died', async (t) => {
+test('Network tab of a rootless container draws tap (eth0 as read from its netns) ⇄ helper ⇄ host, and says when the helper died', async (t) => {
   const api = new FakeApi({ containers: 1 });
   const c = first(api);
-  c.networkHelper = { helper: 'pasta', pid: 4242, running: true };
-  const m = mount(t, api, { initial: { view: 'detail', tab: 'network', selectedId: c.summary.id } });
-  t.regex(await m.waitFor(has('pasta')), /netns: tap ⇄ pasta \(pid 4242 running\) ⇄ host sockets/);
-  c.networkHelper = { helper: 'pasta', pid: 4242, running: false, exit: 'killed by SIGKILL' };
-  t.true((await m.waitFor(has('network down'))).includes('killed by SIGKILL: network down'));
+  c.networkHelper = {
+    helper: 'pasta', pid: 4242, running: true, gateway: '192.0.2.254', dns: '169.254.1.1',
+    interfaces: [
+      { name: 'lo', index: 1, mac: '00:00:00:00:00:00', mtu: 65536, addresses: ['127.0.0.1/8'] },
+      { name: 'h0', index: 2, mac: '6a:1b:2c:3d:4e:5f', mtu: 65520, addresses: ['192.0.2.1/24', 'fe80::681b:2cff:fe3d:4e5f/64'] },
+    ],
+    ports: [{ hostIp: null, hostPort: 8080, containerPort: 80, protocol: 'tcp' }, { hostIp: '127.0.0.1', hostPort: 9998, containerPort: 9999, protocol: 'udp' }],
+    hostLoopback: false, icmp: { allowed: true },
+  };
+  const m = mount(t, api, { size: { columns: 110, rows: 30 }, initial: { view: 'detail', tab: 'network', selectedId: c.summary.id } });
+  const f = await m.waitFor(has('pasta'));
+  const row = f.split('\n').find((l) => l.includes('h0 #2'))!;
+  t.truthy(row, f);
+  // Left to right on one row: the container's tap ⇄ the helper ⇄ the host.
+  t.true(row.indexOf('h0 #2 192.0.2.1/24') < row.indexOf('═tap═') && row.indexOf('═tap═') < row.indexOf('pasta') && row.indexOf('pasta') < row.indexOf('host'), row);
+  for (const s of ['6a:1b:2c:3d:4e:5f mtu 65520', 'fe80::681b', 'via 192.0.2.254', 'dns 169.254.1.1', 'pid 4242', 'running',
+    '*:8080 → 80/tcp', '127.0.0.1:9998 → 9999/udp', 'loopback hidden', 'ICMP on']) t.true(f.includes(s), `${s} in\n${f}`);
+  t.false(f.includes('127.0.0.1/8'), 'lo is left out');
+  c.networkHelper = { ...c.networkHelper, running: false, exit: 'killed by SIGKILL' };
+  t.true((await m.waitFor(has('network down'))).includes('network down: killed by SIGKILL'));
+});
+
+test('Network tab of a rootless container at 80 columns: ICMP off explained, host loopback asked for, interfaces unread', async (t) => {
+  const api = new FakeApi({ containers: 1 });
+  const c = first(api);
+  c.networkHelper = {
+    helper: 'slirp4netns', pid: 77, running: true, ports: [], hostLoopback: true, insideError: 'the container is exited',
+    icmp: { allowed: false, reason: 'net.ipv4.ping_group_range is "1 0", which includes none of the user\'s groups (1000)' },
+  };
+  const m = mount(t, api, { size: { columns: 80, rows: 30 }, initial: { view: 'detail', tab: 'network', selectedId: c.summary.id } });
+  const f = await m.waitFor(has('slirp4netns'));
+  for (const s of ['unread: the container', 'no published ports', 'loopback reachable', 'ICMP off', 'ping_group_range is "1 0"']) {
+    t.true(f.includes(s), `${s} in\n${f}`);
+  }
+  t.false(f.includes('─sockets─'), 'narrower than 100 columns: short links, so the boxes keep their lines');
 });
 
 test('Network tab of a container on a rootless user-defined network draws eth0 ═veth═ bridge ⇄ holder', async (t) => {

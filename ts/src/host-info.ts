@@ -8,6 +8,7 @@ import { accessSync, constants, existsSync, readFileSync, realpathSync, statSync
 import os from 'node:os';
 import path from 'node:path';
 
+import { icmpAvailability } from './lifecycle/network-helper.js';
 import { defaultRoot, listStates } from './lifecycle/state.js';
 import { nativeCoreVersion } from './native.js';
 import { listNetworks } from './network/api.js';
@@ -60,7 +61,10 @@ export interface HostInfo {
   seccomp: { kernel: boolean; actions: string[]; libseccomp: string | null };
   /** `usable`: `nft list tables` worked (root only; null when not tried). */
   nftables: { nft: string | null; version: string | null; usable: boolean | null };
-  tun: { path: string; present: boolean; mode: string | null };
+  /** `usable`: the caller can open it read-write (pasta and slirp4netns must). */
+  tun: { path: string; present: boolean; mode: string | null; usable: boolean };
+  /** net.ipv4.ping_group_range and whether it lets the caller's groups open ping sockets (a rootless container's ICMP). */
+  icmp: { range: string | null; allowed: boolean };
   roots: { state: string; networks: string; leases: string };
   containers: { total: number; running: number; paused: number; stopped: number } | null;
   networks: number | null;
@@ -261,9 +265,17 @@ function features(i: Omit<HostInfo, 'features'>): HostFeature[] {
     remedy: nt.nft ? 'the kernel refuses nftables: `sudo modprobe nf_tables`' : 'published ports (-p) and network isolation rules are written with nft: `sudo apt-get install nftables`',
   });
   f.push({
-    name: '/dev/net/tun', ok: i.tun.present, detail: i.tun.present ? i.tun.mode ?? '' : 'missing',
-    remedy: 'user-mode networking (slirp4netns, pasta) opens it: `sudo modprobe tun` (or `sudo mknod -m 0666 /dev/net/tun c 10 200`)',
+    name: '/dev/net/tun', ok: i.tun.present && (i.host.root || i.tun.usable), detail: i.tun.present ? `${i.tun.mode ?? ''}${i.tun.usable ? '' : `, not openable by uid ${i.host.uid}`}` : 'missing',
+    remedy: i.tun.present
+      ? 'rootless networking (pasta, slirp4netns) opens it: `sudo chmod 0666 /dev/net/tun` (Debian\'s default; keep it with a udev rule KERNEL=="tun", MODE="0666")'
+      : 'user-mode networking (slirp4netns, pasta) opens it: `sudo modprobe tun` (or `sudo mknod -m 0666 /dev/net/tun c 10 200`)',
   });
+  if (!i.host.root) {
+    f.push({
+      name: 'ICMP from rootless containers', ok: i.icmp.allowed, detail: `net.ipv4.ping_group_range ${i.icmp.range ?? 'unreadable'}`,
+      remedy: 'pasta and slirp4netns forward ping through ping sockets, which this range denies to your groups: `sudo sysctl -w net.ipv4.ping_group_range="0 2147483647"` (and in /etc/sysctl.d/ to keep it)',
+    });
+  }
   return f.map((x) => (x.ok ? { name: x.name, ok: true, detail: x.detail } : x));
 }
 
@@ -304,10 +316,12 @@ export async function hostInfo(o: HostInfoOptions = {}): Promise<HostInfo> {
   const status = read('/proc/self/status') ?? '';
   const filesystems = read('/proc/filesystems') ?? '';
   const overlayKernel = /\toverlay$/m.test(filesystems) || existsSync('/sys/module/overlay');
-  let tun: HostInfo['tun'] = { path: '/dev/net/tun', present: false, mode: null };
+  let tun: HostInfo['tun'] = { path: '/dev/net/tun', present: false, mode: null, usable: false };
   try {
-    tun = { path: '/dev/net/tun', present: true, mode: modeString(statSync('/dev/net/tun').mode) };
-  } catch { /* missing */ }
+    tun = { path: '/dev/net/tun', present: true, mode: modeString(statSync('/dev/net/tun').mode), usable: false };
+    accessSync('/dev/net/tun', constants.R_OK | constants.W_OK);
+    tun.usable = true;
+  } catch { /* missing, or not openable */ }
   const info: Omit<HostInfo, 'features'> = {
     versions: {
       nsbox: version, core, runtime: runtimeVersion?.split('\n')[0] ?? null, runtimePath: rt,
@@ -334,6 +348,7 @@ export async function hostInfo(o: HostInfoOptions = {}): Promise<HostInfo> {
     },
     nftables: { nft: nft || null, version: nftVersion?.split('\n')[0] ?? null, usable: nftTables === undefined ? null : nftTables !== null },
     tun,
+    icmp: (({ range, allowed }) => ({ range, allowed }))(icmpAvailability('pasta', [gid, ...(process.getgroups?.() ?? [])])),
     roots: {
       state: stateRoot,
       networks: netRoot ? path.join(netRoot, 'networks') : '/var/lib/nsbox/networks',

@@ -24,3 +24,4 @@ export * from './registry/index.js';
 export * from './lifecycle/index.js';
 export { hostInfo, subordinateRanges, type HostInfo, type HostFeature, type HostInfoOptions, type IdRange } from './host-info.js';
 export * from './images/index.js';
+export * from './learn/index.js';

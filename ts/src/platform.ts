@@ -112,5 +112,8 @@ export function loadAddon<T>(): T {
     if (isCheckout()) throw e;
     throw new UnsupportedPlatformError({ code: 'ERR_UNSUPPORTED_PLATFORM', op: 'load addon', path: file, errno: null, message: `${(e as Error).message}. ${BUILD_FROM_SOURCE}` });
   }
+  // A rootless image store with subordinate ids has nsbox-runtime unpack and remove its files in a
+  // user namespace (the addon never makes one): it is told which runtime once, here.
+  (addon as { imageSetRuntime?: (p: string) => void }).imageSetRuntime?.(runtimePath());
   return addon as T;
 }

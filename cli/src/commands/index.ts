@@ -14,6 +14,7 @@ import { addImageCommand, addImagesCommand, addLoadCommand, addRmiCommand, addSa
 import { addInfoCommand } from './info.js';
 import { addInspectCommand } from './inspect.js';
 import { addLoginCommands } from './login.js';
+import { addLearnCommand } from './learn.js';
 import { addLogsCommand } from './logs.js';
 import { addNetworkCommand } from './network.js';
 import { addNsCommand } from './ns.js';
@@ -43,6 +44,7 @@ export const COMMANDS: CommandEntry[] = [
   { names: ['ns'], add: addNsCommand },
   { names: ['network'], add: addNetworkCommand },
   { names: ['tui'], add: addTuiCommand },
+  { names: ['learn'], add: addLearnCommand },
   { names: ['info'], add: addInfoCommand },
   { names: ['ps'], add: addPsCommand },
   { names: ['logs'], add: addLogsCommand },

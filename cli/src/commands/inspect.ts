@@ -30,7 +30,9 @@ export function addInspectCommand(program: Command): void {
           Dead: s.status === 'dead', Pid: s.status === 'running' || s.status === 'paused' ? s.pid ?? 0 : 0, ExitCode: s.exitCode ?? 0,
           StartedAt: s.startedAt ?? '', FinishedAt: s.finishedAt ?? '',
         };
-        out.push({ ...s, State, resources: { ...limits, rlimits: cfg?.process?.rlimits ?? [] }, security: c.security(), config });
+        // A rootless container's helper, with what is true now inside its netns (its tap device).
+        const networkHelper = s.networkHelper ? await c.networkHelper() : null;
+        out.push({ ...s, networkHelper, State, resources: { ...limits, rlimits: cfg?.process?.rlimits ?? [] }, security: c.security(), config });
       });
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     });

@@ -1,8 +1,10 @@
 /** `nsbox tui`: the only path that loads the TUI, so other commands start without ink or react. */
 import type { Command } from 'commander';
 
+import type { RunTuiOptions } from '../tui/index.js';
+
 interface TuiModule {
-  runTui(): Promise<number>;
+  runTui(options?: RunTuiOptions): Promise<number>;
 }
 
 /**
@@ -11,7 +13,7 @@ interface TuiModule {
  * a real terminal must draw every frame, wherever the shell's variables came from, so ink is
  * imported with those variables neutralised, and they are put back right after.
  */
-async function importInteractive(): Promise<TuiModule> {
+export async function importInteractive(): Promise<TuiModule> {
   const keys = ['CI', 'CONTINUOUS_INTEGRATION'] as const;
   const saved = keys.map((k) => [k, process.env[k]] as const);
   if (process.stdin.isTTY && process.stdout.isTTY) for (const k of keys) if (k in process.env) process.env[k] = 'false';

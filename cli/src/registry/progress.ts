@@ -38,6 +38,8 @@ interface Row {
   state: string;
   current: number;
   total: number;
+  /** The repository a push mounted the layer from. */
+  from?: string;
 }
 
 /** Layer rows; `exists` for push is docker's "Layer already exists". */
@@ -54,8 +56,9 @@ export class ProgressPrinter {
     private readonly push = false,
   ) {}
 
-  private word(state: string): string {
+  private word(state: string, from?: string): string {
     if (this.push && state === 'exists') return 'Layer already exists';
+    if (state === 'mounted') return `Mounted from ${from ?? 'another repository'}`;
     return WORDS[state] ?? state;
   }
 
@@ -67,10 +70,10 @@ export class ProgressPrinter {
     if (!this.layers.has(e.digest)) return;
     const prev = this.rows.get(e.digest);
     // Pushes announce layers only once they start; pulls list them all as waiting first.
-    const row: Row = { id: shortId(e.digest), state: e.state, current: e.current, total: e.total };
+    const row: Row = { id: shortId(e.digest), state: e.state, current: e.current, total: e.total, from: e.from };
     this.rows.set(e.digest, row);
     if (!this.tty) {
-      if (prev?.state !== e.state && !(e.state === 'downloading' || e.state === 'pushing')) this.out.write(`${row.id}: ${this.word(e.state)}\n`);
+      if (prev?.state !== e.state && !(e.state === 'downloading' || e.state === 'pushing')) this.out.write(`${row.id}: ${this.word(e.state, e.from)}\n`);
       return;
     }
     this.timer ??= setTimeout(() => this.draw(), 100);
@@ -80,7 +83,7 @@ export class ProgressPrinter {
     if (r.state === 'downloading' || r.state === 'pushing') {
       return `${r.id}: ${this.word(r.state)} ${bar(r.current, r.total)}  ${humanSize(r.current)}/${humanSize(r.total)}`;
     }
-    return `${r.id}: ${this.word(r.state)}`;
+    return `${r.id}: ${this.word(r.state, r.from)}`;
   }
 
   private draw(): void {

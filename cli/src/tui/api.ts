@@ -1,6 +1,6 @@
-import type { HostInfo } from 'nsbox';
+import type { HostInfo, LearnStep } from 'nsbox';
 
-export type { HostInfo };
+export type { HostInfo, LearnStep };
 
 /**
  * The interface the dashboard is built on. Every method maps onto the public `nsbox` TS API
@@ -95,11 +95,32 @@ export interface ContainerDetail {
   hostname?: string;
   endpoints: Endpoint[];
   /** A rootless container's user-mode network helper (pasta, slirp4netns), when it has one. */
-  /** Rootless: its user-mode helper; on a rootless user-defined network also the network, address and bridge. */
-  networkHelper?: { helper: string; pid: number; running: boolean; exit?: string; network?: string; address?: string; bridge?: string };
+  networkHelper?: HelperInfo;
   processes: ProcessInfo[];
   /** What `nsbox inspect` prints for this container. */
   raw: unknown;
+}
+
+/** A rootless container's network: its tap device ⇄ the helper ⇄ the host (the library's NetworkHelperDetail). */
+export interface HelperInfo {
+  helper: string;
+  pid: number;
+  running: boolean;
+  /** How the helper ended ("killed by SIGKILL"), once it has. */
+  exit?: string;
+  /** The container's interfaces as read from its netns (lo left out by the drawing). */
+  interfaces?: Array<{ name: string; index: number; mac: string | null; mtu: number | null; addresses: string[] }>;
+  gateway?: string | null;
+  dns?: string;
+  ports?: Array<{ hostIp: string | null; hostPort: number; containerPort: number; protocol: string }>;
+  hostLoopback?: boolean;
+  icmp?: { allowed: boolean; reason?: string };
+  /** Why the container's side could not be read. */
+  insideError?: string;
+  /** A rootless user-defined network (then `helper` is its holder): its name, the container's address, its bridge. */
+  network?: string;
+  address?: string;
+  bridge?: string;
 }
 
 export interface LogLine { stream: 'stdout' | 'stderr'; time: string; line: string }
@@ -210,6 +231,8 @@ export interface DashboardApi {
   /** Runs an interactive shell in the container on the real terminal; resolves with its exit code. */
   execShell(id: string): Promise<number>;
   events(signal?: AbortSignal): AsyncIterable<DashboardEvent>;
+  /** Learn mode's steps, S1–S15 (the library's learnSteps()); the same objects on every call. */
+  learnSteps(): LearnStep[];
   /** Releases what the API holds (the dashboard calls it when it quits). */
   close?(): Promise<void>;
 }

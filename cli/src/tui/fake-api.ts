@@ -8,6 +8,7 @@ import {
   type Endpoint, type HostInfo, type HostNamespace, type ImageSummary, type PullProgress, type LogLine, type NamespaceInfo, type NetworkSummary, type NewContainerForm,
   type ProcessInfo, type StatsPoint,
 } from './api.js';
+import { FakeLearn } from './fake-learn.js';
 
 export interface FakeOptions {
   containers?: number;
@@ -42,6 +43,8 @@ export class FakeApi implements DashboardApi {
     { id: `sha256:${'a1'.repeat(32)}`, digest: `sha256:${'b2'.repeat(32)}`, names: ['docker.io/library/busybox:latest', 'localhost/box:1'], created: '2025-12-01T00:00:00Z', size: 2_150_000 },
     { id: `sha256:${'c3'.repeat(32)}`, digest: `sha256:${'d4'.repeat(32)}`, names: ['docker.io/library/alpine:3.20'], created: '2025-11-01T00:00:00Z', size: 3_620_000 },
   ];
+  /** Learn mode's fake steps (fake-learn.ts). */
+  readonly learn = new FakeLearn();
   /** Every mutating call, in order, for assertions. */
   readonly calls: string[] = [];
   /** The next call of this method rejects with this error. */
@@ -247,7 +250,8 @@ export class FakeApi implements DashboardApi {
     overlay: { kernel: true, inUserNamespace: true },
     seccomp: { kernel: true, actions: ['kill_process', 'errno', 'user_notif', 'allow'], libseccomp: '2.5.4' },
     nftables: { nft: null, version: null, usable: null },
-    tun: { path: '/dev/net/tun', present: true, mode: 'crw-rw-rw-' },
+    tun: { path: '/dev/net/tun', present: true, mode: 'crw-rw-rw-', usable: true },
+    icmp: { range: '0 2147483647', allowed: true },
     roots: { state: '/run/nsbox', networks: '/var/lib/nsbox/networks', leases: '/run/nsbox/leases' },
     containers: null,
     networks: null,
@@ -313,6 +317,7 @@ export class FakeApi implements DashboardApi {
     this.emit('remove', c);
   }
 
+  learnSteps() { return this.learn.steps; }
   async execShell(id: string): Promise<number> { await this.guard('execShell', id); this.get(id); return 0; }
 
   async *events(signal?: AbortSignal): AsyncIterable<DashboardEvent> {

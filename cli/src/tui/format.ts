@@ -78,3 +78,7 @@ export function bar(fraction: number, width: number): string {
   const full = clamp(Math.round(fraction * width), 0, width);
   return `${'█'.repeat(full)}${'░'.repeat(Math.max(0, width - full))}`;
 }
+
+/** One line safe to draw: tabs as spaces, no CR, NULs (a /proc cmdline) as spaces, other controls as `?`. */
+// eslint-disable-next-line no-control-regex
+export const printable = (l: string): string => l.replace(/\t/g, '  ').replace(/\r/g, '').replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\0' ? ' ' : '?'));

@@ -9,7 +9,9 @@ import tty from 'node:tty';
 import { render } from 'ink';
 import { createElement } from 'react';
 import { errorMessage, type DashboardApi } from './api.js';
+import type { ClaimId, Lang } from 'nsbox';
 import { App, type UiState } from './components/app.js';
+import { initialLearn } from './components/learn/learn-view.js';
 import type { Message } from './components/status-bar.js';
 
 export interface RunTuiOptions {
@@ -20,8 +22,12 @@ export interface RunTuiOptions {
   refreshMs?: number;
   /** State root for the real API (default: NSBOX_ROOT, else the runtime's default). */
   root?: string;
+  /** `nsbox learn`: open on the Learn view, at this step (default S1), in this language (default en). */
+  learn?: { step?: ClaimId; lang?: Lang };
 }
 
+/** Ways out that are not a key (^C in raw mode is one): each closes the API, i.e. ends the learn sessions. */
+const SIGNALS = ['SIGTERM', 'SIGHUP', 'SIGINT'] as const;
 const ENTER = '\x1b[?1049h\x1b[H\x1b[2J\x1b[?25l';
 const LEAVE = '\x1b[?25h\x1b[?1049l';
 
@@ -35,15 +41,25 @@ export async function runTui(opts: RunTuiOptions = {}): Promise<number> {
   let screen = false;
   const enter = (): void => { if (!screen) { stdout.write(ENTER); screen = true; } };
   const leave = (): void => { if (screen) { stdout.write(LEAVE); screen = false; } };
+  let signalled = false;
   const onSignal = (sig: NodeJS.Signals): void => {
+    // Listeners stay on (not `once`) until the close is done: ink's signal-exit re-raises a signal when
+    // it counts itself the only listener (it counts exit callbacks, not listeners), and that second
+    // delivery must land here, not kill us before api.close() has removed the learn sessions' containers.
+    if (signalled) return;
+    signalled = true;
+    // A hung-up terminal fails every write and read with EIO: nothing more to draw, no reason to crash.
+    stdout.on('error', () => {});
     leave();
-    void api.close?.().finally(() => process.exit(128 + (sig === 'SIGHUP' ? 1 : 15)));
+    const code = 128 + (sig === 'SIGHUP' ? 1 : sig === 'SIGINT' ? 2 : 15);
+    void (api.close?.() ?? Promise.resolve())
+      .catch((e: unknown) => { process.stderr.write(`nsbox: tui: ${errorMessage(e)}\n`); })
+      .finally(() => process.exit(code));
   };
   process.on('exit', leave);
-  process.once('SIGTERM', onSignal);
-  process.once('SIGHUP', onSignal);
+  for (const sig of SIGNALS) process.on(sig, onSignal);
 
-  let state: Partial<UiState> | undefined;
+  let state: Partial<UiState> | undefined = opts.learn ? { view: 'learn', learn: initialLearn(opts.learn) } : undefined;
   let notice: Message | undefined;
   try {
     for (;;) {
@@ -53,6 +69,7 @@ export async function runTui(opts: RunTuiOptions = {}): Promise<number> {
       // (libuv reopens the tty for its handle and dup2s it over our fd, so the fd stays ours to close.)
       const fd = opts.stdin ? -1 : openSync('/proc/self/fd/0', 'r');
       const stdin = opts.stdin ?? (new tty.ReadStream(fd) as NodeJS.ReadStream);
+      if (!opts.stdin) stdin.on('error', () => { /* EIO after a hangup: the signal handler takes it from here */ });
       enter();
       const instance = render(createElement(App, {
         api, refreshMs: opts.refreshMs, initial: state, notice,
@@ -82,8 +99,7 @@ export async function runTui(opts: RunTuiOptions = {}): Promise<number> {
   } finally {
     leave();
     process.off('exit', leave);
-    process.off('SIGTERM', onSignal);
-    process.off('SIGHUP', onSignal);
+    for (const sig of SIGNALS) process.off(sig, onSignal);
     await api.close?.().catch(() => {});
   }
 }

@@ -3,7 +3,7 @@
  * root, shared with `nsbox ps/logs/exec/stop/rm` and any other process.
  */
 import { readStats, StatsFiles, statsSample, type ContainerState, type Runtime, type RuntimeContainer, type StatsRead, type StatsSample } from 'nsbox';
-import type { ContainerDetail, ContainerStatus, ContainerSummary, DashboardEvent, LogLine, NewContainerForm, ProcessInfo, StatsPoint } from './api.js';
+import type { ContainerDetail, ContainerStatus, HelperInfo, ContainerSummary, DashboardEvent, LogLine, NewContainerForm, ProcessInfo, StatsPoint } from './api.js';
 import { NAMESPACE_KINDS } from './api.js';
 import type { ContainerBackend } from './backend.js';
 
@@ -28,12 +28,19 @@ export function detailOf(s: ContainerState): Partial<ContainerDetail> {
     uidMap: s.uidMap, gidMap: s.gidMap,
     timeOffsets: { monotonic: { secs: s.timeOffsets.monotonic, nanos: 0 }, boottime: { secs: s.timeOffsets.boottime, nanos: 0 } },
     cgroupPath: s.cgroups.find((c) => c.includes('/unified')) ?? s.cgroups.find((c) => !/\/(cpu|memory|pids|blkio|devices|freezer|cpuset|cpuacct|systemd)[,/]/.test(c)) ?? s.cgroups[0],
-    ...(s.networkHelper ? { networkHelper: { helper: s.networkHelper.helper, pid: s.networkHelper.pid, running: s.networkHelper.running, ...(s.networkHelper.exit ? { exit: s.networkHelper.exit } : {}),
-      ...(s.networkHelper.network ? { network: s.networkHelper.network, address: s.networkHelper.address, bridge: s.networkHelper.bridge } : {}) } } : {}),
+    ...(s.networkHelper ? { networkHelper: helperInfo(s.networkHelper) } : {}),
     endpoints: s.endpoints.map((e) => ({
       network: e.network, bridge: e.bridge ?? '?', gateway: e.gateway ?? '?', hostVeth: e.hostVeth ?? '?',
       ...(e.hostIfindex === undefined ? {} : { hostIfindex: e.hostIfindex }), containerIf: 'eth0', address: e.address ?? '?', mac: e.mac ?? '?',
     })),
+  };
+}
+
+function helperInfo(h: NonNullable<ContainerState['networkHelper']>): HelperInfo {
+  return {
+    helper: h.helper, pid: h.pid, running: h.running, ...(h.exit ? { exit: h.exit } : {}),
+    ...(h.ports ? { ports: h.ports } : {}), ...(h.hostLoopback === undefined ? {} : { hostLoopback: h.hostLoopback }),
+    ...(h.network ? { network: h.network, address: h.address, bridge: h.bridge } : {}),
   };
 }
 
@@ -111,7 +118,13 @@ export class LifecycleBackend implements ContainerBackend {
     const c = this.rt.get(ref);
     return { ...c.inspect(), security: c.security() };
   }
-  async details(ref: string): Promise<Partial<ContainerDetail>> { return detailOf(this.rt.get(ref).inspect()); }
+  async details(ref: string): Promise<Partial<ContainerDetail>> {
+    const c = this.rt.get(ref);
+    const d = detailOf(c.inspect());
+    // A rootless container's helper, with its tap device read from inside the container's netns.
+    const h = d.networkHelper ? await c.networkHelper().catch(() => null) : null;
+    return h ? { ...d, networkHelper: h } : d;
+  }
 
   async processes(ref: string): Promise<ProcessInfo[]> {
     return this.rt.get(ref).top().map((p) => ({ pidInside: p.nsPid ?? 0, pidHost: p.pid, ppidHost: p.ppid, user: String(p.uid), command: p.command }));

@@ -16,6 +16,7 @@
  *   hostInfo           hostInfo() (what `nsbox info` prints), for the same state root
  *   listImages, removeImage   listImages(), removeImage() (the image store, issue 12)
  *   pullImage                 pull() (registries, issue 12), its layer events summed into one line
+ *   learnSteps                learnSteps() (learn mode, issue 15), each run() tracked so close() ends its sessions
  *
  * The library is read through feature detection, so this file builds against any stage of it, and a
  * method whose part is missing rejects with NotAvailableError naming what it waits for.
@@ -27,8 +28,9 @@ import {
   type HostInfo, type ImageSummary, type PullProgress, type NetworkSummary, type NewContainerForm, type ProcessInfo, type StatsPoint,
 } from './api.js';
 import { cgroupPath, cgroupUsage, hostNsIds, idMap, nsIds, processesInPidNs, scanNamespaces, timeOffsets } from './procfs.js';
-import type { Runtime } from 'nsbox';
+import type { LearnStep, Runtime } from 'nsbox';
 import type { ContainerBackend } from './backend.js';
+import { LearnSessions } from './learn-sessions.js';
 import { LifecycleBackend } from './lifecycle-backend.js';
 import { SessionRuntime, type SpawnFn } from './session-runtime.js';
 
@@ -41,6 +43,7 @@ interface Library {
   hostInfo?: (o?: { root?: string }) => Promise<HostInfo>;
   listImages?: () => Promise<Array<{ id: string; digest: string; names: string[]; created: string | null; size: number }>>;
   removeImage?: (ref: string, o?: { force?: boolean }) => Promise<unknown>;
+  learnSteps?: () => LearnStep[];
   pull?: (ref: string, o: { onProgress: (e: PullEvent) => void; signal?: AbortSignal }) => Promise<{ reference: string; digest: string }>;
 }
 type PullEvent =
@@ -58,6 +61,8 @@ const NEEDS_LIFECYCLE = 'the lifecycle API (Runtime.list and friends, issue 4)';
 export class RealApi implements DashboardApi {
   private readonly backend?: ContainerBackend;
   private readonly lib: Library;
+  private readonly learn = new LearnSessions();
+  private steps?: LearnStep[];
   private readonly cpu = new Map<string, { usec: number; at: number }>();
   private readonly root?: string;
 
@@ -239,5 +244,16 @@ export class RealApi implements DashboardApi {
 
   async *events(signal?: AbortSignal): AsyncIterable<DashboardEvent> { yield* this.rt.events(signal); }
 
-  async close(): Promise<void> { await this.backend?.close(); }
+  learnSteps(): LearnStep[] {
+    if (typeof this.lib.learnSteps !== 'function') throw new NotAvailableError('learn', 'learnSteps() in the library (issue 15)');
+    this.steps ??= this.learn.wrap(this.lib.learnSteps());
+    return this.steps;
+  }
+
+  /** Ends the learn sessions (their containers) and the backend, each even when the other fails. */
+  async close(): Promise<void> {
+    const [learn, backend] = await Promise.allSettled([this.learn.closeAll(), this.backend?.close()]);
+    if (learn.status === 'rejected') throw learn.reason;
+    if (backend.status === 'rejected') throw backend.reason;
+  }
 }

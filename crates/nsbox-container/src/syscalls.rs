@@ -240,6 +240,7 @@ pub fn pass_fds(preserve: u32) {
 
 const FSOPEN_CLOEXEC: u32 = 1;
 const FSMOUNT_CLOEXEC: u32 = 1;
+const FSCONFIG_SET_FLAG: u32 = 0;
 const FSCONFIG_SET_STRING: u32 = 1;
 const FSCONFIG_CMD_CREATE: u32 = 6;
 
@@ -254,6 +255,14 @@ pub fn fsconfig_string(fs: &OwnedFd, key: &str, value: &str) -> Result<(), Errno
     let (k, v) = (cstr(key)?, cstr(value)?);
     // SAFETY: fs is a context descriptor we own; k and v outlive the call.
     let ret = unsafe { libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), FSCONFIG_SET_STRING, k.as_ptr(), v.as_ptr(), 0) };
+    Errno::result(ret).map(drop)
+}
+
+/// A flag option without a value (overlayfs's `userxattr`).
+pub fn fsconfig_flag(fs: &OwnedFd, key: &str) -> Result<(), Errno> {
+    let k = cstr(key)?;
+    // SAFETY: fs is a context descriptor we own; k outlives the call; a flag takes no value.
+    let ret = unsafe { libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), FSCONFIG_SET_FLAG, k.as_ptr(), std::ptr::null::<libc::c_void>(), 0) };
     Errno::result(ret).map(drop)
 }
 

@@ -40,4 +40,13 @@ pub trait BlobSink: Send + Sync {
     fn unpack_layer(&self, digest: &Digest, media_type: &str) -> Result<Digest, SinkError>;
     /// Points a normalized reference (`docker.io/library/alpine:latest`) at a stored manifest.
     fn tag(&self, reference: &str, manifest: &Digest) -> Result<(), SinkError>;
+    /// Records that a registry repository (`host/name`) holds this blob (a later push may mount it
+    /// from there). A hint: sinks that keep no such record ignore it.
+    fn note_source(&self, _digest: &Digest, _repository: &str) -> Result<(), SinkError> {
+        Ok(())
+    }
+    /// Repositories (`host/name`) the blob is known to exist in.
+    fn sources(&self, _digest: &Digest) -> Vec<String> {
+        Vec::new()
+    }
 }

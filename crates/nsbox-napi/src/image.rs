@@ -54,6 +54,13 @@ fn task<T: serde::Serialize>(
     AsyncTask::new(ImageTask { store, op, subject: subject.to_owned(), run: Some(run) })
 }
 
+/// The runtime a rootless store with subordinate ids runs for the work it does in a user namespace
+/// (nsbox-image's store/helper.rs): the addon never makes one. Set once, when the addon loads.
+#[napi]
+pub fn image_set_runtime(path: String) {
+    nsbox_image::store::helper::set_runtime(PathBuf::from(path));
+}
+
 /// The store's root directory (the argument, NSBOX_STORE, /var/lib/nsbox or $XDG_DATA_HOME/nsbox).
 #[napi]
 pub fn image_store_root(store: Option<String>) -> String {

@@ -73,15 +73,22 @@ fn progress_fn(tsfn: Option<&Arc<ProgressTsfn>>) -> Option<registry::ProgressFn>
             Progress::Layer { digest, state, current, total } => json!({
                 "kind": "layer", "digest": digest.to_string(), "state": state.as_str(), "current": current, "total": total,
             }),
+            Progress::Mounted { digest, from, size } => json!({
+                "kind": "layer", "digest": digest.to_string(), "state": registry::LayerState::Mounted.as_str(),
+                "current": size, "total": size, "from": from,
+            }),
         };
         tsfn.call(v.to_string(), ThreadsafeFunctionCallMode::NonBlocking);
     }))
 }
 
-/// Options common to the calls: `{ store?, registriesConfig?, authFile?, platform? }`.
+/// Options common to the calls: `{ store?, registriesConfig?, authFile?, certsDir?, platform? }`.
 fn files(v: &Value) -> std::result::Result<(RegistriesConfig, AuthFiles), RegistryError> {
     let s = |k: &str| v.get(k).and_then(Value::as_str).map(PathBuf::from);
-    let cfg = RegistriesConfig::load(&s("registriesConfig").unwrap_or_else(RegistriesConfig::default_path))?;
+    let mut cfg = RegistriesConfig::load(&s("registriesConfig").unwrap_or_else(RegistriesConfig::default_path))?;
+    if let Some(dir) = s("certsDir") {
+        cfg.certs_dirs = vec![dir];
+    }
     let mut auth = AuthFiles::default();
     if let Some(p) = s("authFile") {
         auth.ours = p;
@@ -106,9 +113,6 @@ fn run(op: ImageOp) -> std::result::Result<Value, (&'static str, RegistryError)>
         ImageOp::Pull { reference, options, progress, cancel } => {
             // Bad input is refused before the store is opened (created) at all.
             nsbox_image::Reference::parse(&reference).map_err(|e| ("pull", e.into()))?;
-            // Refused before a byte is downloaded: the layers could not be unpacked anyway.
-            let root_only = |source: StoreError| RegistryError::Store { reference: reference.clone(), op: "unpack", digest: "its layers".into(), source: Box::new(source) };
-            nsbox_image::store::require_root("rootless pull").map_err(|e| ("pull", root_only(e)))?;
             let (config, auth) = files(&options).map_err(|e| ("pull", e))?;
             let platform = match options.get("platform").and_then(Value::as_str) {
                 Some(p) => Some(Platform::parse(p).map_err(|detail| ("pull", RegistryError::Unsupported { what: "platform".into(), detail }))?),

@@ -7,6 +7,7 @@
 
 mod cli;
 mod report;
+mod store_helper;
 
 use cli::{Cmd, Parsed};
 use nsbox_container::control::Control;
@@ -32,6 +33,10 @@ const USAGE: &str = "usage: nsbox-runtime [--root DIR] [--log FILE] [--log-forma
   net-helper CONFIG_JSON            (ours: keeps a rootless network helper for a container's lifetime)
   net-holder CONFIG_JSON            (ours: holds a rootless user's network namespace for its networks)
   rootless-net OP CONFIG_JSON       (ours: create|ls|inspect|rm|prune|attach|detach|holder, in that namespace)
+  net-inside PID                    (ours: the links, addresses and routes of PID's network namespace, JSON)
+  unpack-layer --store DIR --blob DIGEST --compression none|gzip|zstd
+  store-remove --store DIR PATH     (ours: a rootless image store's work in a user namespace with its maps)
+  populate-volume --store DIR --target PATH --dest DIR LAYER...
 
 runc's command line and process model: `create` leaves the container's process waiting for `start`
 on an exec fifo and exits (the caller reaps it; its stdio are the container's, or with
@@ -57,11 +62,20 @@ fn main() {
         if cmd == "net-holder" {
             std::process::exit(nsbox_net::rootless::holder::run(config));
         }
+        // Read-only, for inspect: joins the container's user and network namespaces (which only a
+        // single-threaded process may), so it is ours and not the addon's.
+        if cmd == "net-inside" {
+            std::process::exit(nsbox_net::rootless::inside::run(config));
+        }
     }
     if let [cmd, op, config] = args.as_slice() {
         if cmd == "rootless-net" {
             std::process::exit(nsbox_net::rootless::bridge::run(op, config));
         }
+    }
+    // The rootless image store's helpers (store_helper.rs), likewise ours only.
+    if let Some(cmd) = args.first().filter(|c| ["unpack-layer", "store-remove", "populate-volume"].contains(&c.as_str())) {
+        std::process::exit(store_helper::run(cmd, &args[1..]));
     }
     std::process::exit(dispatch(&args));
 }

@@ -1,34 +1,15 @@
 /**
- * Rootless networking (issue #13) as `nobody`, in the throwaway namespace playing the host: a veth
- * pair h0/h1 is "the host's network" (h0 192.0.2.1 and 192.0.2.9, h1 192.0.2.254 the gateway;
- * pasta gives the container h0's first address, so the test server listens on the second). The tun
- * device is /dev/net/tun on a tmpfs of this mount namespace (mode 0666), the machine's own node
- * untouched (it is 0600 here). State lives under an XDG_RUNTIME_DIR of nobody's on a tmpfs, /tmp is
- * a tmpfs of this namespace too (for the no-XDG_RUNTIME_DIR fallback).
+ * Rootless networking (issue #13) as `nobody`, in the throwaway namespace playing the host
+ * (rootless-host.ts says how it is built).
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { report, sh, until } from './common.js';
+import { AS_NOBODY, cli, liveProcs, NOBODY, setupHost, XDG } from './rootless-host.js';
 
-const CLI = fileURLToPath(new URL('../../../cli/dist/main.js', import.meta.url));
-const NOBODY = 65534;
-const AS_NOBODY = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
-
-for (const c of [
-  'ip link set lo up', 'ip link add h0 type veth peer name h1', 'ip addr add 192.0.2.1/24 dev h0', 'ip addr add 192.0.2.9/24 dev h0',
-  'ip addr add 192.0.2.254/24 dev h1', 'ip link set h0 up', 'ip link set h1 up', 'ip route add default via 192.0.2.254 dev h0',
-  'mount -t tmpfs -o mode=755 nsbox-test-tun /dev/net', 'mknod -m 666 /dev/net/tun c 10 200',
-  'mount -t tmpfs -o mode=1777 nsbox-test-tmp /tmp', 'mount -t tmpfs -o mode=755 nsbox-test-xdg /mnt',
-  // The host's resolver, as pasta reads it: the test's UDP listener on 192.0.2.9.
-  'echo nameserver 192.0.2.9 > /mnt/resolv.conf', 'mount --bind /mnt/resolv.conf /etc/resolv.conf',
-  // Ping sockets for pasta (this namespace's sysctl only).
-  'sysctl -qw net.ipv4.ping_group_range="0 2147483647"',
-]) execFileSync('sh', ['-c', c]);
-const XDG = '/mnt/xdg';
-mkdirSync(XDG, { mode: 0o700 });
-chownSync(XDG, NOBODY, NOBODY);
+setupHost();
 mkdirSync('/mnt/www');
 writeFileSync('/mnt/www/index.html', 'hello-from-host\n');
 
@@ -38,33 +19,9 @@ const servers: ChildProcess[] = [spawn('busybox', ['httpd', '-f', '-p', '192.0.2
 process.on('exit', () => servers.forEach((s) => s.kill('SIGKILL')));
 await until(() => sh('timeout 2 wget -qO- http://192.0.2.9:8000/').ok && sh('timeout 2 wget -qO- http://127.0.0.1:8001/').ok);
 
-type Cli = { code: number | null; stdout: string; stderr: string };
-function cli(args: string[], env: Record<string, string> = {}): Cli {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), process.execPath, CLI, ...args], {
-    encoding: 'utf8', timeout: 30_000, cwd: '/', env: { PATH: process.env.PATH!, HOME: '/nonexistent', XDG_RUNTIME_DIR: XDG, ...env },
-  });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  process.stderr.write(`nsbox ${args.slice(0, 4).join(' ')}: ${ms.toFixed(0)} ms\n`);
-  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
-
 /** Live (not zombie: this machine's PID 1 reaps nothing) processes whose command line names `tag`. */
 function live(tag: string): string[] {
   return liveProcs(tag).map((p) => p.name);
-}
-function liveProcs(tag: string): Array<{ pid: number; name: string; args: string }> {
-  const out: Array<{ pid: number; name: string; args: string }> = [];
-  for (const p of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-    try {
-      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-      const state = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]?.[0];
-      if (cmd.includes(tag) && state !== 'Z' && Number(p) !== process.pid) out.push({ pid: Number(p), name: cmd.split('\0')[0]!.split('/').pop()!, args: cmd });
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
 }
 const state = (id: string) => sh(`find ${XDG}/nsbox/run -name '${id}*'`).out.trim();
 const facts: Record<string, unknown> = {};

@@ -5,7 +5,7 @@
  */
 import { invalidSpec } from '../errors.js';
 import { nativeImageSync } from '../native.js';
-import type { ValidatedOptions } from '../options.js';
+import type { IdMapping, ValidatedOptions } from '../options.js';
 import type { Teardown } from '../hooks.js';
 import { applyImageConfig } from './config.js';
 import { isNamedNetwork } from '../network-options.js';
@@ -27,6 +27,11 @@ interface ContainerLayer {
   upperdir: string;
   workdir: string;
   rootfs: string;
+  /** A rootless store: its layers mark opaque directories with user.overlay.opaque. */
+  userxattr: boolean;
+  /** A rootless store with subordinate ids: the maps its layers were unpacked with. */
+  uidMap?: IdMapping[];
+  gidMap?: IdMapping[];
   config: { config?: ImageRunConfig };
 }
 
@@ -50,12 +55,16 @@ export function prepareImage(id: string, o: ValidatedOptions): PreparedImage {
     const cfg = layer.config.config ?? {};
     const options = applyImageConfig(o, cfg, { reference: o.image, lowerdirs: layer.lowerdirs, volumeDir: path.dirname(layer.upperdir), ...(o.store ? { store: o.store } : {}) });
     options.rootfs = layer.rootfs;
+    // Ownership in the layers is as these maps show it (a file of 1000 in the image is 1000 inside),
+    // unless the caller gave maps of its own.
+    if (layer.uidMap && !o.uidMap?.length) options.uidMap = layer.uidMap;
+    if (layer.gidMap && !o.gidMap?.length) options.gidMap = layer.gidMap;
     if (o.publishAll) {
       if (!isNamedNetwork(o.network)) throw invalidSpec('publishAll', `needs a named network (network: ${JSON.stringify(o.network ?? null)})`);
       options.ports = publishAll(o.image, cfg.ExposedPorts, o.ports);
     }
     const annotations: Record<string, string> = {
-      [ANNOTATION_OVERLAY]: JSON.stringify({ lowerdirs: layer.lowerdirs, upperdir: layer.upperdir, workdir: layer.workdir }),
+      [ANNOTATION_OVERLAY]: JSON.stringify({ lowerdirs: layer.lowerdirs, upperdir: layer.upperdir, workdir: layer.workdir, ...(layer.userxattr ? { userxattr: true } : {}) }),
       [ANNOTATION_IMAGE]: o.image,
       [ANNOTATION_IMAGE_DIGEST]: layer.image,
       [ANNOTATION_IMAGE_ID]: layer.imageId,

@@ -12,6 +12,7 @@ import { releaseEndpoints, unreleasedEndpoints } from './endpoints.js';
 import { releaseRootless } from '../network/rootless/release.js';
 import { startExec, type ExecOptions, type ExecProcess } from './exec.js';
 import { readLog, type LogEntry, type LogOptions } from './logs.js';
+import { inspectNetworkHelper, type NetworkHelperDetail } from './network-helper.js';
 import { readSecurityProfile, type SecurityProfile } from './security.js';
 import { readState, type ContainerState } from './state.js';
 import { readStats, sample, streamStats, type StatsOptions, type StatsSample } from './stats.js';
@@ -55,6 +56,14 @@ export class RuntimeContainer implements AsyncDisposable {
   security(): SecurityProfile | null {
     const s = this.inspect();
     return readSecurityProfile(this.root, this.id, s.status === 'running' || s.status === 'paused' ? s.pid : null);
+  }
+
+  /**
+   * A rootless container's user-mode network (pasta, slirp4netns): the helper, the container's
+   * interfaces read from its netns, published ports, host loopback, ICMP; null without a helper.
+   */
+  networkHelper(): Promise<NetworkHelperDetail | null> {
+    return inspectNetworkHelper(this.inspect());
   }
 
   /** Resolves when the container has ended: its exit code (and signal), as the monitor recorded. */

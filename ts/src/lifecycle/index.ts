@@ -10,6 +10,9 @@ export { type LogEntry, type LogOptions } from './logs.js';
 export { type LifecycleEvent, type EventOptions } from './events.js';
 export {
   defaultRoot, listStates, readState, resolveId,
-  type ContainerState, type ContainerStatus, type NamespaceState, type EndpointState, type MountState, type IdMapState, type ImageState,
+  type ContainerState, type ContainerStatus, type NamespaceState, type EndpointState, type MountState, type IdMapState, type ImageState, type NetworkHelperState,
 } from './state.js';
+export {
+  inspectNetworkHelper, icmpAvailability, type NetworkHelperDetail, type HelperInterface, type IcmpAvailability,
+} from './network-helper.js';
 export { ContainerNotFoundError, NameInUseError, ContainerStateError, BadSignalError, fromStderr } from './errors.js';

@@ -106,10 +106,18 @@ export interface NetworkHelperState {
   running: boolean;
   /** How the helper ended, e.g. "killed by SIGKILL". */
   exit?: string;
+  /** The container's first process, whose namespaces the helper serves. */
+  containerPid?: number;
+  /** The published ports the helper listens for (-p). */
+  ports?: Array<{ hostIp: string | null; hostPort: number; containerPort: number; protocol: 'tcp' | 'udp' }>;
+  /** Whether the host's loopback is reachable from the container (hostLoopback, pasta:--map-gw). */
+  hostLoopback?: boolean;
   /** A rootless user-defined network: its name, the container's address, and the holder's identity. */
   network?: string;
   address?: string;
   bridge?: string;
+  /** A rootless user-defined network: the name server its containers get (the holder's helper's). */
+  dns?: string;
   /** A rootless user-defined network whose holder lives but whose egress helper died: how it ended. */
   egressLost?: string;
   holderPid?: number;

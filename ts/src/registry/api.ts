@@ -30,7 +30,7 @@ function native(): RegistryBinding {
 
 function files(o: RegistryClientOptions & { platform?: string }): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const k of ['store', 'registriesConfig', 'authFile', 'platform'] as const) if (o[k] !== undefined) out[k] = o[k];
+  for (const k of ['store', 'registriesConfig', 'authFile', 'certsDir', 'platform'] as const) if (o[k] !== undefined) out[k] = o[k];
   return out;
 }
 

@@ -4,17 +4,22 @@
 export interface RegistryClientOptions {
   /** The image store's root (default NSBOX_STORE, else /var/lib/nsbox as root, $XDG_DATA_HOME/nsbox otherwise). */
   store?: string;
-  /** Mirrors and insecure registries, docker's daemon.json keys (default NSBOX_REGISTRIES_CONFIG, else /etc/nsbox/registries.json). */
+  /** Mirrors and insecure registries (`host[:port]` or CIDRs), docker's daemon.json keys (default NSBOX_REGISTRIES_CONFIG, else /etc/nsbox/registries.json). */
   registriesConfig?: string;
+  /**
+   * docker's certs.d layout: `DIR/HOST[:PORT]/` with `*.crt` CAs and a `client.cert`/`client.key` pair
+   * (default NSBOX_CERTS_DIR, else /etc/nsbox/certs.d, and $XDG_CONFIG_HOME/nsbox/certs.d when not root).
+   */
+  certsDir?: string;
   /** Credentials written by login (default $XDG_CONFIG_HOME/nsbox/auth.json or NSBOX_AUTH_FILE). */
   authFile?: string;
 }
 
-export type LayerState = 'waiting' | 'exists' | 'downloading' | 'extracting' | 'complete' | 'pushing' | 'pushed';
+export type LayerState = 'waiting' | 'exists' | 'downloading' | 'extracting' | 'complete' | 'pushing' | 'pushed' | 'mounted';
 
 export type ProgressEvent =
   | { kind: 'resolved'; reference: string; digest: string; layers: Array<{ digest: string; size: number }> }
-  | { kind: 'layer'; digest: string; state: LayerState; current: number; total: number };
+  | { kind: 'layer'; digest: string; state: LayerState; current: number; total: number; /** `mounted`: the repository it came from. */ from?: string };
 
 export interface PullOptions extends RegistryClientOptions {
   /** `os/arch[/variant]`; default this machine's. */

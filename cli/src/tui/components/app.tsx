@@ -14,13 +14,14 @@ import { ErrorBoundary } from './error-boundary.js';
 import { HelpOverlay } from './help-overlay.js';
 import { HostView } from './host-view.js';
 import { ImagesView } from './images-view.js';
+import { initialLearn, LearnView, type LearnState } from './learn/learn-view.js';
 import { NamespaceExplorer } from './namespace-explorer.js';
 import { NetworksView } from './networks-view.js';
 import { NewContainerFormView } from './new-container-form.js';
 import { StatusBar, type Message } from './status-bar.js';
 import { MAX_REASONS, TopBar, type View } from './top-bar.js';
 
-export interface UiState { view: View; selectedId?: string; tab: DetailTab; list: ListState }
+export interface UiState { view: View; selectedId?: string; tab: DetailTab; list: ListState; learn?: LearnState }
 export type ExitResult = { kind: 'quit' } | { kind: 'exec'; id: string; state: UiState };
 
 export interface AppProps {
@@ -45,6 +46,7 @@ export function App({ api, refreshMs = 1000, size, initial, onExec, clock = Date
   const [selectedId, setSelectedId] = useState(initial?.selectedId);
   const [tab, setTab] = useState<DetailTab>(initial?.tab ?? 'namespaces');
   const [list, setList] = useState<ListState>(initial?.list ?? { filter: '', editing: false, sort: 'name', desc: false });
+  const [learn, setLearn] = useState<LearnState>(() => initial?.learn ?? initialLearn());
   const [overlay, setOverlay] = useState<Overlay>();
   const [now, setNow] = useState(() => Math.floor(clock() / 1000));
   const containers = usePoll(() => api.listContainers(), refreshMs, 'containers');
@@ -60,7 +62,7 @@ export function App({ api, refreshMs = 1000, size, initial, onExec, clock = Date
   }, [api, containers.refresh]);
 
   const current = containers.data?.find((c) => c.id === selectedId);
-  const state = (): UiState => ({ view, selectedId, tab, list: { ...list, editing: false } });
+  const state = (): UiState => ({ view, selectedId, tab, list: { ...list, editing: false }, learn });
   const act = useCallback((what: 'stop' | 'kill' | 'pause' | 'unpause' | 'remove', id: string, name: string) => {
     if (what === 'stop') void run(`stopping ${name}…`, `stopped ${name}`, () => api.stop(id));
     else if (what === 'pause') void run(`pausing ${name}…`, `paused ${name}`, () => api.pause(id));
@@ -90,6 +92,7 @@ export function App({ api, refreshMs = 1000, size, initial, onExec, clock = Date
     else if (input === '3') setView('namespaces');
     else if (input === '4') setView('host');
     else if (input === '5') setView('images');
+    else if (input === '6') setView('learn');
     else if (key.escape) setView('containers');
     if (view !== 'containers' && view !== 'detail') return;
     if (input === 'n') { setOverlay('form'); return; }
@@ -119,6 +122,7 @@ export function App({ api, refreshMs = 1000, size, initial, onExec, clock = Date
   else if (view === 'networks') body = <NetworksView api={api} width={columns} height={bodyHeight} refreshMs={refreshMs * 2} />;
   else if (view === 'namespaces') body = <NamespaceExplorer api={api} width={columns} height={bodyHeight} refreshMs={refreshMs * 2} />;
   else if (view === 'images') body = <ImagesView api={api} width={columns} height={bodyHeight} refreshMs={refreshMs * 2} now={now} />;
+  else if (view === 'learn') body = <LearnView api={api} state={learn} onState={setLearn} onMessage={show} width={columns} height={bodyHeight} />;
   else if (view === 'host') body = <HostView api={api} width={columns} height={bodyHeight} refreshMs={refreshMs * 10} />;
   else {
     body = <ContainersView containers={containers.data} error={containers.error} list={list} onList={setList}

@@ -3,7 +3,7 @@ import { Box, Text } from 'ink';
 import { LAYER, useKeys } from '../hooks/use-keys.js';
 
 const KEYS: Array<[string, string]> = [
-  ['1 2 3 4 5', 'containers · networks · namespace explorer · host (nsbox info) · images'],
+  ['1 2 3 4 5 6', 'containers · networks · namespace explorer · host (nsbox info) · images · learn'],
   ['↑ ↓ PgUp PgDn g G', 'move; in tabs: scroll'],
   ['Enter', 'container details (namespace explorer: its processes)'],
   ['Esc', 'back / close'],
@@ -17,6 +17,7 @@ const KEYS: Array<[string, string]> = [
   ['e', 'exec a shell in the container (leaves the dashboard, returns after)'],
   ['l', 'logs of the selected container'],
   ['r', 'refresh now'],
+  ['Learn: ← → n p', 'step (the step left is closed) · Enter r run it · e your command in it · L English/中文'],
   ['?', 'this help'],
   ['q', 'quit (restores the terminal)'],
 ];

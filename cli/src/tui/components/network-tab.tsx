@@ -2,11 +2,12 @@
 import { Box, Text } from 'ink';
 import type { ContainerDetail } from '../api.js';
 import { EndpointDiagram } from './endpoint-diagram.js';
+import { HelperDiagram } from './helper-diagram.js';
 
 /** Every endpoint of the container as bridge → veth → eth0. */
-export function NetworkTab({ d, height }: { d: ContainerDetail; width: number; height: number }) {
+export function NetworkTab({ d, width, height }: { d: ContainerDetail; width: number; height: number }) {
   if (d.networkHelper?.network) return <RootlessBridgeDiagram h={d.networkHelper} container={d.summary.name} />;
-  if (d.networkHelper) return <HelperDiagram h={d.networkHelper} container={d.summary.name} />;
+  if (d.networkHelper) return <HelperDiagram h={d.networkHelper} container={d.summary.name} width={width} />;
   const shared = d.namespaces.find((n) => n.kind === 'net')?.shared;
   if (d.endpoints.length === 0) {
     return (
@@ -20,19 +21,6 @@ export function NetworkTab({ d, height }: { d: ContainerDetail; width: number; h
     <Box flexDirection="column">
       {d.endpoints.slice(0, fit).map((e) => <EndpointDiagram key={`${e.network}:${e.hostVeth}`} e={e} container={d.summary.name} />)}
       {d.endpoints.length > fit ? <Text dimColor>… {d.endpoints.length - fit} more endpoints (see Inspect)</Text> : null}
-    </Box>
-  );
-}
-
-/** Rootless: the container's tap device, the user-mode helper that carries it, the host's sockets. */
-function HelperDiagram({ h, container }: { h: NonNullable<ContainerDetail['networkHelper']>; container: string }) {
-  return (
-    <Box flexDirection="column">
-      <Text>
-        <Text bold>{container}</Text> netns: tap ⇄ <Text bold>{h.helper}</Text> (pid {h.pid}
-        {h.running ? <Text color="green"> running</Text> : <Text color="red"> {h.exit ?? 'ended'}: network down</Text>}) ⇄ host sockets
-      </Text>
-      <Text dimColor>rootless user-mode network: the host's address and routes copied in; published ports are the helper's sockets</Text>
     </Box>
   );
 }

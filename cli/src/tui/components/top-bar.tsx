@@ -2,8 +2,8 @@
 import { Box, Text } from 'ink';
 import type { Capabilities } from '../api.js';
 
-export type View = 'containers' | 'detail' | 'networks' | 'namespaces' | 'host' | 'images';
-const TABS: Array<[View, string]> = [['containers', '1 Containers'], ['networks', '2 Networks'], ['namespaces', '3 Namespaces'], ['host', '4 Host'], ['images', '5 Images']];
+export type View = 'containers' | 'detail' | 'networks' | 'namespaces' | 'host' | 'images' | 'learn';
+const TABS: Array<[View, string]> = [['containers', '1 Containers'], ['networks', '2 Networks'], ['namespaces', '3 Namespaces'], ['host', '4 Host'], ['images', '5 Images'], ['learn', '6 Learn']];
 
 /** Lines the capability notes may take at the top. */
 export const MAX_REASONS = 3;

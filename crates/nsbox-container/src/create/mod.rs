@@ -32,6 +32,7 @@ pub(crate) mod join;
 mod lo;
 pub mod sync;
 pub mod userns_parent;
+pub mod userns;
 
 use sync::{SyncError, SyncMsg, SyncSocket};
 

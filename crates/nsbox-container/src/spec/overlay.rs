@@ -3,7 +3,8 @@
 //! `{"lowerdirs": [top, …, bottom], "upperdir": DIR, "workdir": DIR}`; the overlay is mounted inside
 //! the container's own mount namespace (never on the host) and pivot_root'ed into. `upperdir`'s
 //! parent, when it holds `nsbox-layer` naming the container's id, is the container's writable layer:
-//! `delete` and `--rm` remove it.
+//! `delete` and `--rm` remove it. `"userxattr": true` (a rootless store, whose layers mark opaque
+//! directories with `user.overlay.opaque`) mounts it with overlayfs's `userxattr`.
 
 use std::path::PathBuf;
 
@@ -19,6 +20,12 @@ pub struct OverlayRoot {
     pub lowerdirs: Vec<PathBuf>,
     pub upperdir: PathBuf,
     pub workdir: PathBuf,
+    #[serde(default)]
+    pub userxattr: bool,
+    /// The container's uid and gid maps (from the spec, not the annotation): a rootless layer
+    /// written under subordinate ids is removed inside a user namespace with them.
+    #[serde(skip)]
+    pub id_maps: Option<(Vec<nsbox_core::idmap::IdMapping>, Vec<nsbox_core::idmap::IdMapping>)>,
 }
 
 pub fn overlay_root(annotations: &std::collections::HashMap<String, String>) -> Result<Option<OverlayRoot>, SpecError> {
@@ -49,6 +56,8 @@ mod tests {
     fn accepts_layers_and_refuses_the_rest() {
         let o = parse(r#"{"lowerdirs":["/s/l/b","/s/l/a"],"upperdir":"/s/c/u","workdir":"/s/c/w"}"#).unwrap().unwrap();
         assert_eq!(o.lowerdirs.len(), 2);
+        assert!(!o.userxattr);
+        assert!(parse(r#"{"lowerdirs":["/a"],"upperdir":"/u","workdir":"/w","userxattr":true}"#).unwrap().unwrap().userxattr);
         assert!(overlay_root(&Default::default()).unwrap().is_none());
         for bad in [
             r#"{"lowerdirs":[],"upperdir":"/u","workdir":"/w"}"#,

@@ -179,7 +179,10 @@ impl Plan {
             None => Resources::default(),
         };
         let annotations = spec.annotations().clone().unwrap_or_default();
-        let overlay = super::overlay::overlay_root(&annotations)?;
+        let overlay = super::overlay::overlay_root(&annotations)?.map(|mut o| {
+            o.id_maps = Some((uid_map.clone(), gid_map.clone()));
+            o
+        });
         if overlay.is_some() && !namespaces.contains(&NsKind::Mnt) {
             return Err(SpecError::new(format!("annotations.{}", super::ANNOTATION_OVERLAY), "needs a mount namespace (add mount to linux.namespaces)"));
         }

@@ -197,7 +197,7 @@ fn helper_get(name: &str, key: &str) -> Result<Option<Credentials>, RegistryErro
 pub fn login(files: &AuthFiles, cfg: &super::RegistriesConfig, server: &str, creds: &Credentials) -> Result<(), RegistryError> {
     let key = server_key(server);
     let registry = if key == HUB_KEY { DOCKER_HUB.to_owned() } else { key.clone() };
-    let mut client = super::transport::Client::new(cfg.endpoint(&registry), Some(creds.clone()), &registry, None);
+    let mut client = super::transport::Client::new(cfg.endpoint(&registry), Some(creds.clone()), &registry, None)?;
     client.check_login()?;
     files.store(server, creds)
 }

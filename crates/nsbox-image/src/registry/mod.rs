@@ -7,10 +7,12 @@
 //! registry announced), blobs by `put_blob`, layers' uncompressed digests against the config's diff_ids.
 
 pub mod auth;
+mod cidr;
 pub mod config;
 mod manifest;
 mod pull;
 mod push;
+mod tls;
 mod transport;
 
 use crate::digest::Digest;
@@ -38,6 +40,9 @@ pub enum Progress {
     Resolved { reference: String, digest: Digest, layers: Vec<(Digest, u64)> },
     /// One layer (or the config) moved on.
     Layer { digest: Digest, state: LayerState, current: u64, total: u64 },
+    /// A push mounted the blob from another repository of the registry (`from`: `team/base`), docker's
+    /// "Mounted from team/base"; its state is [`LayerState::Mounted`].
+    Mounted { digest: Digest, from: String, size: u64 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +54,8 @@ pub enum LayerState {
     Complete,
     Pushing,
     Pushed,
+    /// A push mounted the blob from another repository of the registry: nothing uploaded.
+    Mounted,
 }
 
 impl LayerState {
@@ -61,6 +68,7 @@ impl LayerState {
             Self::Complete => "complete",
             Self::Pushing => "pushing",
             Self::Pushed => "pushed",
+            Self::Mounted => "mounted",
         }
     }
 }
@@ -80,6 +88,8 @@ pub enum RegistryError {
     Unauthorized { reference: String, registry: String, detail: String },
     #[error("{reference}: registry {registry} refused {op}: HTTP {status}: {detail}")]
     Refused { reference: String, registry: String, op: String, status: u16, detail: String },
+    #[error("{reference}: registry {registry}: TLS certificate {detail} ({hint})")]
+    Certificate { reference: String, registry: String, detail: String, hint: String },
     #[error("{reference}: registry {registry} unreachable: {detail}")]
     Unreachable { reference: String, registry: String, detail: String },
     #[error("{reference}: {what} {expected} is corrupt: its content hashes to {actual}")]
@@ -114,6 +124,7 @@ impl RegistryError {
             Self::Unauthorized { .. } => "ERR_REGISTRY_UNAUTHORIZED",
             Self::Refused { .. } => "ERR_REGISTRY_REFUSED",
             Self::Unreachable { .. } => "ERR_REGISTRY_UNREACHABLE",
+            Self::Certificate { .. } => "ERR_REGISTRY_CERTIFICATE",
             Self::Corrupt { .. } => "ERR_DIGEST_MISMATCH",
             Self::Manifest { .. } | Self::Platform { .. } | Self::PlatformMismatch { .. } | Self::Unsupported { .. } => "ERR_IMAGE_MANIFEST",
             Self::Store { .. } => "ERR_IMAGE_STORE",

@@ -72,7 +72,15 @@ pub fn pull(sink: &dyn BlobSink, reference: &str, opts: &PullOptions) -> Result<
     for ep in endpoints {
         let creds = opts.auth.lookup(&ep.host)?;
         let mirror = ep.mirror;
-        let mut client = Client::new(ep, creds, &r.to_string(), Some(format!("repository:{}:pull", r.repository)));
+        // A mirror whose certs.d cannot be read hands over like any other failing mirror.
+        let mut client = match Client::new(ep, creds, &r.to_string(), Some(format!("repository:{}:pull", r.repository))) {
+            Ok(c) => c,
+            Err(e) if mirror => {
+                last = Some(e);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         client.cancel = Some(Arc::new(AtomicBool::new(false)));
         match resolve(&client, &r, opts) {
             Ok(res) => return fetch(sink, &client, &r, res, opts),
@@ -277,6 +285,12 @@ fn fetch(sink: &dyn BlobSink, c: &Client, r: &Reference, res: Resolved, opts: &P
         sink.put_blob(&res.top, &mut res.top_bytes.as_slice()).map_err(store("put_blob", &res.top))?;
     }
     sink.tag(&name, &res.manifest).map_err(store("tag", &res.manifest))?;
+    // A hint for later pushes to this registry (a cross-repository mount): a failure to note it costs
+    // only an upload then, so it does not fail a pull that succeeded.
+    let repo = format!("{}/{}", r.registry, r.repository);
+    for d in std::iter::once(&config).chain(&layer_digests) {
+        let _ = sink.note_source(d, &repo);
+    }
     Ok(PullResult { reference: name.clone(), digest: res.top, manifest: res.manifest, config, layers, downloaded, endpoint: c.endpoint.host.clone() })
 }
 

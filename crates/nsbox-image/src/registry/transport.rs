@@ -16,6 +16,7 @@ use ureq::{Agent, Body, SendBody};
 
 use super::auth::Credentials;
 use super::config::{is_loopback, Endpoint};
+use super::tls::{self, TlsFiles};
 use super::RegistryError;
 
 pub(crate) enum Payload<'a> {
@@ -30,8 +31,9 @@ pub(crate) struct Client {
     creds: Option<Credentials>,
     /// The reference errors name.
     reference: String,
-    /// `repository:team/app:pull` (`pull,push` for a push); none for a login check.
-    scope: Option<String>,
+    /// `repository:team/app:pull` (`pull,push` for a push, plus `repository:other:pull` for each
+    /// repository a push mounts blobs from); none for a login check.
+    scopes: Mutex<Vec<String>>,
     secure: Agent,
     unverified: Agent,
     scheme: Mutex<Option<&'static str>>,
@@ -39,7 +41,12 @@ pub(crate) struct Client {
     pub cancel: Option<Arc<AtomicBool>>,
 }
 
-fn agent(verify: bool) -> Agent {
+/// `tls`: the registry's own CAs and client certificate (certs.d), when it has some.
+fn agent(verify: bool, tls: Option<&TlsFiles>) -> Agent {
+    let mut t = TlsConfig::builder().disable_verification(!verify);
+    if let Some(f) = tls {
+        t = t.root_certs(f.roots()).client_cert(f.client.clone());
+    }
     Agent::config_builder()
         .http_status_as_error(false)
         .timeout_connect(Some(Duration::from_secs(15)))
@@ -48,7 +55,7 @@ fn agent(verify: bool) -> Agent {
         .timeout_per_read(Some(Duration::from_secs(60)))
         .max_redirects(5)
         .user_agent(concat!("nsbox/", env!("CARGO_PKG_VERSION")))
-        .tls_config(TlsConfig::builder().disable_verification(!verify).build())
+        .tls_config(t.build())
         .build()
         .into()
 }
@@ -70,7 +77,7 @@ pub(crate) fn error_detail(resp: &mut Response<Body>) -> String {
     }
 }
 
-fn query_escape(s: &str) -> String {
+pub(crate) fn query_escape(s: &str) -> String {
     s.bytes()
         .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()
@@ -97,19 +104,36 @@ fn parse_challenge(h: &str) -> (String, Vec<(String, String)>) {
 }
 
 impl Client {
-    pub fn new(endpoint: Endpoint, creds: Option<Credentials>, reference: &str, scope: Option<String>) -> Self {
+    /// Fails only on the registry's certs.d files (unreadable, a key without its certificate…).
+    pub fn new(endpoint: Endpoint, creds: Option<Credentials>, reference: &str, scope: Option<String>) -> Result<Self, RegistryError> {
         let scheme = endpoint.scheme;
-        Self {
+        let files = tls::load(&endpoint.certs)?;
+        Ok(Self {
+            secure: agent(true, files.as_ref()),
+            unverified: agent(false, files.as_ref()),
             endpoint,
             creds,
             reference: reference.to_owned(),
-            scope,
-            secure: agent(true),
-            unverified: agent(false),
+            scopes: Mutex::new(scope.into_iter().collect()),
             scheme: Mutex::new(scheme),
             authorization: Mutex::new(None),
             cancel: None,
+        })
+    }
+
+    /// Asks the token server for one more scope from the next token on (a mount's source repository).
+    /// Returns whether it was new; the token already earned stays until a 401 asks for another.
+    pub fn add_scope(&self, scope: String) -> bool {
+        let mut s = self.scopes.lock().unwrap_or_else(|p| p.into_inner());
+        if s.contains(&scope) {
+            return false;
         }
+        s.push(scope);
+        true
+    }
+
+    pub fn remove_scope(&self, scope: &str) {
+        self.scopes.lock().unwrap_or_else(|p| p.into_inner()).retain(|s| s != scope);
     }
 
     pub fn reference(&self) -> &str {
@@ -121,7 +145,18 @@ impl Client {
     }
 
     fn unreachable(&self, detail: impl std::fmt::Display) -> RegistryError {
-        RegistryError::Unreachable { reference: self.reference.clone(), registry: self.endpoint.host.clone(), detail: detail.to_string() }
+        let detail = detail.to_string();
+        let dir = || self.endpoint.certs.first().map_or_else(|| format!("certs.d/{}", self.endpoint.host), |p| p.display().to_string());
+        let cert = |detail: String, hint: String| RegistryError::Certificate { reference: self.reference.clone(), registry: self.endpoint.host.clone(), detail, hint };
+        // rustls words every verification failure "invalid peer certificate: …" (UnknownIssuer, NotValidForName…).
+        if detail.contains("invalid peer certificate") {
+            return cert(format!("not trusted: {detail}"), format!("a private CA goes in {}/ca.crt, docker's certs.d layout", dir()));
+        }
+        // The registry's alert when it wants a client certificate we did not have, or did not accept ours.
+        if detail.contains("fatal alert: BadCertificate") || detail.contains("fatal alert: CertificateRequired") || detail.contains("fatal alert: UnknownCA") {
+            return cert(format!("refused by the registry: {detail}"), format!("it asks for a client certificate: {0}/client.cert and {0}/client.key", dir()));
+        }
+        RegistryError::Unreachable { reference: self.reference.clone(), registry: self.endpoint.host.clone(), detail }
     }
 
     fn agent(&self) -> &Agent {
@@ -193,6 +228,9 @@ impl Client {
         let first = self.send(method, &format!("https://{}{path}", self.endpoint.host), headers, body);
         let (scheme, result) = match first {
             Ok(r) => ("https", Ok(r)),
+            // The server answered with a TLS alert: it speaks https (and refused us, e.g. for want of a
+            // client certificate); plain http would only get "HTTP request to an HTTPS server".
+            Err(e) if e.to_string().contains("received fatal alert") => return Err(self.unreachable(e)),
             Err(https_err) if !matches!(body, Payload::Stream(..)) => match self.send(method, &format!("http://{}{path}", self.endpoint.host), headers, body) {
                 Ok(r) => ("http", Ok(r)),
                 Err(http_err) => return Err(self.unreachable(format!("https: {https_err}; http: {http_err}"))),
@@ -232,9 +270,11 @@ impl Client {
         if let Some(s) = service {
             query.push(format!("service={}", query_escape(s)));
         }
-        if let Some(s) = self.scope.as_deref().or(challenge_scope) {
-            query.push(format!("scope={}", query_escape(s)));
+        let ours = self.scopes.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if ours.is_empty() {
+            query.extend(challenge_scope.map(|s| format!("scope={}", query_escape(s))));
         }
+        query.extend(ours.iter().map(|s| format!("scope={}", query_escape(s))));
         let sep = if realm.contains('?') { '&' } else { '?' };
         let url = if query.is_empty() { realm.to_owned() } else { format!("{realm}{sep}{}", query.join("&")) };
         let mut req = Request::builder().method("GET").uri(&url);

@@ -26,6 +26,13 @@ pub struct ContainerLayer {
     pub upperdir: String,
     pub workdir: String,
     pub rootfs: String,
+    /// Rootless store: mount the overlay with `userxattr` (its layers carry `user.overlay.*`).
+    pub userxattr: bool,
+    /// A rootless store with subordinate ids: the container runs with its maps (idmap.rs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid_map: Option<Vec<nsbox_core::idmap::IdMapping>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gid_map: Option<Vec<nsbox_core::idmap::IdMapping>>,
     /// The image config (`config.Entrypoint`, `config.Cmd`, …).
     pub config: Value,
 }
@@ -53,12 +60,6 @@ impl Store {
 
     pub fn create_container_layer(&self, reference: &str, id: &str) -> Result<ContainerLayer> {
         check_id(id)?;
-        if !nix::unistd::geteuid().is_root() {
-            return Err(StoreError::Rootless {
-                what: format!("image {reference}"),
-                msg: "a container from an image needs root for now (overlayfs in a user namespace is not supported yet): run as root, or use --rootfs DIR".into(),
-            });
-        }
         let manifest = self.resolve(reference)?;
         // Manifest and config read (and hashed) once: this runs before every container start.
         let m = self.manifest(&manifest)?;
@@ -82,11 +83,14 @@ impl Store {
                 upperdir: overlay_safe(&dir.join("upper"))?,
                 workdir: overlay_safe(&dir.join("work"))?,
                 rootfs: dir.join("merged").display().to_string(),
+                userxattr: self.rootless(),
+                uid_map: self.maps.as_ref().filter(|m| !m.single()).map(|m| m.uid_map.clone()),
+                gid_map: self.maps.as_ref().filter(|m| !m.single()).map(|m| m.gid_map.clone()),
                 config,
             })
         })();
         if made.is_err() {
-            let _ = fs::remove_dir_all(&dir);
+            let _ = self.remove_dir(&dir);
         }
         made
     }
@@ -95,11 +99,7 @@ impl Store {
     pub fn remove_container_layer(&self, id: &str) -> Result<()> {
         check_id(id)?;
         let dir = self.container_dir(id);
-        match fs::remove_dir_all(&dir) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(StoreError::io("remove", &dir, &e)),
-        }
+        self.remove_dir(&dir)
     }
 
     /// Which containers use which manifest.

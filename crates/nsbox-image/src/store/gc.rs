@@ -119,11 +119,15 @@ impl Store {
                     continue;
                 }
                 let p = e.path();
-                let r = if dir == "layers" { fs::remove_dir_all(&p) } else { fs::remove_file(&p) };
-                r.map_err(|err| StoreError::io("remove", &p, &err))?;
+                if dir == "layers" {
+                    self.remove_dir(&p)?;
+                } else {
+                    fs::remove_file(&p).map_err(|err| StoreError::io("remove", &p, &err))?;
+                }
                 *count += 1;
                 if dir != "layers" {
                     let _ = fs::remove_file(self.root.join("diffids").join(&name));
+                    let _ = fs::remove_file(self.root.join("sources").join(&name));
                     let _ = fs::remove_file(self.root.join("locks").join(&name));
                 }
             }

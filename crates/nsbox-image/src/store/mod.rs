@@ -9,6 +9,7 @@
 //! containers/<id>/       a container's writable layer: upper/, work/, merged/ (its root's mount point), image
 //! tmp/                   work in progress, each entry flocked by the process writing it (made under
 //!                        tmp.lock shared; the clean-up at open scans under tmp.lock exclusive)
+//! sources/<hex>          `registry/repository` lines where the blob is known to exist (for push mounts)
 //! locks/<hex>            one flock per blob, so two pulls or loads of it store and unpack it once
 //! gc.lock                shared by every open Store, exclusive while rmi/prune delete
 //! ```
@@ -24,23 +25,25 @@ use nix::errno::Errno;
 
 use crate::digest::{Digest, DigestError};
 use crate::reference::{Reference, ReferenceError};
-use crate::unpack::UnpackError;
+use crate::unpack::{Owners, UnpackError};
 
 mod archive;
 mod blobs;
 mod containers;
 mod gc;
+pub mod helper;
+pub mod idmap;
 mod images;
 mod index;
 mod layers;
 mod save;
 mod sink;
+mod sources;
 mod volumes;
 
 pub use archive::Loaded;
 pub use containers::ContainerLayer;
 pub use gc::Removed;
-pub use layers::require_root;
 pub use images::{Descriptor, ImageInfo, Manifest};
 pub use save::ArchiveFormat;
 
@@ -64,6 +67,9 @@ pub enum StoreError {
     Invalid { what: String, msg: String },
     #[error("{what}: {msg}")]
     Rootless { what: String, msg: String },
+    /// What `nsbox-runtime unpack-layer`/`store-remove` reported (rootless with subordinate ids).
+    #[error("{msg}")]
+    Helper { code: String, errno: Option<i32>, msg: String },
 }
 
 impl StoreError {
@@ -88,6 +94,7 @@ impl StoreError {
             StoreError::InUse { .. } => "ERR_IMAGE_IN_USE".into(),
             StoreError::Invalid { .. } => "ERR_INVALID_IMAGE".into(),
             StoreError::Rootless { .. } => "ERR_ROOTLESS_IMAGE".into(),
+            StoreError::Helper { code, .. } => code.clone(),
         }
     }
 
@@ -95,6 +102,7 @@ impl StoreError {
         match self {
             StoreError::Io { errno, .. } => Some(*errno as i32),
             StoreError::Unpack(u) | StoreError::Layer { err: u, .. } => u.errno().map(|e| e as i32),
+            StoreError::Helper { errno, .. } => *errno,
             _ => None,
         }
     }
@@ -110,6 +118,10 @@ pub fn normalize(reference: &str) -> Result<String> {
 
 pub struct Store {
     root: PathBuf,
+    /// How layers are unpacked here: as root with their owners, or rootless (unpack/mod.rs).
+    owners: Owners,
+    /// Rootless: the maps fixed when the store was made (idmap.rs).
+    maps: Option<idmap::IdMaps>,
     /// Held shared while this Store lives; rmi/prune take it exclusive on the same descriptor.
     gc_lock: File,
 }
@@ -161,13 +173,50 @@ impl Store {
             mkdirs(&root.join(d), 0o711)?;
         }
         let gc_lock = lock_file(&root.join("gc.lock"), libc::LOCK_SH)?;
-        let store = Store { root, gc_lock };
+        let maps = if nix::unistd::geteuid().is_root() { None } else { Some(idmap::recorded(&root)?) };
+        let owners = match &maps {
+            None => Owners::Keep,
+            Some(m) if m.single() => Owners::Caller,
+            Some(_) => Owners::Mapped,
+        };
+        let store = Store { root, owners, maps, gc_lock };
         store.clean_tmp();
         Ok(store)
     }
 
+    /// For `nsbox-runtime unpack-layer`: the store of `root` opened by root of the user namespace
+    /// made with the store's own maps; it unpacks with the tar's owners (ids inside) and leaves
+    /// tmp/ to the caller's open.
+    pub fn open_in_userns(root: &Path) -> Result<Store> {
+        // Not flocked: the caller's open holds it shared for as long as we run.
+        let p = root.join("gc.lock");
+        let gc_lock = OpenOptions::new().read(true).custom_flags(libc::O_CLOEXEC).open(&p).map_err(|e| StoreError::io("open", &p, &e))?;
+        Ok(Store { root: root.to_path_buf(), owners: Owners::Mapped, maps: None, gc_lock })
+    }
+
+    /// A rootless store's maps (None as root): a container on one of its images runs with them.
+    pub fn id_maps(&self) -> Option<&idmap::IdMaps> {
+        self.maps.as_ref()
+    }
+
+    /// Removes a directory tree of the store; files of subordinate ids go through the runtime.
+    pub(crate) fn remove_dir(&self, p: &Path) -> Result<()> {
+        if self.owners == Owners::Mapped && !nix::unistd::geteuid().is_root() {
+            return self.helper_remove(p);
+        }
+        match remove_tree(p) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(StoreError::io("remove", p, &e)),
+            _ => Ok(()),
+        }
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Rootless: layers carry `user.overlay.*` xattrs, so the overlay is mounted with `userxattr`.
+    pub fn rootless(&self) -> bool {
+        self.owners.rootless()
     }
 
     pub(crate) fn blob_path(&self, d: &Digest) -> PathBuf {
@@ -205,7 +254,8 @@ impl Store {
             let p = e.path();
             let Ok(f) = File::open(&p) else { continue };
             if matches!(flock(&f, &p, libc::LOCK_EX | libc::LOCK_NB), Ok(true)) {
-                let _ = if p.is_dir() { fs::remove_dir_all(&p) } else { fs::remove_file(&p) };
+                drop(f);
+                let _ = if p.is_dir() { self.remove_dir(&p) } else { fs::remove_file(&p).map_err(|e| StoreError::io("remove", &p, &e)) };
             }
         }
     }
@@ -220,9 +270,43 @@ pub(crate) struct Tmp {
 impl Drop for Tmp {
     fn drop(&mut self) {
         if !self.keep {
-            let _ = if self.path.is_dir() { fs::remove_dir_all(&self.path) } else { fs::remove_file(&self.path) };
+            let _ = if self.path.is_dir() { remove_tree(&self.path) } else { fs::remove_file(&self.path) };
         }
     }
+}
+
+/// Removes a directory tree. Root's DAC override removes anything; a user owns every entry of a
+/// rootless layer but may not empty a directory without write permission (`dr-xr-xr-x` is common in
+/// images), so those directories are made writable on the way (never following a symlink).
+pub(crate) fn remove_tree(p: &Path) -> io::Result<()> {
+    if nix::unistd::geteuid().is_root() {
+        return fs::remove_dir_all(p);
+    }
+    match fs::remove_dir_all(p) {
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            make_writable(p)?;
+            fs::remove_dir_all(p)
+        }
+        r => r,
+    }
+}
+
+fn make_writable(p: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let st = fs::symlink_metadata(p)?;
+    if !st.is_dir() {
+        return Ok(());
+    }
+    if st.permissions().mode() & 0o700 != 0o700 {
+        fs::set_permissions(p, fs::Permissions::from_mode(st.permissions().mode() | 0o700))?;
+    }
+    for e in fs::read_dir(p)? {
+        let e = e?;
+        if e.file_type()?.is_dir() {
+            make_writable(&e.path())?;
+        }
+    }
+    Ok(())
 }
 
 fn rand32() -> u32 {

@@ -29,6 +29,14 @@ impl BlobSink for Store {
     fn tag(&self, reference: &str, manifest: &Digest) -> Result<(), SinkError> {
         Store::tag(self, reference, manifest).map_err(Into::into)
     }
+
+    fn note_source(&self, digest: &Digest, repository: &str) -> Result<(), SinkError> {
+        Store::note_source(self, digest, repository).map_err(Into::into)
+    }
+
+    fn sources(&self, digest: &Digest) -> Vec<String> {
+        Store::sources(self, digest)
+    }
 }
 
 /// A push reads the image out of the store through this.

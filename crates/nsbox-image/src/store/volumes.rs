@@ -26,12 +26,16 @@ fn err<'a>(op: &'static str, p: &'a Path) -> impl FnOnce(Errno) -> StoreError + 
     move |errno| StoreError::Io { op, path: p.display().to_string(), errno }
 }
 
+/// Root's layers carry `trusted.overlay.opaque`, rootless ones `user.overlay.opaque` (layers may
+/// carry neither themselves: unpacking refuses both).
 fn opaque(fd: &OwnedFd) -> bool {
-    let name = CString::new("trusted.overlay.opaque").expect("no NUL");
-    let mut v = [0u8; 1];
-    // SAFETY: fd is open; name and the one-byte buffer outlive the call.
-    let n = unsafe { libc::fgetxattr(std::os::fd::AsRawFd::as_raw_fd(fd), name.as_ptr(), v.as_mut_ptr().cast(), 1) };
-    n == 1 && v[0] == b'y'
+    ["trusted.overlay.opaque", "user.overlay.opaque"].iter().any(|attr| {
+        let name = CString::new(*attr).expect("no NUL");
+        let mut v = [0u8; 1];
+        // SAFETY: fd is open; name and the one-byte buffer outlive the call.
+        let n = unsafe { libc::fgetxattr(std::os::fd::AsRawFd::as_raw_fd(fd), name.as_ptr(), v.as_mut_ptr().cast(), 1) };
+        n == 1 && v[0] == b'y'
+    })
 }
 
 fn is_whiteout(st: &libc::stat) -> bool {
@@ -41,6 +45,10 @@ fn is_whiteout(st: &libc::stat) -> bool {
 impl Store {
     /// Copies what `layers` (top first) show at `target` into the empty directory `dest`.
     pub fn populate_volume(&self, layers: &[PathBuf], target: &str, dest: &Path) -> Result<()> {
+        if self.owners == crate::unpack::Owners::Mapped && !nix::unistd::geteuid().is_root() {
+            // Owners of subordinate ids are kept in the copy: only root of the store's namespace may.
+            return self.helper_populate(layers, target, dest);
+        }
         let rel = target.trim_start_matches('/');
         if rel.split('/').any(|c| c == "..") {
             return Err(StoreError::invalid(format!("volume {target}"), "path contains \"..\""));

@@ -17,7 +17,7 @@ use nix::sys::stat::{fchmod, fchmodat, fstatat, futimens, mkdirat, mknodat, utim
 use nix::sys::time::TimeSpec;
 use nix::unistd::{fchown, fchownat, linkat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags};
 
-use super::{Result, UnpackError};
+use super::{Owners, Result, UnpackError};
 
 pub enum Kind {
     File,
@@ -42,10 +42,18 @@ pub struct Entry {
 const WHITEOUT: &str = ".wh.";
 const OPAQUE: &str = ".wh..wh..opq";
 
+/// A directory's path components, mtime and (with one id) mode, set by finish().
+type DirLate = (Vec<String>, i64, Option<u32>);
+
 pub struct LayerDir {
     root: OwnedFd,
-    /// Directories' mtimes, set at the end (creating entries inside changes them).
-    dir_times: std::cell::RefCell<Vec<(Vec<String>, i64)>>,
+    owners: Owners,
+    /// Rootless: device nodes skipped, xattrs dropped (names, for the notes).
+    skipped: std::cell::RefCell<(Vec<String>, Vec<String>)>,
+    /// Directories' mtimes, set at the end (creating entries inside changes them), and, with the
+    /// user's one id, their modes (a `dr-xr-xr-x` directory listed before its files would stop
+    /// their creation: without root's DAC override even its owner may not write into it).
+    dir_times: std::cell::RefCell<Vec<DirLate>>,
 }
 
 fn sys<'a>(entry: &'a str, op: &'static str) -> impl FnOnce(Errno) -> UnpackError + 'a {
@@ -75,10 +83,10 @@ fn beneath(flags: OFlag) -> OpenHow {
 const DIR: OFlag = OFlag::O_RDONLY.union(OFlag::O_DIRECTORY);
 
 impl LayerDir {
-    pub fn open(dest: &Path) -> Result<LayerDir> {
+    pub fn open(dest: &Path, owners: Owners) -> Result<LayerDir> {
         let root = nix::fcntl::open(dest, DIR | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW, Mode::empty())
             .map_err(|errno| UnpackError::Open { path: dest.display().to_string(), errno })?;
-        Ok(LayerDir { root, dir_times: Default::default() })
+        Ok(LayerDir { root, owners, skipped: Default::default(), dir_times: Default::default() })
     }
 
     /// The directory holding `parts` (all but the last), made when missing (tar may omit parents).
@@ -113,13 +121,13 @@ impl LayerDir {
             // `./`: the layer's root directory itself.
             if matches!(e.kind, Kind::Dir) {
                 self.meta_fd(e, &self.root)?;
-                self.dir_times.borrow_mut().push((Vec::new(), e.mtime));
+                self.dir_times.borrow_mut().push((Vec::new(), e.mtime, self.late_mode(e)));
             }
             return Ok(());
         };
         let parent = self.parent(n, dirs, true)?;
         if *last == OPAQUE {
-            return set_xattr(n, &parent, "trusted.overlay.opaque", b"y");
+            return set_xattr(n, &parent, self.owners.opaque_xattr(), b"y");
         }
         if let Some(hidden) = last.strip_prefix(WHITEOUT) {
             if hidden.is_empty() || hidden.starts_with(WHITEOUT) {
@@ -149,7 +157,7 @@ impl LayerDir {
                 }
                 let fd = openat2(&parent, *last, beneath(DIR)).map_err(sys(n, "open dir"))?;
                 self.meta_fd(e, &fd)?;
-                self.dir_times.borrow_mut().push((parts.iter().map(|s| s.to_string()).collect(), e.mtime));
+                self.dir_times.borrow_mut().push((parts.iter().map(|s| s.to_string()).collect(), e.mtime, self.late_mode(e)));
             }
             Kind::Symlink(target) => {
                 if !e.xattrs.is_empty() {
@@ -167,6 +175,10 @@ impl LayerDir {
                     e => sys(n, "link")(e),
                 })?;
             }
+            Kind::Char(..) | Kind::Block(..) if self.owners.rootless() => {
+                // Only the host's root may make device nodes: skipped, as podman does rootless.
+                self.skipped.borrow_mut().0.push(n.to_owned());
+            }
             Kind::Char(ma, mi) | Kind::Block(ma, mi) => {
                 let kind = if matches!(e.kind, Kind::Char(..)) { SFlag::S_IFCHR } else { SFlag::S_IFBLK };
                 mknodat(&parent, *last, kind, mode, libc::makedev(*ma, *mi)).map_err(sys(n, "mknod"))?;
@@ -183,13 +195,23 @@ impl LayerDir {
     /// Owner, then mode (chown clears setuid/setgid), xattrs, times — on a descriptor.
     fn meta_fd(&self, e: &Entry, fd: &impl AsFd) -> Result<()> {
         let n = e.name.as_str();
-        fchown(fd, Some(Uid::from_raw(e.uid)), Some(Gid::from_raw(e.gid))).map_err(sys(n, "chown"))?;
-        fchmod(fd, Mode::from_bits_truncate(e.mode)).map_err(sys(n, "chmod"))?;
+        if self.owners != Owners::Caller {
+            fchown(fd, Some(Uid::from_raw(e.uid)), Some(Gid::from_raw(e.gid))).map_err(|errno| self.chown_err(e, errno))?;
+        }
+        // A directory stays writable for us until finish() when its mode is set late.
+        let mode = if self.late_mode(e).is_some() { e.mode | 0o700 } else { e.mode };
+        fchmod(fd, Mode::from_bits_truncate(mode)).map_err(sys(n, "chmod"))?;
         for (k, v) in &e.xattrs {
-            if k.starts_with("trusted.overlay.") {
+            if k.starts_with("trusted.overlay.") || k.starts_with("user.overlay.") {
                 return Err(refused(n, format!("overlayfs's own attribute {k:?} in a layer")));
             }
-            set_xattr(n, fd, k, v)?;
+            match set_xattr(n, fd, k, v) {
+                // Rootless: trusted.*, security.* other than capabilities, … are the host's to set.
+                Err(UnpackError::Sys { errno: Errno::EPERM | Errno::EACCES | Errno::ENOTSUP | Errno::EINVAL, .. }) if self.owners.rootless() => {
+                    self.skipped.borrow_mut().1.push(format!("{k} on {n}"));
+                }
+                r => r?,
+            }
         }
         if !matches!(e.kind, Kind::Dir) {
             let t = TimeSpec::new(e.mtime, 0);
@@ -201,7 +223,9 @@ impl LayerDir {
     /// The same for entries that cannot be opened (symlinks, device nodes, fifos).
     fn meta_at(&self, e: &Entry, parent: &OwnedFd, last: &str, chmod: bool) -> Result<()> {
         let n = e.name.as_str();
-        fchownat(parent, last, Some(Uid::from_raw(e.uid)), Some(Gid::from_raw(e.gid)), AtFlags::AT_SYMLINK_NOFOLLOW).map_err(sys(n, "chown"))?;
+        if self.owners != Owners::Caller {
+            fchownat(parent, last, Some(Uid::from_raw(e.uid)), Some(Gid::from_raw(e.gid)), AtFlags::AT_SYMLINK_NOFOLLOW).map_err(|errno| self.chown_err(e, errno))?;
+        }
         if chmod {
             // The node was just made by us in a directory only we write: no link can stand in for it.
             fchmodat(parent, last, Mode::from_bits_truncate(e.mode), FchmodatFlags::FollowSymlink).map_err(sys(n, "chmod"))?;
@@ -213,11 +237,25 @@ impl LayerDir {
         utimensat(parent, last, &t, &t, UtimensatFlags::NoFollowSymlink).map_err(sys(n, "utimens"))
     }
 
-    /// Directories' mtimes, deepest first (a parent's would change again otherwise).
-    pub fn finish(&self) -> Result<()> {
+    /// The mode a directory gets in finish() rather than now (the user's one id only).
+    fn late_mode(&self, e: &Entry) -> Option<u32> {
+        (self.owners == Owners::Caller && matches!(e.kind, Kind::Dir) && e.mode & 0o700 != 0o700).then_some(e.mode)
+    }
+
+    /// In a user namespace an owner outside its ranges cannot be set (EINVAL): refused, naming it.
+    fn chown_err(&self, e: &Entry, errno: Errno) -> UnpackError {
+        if self.owners == Owners::Mapped && errno == Errno::EINVAL {
+            return refused(&e.name, format!("owner {}:{} is outside the user's subordinate id ranges (/etc/subuid, /etc/subgid)", e.uid, e.gid));
+        }
+        sys(&e.name, "chown")(errno)
+    }
+
+    /// Directories' mtimes, deepest first (a parent's would change again otherwise); returns the
+    /// notes of what rootless unpacking left out.
+    pub fn finish(&self) -> Result<Vec<String>> {
         let mut times = self.dir_times.take();
-        times.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
-        for (parts, mtime) in times {
+        times.sort_by_key(|(p, _, _)| std::cmp::Reverse(p.len()));
+        for (parts, mtime, mode) in times {
             let name = parts.join("/");
             let fd = if parts.is_empty() {
                 openat(&self.root, ".", DIR | OFlag::O_CLOEXEC, Mode::empty())
@@ -225,10 +263,21 @@ impl LayerDir {
                 openat2(&self.root, name.as_str(), beneath(DIR))
             }
             .map_err(sys(&name, "open dir"))?;
+            if let Some(m) = mode {
+                fchmod(&fd, Mode::from_bits_truncate(m)).map_err(sys(&name, "chmod"))?;
+            }
             let t = TimeSpec::new(mtime, 0);
             futimens(&fd, &t, &t).map_err(sys(&name, "utimens"))?;
         }
-        Ok(())
+        let (devices, xattrs) = self.skipped.take();
+        let mut notes = Vec::new();
+        for (what, list) in [("device node(s) skipped (rootless cannot make them)", devices), ("xattr(s) dropped (the user may not set them)", xattrs)] {
+            if !list.is_empty() {
+                let more = if list.len() > 5 { format!(", … {} more", list.len() - 5) } else { String::new() };
+                notes.push(format!("{} {what}: {}{more}", list.len(), list[..list.len().min(5)].join(", ")));
+            }
+        }
+        Ok(notes)
     }
 }
 

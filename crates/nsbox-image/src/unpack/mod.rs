@@ -4,6 +4,11 @@
 //! uses to reach the host — are refused, naming the entry. OCI whiteouts become overlayfs's: `.wh.NAME`
 //! a 0/0 character device NAME, `.wh..wh..opq` the `trusted.overlay.opaque=y` xattr on its directory.
 //! The diff id (sha256 of the uncompressed tar) is computed while the bytes stream through.
+//!
+//! Rootless ([`Owners::Caller`], [`Owners::Mapped`]) the same checks hold unchanged; what differs is
+//! what the caller may do: device nodes are skipped (as podman does), xattrs the caller cannot set are
+//! dropped, each with a note, and opaque directories get `user.overlay.opaque` (overlayfs mounted
+//! with `userxattr` in a user namespace reads that; `trusted.*` needs the host's CAP_SYS_ADMIN).
 
 use std::io::{self, Read};
 use std::path::Path;
@@ -46,6 +51,30 @@ impl UnpackError {
 
 pub type Result<T> = std::result::Result<T, UnpackError>;
 
+/// Who owns the files a layer unpacks to, and so what the unpacking may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owners {
+    /// Root: the tar's owners, device nodes, every xattr; opaque is `trusted.overlay.opaque`.
+    Keep,
+    /// Rootless with the user's one id: every file the user's (root inside the container), as
+    /// podman's ignore_chown_errors; no device nodes; `user.overlay.opaque`.
+    Caller,
+    /// Rootless inside a user namespace with subordinate ranges (nsbox-runtime's `unpack-layer`):
+    /// the tar's owners as ids inside it; an id outside the ranges is refused; no device nodes.
+    Mapped,
+}
+
+impl Owners {
+    pub fn rootless(self) -> bool {
+        self != Owners::Keep
+    }
+
+    /// The xattr overlayfs reads for an opaque directory in a layer unpacked this way.
+    pub fn opaque_xattr(self) -> &'static str {
+        if self.rootless() { "user.overlay.opaque" } else { "trusted.overlay.opaque" }
+    }
+}
+
 /// How a layer blob is compressed, from its media type (OCI's and Docker's names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
@@ -79,16 +108,16 @@ impl Compression {
     }
 }
 
-/// Unpacks `body` into `dest` (an existing empty directory) and returns the diff id. On error the
-/// caller discards `dest`: nothing outside it was touched.
-pub fn unpack(body: &mut dyn Read, compression: Compression, dest: &Path) -> Result<Digest> {
+/// Unpacks `body` into `dest` (an existing empty directory) and returns the diff id and the notes
+/// of what rootless unpacking left out. On error the caller discards `dest`: nothing outside it was touched.
+pub fn unpack(body: &mut dyn Read, compression: Compression, dest: &Path, owners: Owners) -> Result<(Digest, Vec<String>)> {
     let raw: Box<dyn Read + '_> = match compression {
         Compression::None => Box::new(body),
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(body)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(body).map_err(UnpackError::Read)?),
     };
     let mut hashing = HashingReader::new(raw);
-    let layer = LayerDir::open(dest)?;
+    let layer = LayerDir::open(dest, owners)?;
     {
         let mut archive = tar::Archive::new(&mut hashing);
         for entry in archive.entries().map_err(UnpackError::Read)? {
@@ -98,8 +127,8 @@ pub fn unpack(body: &mut dyn Read, compression: Compression, dest: &Path) -> Res
     }
     // The tar's end blocks and any padding after them belong to the diff id too.
     io::copy(&mut hashing, &mut io::sink()).map_err(UnpackError::Read)?;
-    layer.finish()?;
-    Ok(hashing.finish())
+    let notes = layer.finish()?;
+    Ok((hashing.finish(), notes))
 }
 
 fn apply(layer: &LayerDir, entry: &mut tar::Entry<'_, &mut HashingReader<Box<dyn Read + '_>>>) -> Result<()> {

@@ -18,6 +18,7 @@
 
 pub mod bridge;
 pub mod holder;
+pub mod inside;
 pub mod keeper;
 mod slirp;
 mod watch;

@@ -67,7 +67,7 @@ function writeStatus(id: string, b: RootlessBridge, ep: Endpoint): void {
   const dir = statusDir(id);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileSync(path.join(dir, 'status.json'), JSON.stringify({
-    helper: `holder of ${b.network}`, network: b.network, address: `${ep.ip}/${ep.prefixLen}`, bridge: ep.bridge, hostVeth: ep.hostVeth,
+    helper: `holder of ${b.network}`, network: b.network, dns: b.dns, address: `${ep.ip}/${ep.prefixLen}`, bridge: ep.bridge, hostVeth: ep.hostVeth,
     pid: b.holder.nsPid, keeperPid: b.holder.holderPid, holderPid: b.holder.holderPid, holderStart: b.holder.holderStart, running: true,
   }), { mode: 0o600 });
 }
