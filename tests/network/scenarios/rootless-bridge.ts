@@ -11,6 +11,7 @@ import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileS
 import { fileURLToPath } from 'node:url';
 
 import { report, sh, until } from './common.js';
+import { ofThisScenario } from './rootless-host.js';
 
 const CLI = fileURLToPath(new URL('../../../cli/dist/main.js', import.meta.url));
 const LIB = fileURLToPath(new URL('../../../ts/dist/index.js', import.meta.url));
@@ -56,7 +57,8 @@ function live(tag: string): Array<{ pid: number; name: string; ppid: number }> {
   }
   return out;
 }
-const holderProcs = () => [...live('net-holder'), ...live('run/netns-helper/')].map((p) => p.name).sort();
+// Only this scenario's (ofThisScenario): other test files' scenarios run pasta at the same time.
+const holderProcs = () => [...live('net-holder'), ...live('run/netns-helper/')].filter((p) => ofThisScenario(p.pid)).map((p) => p.name).sort();
 /** pid of the live process whose whole command line is `cmd` (pgrep -x -f), or 0. */
 const pidOf = (cmd: string) => Number(sh(`pgrep -x -f '${cmd}' -n`).out.trim() || 0);
 const holderInfo = () => (existsSync(`${ROOT}/run/netns.pid`) ? (JSON.parse(readFileSync(`${ROOT}/run/netns.pid`, 'utf8')) as { holderPid: number; nsPid: number }) : null);

@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, rea
 import { fileURLToPath } from 'node:url';
 
 import { report, sh, until } from './common.js';
-import { AS_NOBODY, cli, liveProcs, NOBODY, setupHost, XDG } from './rootless-host.js';
+import { AS_NOBODY, cli, ofThisScenario, liveProcs, NOBODY, setupHost, XDG } from './rootless-host.js';
 
 setupHost();
 mkdirSync('/mnt/www');
@@ -135,6 +135,6 @@ const st = statSync(`/tmp/nsbox-${NOBODY}`);
 facts.tmpDirMode = { uid: st.uid, mode: (st.mode & 0o777).toString(8) };
 
 await until(() => live('pasta').length === 0, 3000);
-facts.leftover = { helpers: [...readdirSync(`${XDG}/nsbox/run/helpers`), ...readdirSync(`/tmp/nsbox-${NOBODY}/run/helpers`)], pasta: liveProcs('pasta').map((p) => p.args.replace(/\0/g, ' ').slice(0, 300)) };
+facts.leftover = { helpers: [...readdirSync(`${XDG}/nsbox/run/helpers`), ...readdirSync(`/tmp/nsbox-${NOBODY}/run/helpers`)], pasta: liveProcs('pasta').filter((p) => ofThisScenario(p.pid)).map((p) => p.args.replace(/\0/g, ' ').slice(0, 300)) };
 for (const s of servers) s.kill();
 report(facts);
