@@ -3,7 +3,7 @@
  * runtime, in the throwaway `unshare --net --mount` namespace of scenarios/rootless-bridge.ts: the
  * user's holder, two containers on one network talking by IP and by name, isolation between two
  * networks, egress through pasta, a published port (-p, TCP), the errors, and cleanup after `network rm` and after SIGKILL of a
- * container's monitor and of the holder; slirp4netns when pasta is missing. CI budget: 45 s (one scenario, ~12 containers; ~12 s here).
+ * container's monitor and of the holder; slirp4netns when pasta is missing; /etc/subuid ranges mapped by the holder. CI budget: 45 s (one scenario, ~12 containers; ~12 s here).
  */
 import test from 'ava';
 
@@ -24,6 +24,7 @@ interface Facts {
   createGreen: Cli; lost: Cli; lostIfsBefore: string[]; afterHolderKill: { procs: string[]; ifs: string[] };
   psLost: string; lsStale: Cli; afterStale: { pidFile: boolean; store: boolean }; rmLost: Cli;
   slirpCreate: Cli; slirpProcs: string[]; slirpEgress: Cli; slirpRm: Cli;
+  subCreate: Cli; subHolderMap: string[]; subRun: Cli; subRm: Cli;
   leftover: { procs: string[]; helpers: string[]; containers: string[] };
 }
 
@@ -113,5 +114,11 @@ test('rootless user-defined networks: holder, bridge, by IP and by name, isolati
   t.is(f.slirpEgress.code, 0, f.slirpEgress.stderr);
   t.regex(f.slirpEgress.stdout, /nameserver 10\.0\.2\.3[\s\S]*hello-from-host/, 'slirp4netns: its DNS, and egress');
   t.is(f.slirpRm.code, 0, f.slirpRm.stderr);
+  // /etc/subuid ranges: mapped in the holder's user namespace, usable by a container made inside.
+  t.is(f.subCreate.code, 0, f.subCreate.stderr);
+  t.deepEqual(f.subHolderMap, ['0 65534 1', '1 200000 65536']);
+  t.is(f.subRun.code, 0, f.subRun.stderr);
+  t.regex(f.subRun.stdout, /^\s*0\s+0\s+1\n\s*1\s+1\s+65536\n1\n$/, f.subRun.stdout);
+  t.is(f.subRm.code, 0, f.subRm.stderr);
   t.deepEqual(f.leftover, { procs: [], helpers: [], containers: [] }, 'no process, helper status or /etc files left');
 });

@@ -60,7 +60,10 @@ fn main() {
         }
         // Rootless user-defined networks: the user's holder, and operations inside its namespaces.
         if cmd == "net-holder" {
-            std::process::exit(nsbox_net::rootless::holder::run(config));
+            // The user's subordinate ranges as a rootless image store maps them (same rule).
+            let m = nsbox_image::store::idmap::IdMaps::of_host(std::path::Path::new("/etc/subuid"), std::path::Path::new("/etc/subgid"));
+            let maps = nsbox_net::rootless::holder::HolderMaps { uid_map: m.uid_map, gid_map: m.gid_map };
+            std::process::exit(nsbox_net::rootless::holder::run(config, &maps));
         }
         // Read-only, for inspect: joins the container's user and network namespaces (which only a
         // single-threaded process may), so it is ours and not the addon's.

@@ -164,6 +164,16 @@ facts.slirpCreate = cli(['network', 'create', 'sl'], NOPASTA);
 facts.slirpProcs = holderProcs();
 facts.slirpEgress = cli(['run', '--rm', '--network', 'sl', '--', 'sh', '-c', 'cat /etc/resolv.conf; timeout 5 wget -qO- http://192.0.2.9:8000/'], NOPASTA);
 facts.slirpRm = cli(['network', 'rm', 'sl'], NOPASTA);
+await until(() => holderProcs().length === 0);
+
+// 9. Subordinate ids (/etc/subuid, /etc/subgid: an overlay over /etc of this mount namespace only):
+// the holder's user namespace maps them too, so a container made inside may map them.
+execFileSync('sh', ['-c', 'mkdir -p /mnt/etc/upper /mnt/etc/work && mount -t overlay nsbox-test-etc -o lowerdir=/etc,upperdir=/mnt/etc/upper,workdir=/mnt/etc/work /etc && echo nobody:200000:65536 > /etc/subuid && echo nobody:200000:65536 > /etc/subgid']);
+facts.subCreate = cli(['network', 'create', 'sub']);
+const sub = holderInfo();
+facts.subHolderMap = sub ? readFileSync(`/proc/${sub.nsPid}/uid_map`, 'utf8').trim().split('\n').map((l) => l.trim().split(/\s+/).join(' ')) : [];
+facts.subRun = cli(['run', '--rm', '--network', 'sub', '--uidmap', '0:65534:1', '--uidmap', '1:200000:65536', '--gidmap', '0:65534:1', '--gidmap', '1:200000:65536', '--', 'sh', '-c', 'cat /proc/self/uid_map; ip -o -4 addr show eth0 | wc -l']);
+facts.subRm = cli(['network', 'rm', 'sub']);
 await until(() => pidOf('sleep 3109') === 0 && live('rootless-net').length === 0 && holderProcs().length === 0);
 facts.leftover = {
   procs: [...holderProcs(), ...live('rootless-net').map((p) => p.name), ...live('sleep\x00310').map((p) => p.name)],

@@ -42,6 +42,16 @@ pub struct HolderConfig {
     pub helper: PathBuf,
 }
 
+/// The holder's user namespace's maps: the user's own id as 0 and, when /etc/subuid and /etc/subgid
+/// give the user ranges (and newuidmap/newgidmap are installed), those ranges from 1 on, as a
+/// rootless image store maps them (nsbox-image's store/idmap.rs, which the runtime asks): a
+/// container made inside can only map ids its parent maps.
+#[derive(Debug, Clone, Default)]
+pub struct HolderMaps {
+    pub uid_map: Vec<nsbox_core::idmap::IdMapping>,
+    pub gid_map: Vec<nsbox_core::idmap::IdMapping>,
+}
+
 /// `ROOT/run/netns.pid`: how the holder is found (and known to be the same process).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -64,7 +74,7 @@ pub fn helper_dir(root: &Path) -> PathBuf {
 }
 
 /// Entry point: the process exit status. Answers ready (the HolderInfo) or the error on stdout.
-pub fn run(config_json: &str) -> i32 {
+pub fn run(config_json: &str, maps: &HolderMaps) -> i32 {
     let c: HolderConfig = match serde_json::from_str(config_json) {
         Ok(c) => c,
         Err(e) => return report(Err(RootlessError::Config { op: "net-holder config", detail: e.to_string() })),
@@ -80,7 +90,7 @@ pub fn run(config_json: &str) -> i32 {
         Ok(s) => s,
         Err(e) => return report(Err(sys("signalfd", "")(e))),
     };
-    let ns_pid = match make_namespaces() {
+    let ns_pid = match make_namespaces(maps) {
         Ok(p) => p,
         Err(e) => return report(Err(e)),
     };
@@ -143,8 +153,9 @@ pub fn run(config_json: &str) -> i32 {
     0
 }
 
-/// Forks the namespace process and writes its maps: the user's uid and gid become 0 inside.
-fn make_namespaces() -> Result<Pid> {
+/// Forks the namespace process and writes its maps: the user's uid and gid become 0 inside (and
+/// the subordinate ranges, if any, 1… through newuidmap/newgidmap).
+fn make_namespaces(maps: &HolderMaps) -> Result<Pid> {
     let (uid, gid) = (nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw());
     let (up_r, up_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(sys("pipe2", ""))?;
     let (go_r, go_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(sys("pipe2", ""))?;
@@ -168,7 +179,11 @@ fn make_namespaces() -> Result<Pid> {
                 let p = format!("/proc/{pid}/{name}");
                 fs::write(&p, text).map_err(io("write", p))
             };
-            let mapped = w("setgroups", "deny".into()).and_then(|_| w("uid_map", format!("0 {uid} 1\n"))).and_then(|_| w("gid_map", format!("0 {gid} 1\n")));
+            let mapped = if maps.uid_map.len() > 1 && maps.gid_map.len() > 1 {
+                helper_map("newuidmap", pid, &maps.uid_map).and_then(|_| helper_map("newgidmap", pid, &maps.gid_map))
+            } else {
+                w("setgroups", "deny".into()).and_then(|_| w("uid_map", format!("0 {uid} 1\n"))).and_then(|_| w("gid_map", format!("0 {gid} 1\n")))
+            };
             if let Err(e) = mapped {
                 end_ns(child);
                 return Err(e);
@@ -177,6 +192,20 @@ fn make_namespaces() -> Result<Pid> {
             Ok(child)
         }
     }
+}
+
+/// newuidmap/newgidmap PID INSIDE OUTSIDE COUNT…: the setuid helpers that check /etc/sub[ug]id.
+fn helper_map(helper: &'static str, pid: i32, maps: &[nsbox_core::idmap::IdMapping]) -> Result<()> {
+    let mut cmd = std::process::Command::new(helper);
+    cmd.arg(pid.to_string());
+    for m in maps {
+        cmd.args([m.inside.to_string(), m.outside.to_string(), m.length.to_string()]);
+    }
+    let out = cmd.output().map_err(io("run", helper))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(RootlessError::Helper { op: "map the holder's user namespace", path: helper.into(), detail: String::from_utf8_lossy(&out.stderr).trim().to_string() })
 }
 
 /// The namespace process: unshare, report, wait for the maps, then sleep until killed.
