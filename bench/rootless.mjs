@@ -4,6 +4,8 @@
 //  - start-to-exit of `run --rm … true` with and without a network, for nsbox and podman, on the
 //    same small rootfs (busybox + iperf3 and its libraries); the network's cost (attach + detach)
 //    is each engine's row minus its own `--network none` row, reported with ratios;
+//  - a rootless user-defined network (`benchnet`: a veth in the user's holder namespace, egress
+//    through the holder's pasta), created once;
 //  - pasta by hand: start on an unshare'd namespace until its pid file is there (no container);
 //  - TCP throughput, iperf3 one stream (-t NSBOX_BENCH_IPERF_SECS, default 3) from the container
 //    to the fake host, each way of running it once per round (rounds interleaved, shuffled).
@@ -101,9 +103,15 @@ function inner(runs) {
     'nsbox run --network none': nsbox('none', 'true'),
     'nsbox run --network pasta': nsbox('pasta', 'true'),
     'nsbox run --network slirp4netns': nsbox('slirp4netns', 'true'),
+    // A rootless user-defined network (its holder starts below, once): attach is a veth in the
+    // user's holder namespace, egress through the holder's pasta (docs/networking.md).
+    'nsbox run --network benchnet (rootless bridge)': nsbox('benchnet', 'true'),
     'podman run --network none': podman('none', 'true'),
     'podman run --network slirp4netns': podman('slirp4netns', 'true'),
   };
+  const created = process.hrtime.bigint();
+  must(`${NOBODY} ${process.execPath} ${CLI} network create benchnet`);
+  notes.push(`rootless network create (holder + its pasta start): ${(Number(process.hrtime.bigint() - created) / 1e6).toFixed(0)} ms`);
   try {
     for (const [name, cmd] of Object.entries(starts)) must(cmd); // warm: podman's pause process, page cache
     for (let i = 0; i < runs; i++) {
@@ -126,6 +134,7 @@ function inner(runs) {
     notes.push(...throughput());
   } finally {
     stopPodman();
+    sh(`${NOBODY} ${process.execPath} ${CLI} network rm benchnet`);
     sh('kill $(cat /mnt/iperf.pid)');
   }
   notes.push(`load average (1 min) ${load0.toFixed(2)} at the start, ${os.loadavg()[0].toFixed(2)} at the end; ${os.cpus().length} CPUs`);
@@ -147,6 +156,7 @@ function throughput() {
     'nsbox --network pasta': nsbox('pasta', iperf),
     'pasta by hand (nsenter)': byHand(`nsenter -t $P -U -n --preserve-credentials ${iperf}`),
     'nsbox --network slirp4netns': nsbox('slirp4netns', iperf),
+    'nsbox --network benchnet (rootless bridge)': nsbox('benchnet', iperf),
     'podman --network slirp4netns': podman('slirp4netns', iperf),
   };
   const got = {};

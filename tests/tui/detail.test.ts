@@ -91,6 +91,16 @@ test('Network tab of a rootless container at 80 columns: ICMP off explained, hos
   t.false(f.includes('─sockets─'), 'narrower than 100 columns: short links, so the boxes keep their lines');
 });
 
+test('Network tab of a container on a rootless user-defined network draws eth0 ═veth═ bridge ⇄ holder', async (t) => {
+  const api = new FakeApi({ containers: 1 });
+  const c = first(api);
+  c.networkHelper = { helper: 'holder of red', pid: 4343, running: true, network: 'red', address: '10.89.0.2/24', bridge: 'nsbox-abc' };
+  const m = mount(t, api, { initial: { view: 'detail', tab: 'network', selectedId: c.summary.id } });
+  t.regex(await m.waitFor(has('holder')), /eth0 10\.89\.0\.2\/24 ═veth═ nsbox-abc \(red\) ⇄ holder \(pid 4343 running\)/);
+  c.networkHelper = { ...c.networkHelper, running: false, exit: 'gone' };
+  t.true((await m.waitFor(has('network down'))).includes('gone: network down'));
+});
+
 test('Processes tab shows pid inside and on the host', async (t) => {
   const m = mount(t, new FakeApi({ containers: 1 }));
   await m.waitFor(has('box-001'));

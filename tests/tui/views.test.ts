@@ -40,6 +40,15 @@ test('networks view says when the networking API is missing', async (t) => {
   t.pass();
 });
 
+test('networks view marks a rootless user\'s networks and where their bridge lives', async (t) => {
+  const api = new FakeApi();
+  const list = api.listNetworks.bind(api);
+  api.listNetworks = async () => (await list()).map((n) => ({ ...n, rootless: true }));
+  const m = mount(t, api, { initial: { view: 'networks' } });
+  const f = await m.waitFor(has('your rootless network namespace (holder)'));
+  t.regex(f, /› nsbox\s+10\.88\.0\.0\/16\s+10\.88\.0\.1\s+nsbox0\s+\d+ rootless/);
+});
+
 test('3: namespace explorer lists every namespace, who uses it, and its processes on Enter', async (t) => {
   const m = mount(t, new FakeApi({ containers: 2 }));
   await m.waitFor(has('box-002'));

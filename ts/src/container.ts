@@ -90,7 +90,7 @@ class ContainerHandle implements Container {
     this.teardowns.push(...prepared.teardowns);
     const signal = options.signal;
     try {
-      this.spec = buildSpec(prepared.options, image.annotations).spec;
+      this.spec = buildSpec(prepared.options, { ...image.annotations, ...prepared.annotations }).spec;
       if (signal?.aborted) throw new AbortError(signal.reason);
     } catch (e) {
       void this.teardown();

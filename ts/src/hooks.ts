@@ -30,6 +30,8 @@ export interface PrepareHookContext {
 export interface Prepared {
   /** Bind mounts added after the caller's own `volumes`. */
   volumes?: Volume[];
+  /** nsbox's annotations for the runtime (a rootless network's `org.nsbox.userns-parent`). */
+  annotations?: Record<string, string>;
   /** Undoes the preparation after the container ended (or failed to start). */
   teardown?(): Promise<void>;
 }
@@ -66,19 +68,21 @@ export function startHooks(): StartHook[] {
  * volumes added, and their teardowns (to run, in reverse, after the start hooks' own). When a stage
  * throws, the ones already done are undone before the error propagates.
  */
-export function prepareHooks(id: string, options: ValidatedOptions): { options: ValidatedOptions; teardowns: Teardown[] } {
+export function prepareHooks(id: string, options: ValidatedOptions): { options: ValidatedOptions; teardowns: Teardown[]; annotations: Record<string, string> } {
   const teardowns: Teardown[] = [];
-  if (!isNamedNetwork(options.network)) return { options, teardowns };
+  const annotations: Record<string, string> = {};
+  if (!isNamedNetwork(options.network)) return { options, teardowns, annotations };
   const volumes: Volume[] = [];
   try {
     for (const hook of hooks.values()) {
       const p = hook.prepare?.({ id, options });
       if (p?.teardown) teardowns.push(p as Teardown);
       if (p?.volumes) volumes.push(...p.volumes);
+      if (p?.annotations) Object.assign(annotations, p.annotations);
     }
   } catch (e) {
     for (const t of teardowns.reverse()) t.teardown().catch(() => {});
     throw e;
   }
-  return { options: volumes.length === 0 ? options : { ...options, volumes: [...(options.volumes ?? []), ...volumes] }, teardowns };
+  return { options: volumes.length === 0 ? options : { ...options, volumes: [...(options.volumes ?? []), ...volumes] }, teardowns, annotations };
 }

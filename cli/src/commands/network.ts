@@ -45,7 +45,7 @@ export function addNetworkCommand(program: Command): void {
 
   network
     .command('create')
-    .description('create a network: a Linux bridge holding the gateway address')
+    .description('create a network: a Linux bridge holding the gateway address (as a normal user: in your rootless network namespace)')
     .argument('<NAME>')
     .option('--subnet <CIDR>', 'e.g. 10.201.0.0/24 (default: a free /24 of 10.89.0.0/16)')
     .option('--gateway <IP>', "the bridge's address (default: the subnet's first host)")
@@ -128,7 +128,7 @@ export function addNetworkCommand(program: Command): void {
 
 /** bridge → host-side veth → container eth0, the article's picture as text (with each end's ifindex). */
 export function topology(d: NetworkDetail): string {
-  const lines = [`${d.name}: bridge ${d.bridge} ${d.gateway}/${d.subnet.split('/')[1]} mac ${d.mac} mtu ${d.mtu}${d.internal ? ' internal' : ''}${d.bridgeLink ? '' : ' (bridge missing)'}`];
+  const lines = [`${d.name}: bridge ${d.bridge} ${d.gateway}/${d.subnet.split('/')[1]} mac ${d.mac} mtu ${d.mtu}${d.internal ? ' internal' : ''}${d.bridgeLink ? '' : ' (bridge missing)'}${d.rootless ? ' (in your rootless network namespace)' : ''}`];
   for (const e of d.endpoints) {
     const ports = e.ports.map((p) => `${p.hostIp ? `${p.hostIp}:` : ''}${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
     // Like `ip link`: NAME@ifPEER, here on both ends of the pair (host end, container end).

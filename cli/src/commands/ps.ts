@@ -21,7 +21,7 @@ export function image(s: ContainerState): string {
 export function status(s: ContainerState): string {
   // A rootless container whose network helper died has lost its network: say so.
   const h = s.networkHelper;
-  const lost = h && !h.running ? ` (network down: ${h.helper} ${h.exit ?? 'ended'})` : '';
+  const lost = h && !h.running ? ` (network down: ${h.helper} ${h.exit ?? 'ended'})` : h?.egressLost ? ` (egress down: ${h.egressLost})` : '';
   switch (s.status) {
     case 'running':
       return `Up ${ago(s.startedAt)}${lost}`;

@@ -117,6 +117,10 @@ export interface HelperInfo {
   icmp?: { allowed: boolean; reason?: string };
   /** Why the container's side could not be read. */
   insideError?: string;
+  /** A rootless user-defined network (then `helper` is its holder): its name, the container's address, its bridge. */
+  network?: string;
+  address?: string;
+  bridge?: string;
 }
 
 export interface LogLine { stream: 'stdout' | 'stderr'; time: string; line: string }
@@ -127,6 +131,8 @@ export interface NetworkSummary {
   gateway: string;
   bridge: string;
   internal?: boolean;
+  /** A rootless user's network: its bridge lives in the user's rootless network namespace. */
+  rootless?: boolean;
   endpoints: Array<Endpoint & { containerId: string; containerName: string }>;
 }
 

@@ -40,6 +40,7 @@ function helperInfo(h: NonNullable<ContainerState['networkHelper']>): HelperInfo
   return {
     helper: h.helper, pid: h.pid, running: h.running, ...(h.exit ? { exit: h.exit } : {}),
     ...(h.ports ? { ports: h.ports } : {}), ...(h.hostLoopback === undefined ? {} : { hostLoopback: h.hostLoopback }),
+    ...(h.network ? { network: h.network, address: h.address, bridge: h.bridge } : {}),
   };
 }
 

@@ -49,7 +49,7 @@ interface Library {
 type PullEvent =
   | { kind: 'resolved'; reference: string; layers: Array<{ digest: string; size: number }> }
   | { kind: 'layer'; digest: string; state: string; current: number; total: number };
-interface LibNetwork { name: string; bridge: string; subnet: string; gateway: string; internal?: boolean }
+interface LibNetwork { name: string; bridge: string; subnet: string; gateway: string; internal?: boolean; rootless?: boolean }
 interface LibEndpoint {
   container: string | null; hostname?: string | null; ip: string; mac: string; hostVeth: string; ownerPid: number;
   hostLink?: { index: number } | null; containerIfname?: string; alive?: boolean;
@@ -213,7 +213,7 @@ export class RealApi implements DashboardApi {
         containerIf: e.containerIfname ?? 'eth0', address: `${e.ip}/${prefix}`, mac: e.mac, ownerPid: e.ownerPid,
         containerId: e.container ?? `pid ${e.ownerPid}`, containerName: e.container ?? e.hostname ?? `pid ${e.ownerPid}`,
       }));
-      return { name: n.name, subnet: n.subnet, gateway: n.gateway, bridge: n.bridge, internal: n.internal, endpoints };
+      return { name: n.name, subnet: n.subnet, gateway: n.gateway, bridge: n.bridge, internal: n.internal, rootless: n.rootless, endpoints };
     }));
   }
 

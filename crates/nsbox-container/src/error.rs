@@ -15,6 +15,7 @@ use crate::process::console::ConsoleError;
 use crate::create::idmaps::IdMapError;
 use crate::create::sync::SyncError;
 use crate::create::RunError;
+use crate::create::userns_parent::UsernsParentError;
 use crate::ops::{ExecError, FreezeError, InfoError, OciError, OpsError, UpdateError};
 use crate::process::pty::PtyError;
 use crate::process::signals::SignalError;
@@ -77,6 +78,8 @@ pub enum ContainerError {
     Sync(#[from] SyncError),
     #[error(transparent)]
     Update(#[from] UpdateError),
+    #[error(transparent)]
+    UsernsParent(#[from] UsernsParentError),
 }
 
 pub type Result<T> = std::result::Result<T, ContainerError>;
@@ -118,6 +121,7 @@ impl ContainerError {
             ContainerError::State(e) => e.to_wire(),
             ContainerError::Sync(e) => e.to_wire(),
             ContainerError::Update(e) => e.to_wire(),
+            ContainerError::UsernsParent(e) => e.to_wire(),
         }
     }
 }

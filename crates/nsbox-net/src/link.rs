@@ -113,6 +113,14 @@ pub fn set_up(nl: &mut Netlink, name: &str) -> Result<()> {
     nl.request(up_msg(name), 0, "set link up", name)
 }
 
+/// Sets a link's transmit queue length (IFLA_TXQLEN) by index.
+pub fn set_txqlen(nl: &mut Netlink, index: u32, name: &str, qlen: u32) -> Result<()> {
+    let mut msg = LinkMessage::default();
+    msg.header.index = index;
+    msg.attributes.push(LinkAttribute::TxQueueLen(qlen));
+    nl.request(Rt::SetLink(msg), 0, "set link txqueuelen", name)
+}
+
 /// The container's end of a new veth pair.
 pub struct VethPeer<'a> {
     pub name: &'a str,

@@ -31,6 +31,8 @@ const USAGE: &str = "usage: nsbox-runtime [--root DIR] [--log FILE] [--log-forma
   features                          spec [-b|--bundle DIR] [--rootless]
   attach [--no-stdin] ID            --version
   net-helper CONFIG_JSON            (ours: keeps a rootless network helper for a container's lifetime)
+  net-holder CONFIG_JSON            (ours: holds a rootless user's network namespace for its networks)
+  rootless-net OP CONFIG_JSON       (ours: create|ls|inspect|rm|prune|attach|detach|holder, in that namespace)
   net-inside PID                    (ours: the links, addresses and routes of PID's network namespace, JSON)
   unpack-layer --store DIR --blob DIGEST --compression none|gzip|zstd
   store-remove --store DIR PATH     (ours: a rootless image store's work in a user namespace with its maps)
@@ -56,10 +58,22 @@ fn main() {
         if cmd == "net-helper" {
             std::process::exit(nsbox_net::rootless::keeper::run(config));
         }
+        // Rootless user-defined networks: the user's holder, and operations inside its namespaces.
+        if cmd == "net-holder" {
+            // The user's subordinate ranges as a rootless image store maps them (same rule).
+            let m = nsbox_image::store::idmap::IdMaps::of_host(std::path::Path::new("/etc/subuid"), std::path::Path::new("/etc/subgid"));
+            let maps = nsbox_net::rootless::holder::HolderMaps { uid_map: m.uid_map, gid_map: m.gid_map };
+            std::process::exit(nsbox_net::rootless::holder::run(config, &maps));
+        }
         // Read-only, for inspect: joins the container's user and network namespaces (which only a
         // single-threaded process may), so it is ours and not the addon's.
         if cmd == "net-inside" {
             std::process::exit(nsbox_net::rootless::inside::run(config));
+        }
+    }
+    if let [cmd, op, config] = args.as_slice() {
+        if cmd == "rootless-net" {
+            std::process::exit(nsbox_net::rootless::bridge::run(op, config));
         }
     }
     // The rootless image store's helpers (store_helper.rs), likewise ours only.

@@ -9,7 +9,7 @@
  * (ping_group_range) are this network namespace's own: the machine's are never touched.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../../cli/dist/main.js', import.meta.url));
@@ -48,6 +48,23 @@ export function cli(args: string[], env: Record<string, string> = {}): Cli {
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   process.stderr.write(`nsbox ${args.slice(0, 4).join(' ')}: ${ms.toFixed(0)} ms\n`);
   return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+/**
+ * Whether `pid` belongs to this scenario: in its network namespace (pasta and slirp4netns keep their
+ * sockets there, though pasta sandboxes itself in a mount namespace of its own) or its mount
+ * namespace (processes that moved to another network namespace). Other test files' scenarios, run
+ * at the same time by ava, have both of their own, so their helpers are not taken for ours.
+ */
+export function ofThisScenario(pid: number): boolean {
+  const same = (ns: string) => {
+    try {
+      return readlinkSync(`/proc/${pid}/ns/${ns}`) === readlinkSync(`/proc/self/ns/${ns}`);
+    } catch {
+      return false;
+    }
+  };
+  return same('net') || same('mnt');
 }
 
 /** Live (not zombie: this machine's PID 1 reaps nothing) processes whose command line names `tag`. */

@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, rea
 import { fileURLToPath } from 'node:url';
 
 import { report, sh, until } from './common.js';
-import { AS_NOBODY, cli, liveProcs, NOBODY, setupHost, XDG } from './rootless-host.js';
+import { AS_NOBODY, cli, ofThisScenario, liveProcs, NOBODY, setupHost, XDG } from './rootless-host.js';
 
 setupHost();
 mkdirSync('/mnt/www');
@@ -121,8 +121,8 @@ facts.tun = cli(['run', '--rm', '--network', 'pasta', '--', 'true']);
 chmodSync('/dev/net/tun', 0o666);
 // A published port the host already uses (the loopback server's).
 facts.portTaken = cli(['run', '--rm', '-p', '127.0.0.1:8001:80', '--network', 'pasta', '--', 'true']);
+// A user-defined network that does not exist (rootless ones: tests/network/rootless-bridge.test.ts).
 facts.bridgeRun = cli(['run', '--rm', '--network', 'mynet', '--', 'true']);
-facts.bridgeCreate = cli(['network', 'create', 'mynet']);
 
 // 7. No XDG_RUNTIME_DIR: /tmp/nsbox-UID, refused when someone else made it first, else made 0700.
 mkdirSync(`/tmp/nsbox-${NOBODY}`, { mode: 0o777 });
@@ -135,6 +135,6 @@ const st = statSync(`/tmp/nsbox-${NOBODY}`);
 facts.tmpDirMode = { uid: st.uid, mode: (st.mode & 0o777).toString(8) };
 
 await until(() => live('pasta').length === 0, 3000);
-facts.leftover = { helpers: [...readdirSync(`${XDG}/nsbox/run/helpers`), ...readdirSync(`/tmp/nsbox-${NOBODY}/run/helpers`)], pasta: liveProcs('pasta').map((p) => p.args.replace(/\0/g, ' ').slice(0, 300)) };
+facts.leftover = { helpers: [...readdirSync(`${XDG}/nsbox/run/helpers`), ...readdirSync(`/tmp/nsbox-${NOBODY}/run/helpers`)], pasta: liveProcs('pasta').filter((p) => ofThisScenario(p.pid)).map((p) => p.args.replace(/\0/g, ' ').slice(0, 300)) };
 for (const s of servers) s.kill();
 report(facts);

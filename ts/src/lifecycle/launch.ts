@@ -63,7 +63,7 @@ export async function launch(root: string, options: DetachedRunOptions, mode: 'r
   };
   let spec;
   try {
-    spec = buildSpec(prepared.options, image.annotations).spec;
+    spec = buildSpec(prepared.options, { ...image.annotations, ...prepared.annotations }).spec;
   } catch (e) {
     await undo();
     throw e;

@@ -100,7 +100,7 @@ export async function inspectNetworkHelper(s: ContainerState): Promise<NetworkHe
   const h = s.networkHelper;
   if (!h) return null;
   const detail: NetworkHelperDetail = {
-    ...h, ports: h.ports ?? [], hostLoopback: h.hostLoopback ?? false, dns: HELPER_DNS[h.helper], interfaces: [], gateway: null,
+    ...h, ports: h.ports ?? [], hostLoopback: h.hostLoopback ?? false, dns: h.dns ?? HELPER_DNS[h.helper as keyof typeof HELPER_DNS], interfaces: [], gateway: null,
     icmp: icmpAvailability(h.helper, ownGids()),
   };
   const running = s.status === 'running' || s.status === 'paused';

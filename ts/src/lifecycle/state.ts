@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { ContainerNotFoundError, lifecycleError } from './errors.js';
+import { holderAlive } from '../network/rootless/bridge.js';
 
 /** The network layer keeps its state (leases, endpoints, per-container /etc files) in the same root. */
 const NOT_CONTAINERS = new Set(['names', 'leases', 'endpoints', 'containers', 'networks', 'run']);
@@ -97,7 +98,8 @@ export interface ImageState {
 
 /** `run/helpers/ID/status.json`, written by the keeper (crates/nsbox-net/src/rootless/keeper.rs). */
 export interface NetworkHelperState {
-  helper: 'pasta' | 'slirp4netns';
+  /** pasta or slirp4netns; `holder of NET` for a rootless user-defined network (rootless/bridge-hook.ts). */
+  helper: 'pasta' | 'slirp4netns' | `holder of ${string}`;
   pid: number;
   keeperPid: number;
   /** false once the helper died before the container: the container has lost its network. */
@@ -110,6 +112,16 @@ export interface NetworkHelperState {
   ports?: Array<{ hostIp: string | null; hostPort: number; containerPort: number; protocol: 'tcp' | 'udp' }>;
   /** Whether the host's loopback is reachable from the container (hostLoopback, pasta:--map-gw). */
   hostLoopback?: boolean;
+  /** A rootless user-defined network: its name, the container's address, and the holder's identity. */
+  network?: string;
+  address?: string;
+  bridge?: string;
+  /** A rootless user-defined network: the name server its containers get (the holder's helper's). */
+  dns?: string;
+  /** A rootless user-defined network whose holder lives but whose egress helper died: how it ended. */
+  egressLost?: string;
+  holderPid?: number;
+  holderStart?: number;
 }
 
 /** `--root`/`NSBOX_ROOT`, else /run/nsbox as root and $XDG_RUNTIME_DIR/nsbox otherwise (as the runtime decides). */
@@ -228,6 +240,18 @@ function readStateOnce(root: string, id: string): ContainerState {
   s.endpoints = Array.isArray(ep) ? (ep as EndpointState[]) : [];
   s.image = imageOf(dir, s.createdAt);
   s.networkHelper = (readOptionalJson(path.join(root, 'run', 'helpers', id, 'status.json')) as NetworkHelperState | undefined) ?? null;
+  // A rootless user-defined network: up while the user's network holder lives (its namespaces,
+  // bridges and the container's veth die with it).
+  const h = s.networkHelper;
+  if (h?.holderPid !== undefined && h.holderStart !== undefined && h.running) {
+    if (!holderAlive({ holderPid: h.holderPid, holderStart: h.holderStart })) {
+      s.networkHelper = { ...h, running: false, exit: 'gone' };
+    } else {
+      // The holder lives but its egress helper died: the network still joins its containers.
+      const e = readOptionalJson(path.join(root, 'run', 'netns-helper', 'status.json')) as { helper?: string; running?: boolean; exit?: string } | undefined;
+      if (e?.running === false) s.networkHelper = { ...h, egressLost: `${e.helper ?? 'helper'} ${e.exit ?? 'ended'}` };
+    }
+  }
   s.status = liveStatus(s);
   return s;
 }

@@ -17,6 +17,7 @@ import { registerStartHook, type PrepareHookContext, type Prepared, type StartHo
 import { isNamedNetwork } from '../network-options.js';
 import type { ValidatedOptions } from '../options.js';
 import { attachContainer, detachContainer } from './api.js';
+import { attachRootlessBridge, bridgeAnnotations, isRootlessBridge, prepareRootlessBridge, type RootlessBridge } from './rootless/bridge-hook.js';
 import { prepareRootless, rootlessChoice, startRootless, type RootlessChoice } from './rootless/hook.js';
 import { isRootless, netRunDir } from './rootless/state-dir.js';
 
@@ -56,7 +57,7 @@ function containerFiles(id: string, o: ValidatedOptions): { dir: string; files: 
 const NAME = /^[A-Za-z0-9_.-]+$/;
 
 /** What the container sees should attach never run (it is killed then): loopback names and its own. */
-function placeholder(name: string, o: ValidatedOptions, hostname: string, rootless?: RootlessChoice): string {
+function placeholder(name: string, o: ValidatedOptions, hostname: string, rootless?: { dns: string }): string {
   switch (name) {
     case 'hosts': {
       const own = [hostname, o.name].filter((n): n is string => n !== undefined && NAME.test(n));
@@ -76,19 +77,29 @@ function placeholder(name: string, o: ValidatedOptions, hostname: string, rootle
   }
 }
 
+/** Prepared rootless bridges, by container id, for the attach that follows. */
+const bridges = new Map<string, RootlessBridge>();
+
 function prepareFiles(ctx: PrepareHookContext): Prepared | void {
+  // Rootless on a user-defined network: the user's holder, whose user namespace the container's
+  // is made in (rootless/bridge-hook.ts).
+  const bridge = isRootlessBridge(ctx.options) ? prepareRootlessBridge(ctx.options) : undefined;
   // Rootless: which helper, and is it usable (refused here, before anything starts).
-  const rootless = rootlessChoice(ctx.options);
+  const rootless = bridge ? undefined : rootlessChoice(ctx.options);
   if (rootless) prepareRootless(ctx.id, rootless);
+  const annotations = bridge ? bridgeAnnotations(bridge) : undefined;
+  if (bridge) bridges.set(ctx.id, bridge);
+  const forget = async () => void bridges.delete(ctx.id);
   const files = containerFiles(ctx.id, ctx.options);
-  if (!files) return;
+  if (!files) return bridge ? { annotations, teardown: forget } : undefined;
   // The hostname the container will have: the one asked for, else the one its uts namespace copies.
   const hostname = ctx.options.hostname ?? os.hostname();
   try {
     mkdirSync(files.dir, { recursive: true, mode: 0o755 });
-    for (const f of files.files) writeFileSync(f.path, placeholder(f.name, ctx.options, hostname, rootless), { mode: 0o644 });
+    for (const f of files.files) writeFileSync(f.path, placeholder(f.name, ctx.options, hostname, rootless ?? bridge), { mode: 0o644 });
   } catch (e) {
     rmSync(files.dir, { recursive: true, force: true });
+    bridges.delete(ctx.id);
     const err = e as NodeJS.ErrnoException;
     throw fromWire({
       code: err.code ?? 'ERR_RUNTIME', op: 'create container network files', path: err.path ?? files.dir,
@@ -97,19 +108,28 @@ function prepareFiles(ctx: PrepareHookContext): Prepared | void {
   }
   return {
     volumes: files.files.map((f) => ({ source: f.path, target: f.target, readOnly: false })),
-    teardown: () => rm(files.dir, { recursive: true, force: true }),
+    annotations,
+    teardown: async () => {
+      bridges.delete(ctx.id);
+      await rm(files.dir, { recursive: true, force: true });
+    },
   };
 }
 
 async function attach(ctx: StartHookContext) {
   const o = ctx.options;
   if (!isNamedNetwork(o.network)) return;
+  const paths: Partial<Record<FileKey, string>> = {};
+  for (const f of containerFiles(ctx.id, o)?.files ?? []) paths[f.key] = f.path;
+  if (isRootlessBridge(o)) {
+    const bridge = bridges.get(ctx.id) ?? prepareRootlessBridge(o);
+    bridges.delete(ctx.id);
+    return attachRootlessBridge(ctx, bridge, paths, containerFilesDir(ctx.id));
+  }
   const rootless = rootlessChoice(o);
   // The keeper removes the /etc files' directory when the container ends (a detached container's
   // starter is long gone by then); `o` already binds them, so name the directory itself.
   if (rootless) return startRootless(ctx, rootless, containerFilesDir(ctx.id));
-  const paths: Partial<Record<FileKey, string>> = {};
-  for (const f of containerFiles(ctx.id, o)?.files ?? []) paths[f.key] = f.path;
   const ep = await attachContainer({
     pid: ctx.pid,
     network: o.network,

@@ -20,6 +20,8 @@ export interface Network {
   mac: string;
   /** Unix seconds. */
   created: number;
+  /** A rootless user's network: its bridge is in the user's rootless network namespace, not the host's. */
+  rootless?: boolean;
 }
 
 export interface NetworkSummary extends Network {

@@ -6,6 +6,7 @@ import { HelperDiagram } from './helper-diagram.js';
 
 /** Every endpoint of the container as bridge → veth → eth0. */
 export function NetworkTab({ d, width, height }: { d: ContainerDetail; width: number; height: number }) {
+  if (d.networkHelper?.network) return <RootlessBridgeDiagram h={d.networkHelper} container={d.summary.name} />;
   if (d.networkHelper) return <HelperDiagram h={d.networkHelper} container={d.summary.name} width={width} />;
   const shared = d.namespaces.find((n) => n.kind === 'net')?.shared;
   if (d.endpoints.length === 0) {
@@ -20,6 +21,19 @@ export function NetworkTab({ d, width, height }: { d: ContainerDetail; width: nu
     <Box flexDirection="column">
       {d.endpoints.slice(0, fit).map((e) => <EndpointDiagram key={`${e.network}:${e.hostVeth}`} e={e} container={d.summary.name} />)}
       {d.endpoints.length > fit ? <Text dimColor>… {d.endpoints.length - fit} more endpoints (see Inspect)</Text> : null}
+    </Box>
+  );
+}
+
+/** Rootless user-defined network: eth0 ═veth═ the bridge in the user's rootless netns, whose holder carries egress. */
+function RootlessBridgeDiagram({ h, container }: { h: NonNullable<ContainerDetail['networkHelper']>; container: string }) {
+  return (
+    <Box flexDirection="column">
+      <Text>
+        <Text bold>{container}</Text> eth0 {h.address} ═veth═ <Text color="blue" bold>{h.bridge}</Text> ({h.network}) ⇄ holder (pid {h.pid}
+        {h.running ? <Text color="green"> running</Text> : <Text color="red"> {h.exit ?? 'ended'}: network down</Text>}) ⇄ pasta/slirp4netns ⇄ host sockets
+      </Text>
+      <Text dimColor>rootless user-defined network: the bridge lives in your rootless network namespace (one holder process per user)</Text>
     </Box>
   );
 }

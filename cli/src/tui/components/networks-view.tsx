@@ -37,11 +37,11 @@ export function NetworksView({ api, width, height, refreshMs }: Props) {
       <Text bold>{'  '}{fit('NETWORK', 16)} {fit('SUBNET', 18)} {fit('GATEWAY', 15)} {fit('BRIDGE', 15)} ENDPOINTS</Text>
       {list.slice(first, first + listHeight).map((x, j) => (
         <Text key={x.name} inverse={first + j === i} wrap="truncate">
-          {first + j === i ? '› ' : '  '}{fit(x.name, 16)} {fit(x.subnet, 18)} {fit(x.gateway, 15)} {fit(x.bridge, 15)} {x.endpoints.length}{x.internal ? ' internal' : ''}
+          {first + j === i ? '› ' : '  '}{fit(x.name, 16)} {fit(x.subnet, 18)} {fit(x.gateway, 15)} {fit(x.bridge, 15)} {x.endpoints.length}{x.internal ? ' internal' : ''}{x.rootless ? ' rootless' : ''}
         </Text>
       ))}
       <Text> </Text>
-      <Text wrap="truncate"><Text color="blue" bold>{n.bridge}</Text> ({n.gateway}) {n.subnet} · host network namespace</Text>
+      <Text wrap="truncate"><Text color="blue" bold>{n.bridge}</Text> ({n.gateway}) {n.subnet} · {n.rootless ? 'your rootless network namespace (holder)' : 'host network namespace'}</Text>
       {eps.length === 0 ? <Text dimColor>└─ no endpoints</Text> : null}
       {eps.slice(s, s + topoHeight).map((e, j) => (
         <Text key={e.hostVeth} wrap="truncate">

@@ -31,6 +31,7 @@ pub(crate) mod idmaps;
 pub(crate) mod join;
 mod lo;
 pub mod sync;
+pub mod userns_parent;
 pub mod userns;
 
 use sync::{SyncError, SyncMsg, SyncSocket};
@@ -226,6 +227,8 @@ pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, h
         crate::process::check_caps(&plan.process)?;
     }
     let joins = join::Joins::open(plan)?;
+    // Opened and checked before anything exists; joined right before clone (userns_parent.rs).
+    let userns_parent = plan.userns_parent.as_deref().map(userns_parent::open_parent).transpose()?;
     let (mut sync, child_sync) = SyncSocket::pair()?;
     let (child_stdio, pipes) = stdio::for_terminals(plan.process.terminal)?;
     // Time and cgroup namespaces are unshared by the child itself: the first so its offsets can
@@ -243,6 +246,12 @@ pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, h
     // of its new one, whatever we hold.
     let can_ptrace = caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SYS_PTRACE).unwrap_or(false);
     let pid_join = joins.enter_pid()?;
+    // Only with org.nsbox.userns-parent: from here on this process is in that user namespace, and
+    // the container's maps are written in its ids.
+    let translated = match userns_parent {
+        Some(p) => Some(p.enter(&plan.uid_map, &plan.gid_map)?),
+        None => None,
+    };
     // SAFETY: nsbox-runtime is single-threaded; the child only runs child::main and then execs.
     let raw = unsafe { syscalls::clone_with_flags(flags) }.map_err(|errno| RunError::Sys { op: "clone3", path: id.to_string(), errno })?;
     if raw == 0 {
@@ -258,7 +267,10 @@ pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, h
     let mut master = None;
     let mut notify = plan.seccomp.as_ref().and_then(|s| Notify::new(s, id, raw));
     if plan.creates(NsKind::User) && !plan.late_user() {
-        idmaps::write_all(raw, &plan.uid_map, &plan.gid_map)?;
+        match &translated {
+            Some((uids, gids)) => idmaps::write_all(raw, uids, gids)?,
+            None => idmaps::write_all(raw, &plan.uid_map, &plan.gid_map)?,
+        }
     }
     // Recorded before the first mkdir, for whoever finds them after a SIGKILL of this process at any
     // later point (cgroup_record.rs): the record names what is about to be made.

@@ -39,6 +39,10 @@ pub(super) type Result<T> = std::result::Result<T, SpecError>;
 
 pub const ANNOTATION_INIT: &str = nsbox_core::spec::ANNOTATION_INIT;
 pub const ANNOTATION_WAIT_START: &str = "org.nsbox.wait-start";
+/// nsbox's extension: create the container's user namespace as a child of this one (a
+/// `/proc/PID/ns/user` path), not of the runtime's: a rootless user-defined network's holder
+/// (docs/networking.md, "Rootless user-defined networks"; create/userns_parent.rs).
+pub const ANNOTATION_USERNS_PARENT: &str = "org.nsbox.userns-parent";
 
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -87,6 +91,8 @@ pub struct Plan {
     pub hooks: oci_spec::runtime::Hooks,
     pub bundle: PathBuf,
     pub annotations: HashMap<String, String>,
+    /// `org.nsbox.userns-parent`: the user namespace the container's own is created in.
+    pub userns_parent: Option<PathBuf>,
 }
 
 impl Plan {
@@ -181,6 +187,7 @@ impl Plan {
             return Err(SpecError::new(format!("annotations.{}", super::ANNOTATION_OVERLAY), "needs a mount namespace (add mount to linux.namespaces)"));
         }
         let flag = |k: &str| annotations.get(k).map(|v| v == "true").unwrap_or(false);
+        let userns_parent = userns_parent(&annotations, &namespaces, &join)?;
         let seccomp = linux.seccomp().clone().map(|config| SeccompPlan {
             config,
             bundle: bundle.to_path_buf(),
@@ -219,6 +226,7 @@ impl Plan {
             hooks,
             bundle: bundle.to_path_buf(),
             annotations,
+            userns_parent,
         })
     }
 
@@ -250,4 +258,39 @@ fn check_hooks(h: &oci_spec::runtime::Hooks) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `org.nsbox.userns-parent`: only for a container that makes its user namespace at clone (no
+/// namespace joined by path: those would belong to another user namespace than the one asked for).
+fn userns_parent(annotations: &HashMap<String, String>, kinds: &[NsKind], join: &[(NsKind, PathBuf)]) -> Result<Option<PathBuf>> {
+    let Some(v) = annotations.get(ANNOTATION_USERNS_PARENT) else { return Ok(None) };
+    let field = format!("annotations.{ANNOTATION_USERNS_PARENT}");
+    let p = PathBuf::from(v);
+    if !p.is_absolute() {
+        return Err(SpecError::new(&field, format!("{v:?} is not an absolute path")));
+    }
+    if !kinds.contains(&NsKind::User) || !join.is_empty() {
+        return Err(SpecError::new(&field, "needs a user namespace made for the container and no namespace joined by path"));
+    }
+    Ok(Some(p))
+}
+
+#[cfg(test)]
+mod userns_parent_tests {
+    use super::*;
+
+    fn ann(v: &str) -> HashMap<String, String> {
+        [(ANNOTATION_USERNS_PARENT.to_string(), v.to_string())].into_iter().collect()
+    }
+
+    #[test]
+    fn only_for_a_user_namespace_of_its_own_and_nothing_joined() {
+        let user = [NsKind::User, NsKind::Net];
+        assert_eq!(userns_parent(&ann("/proc/7/ns/user"), &user, &[]).unwrap(), Some(PathBuf::from("/proc/7/ns/user")));
+        assert_eq!(userns_parent(&HashMap::new(), &user, &[]).unwrap(), None);
+        assert!(userns_parent(&ann("proc/7"), &user, &[]).unwrap_err().msg.contains("not an absolute path"));
+        assert!(userns_parent(&ann("/p"), &[NsKind::Net], &[]).is_err(), "no user namespace of its own");
+        let joined = [(NsKind::Net, PathBuf::from("/proc/1/ns/net"))];
+        assert!(userns_parent(&ann("/p"), &user, &joined).unwrap_err().msg.contains("no namespace joined by path"));
+    }
 }

@@ -23,7 +23,7 @@ type Result<T> = std::result::Result<T, RootlessError>;
 /// How long the helper may take to become ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn pidfd_open(pid: i32) -> Result<OwnedFd> {
+pub(crate) fn pidfd_open(pid: i32) -> Result<OwnedFd> {
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor we take ownership of.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
     if fd < 0 {
@@ -115,7 +115,7 @@ fn finish(c: &KeeperConfig, child: &mut Child) {
 
 /// Starts the helper and waits until it is ready. Returns the child, its pidfd and (slirp4netns) the
 /// exit pipe's write end, whose closing (when we exit) makes slirp4netns exit.
-fn start(c: &KeeperConfig) -> Result<(Child, OwnedFd, Option<OwnedFd>)> {
+pub(crate) fn start(c: &KeeperConfig) -> Result<(Child, OwnedFd, Option<OwnedFd>)> {
     fs::create_dir_all(&c.dir).map_err(io("mkdir", &c.dir))?;
     let _ = fs::set_permissions(&c.dir, fs::Permissions::from_mode(0o700));
     let log_path = c.dir.join("helper.log");
@@ -221,7 +221,7 @@ fn with_log(e: RootlessError, log: &Path) -> RootlessError {
 }
 
 /// SIGTERM, then SIGKILL after a second; always reaped.
-fn stop(child: &mut Child) {
+pub(crate) fn stop(child: &mut Child) {
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     let _ = nix::sys::signal::kill(pid, Signal::SIGTERM);
     let end = Instant::now() + Duration::from_secs(1);
@@ -235,7 +235,7 @@ fn stop(child: &mut Child) {
     let _ = child.wait();
 }
 
-fn describe(s: std::process::ExitStatus) -> String {
+pub(crate) fn describe(s: std::process::ExitStatus) -> String {
     match (s.code(), s.signal()) {
         (Some(c), _) => format!("exited with status {c}"),
         (_, Some(sig)) => format!("killed by {}", Signal::try_from(sig).map(|s| s.as_str()).unwrap_or("a signal")),
@@ -257,7 +257,7 @@ fn status_of(c: &KeeperConfig, helper_pid: u32, running: bool, exit: Option<Stri
 }
 
 /// Status file: replaced atomically (readers never see half of it).
-fn write_status(path: &Path, v: &serde_json::Value) {
+pub(crate) fn write_status(path: &Path, v: &serde_json::Value) {
     let tmp = path.with_extension("tmp");
     if fs::write(&tmp, v.to_string()).is_ok() {
         let _ = fs::rename(&tmp, path);
@@ -271,7 +271,7 @@ fn cleanup(c: &KeeperConfig) {
     }
 }
 
-fn quiet_stdio() {
+pub(crate) fn quiet_stdio() {
     if let Ok(null) = fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
         for fd in [0, 1, 2] {
             // SAFETY: dup2 onto the standard descriptors, which we own for the rest of our life.

@@ -16,9 +16,12 @@
 //! The caller (TS, `ts/src/network/rootless/`) reads one JSON line from the keeper's stdout: ready
 //! (with the helper's pid) or the error.
 
+pub mod bridge;
+pub mod holder;
 pub mod inside;
 pub mod keeper;
 mod slirp;
+mod watch;
 
 use std::path::PathBuf;
 

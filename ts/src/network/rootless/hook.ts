@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 
-import { fromWire, invalidSpec } from '../../errors.js';
+import { invalidSpec } from '../../errors.js';
 import type { StartHookContext, Teardown } from '../../hooks.js';
 import { isNamedNetwork } from '../../network-options.js';
 import type { ValidatedOptions } from '../../options.js';
@@ -33,12 +33,8 @@ export function rootlessChoice(o: ValidatedOptions): RootlessChoice | undefined 
     if (wanted) throw invalidSpec('network', `${wanted} is for rootless containers; as root, use a bridge network (the default nsbox, or one from network create)`);
     return undefined;
   }
-  if (!wanted && o.network !== DEFAULT_NETWORK) {
-    throw fromWire({
-      code: 'ERR_ROOTLESS', op: 'network', path: o.network, errno: null,
-      message: `network ${JSON.stringify(o.network)} is a bridge network, which needs root (CAP_NET_ADMIN in the host's network namespace); as a normal user use --network pasta (or slirp4netns)`,
-    });
-  }
+  // A user-defined network of a rootless user goes through its holder (bridge-hook.ts), not here.
+  if (!wanted && o.network !== DEFAULT_NETWORK) return undefined;
   refuseBridgeOnly(o, o.network);
   const h = chooseHelper(wanted);
   return { ...h, dns: HELPER_DNS[h.kind] };
