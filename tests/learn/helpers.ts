@@ -1,6 +1,7 @@
 /**
  * Learn mode's tests run everything inside a throwaway `unshare --net --mount --ipc` "host": S12–S15
- * create bridges, S4 a queue in the host's IPC namespace; both die with it. Each run gets a private
+ * create bridges (as nobody: a rootless holder, which dies with it too), S4 a queue in the host's IPC
+ * namespace; both die with it. Each run gets a private
  * state root (NSBOX_ROOT) that the test removes.
  */
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -13,6 +14,24 @@ import { AS_NOBODY, NOBODY } from '../helpers/nobody.js';
 import { runScenarioFile, type ScenarioResult } from '../helpers/scenario.js';
 
 export const THROWAWAY_HOST = ['unshare', '--net', '--mount', '--ipc', '--propagation', 'private', '--', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh'];
+
+/**
+ * The throwaway host as an ordinary user's rootless networks need it (as tests/network/scenarios/
+ * rootless*.ts build it): an uplink with a default route for the holder's pasta, and a tun node of
+ * mode `tun` on a tmpfs over /dev/net of this mount namespace (0666: nobody can open it; 0600: not).
+ */
+export function throwawayTunHost(tun: '666' | '600'): string[] {
+  return ['unshare', '--net', '--mount', '--ipc', '--propagation', 'private', '--', 'sh', '-c', `${tunHostSetup(tun)} && exec "$@"`, 'sh'];
+}
+
+/** The shell commands of throwawayTunHost, for a process already inside the throwaway namespace. */
+export function tunHostSetup(tun: '666' | '600'): string {
+  return [
+    'ip link set lo up', 'ip link add h0 type veth peer name h1', 'ip addr add 192.0.2.1/24 dev h0', 'ip addr add 192.0.2.254/24 dev h1',
+    'ip link set h0 up', 'ip link set h1 up', 'ip route add default via 192.0.2.254 dev h0',
+    'mount -t tmpfs -o mode=755 nsbox-test-tun /dev/net', `mknod -m ${tun} /dev/net/tun c 10 200`,
+  ].join(' && ');
+}
 
 export interface StateRoot { dir: string; home: string; remove(): void }
 
@@ -28,11 +47,15 @@ export function stateRoot(uid = 0): StateRoot {
   return { dir, home, remove: () => rmSync(parent, { recursive: true, force: true }) };
 }
 
-/** `nsbox learn …` in a throwaway host namespace, as root or as nobody. */
-export function learnCli(args: string[], root: StateRoot, o: { nobody?: boolean } = {}): Promise<CliResult> {
+/**
+ * `nsbox learn …` in a throwaway host namespace, as root or as nobody (with a tun node of mode `tun`,
+ * or the machine's own /dev/net/tun when `tun` is not given).
+ */
+export function learnCli(args: string[], root: StateRoot, o: { nobody?: boolean; tun?: '666' | '600' } = {}): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, NSBOX_ROOT: root.dir, XDG_RUNTIME_DIR: '' };
   if (o.nobody) env.HOME = root.home;
-  return runCli(['learn', ...args], { prefix: [...THROWAWAY_HOST, ...(o.nobody ? AS_NOBODY : [])], env });
+  const host = o.tun ? throwawayTunHost(o.tun) : THROWAWAY_HOST;
+  return runCli(['learn', ...args], { prefix: [...host, ...(o.nobody ? AS_NOBODY : [])], env });
 }
 
 export function learnScenario<T>(name: string, env: NodeJS.ProcessEnv = {}): Promise<ScenarioResult<T>> {

@@ -1,7 +1,9 @@
 // A learn session SIGKILLed mid-step leaves containers, networks, a host queue and a scratch
-// directory; the next start removes them all. In a throwaway host namespace. CI budget: ~15 s.
+// directory; the next start removes them all. In a throwaway host namespace. Then the same for an
+// ordinary user's rootless networks (S14 as nobody). CI budget: ~25 s.
 import test from 'ava';
 
+import { nobodyCannotRun } from '../helpers/nobody.js';
 import { needsRoot } from '../helpers/privileged.js';
 import { learnScenario } from './helpers.js';
 
@@ -29,4 +31,22 @@ test('SIGKILL mid-step, then the next start: no container, network, link, queue,
   t.is(f.next, 0);
   t.deepEqual(f.after, { states: [], networks: [], links: [], queues: 0, scratch: [], processes: [] });
   t.deepEqual(f.alive, [], 'every container and monitor process of the dead sessions is gone');
+});
+
+interface RootlessPicture { states: string[]; networks: string[]; holder: boolean; processes: string[] }
+interface RootlessFacts { reached: boolean; left: RootlessPicture; next: number | null; after: RootlessPicture }
+
+test('as nobody: SIGKILL in S14 leaves rootless networks; the next start removes them and the holder goes', async (t) => {
+  if (!needsRoot(t)) return;
+  const why = nobodyCannotRun();
+  if (why) return t.fail(`cannot run the CLI as nobody from this checkout: ${why}`);
+  const r = await learnScenario<RootlessFacts>('kill-rootless');
+  t.is(r.code, 0, r.stderr);
+  const f = r.facts;
+  t.true(f.reached, 'S14 was killed mid-step');
+  t.is(f.left.networks.length, 2, "S14's two rootless networks were left");
+  t.true(f.left.holder, "and nobody's holder with them");
+  t.true(f.left.states.length >= 3, 'and its containers');
+  t.is(f.next, 0);
+  t.deepEqual(f.after, { states: [], networks: [], holder: false, processes: [] });
 });

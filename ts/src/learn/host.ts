@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 
 import { subordinateRanges } from '../host-info.js';
+import { checkTun, chooseHelper } from '../network/rootless/helper.js';
 import { isRootless } from '../network/rootless/state-dir.js';
 import type { Support, Text } from './types.js';
 
@@ -44,16 +45,29 @@ export function timeNamespace(): Support {
   return { ok: false, reason: t('this kernel has no time namespace (Linux 5.6+ with CONFIG_TIME_NS)', '此内核没有 time namespace（需要 Linux 5.6+ 且开启 CONFIG_TIME_NS）') };
 }
 
-/** Bridges live in the host's network namespace: they need root (CAP_NET_ADMIN there). */
+/**
+ * As root, bridges live in the host's network namespace. As an ordinary user they live in the user's
+ * rootless network namespace (a holder process started by the first `network create`), which needs
+ * an egress helper (pasta or slirp4netns) that can open /dev/net/tun: checked as `network create`
+ * checks them, so the reason is the one it would give.
+ */
 export function bridges(): Support {
   if (!isRootless()) return OK;
-  return {
-    ok: false,
-    reason: t(
-      'a bridge network needs root (CAP_NET_ADMIN in the host\'s network namespace); nsbox refuses `network create` for an ordinary user (ERR_ROOTLESS)',
-      '网桥网络需要 root（宿主机网络 namespace 中的 CAP_NET_ADMIN）；普通用户执行 `network create` 会被 nsbox 拒绝（ERR_ROOTLESS）',
-    ),
-  };
+  const u = userNamespaces();
+  if (!u.ok) return u;
+  try {
+    checkTun(chooseHelper(undefined).kind);
+    return OK;
+  } catch (e) {
+    const why = (e as Error).message;
+    return {
+      ok: false,
+      reason: t(
+        `an ordinary user's bridge networks live in a rootless network namespace, which needs a usable egress helper: ${why}`,
+        `普通用户的网桥网络位于 rootless network namespace 中，需要可用的出口助手（pasta 或 slirp4netns）：${why}`,
+      ),
+    };
+  }
 }
 
 /** The subordinate uid ranges /etc/subuid gives the calling user (multi-range maps need them). */

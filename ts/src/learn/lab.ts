@@ -51,7 +51,8 @@ function ownerAlive(name: string): boolean {
 }
 
 /**
- * Removes the containers and networks of learn sessions whose process is gone (SIGKILLed mid-step).
+ * Removes the containers and networks (root's, or the user's rootless ones) of learn sessions whose
+ * process is gone (SIGKILLed mid-step).
  * Containers are stopped with SIGTERM first so a step's own cleanup traps run (S4's host queue).
  */
 export async function sweepStale(runtime = new Runtime()): Promise<unknown[]> {
@@ -89,14 +90,14 @@ export async function sweepStale(runtime = new Runtime()): Promise<unknown[]> {
       errors.push(e);
     }
   }
-  if (isRootUser()) {
-    try {
-      for (const n of await listNetworks()) {
-        if (OWNED.test(n.name) && !ownerAlive(n.name)) await removeNetwork(n.name).catch((e: unknown) => errors.push(e));
-      }
-    } catch (e) {
-      errors.push(e);
+  // Root's networks, or an ordinary user's rootless ones (in the holder's namespace; removing the
+  // last one ends the holder, and `ls` starts none).
+  try {
+    for (const n of await listNetworks()) {
+      if (OWNED.test(n.name) && !ownerAlive(n.name)) await removeNetwork(n.name).catch((e: unknown) => errors.push(e));
     }
+  } catch (e) {
+    errors.push(e);
   }
   return errors;
 }

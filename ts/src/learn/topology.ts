@@ -1,12 +1,17 @@
 /**
- * The bridge ⇄ veth ⇄ eth0 picture of S12–S15, built from the kernel: the host side from the network's
+ * The bridge ⇄ veth ⇄ eth0 picture of S12–S15, built from the kernel: the bridge side from the network's
  * inspect (links as the kernel has them: ifindex, MAC, master, peer), the container side from
- * `ip` inside each container's own network namespace.
+ * `ip` inside each container's own network namespace. As an ordinary user the bridges and their
+ * veths live in the user's rootless network namespace, not the host's: that side is read there, by
+ * `nsbox-runtime net-inside` on the holder's namespace process (rootlessNamespaceLinks; Node never
+ * joins a namespace).
  */
 import { readlinkSync } from 'node:fs';
 
 import type { RuntimeContainer } from '../lifecycle/container.js';
+import { rootlessNamespaceLinks } from '../lifecycle/network-helper.js';
 import { inspectNetwork } from '../network/api.js';
+import { isRootless } from '../network/rootless/state-dir.js';
 import type { Network, NetworkDetail } from '../network/types.js';
 import { LONG_RUNNING } from './host.js';
 import type { Lab } from './lab.js';
@@ -19,6 +24,8 @@ export interface Built {
   details: NetworkDetail[];
   boxes: Box[];
   bridges: TopologyBridge[];
+  /** Where the bridges live: the host's network namespace (root), or the user's rootless one (its namespace process). */
+  where: { kind: 'host' } | { kind: 'rootless'; nsPid: number };
 }
 
 const prefix = (subnet: string) => subnet.split('/')[1] ?? '';
@@ -38,7 +45,16 @@ export async function buildTopology(lab: Lab, layout: string[][]): Promise<Built
       boxes.push({ c, label, net, eth0: { ifindex: Number(link?.[1] ?? 0), peerIfindex: Number(link?.[2] ?? 0), mac: link?.[3] ?? '?', address: addr?.[1] ?? '?' } });
     }
   }
-  const details = await Promise.all(nets.map((n) => inspectNetwork(n.name)));
+  let details = await Promise.all(nets.map((n) => inspectNetwork(n.name)));
+  let where: Built['where'] = { kind: 'host' };
+  if (isRootless()) {
+    // The bridge side as the kernel reports it inside the rootless namespace (by link name).
+    const { holder, links } = await rootlessNamespaceLinks();
+    lab.check();
+    const byName = new Map(links.map((l) => [l.name, l]));
+    details = details.map((d) => ({ ...d, bridgeLink: byName.get(d.bridge) ?? null, endpoints: d.endpoints.map((e) => ({ ...e, hostLink: byName.get(e.hostVeth) ?? null })) }));
+    where = { kind: 'rootless', nsPid: holder.nsPid };
+  }
   const bridges = details.map((d): TopologyBridge => ({
     name: d.bridge,
     address: `${d.gateway}/${prefix(d.subnet)}`,
@@ -53,7 +69,7 @@ export async function buildTopology(lab: Lab, layout: string[][]): Promise<Built
       };
     }),
   }));
-  return { nets, details, boxes, bridges };
+  return { nets, details, boxes, bridges, where };
 }
 
 /** Whether every endpoint is a veth pair whose ends name each other and whose host end is on the bridge. */
@@ -73,8 +89,17 @@ export function pairsCheck(built: Built): string[] {
       if (e.eth0.peerIfindex !== e.hostVeth.ifindex) wrong.push(`${e.container}: eth0@if${e.eth0.peerIfindex}, host veth is ${e.hostVeth.ifindex}`);
     }
   }
+  const own = readlinkSync('/proc/self/ns/net');
   for (const b of built.boxes) {
-    if (readlinkSync(`/proc/${b.c.pid}/ns/net`) === readlinkSync('/proc/self/ns/net')) wrong.push(`${b.label} shares the host's network namespace`);
+    if (readlinkSync(`/proc/${b.c.pid}/ns/net`) === own) wrong.push(`${b.label} shares the host's network namespace`);
+  }
+  if (built.where.kind === 'rootless') {
+    // The bridges must not be the host's: the holder's namespace is another one.
+    let theirs = '';
+    try {
+      theirs = readlinkSync(`/proc/${built.where.nsPid}/ns/net`);
+    } catch { /* not ours to read: the links came from there anyway */ }
+    if (theirs === own) wrong.push('the rootless network namespace is the host\'s');
   }
   return wrong;
 }

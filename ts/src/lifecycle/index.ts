@@ -13,6 +13,6 @@ export {
   type ContainerState, type ContainerStatus, type NamespaceState, type EndpointState, type MountState, type IdMapState, type ImageState, type NetworkHelperState,
 } from './state.js';
 export {
-  inspectNetworkHelper, icmpAvailability, type NetworkHelperDetail, type HelperInterface, type IcmpAvailability,
+  inspectNetworkHelper, icmpAvailability, rootlessNamespaceLinks, type NetworkHelperDetail, type HelperInterface, type IcmpAvailability, type NamespaceLink,
 } from './network-helper.js';
 export { ContainerNotFoundError, NameInUseError, ContainerStateError, BadSignalError, fromStderr } from './errors.js';

@@ -10,6 +10,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
+import { rootlessNet, type HolderInfo } from '../network/rootless/bridge.js';
 import { HELPER_DNS } from '../network/rootless/helper.js';
 import { runtimePath } from '../platform.js';
 import type { ContainerState, NetworkHelperState } from './state.js';
@@ -47,13 +48,43 @@ export interface NetworkHelperDetail extends NetworkHelperState {
 }
 
 interface InsideReply {
-  interfaces?: Array<HelperInterface & { kind?: string | null }>;
+  interfaces?: Array<HelperInterface & { kind?: string | null; master?: number | null; peer?: number | null }>;
   routes?: Array<{ destination: string | null; prefixLen: number; gateway: string | null }>;
   error?: { code: string; message: string };
 }
 
+/** A link of a network namespace as the kernel reports it, with its bridge (master) and veth peer ifindexes. */
+export interface NamespaceLink extends HelperInterface {
+  kind: string | null;
+  /** ifindex of the bridge it is enslaved to. */
+  master: number | null;
+  /** For a veth: the other end's ifindex (IFLA_LINK), in the namespace that end lives in. */
+  peer: number | null;
+}
+
 /** Runs `nsbox-runtime net-inside PID`: the links, addresses and routes of PID's network namespace. */
-export function readInside(pid: number): Promise<{ interfaces: HelperInterface[]; gateway: string | null }> {
+export async function readInside(pid: number): Promise<{ interfaces: HelperInterface[]; gateway: string | null }> {
+  const reply = await netInside(pid);
+  const interfaces = (reply.interfaces ?? []).map(({ name, index, mac, mtu, up, addresses }) => ({ name, index, mac, mtu, up, addresses }));
+  const def = (reply.routes ?? []).find((r) => r.destination === null && r.prefixLen === 0 && r.gateway);
+  return { interfaces, gateway: def?.gateway ?? null };
+}
+
+/**
+ * The links of a rootless user's network namespace (where its bridges and their veths live), read by
+ * `nsbox-runtime net-inside` on the holder's namespace process, found as the runtime finds it
+ * (`rootless-net holder`). Rejects when the user has no holder (no rootless network).
+ */
+export async function rootlessNamespaceLinks(root?: string): Promise<{ holder: HolderInfo; links: NamespaceLink[] }> {
+  const holder = await rootlessNet<HolderInfo | null>('holder', {}, root);
+  if (!holder) throw new Error('rootless network namespace: no holder is running (the user has no rootless network)');
+  const reply = await netInside(holder.nsPid);
+  const links = (reply.interfaces ?? []).map(({ name, index, mac, mtu, up, addresses, kind, master, peer }) => (
+    { name, index, mac, mtu, up, addresses, kind: kind ?? null, master: master ?? null, peer: peer ?? null }));
+  return { holder, links };
+}
+
+function netInside(pid: number): Promise<InsideReply> {
   return new Promise((resolve, reject) => {
     execFile(runtimePath(), ['net-inside', String(pid)], { encoding: 'utf8', timeout: 10_000 }, (err, stdout, stderr) => {
       let reply: InsideReply;
@@ -64,9 +95,7 @@ export function readInside(pid: number): Promise<{ interfaces: HelperInterface[]
         return;
       }
       if (reply.error) return reject(new Error(reply.error.message));
-      const interfaces = (reply.interfaces ?? []).map(({ name, index, mac, mtu, up, addresses }) => ({ name, index, mac, mtu, up, addresses }));
-      const def = (reply.routes ?? []).find((r) => r.destination === null && r.prefixLen === 0 && r.gateway);
-      resolve({ interfaces, gateway: def?.gateway ?? null });
+      resolve(reply);
     });
   });
 }

@@ -5,14 +5,19 @@ import { buildTopology, pairsCheck, ping, type Built } from '../topology.js';
 import type { Evidence, Probe, StepSession, Text } from '../types.js';
 import { SECTIONS, type StepDef } from './def.js';
 
-const NOTE = t('bridge networks change the host\'s network: the step creates its own networks (learn-…) and removes them', '网桥网络会改动宿主机的网络：本步骤创建自己的网络（learn-…），结束时删除');
+const NOTE = t('bridge networks change the host\'s network (as an ordinary user: your rootless network namespace): the step creates its own networks (learn-…) and removes them', '网桥网络会改动宿主机的网络（普通用户：你的 rootless network namespace）：本步骤创建自己的网络（learn-…），结束时删除');
+
+/** As an ordinary user, where the "host" side of the picture really is. */
+const ROOTLESS = t(' (the bridge lives in your rootless network namespace, not the host\'s: read there with nsbox-runtime net-inside on its holder)', '（网桥位于你的 rootless network namespace 中，而不在宿主机上：通过 nsbox-runtime net-inside 在其 holder 中读取）');
 
 function topology(built: Built, probes: Probe[], title: Text): Evidence {
   return { kind: 'topology', title, bridges: built.bridges, probes };
 }
 
-function verdict(lab: Lab, wrong: string[], ok: Text, evidence: Evidence[]): StepSession {
-  return lab.session(wrong.length === 0, wrong.length === 0 ? ok : t(`unexpected: ${wrong.join('; ')}`, `与预期不符：${wrong.join('；')}`), evidence);
+function verdict(lab: Lab, built: Built, wrong: string[], ok: Text, evidence: Evidence[]): StepSession {
+  const where = built.where.kind === 'rootless' ? ROOTLESS : t('', '');
+  const detail = wrong.length === 0 ? ok : t(`unexpected: ${wrong.join('; ')}`, `与预期不符：${wrong.join('；')}`);
+  return lab.session(wrong.length === 0, t(detail.en + where.en, detail.zh + where.zh), evidence);
 }
 
 const common = {
@@ -36,7 +41,7 @@ export const s12: StepDef = {
   async body(lab) {
     const built = await buildTopology(lab, [['box-a', 'box-b']]);
     const wrong = pairsCheck(built);
-    return verdict(lab, wrong, t('one bridge, and per container a veth pair: host end on the bridge, other end eth0 in the container\'s own network namespace', '一个网桥；每个容器一对 veth：宿主机一端接在网桥上，另一端是容器自己 network namespace 中的 eth0'), [
+    return verdict(lab, built, wrong, t('one bridge, and per container a veth pair: host end on the bridge, other end eth0 in the container\'s own network namespace', '一个网桥；每个容器一对 veth：宿主机一端接在网桥上，另一端是容器自己 network namespace 中的 eth0'), [
       topology(built, [], t('Network = bridge, endpoint = veth pair, sandbox = network namespace', '网络 = 网桥，端点 = veth pair，沙箱 = network namespace')),
     ]);
   },
@@ -67,10 +72,10 @@ export const s13: StepDef = {
     if (route !== gw) wrong.push(`default route via ${route ?? 'none'}, gateway ${gw}`);
     if (!probe.ok) wrong.push(`ping ${gw} failed`);
     if (lladdr !== built.bridges[0]!.mac) wrong.push(`${gw} answered from ${lladdr ?? 'nowhere'}, the bridge is ${built.bridges[0]!.mac}`);
-    return verdict(lab, wrong, t(`the container routes via ${gw}, and ${gw} answers from the bridge's own MAC: the bridge holds the gateway address`, `容器经由 ${gw} 路由，且 ${gw} 以网桥自己的 MAC 应答：网关地址就在网桥上`), [
+    return verdict(lab, built, wrong, t(`the container routes via ${gw}, and ${gw} answers from the bridge's own MAC: the bridge holds the gateway address`, `容器经由 ${gw} 路由，且 ${gw} 以网桥自己的 MAC 应答：网关地址就在网桥上`), [
       topology(built, [probe], t('The bridge with an address', '带地址的网桥')),
       {
-        kind: 'compare', title: t('Who is the gateway', '谁是网关'), columns: ['bridge (host)', 'seen from the container'],
+        kind: 'compare', title: t('Who is the gateway', '谁是网关'), columns: [built.where.kind === 'rootless' ? 'bridge (rootless netns)' : 'bridge (host)', 'seen from the container'],
         rows: [
           { label: 'address', left: built.bridges[0]!.address ?? '?', right: `default via ${route ?? '?'}`, same: route === gw },
           { label: 'MAC', left: built.bridges[0]!.mac, right: `${gw} lladdr ${lladdr ?? '?'}`, same: lladdr === built.bridges[0]!.mac },
@@ -109,7 +114,7 @@ export const s14: StepDef = {
       await ping(lab, b1, { label: a1.label, address: a1.eth0.address }, false),
     ];
     const wrong = [...pairsCheck(built), ...probes.filter((p) => p.ok !== p.expected).map((p) => `${p.from} → ${p.to}: ${p.ok ? 'answered' : 'no answer'}`)];
-    return verdict(lab, wrong, t('pings within a bridge answer; pings across the two bridges get no answer', '同一网桥内的 ping 有应答；跨两个网桥的 ping 没有应答'), [
+    return verdict(lab, built, wrong, t('pings within a bridge answer; pings across the two bridges get no answer', '同一网桥内的 ping 有应答；跨两个网桥的 ping 没有应答'), [
       topology(built, probes, t('Two networks, three containers', '两个网络，三个容器')),
     ]);
   },
@@ -136,10 +141,10 @@ export const s15: StepDef = {
     const wrong = pairsCheck(built);
     if (!probe.ok) wrong.push('nothing came back through the pair');
     if (ep.eth0.mac === ep.hostVeth.mac) wrong.push('both ends share a MAC');
-    return verdict(lab, wrong, t(`eth0 (ifindex ${ep.eth0.ifindex}) names ${ep.hostVeth.name} (ifindex ${ep.hostVeth.ifindex}) as its peer and back; a ping through the pair was answered`, `eth0（ifindex ${ep.eth0.ifindex}）的对端是 ${ep.hostVeth.name}（ifindex ${ep.hostVeth.ifindex}），反之亦然；经过这对 veth 的 ping 得到了应答`), [
+    return verdict(lab, built, wrong, t(`eth0 (ifindex ${ep.eth0.ifindex}) names ${ep.hostVeth.name} (ifindex ${ep.hostVeth.ifindex}) as its peer and back; a ping through the pair was answered`, `eth0（ifindex ${ep.eth0.ifindex}）的对端是 ${ep.hostVeth.name}（ifindex ${ep.hostVeth.ifindex}），反之亦然；经过这对 veth 的 ping 得到了应答`), [
       topology(built, [probe], t('bridge → host-side veth → container eth0', '网桥 → 宿主机端 veth → 容器 eth0')),
       {
-        kind: 'compare', title: t('The two ends of the pair', 'veth pair 的两端'), columns: ['host end', 'container end'],
+        kind: 'compare', title: t('The two ends of the pair', 'veth pair 的两端'), columns: [built.where.kind === 'rootless' ? 'bridge end (rootless netns)' : 'host end', 'container end'],
         rows: [
           { label: 'name', left: ep.hostVeth.name, right: 'eth0', same: false },
           { label: 'ifindex', left: String(ep.hostVeth.ifindex), right: String(ep.eth0.ifindex), same: ep.hostVeth.ifindex === ep.eth0.ifindex },
