@@ -5,6 +5,7 @@
  * step and language asked for, and ^C closes the open session. Fake steps (cli/src/tui/fake-learn.ts).
  * CI budget: 5 s.
  */
+import './no-ci.js';
 import test from 'ava';
 import type { LearnStep, StepSession } from 'nsbox';
 import { FakeApi } from '../../cli/src/tui/fake-api.js';
