@@ -28,19 +28,19 @@ fn code(e: &NetError) -> String {
 
 ns_test!(fifty_concurrent_attaches_get_unique_addresses, {
     let r = root();
-    let store = Store::new(Some(&r));
+    let store = Store::new(Some(&*r));
     net(&store, "blue", "10.201.0.0/24").unwrap();
     let boxes: Vec<Sandbox> = (0..50).map(|_| Sandbox::new()).collect();
     let ips: Vec<String> = std::thread::scope(|s| {
         let hs: Vec<_> = boxes
             .iter()
             .map(|b| {
-                let r = r.clone();
+                let r = r.to_path_buf();
                 let ns = b.netns();
                 // Each thread has its own Store and so its own lock fd: flock serialises them as it
                 // would separate processes.
                 s.spawn(move || {
-                    let st = Store::new(Some(&r));
+                    let st = Store::new(Some(&*r));
                     attach(&st, &AttachOptions { netns: ns, network: Some("blue".into()), ..Default::default() }).unwrap().ip.to_string()
                 })
             })
@@ -58,7 +58,7 @@ ns_test!(fifty_concurrent_attaches_get_unique_addresses, {
 
 ns_test!(sigkilled_owner_lease_is_reclaimed, {
     let r = root();
-    let store = Store::new(Some(&r));
+    let store = Store::new(Some(&*r));
     net(&store, "blue", "10.201.0.0/24").unwrap();
     let mut a = Sandbox::new();
     let ea = attach(&store, &AttachOptions { netns: a.netns(), network: Some("blue".into()), ports: vec!["8080:80".into()], ..Default::default() }).unwrap();
@@ -75,7 +75,7 @@ ns_test!(sigkilled_owner_lease_is_reclaimed, {
 
 ns_test!(two_hundred_cycles_leave_everything_as_it_was, {
     let r = root();
-    let store = Store::new(Some(&r));
+    let store = Store::new(Some(&*r));
     net(&store, "blue", "10.201.0.0/24").unwrap();
     let before = snapshot(&r);
     let a = Sandbox::new();
@@ -109,7 +109,8 @@ ns_test!(two_hundred_cycles_leave_everything_as_it_was, {
 });
 
 ns_test!(default_network_is_created_on_first_use_and_pruned, {
-    let store = Store::new(Some(&root()));
+    let r = root();
+    let store = Store::new(Some(&*r));
     let a = Sandbox::new();
     let e = attach(&store, &AttachOptions { netns: a.netns(), container: Some("web".into()), ..Default::default() }).unwrap();
     assert_eq!((e.network.as_str(), e.bridge.as_str()), ("nsbox", "nsbox0"));
@@ -124,7 +125,7 @@ ns_test!(default_network_is_created_on_first_use_and_pruned, {
 ns_test!(caller_files_are_rewritten_in_place_and_removed, {
     use std::os::unix::fs::MetadataExt;
     let r = root();
-    let store = Store::new(Some(&r));
+    let store = Store::new(Some(&*r));
     net(&store, "blue", "10.201.0.0/24").unwrap();
     let a = Sandbox::new();
     let ea = attach(&store, &AttachOptions { netns: a.netns(), network: Some("blue".into()), container: Some("peer".into()), ..Default::default() }).unwrap();
@@ -163,7 +164,8 @@ ns_test!(caller_files_are_rewritten_in_place_and_removed, {
 });
 
 ns_test!(bad_input_gets_clear_errors, {
-    let store = Store::new(Some(&root()));
+    let r = root();
+    let store = Store::new(Some(&*r));
     net(&store, "blue", "10.201.0.0/24").unwrap();
     let e = net(&store, "blue2", "10.201.0.128/25").unwrap_err();
     assert_eq!(code(&e), "ERR_SUBNET_OVERLAP", "{e}");

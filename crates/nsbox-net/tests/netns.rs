@@ -21,7 +21,8 @@ fn att(store: &Store, sb: &Sandbox, network: &str) -> nsbox_net::Endpoint {
 }
 
 ns_test!(bridge_veth_and_reachability, {
-    let store = Store::new(Some(&root()));
+    let r = root();
+    let store = Store::new(Some(&*r));
     net(&store, "blue", "10.201.0.0/24");
     let d = inspect(&store, "blue").unwrap();
     let (_, addrs) = sh(&format!("ip -4 addr show dev {}", d.network.bridge));

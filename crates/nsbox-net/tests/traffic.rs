@@ -14,12 +14,14 @@ macro_rules! ns_test {
     };
 }
 
-fn setup() -> Store {
-    let store = Store::new(Some(&root()));
+/// The store and its state root (kept alive as long as the store is used).
+fn setup() -> (TempRoot, Store) {
+    let r = root();
+    let store = Store::new(Some(&*r));
     for (n, s) in [("blue", "10.201.0.0/24"), ("red", "10.202.0.0/24")] {
         create(&store, &CreateOptions { name: n.into(), subnet: Some(s.into()), ..Default::default() }).unwrap();
     }
-    store
+    (r, store)
 }
 
 fn att(store: &Store, sb: &Sandbox, network: &str, ports: &[&str]) -> nsbox_net::Endpoint {
@@ -28,7 +30,7 @@ fn att(store: &Store, sb: &Sandbox, network: &str, ports: &[&str]) -> nsbox_net:
 }
 
 ns_test!(same_network_talks_other_network_does_not, {
-    let store = setup();
+    let (_root, store) = setup();
     let (a, b, c) = (Sandbox::new(), Sandbox::new(), Sandbox::new());
     let _ea = att(&store, &a, "blue", &[]);
     let eb = att(&store, &b, "blue", &[]);
@@ -43,7 +45,7 @@ ns_test!(same_network_talks_other_network_does_not, {
 });
 
 ns_test!(route_inside_is_not_in_host_table, {
-    let store = setup();
+    let (_root, store) = setup();
     let a = Sandbox::new();
     att(&store, &a, "blue", &[]);
     assert!(a.exec(&["ip", "route", "add", "192.0.2.0/24", "via", "10.201.0.1"]).0);
@@ -53,7 +55,7 @@ ns_test!(route_inside_is_not_in_host_table, {
 });
 
 ns_test!(egress_leaves_with_the_host_address, {
-    let store = setup();
+    let (_root, store) = setup();
     let out = outside();
     let _srv = out.echo_peer(9000);
     let a = Sandbox::new();
@@ -63,7 +65,8 @@ ns_test!(egress_leaves_with_the_host_address, {
 });
 
 ns_test!(internal_network_has_no_egress, {
-    let store = Store::new(Some(&root()));
+    let r = root();
+    let store = Store::new(Some(&*r));
     create(&store, &CreateOptions { name: "priv".into(), subnet: Some("10.203.0.0/24".into()), internal: true, ..Default::default() }).unwrap();
     let out = outside();
     let _srv = out.echo_peer(9000);
@@ -75,7 +78,7 @@ ns_test!(internal_network_has_no_egress, {
 });
 
 ns_test!(published_port_from_outside_host_localhost_and_hairpin, {
-    let store = setup();
+    let (_root, store) = setup();
     let out = outside();
     let (a, b, c) = (Sandbox::new(), Sandbox::new(), Sandbox::new());
     let ea = att(&store, &a, "blue", &["8080:80", "127.0.0.1:8081:80/tcp"]);

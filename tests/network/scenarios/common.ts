@@ -1,14 +1,19 @@
 /** Shared by the scenarios, which run inside a throwaway net+mount namespace (see ../helpers.ts). */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-/** lo up, and a private state root for this scenario. */
+/**
+ * lo up, and a private state root for this scenario, removed when the scenario's process exits
+ * (its containers and networks are gone by then; what a failed scenario left is the test's finding,
+ * not something to keep in /tmp).
+ */
 export function prepare(): string {
   execFileSync('ip', ['link', 'set', 'lo', 'up']);
   const root = mkdtempSync(path.join(tmpdir(), 'nsbox-net-'));
   process.env.NSBOX_ROOT = root;
+  process.on('exit', () => { try { rmSync(root, { recursive: true, force: true }); } catch { /* reported by the scenario's own checks */ } });
   return root;
 }
 

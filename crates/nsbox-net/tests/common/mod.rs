@@ -36,11 +36,27 @@ pub fn in_throwaway_ns(test: &str) -> bool {
     false
 }
 
-/// A fresh state root (tmpfs /tmp of the mount namespace is not private, so use a unique dir).
-pub fn root() -> PathBuf {
+/// A fresh state root (tmpfs /tmp of the mount namespace is not private, so use a unique dir),
+/// removed with everything in it when the test drops it.
+pub fn root() -> TempRoot {
     let p = std::env::temp_dir().join(format!("nsbox-net-test-{}-{}", std::process::id(), nsbox_net::sys::random_hex(6)));
     std::fs::create_dir_all(&p).unwrap();
-    p
+    TempRoot(p)
+}
+
+pub struct TempRoot(PathBuf);
+
+impl std::ops::Deref for TempRoot {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempRoot {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// A "container": `sleep` in a new network namespace (unshare execs sleep, so the pid is the sleeper).
