@@ -1,8 +1,9 @@
 /**
  * SIGKILL of the CLI, of the runtime executable, or of the monitor at different moments: `ps`
- * tells the truth afterwards and `rm -f` cleans everything.
+ * tells the truth afterwards and `rm -f` cleans everything. And `dieWith`: a container killed when
+ * another process ends. CI budget: ~20 s.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
 import test from 'ava';
@@ -36,6 +37,52 @@ test.serial('monitor killed: the container dies with it, ps says dead, rm -f cle
     await c.remove({ force: true });
     t.deepEqual(leftovers(f.root, [s]), []);
     t.deepEqual(zombies(), []);
+  } finally {
+    await f.dispose();
+  }
+});
+
+test.serial('dieWith: the container is killed when that process ends, and exits as any other', async (t) => {
+  if (!needsRoot(t)) return;
+  const f = fixture();
+  const parent = spawn('sleep', ['1'], { stdio: 'ignore' });
+  t.teardown(() => parent.kill('SIGKILL'));
+  try {
+    const c = await f.rt.run({ command: ['/bin/sleep', '1000'], rootfs: f.rootfs.root, dieWith: parent.pid! });
+    const s = c.inspect();
+    t.is(s.status, 'running');
+    await new Promise((r) => parent.once('exit', r));
+    const t0 = Date.now();
+    await until(() => c.inspect().status === 'exited', 10000, 'status exited');
+    t.log(`exited ${Date.now() - t0} ms after the sleep it died with`);
+    const after = c.inspect();
+    t.is(after.exitSignal, 'SIGKILL');
+    t.is(after.exitCode, 137);
+    await c.remove({ force: true });
+    t.deepEqual(leftovers(f.root, [s]), []);
+    t.deepEqual(zombies(), []);
+  } finally {
+    await f.dispose();
+  }
+});
+
+test.serial('dieWith: a process already gone kills the container at once; an invalid pid is refused', async (t) => {
+  if (!needsRoot(t)) return;
+  const f = fixture();
+  try {
+    const gone = spawn('true', { stdio: 'ignore' });
+    await new Promise((r) => gone.once('exit', r));
+    const c = await f.rt.run({ command: ['/bin/sleep', '1000'], rootfs: f.rootfs.root, dieWith: gone.pid! });
+    await until(() => c.inspect().status === 'exited', 10000, 'status exited');
+    t.is(c.inspect().exitSignal, 'SIGKILL');
+    await c.remove({ force: true });
+    await t.throwsAsync(f.rt.run({ command: ['/bin/true'], rootfs: f.rootfs.root, dieWith: -1 }), { message: /dieWith/ });
+    const bundle = await import('./bundle.js').then((m) => m.writeBundle(f.rootfs, ['/bin/true']));
+    const r = spawnSync(RUNTIME, ['--root', f.root, 'run', '--detach', '--die-with', '0', '--bundle', bundle, 'diewith-bad'], { encoding: 'utf8' });
+    t.is(r.status, 125);
+    t.regex(r.stderr, /pidfd_open\(--die-with 0\): EINVAL/);
+    t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+    t.deepEqual(f.rt.list({ all: true }), []);
   } finally {
     await f.dispose();
   }

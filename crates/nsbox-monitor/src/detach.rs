@@ -62,6 +62,8 @@ pub struct DetachOpts {
     pub create: bool,
     /// `-i`: the container's stdin is a pipe the monitor keeps open (attach writes to it).
     pub stdin: bool,
+    /// `--die-with PID`: the container is killed when that process ends.
+    pub die_with: Option<i32>,
 }
 
 /// Monitor → caller, once: the container runs (pid), or why it does not.
@@ -97,7 +99,12 @@ pub fn run(args: RunArgs, opts: DetachOpts) -> i32 {
             return report(control.as_mut(), &e.into());
         }
     }
-    match spawn_monitor(&args.id, &plan, &spec, bundle, &opts, &mut control) {
+    // Opened before the container exists, so the parent cannot end unnoticed in between.
+    let parent = match opts.die_with.map(crate::diewith::Parent::open).transpose() {
+        Ok(p) => p,
+        Err(e) => return report(control.as_mut(), &e.into()),
+    };
+    match spawn_monitor(&args.id, &plan, &spec, bundle, &opts, parent, &mut control) {
         Ok(Report { error: None, .. }) => 0,
         // The monitor told the caller itself when it had the control socket.
         Ok(Report { error: Some(w), exit_code, .. }) => {
@@ -114,7 +121,7 @@ fn report(control: Option<&mut Control>, e: &MonitorError) -> i32 {
     report_wire(control, &e.to_wire(), e.exit_code())
 }
 
-fn spawn_monitor(id: &str, plan: &Plan, spec: &oci_spec::runtime::Spec, bundle: PathBuf, opts: &DetachOpts, control: &mut Option<Control>) -> Result<Report> {
+fn spawn_monitor(id: &str, plan: &Plan, spec: &oci_spec::runtime::Spec, bundle: PathBuf, opts: &DetachOpts, parent: Option<crate::diewith::Parent>, control: &mut Option<Control>) -> Result<Report> {
     let (rd, wr) = pipe2(OFlag::O_CLOEXEC).map_err(sys("pipe2", "report"))?;
     // SAFETY: nsbox-runtime is single-threaded, so the children may run arbitrary code.
     match unsafe { fork() }.map_err(sys("fork", "monitor"))? {
@@ -125,7 +132,7 @@ fn spawn_monitor(id: &str, plan: &Plan, spec: &oci_spec::runtime::Spec, bundle: 
             let code = match unsafe { fork() } {
                 Ok(ForkResult::Child) => {
                     // This process's copy of the control socket becomes the monitor's.
-                    monitor_main(id, plan, spec, &bundle, opts, control.take(), wr)
+                    monitor_main(id, plan, spec, &bundle, opts, parent, control.take(), wr)
                 }
                 Ok(ForkResult::Parent { .. }) => 0,
                 Err(_) => 125,
@@ -146,7 +153,8 @@ fn spawn_monitor(id: &str, plan: &Plan, spec: &oci_spec::runtime::Spec, bundle: 
 }
 
 /// Runs in the monitor; returns its exit status.
-fn monitor_main(id: &str, plan: &Plan, spec: &oci_spec::runtime::Spec, bundle: &std::path::Path, opts: &DetachOpts, mut control: Option<Control>, report: OwnedFd) -> i32 {
+#[allow(clippy::too_many_arguments)]
+fn monitor_main(id: &str, plan: &Plan, spec: &oci_spec::runtime::Spec, bundle: &std::path::Path, opts: &DetachOpts, parent: Option<crate::diewith::Parent>, mut control: Option<Control>, report: OwnedFd) -> i32 {
     let root = Root::resolve(opts.root.as_deref());
     let mut report = File::from(report);
     let mut name = String::new();
@@ -168,7 +176,7 @@ fn monitor_main(id: &str, plan: &Plan, spec: &oci_spec::runtime::Spec, bundle: &
             drop(report);
             drop(control);
             monitor::trim_memory();
-            monitor::serve(root, booted)
+            monitor::serve(root, booted, parent)
         }
     }
 }

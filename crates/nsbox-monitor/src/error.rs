@@ -12,6 +12,7 @@ use nsbox_core::WireError;
 use crate::attach::AttachError;
 use crate::created::CreatedError;
 use crate::detach::DetachError;
+use crate::diewith::DieWithError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MonitorError {
@@ -23,6 +24,8 @@ pub enum MonitorError {
     Created(#[from] CreatedError),
     #[error(transparent)]
     Detach(#[from] DetachError),
+    #[error(transparent)]
+    DieWith(#[from] DieWithError),
 }
 
 pub type Result<T> = std::result::Result<T, MonitorError>;
@@ -56,6 +59,7 @@ impl MonitorError {
             MonitorError::Attach(e) => e.to_wire(),
             MonitorError::Created(e) => e.to_wire(),
             MonitorError::Detach(e) => e.to_wire(),
+            MonitorError::DieWith(e) => e.to_wire(),
         }
     }
 }

@@ -17,6 +17,7 @@ use nsbox_container::process::{pty, signals};
 use nsbox_container::state::{now_rfc3339, Root};
 
 use crate::detach::Booted;
+use crate::diewith::{kill_container, Parent};
 use crate::frames::{frame, CLOSE_STDIN, EXIT, RESIZE, START, STDERR, STDIN, STDOUT};
 use crate::netrelease;
 use crate::stdin::StdinPipe;
@@ -28,7 +29,7 @@ struct Client {
     start: bool,
 }
 
-pub fn serve(root: Root, mut b: Booted) -> i32 {
+pub fn serve(root: Root, mut b: Booted, mut parent: Option<Parent>) -> i32 {
     let pid = b.started.pid;
     let sock_path = root.dir_of(&b.state.id).join("attach.sock");
     let listener = b.listener.take();
@@ -53,6 +54,11 @@ pub fn serve(root: Root, mut b: Booted) -> i32 {
     });
     // A kill before the watch began.
     oom_events(&root, &b, oom.as_mut().map(|w| w.check()));
+    // `--die-with` a process that had already ended.
+    if matches!(parent, Some(Parent::Gone)) {
+        parent = None;
+        kill_container(&root, &b.state.id, pid);
+    }
     while exit.is_none() {
         let srcs: [Option<&OwnedFd>; 3] = [b.stdout.as_ref(), b.stderr.as_ref(), b.started.master.as_ref()];
         let mut fds = vec![PollFd::new(b.signals.as_fd(), PollFlags::POLLIN)];
@@ -77,6 +83,10 @@ pub fn serve(root: Root, mut b: Booted) -> i32 {
         }
         let oom_at = oom.as_ref().map(|w| {
             fds.push(PollFd::new(w.fd(), PollFlags::POLLIN));
+            fds.len() - 1
+        });
+        let parent_at = parent.as_ref().and_then(|p| p.fd()).map(|fd| {
+            fds.push(PollFd::new(fd, PollFlags::POLLIN));
             fds.len() - 1
         });
         let timeout = match oom.as_ref().and_then(|w| w.retry_in()) {
@@ -133,6 +143,11 @@ pub fn serve(root: Root, mut b: Booted) -> i32 {
             let _ = c.stream.set_nonblocking(false);
             let _ = c.stream.write_all(&frame(START, answer.to_string().as_bytes()));
             let _ = c.stream.set_nonblocking(true);
+        }
+        if parent_at.is_some_and(|i| ready[i]) {
+            // The exit itself arrives as for any other: SIGCHLD, reaped below or on a later turn.
+            parent = None;
+            kill_container(&root, &b.state.id, pid);
         }
         if ready[0] {
             exit = on_signal(&b.signals, pid);

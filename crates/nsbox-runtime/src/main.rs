@@ -20,12 +20,12 @@ use report::Reporter;
 
 const USAGE: &str = "usage: nsbox-runtime [--root DIR] [--log FILE] [--log-format text|json] [--debug] [--rootless[=true|false|auto]] [--json] COMMAND ...
   create [-b|--bundle DIR] [--pid-file F] [--console-socket S] [--preserve-fds N] [--no-new-keyring] ID
-  create --monitor [--bundle DIR] [--config-fd N --control-fd N] [--name NAME] [--rm] [-i] [--log-max-size BYTES] ID
+  create --monitor [--bundle DIR] [--config-fd N --control-fd N] [--name NAME] [--rm] [-i] [--log-max-size BYTES] [--die-with PID] ID
   start [-a|--attach] ID            state ID           delete [-f|--force] ID
   kill [-a|--all] ID [SIGNAL]       pause ID           resume ID
   exec [--process F] [-d|--detach] [--pid-file F] [-t|--tty] [--console-socket S] [--preserve-fds N]
        [-e K=V]... [-w|--cwd DIR] [-u UID[:GID]] [--control-fd N] ID [--] [COMMAND [ARG...]]
-  run [--bundle DIR] [--config-fd N --control-fd N] [-d|--detach [--name NAME] [--rm] [-i] [--log-max-size BYTES]] ID
+  run [--bundle DIR] [--config-fd N --control-fd N] [-d|--detach [--name NAME] [--rm] [-i] [--log-max-size BYTES] [--die-with PID]] ID
   ps [--format table|json] ID       events [--stats] [--interval 5s] ID
   update --resources FILE|- ID      list [-q] [--format table|json]
   features                          spec [-b|--bundle DIR] [--rootless]

@@ -139,10 +139,15 @@ export class Lab {
     return `${this.prefix}-${label}-${randomBytes(3).toString('hex')}`;
   }
 
-  /** Starts a detached container (removed by close), labelled for the viewer. */
-  async container(label: string, options: DetachedRunOptions): Promise<RuntimeContainer> {
+  /**
+   * Starts a detached container (removed by close), labelled for the viewer. It dies with this
+   * process (`dieWith`) even when that is SIGKILLed; the next session's sweep removes the rest.
+   * `outlive`: only for a container whose SIGTERM trap is the one way to undo what it made on the
+   * host (S4's queue): killed with SIGKILL its trap could not run, so it waits for the sweep.
+   */
+  async container(label: string, options: DetachedRunOptions, { outlive = false } = {}): Promise<RuntimeContainer> {
     this.check();
-    const c = await this.runtime.run({ ...options, name: this.unique(label) });
+    const c = await this.runtime.run({ ...options, name: this.unique(label), ...(outlive ? {} : { dieWith: process.pid }) });
     this.containers.push({ c, label });
     this.check();
     return c;

@@ -28,6 +28,11 @@ export interface DetachedRunOptions extends Omit<RunOptions, 'stdin' | 'stdout' 
    * `attach` clients; without a tty it reads EOF only when an attach client closes it.
    */
   interactive?: boolean;
+  /**
+   * Kill the container when the process with this pid ends (`--die-with`), even by SIGKILL; the
+   * container then exits as any other (status exited, `rm` removes it). A pid already gone kills it at once.
+   */
+  dieWith?: number;
 }
 
 export interface Launched {
@@ -40,7 +45,8 @@ export interface Launched {
 
 /** Runs (mode 'run') or creates (mode 'create': held before its command) a detached container. */
 export async function launch(root: string, options: DetachedRunOptions, mode: 'run' | 'create'): Promise<Launched> {
-  const { rm, logMaxSize, interactive, ...rest } = options;
+  const { rm, logMaxSize, interactive, dieWith, ...rest } = options;
+  if (dieWith !== undefined && !(Number.isSafeInteger(dieWith) && dieWith > 0)) throw invalidSpec('dieWith', 'must be a process id (a positive whole number)');
   if (logMaxSize !== undefined && !(Number.isSafeInteger(logMaxSize) && logMaxSize > 0)) throw invalidSpec('logMaxSize', 'must be a positive whole number of bytes');
   // The pull policy first (an image missing from the store is pulled, like docker run).
   const validated = await ensureImage(validateOptions({ ...rest, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' }));
@@ -74,6 +80,7 @@ export async function launch(root: string, options: DetachedRunOptions, mode: 'r
   if (rm) args.push('--rm');
   if (interactive) args.push('-i');
   if (logMaxSize !== undefined) args.push('--log-max-size', String(logMaxSize));
+  if (dieWith !== undefined) args.push('--die-with', String(dieWith));
   let hookError: NsboxError | undefined;
   let hooksDone: Promise<void> = Promise.resolve();
   const session = controlSession(root, [...args, id], ['ignore', 'ignore', 'pipe'], (f) => {

@@ -1,6 +1,6 @@
 //! `run` and `create`. `create` is runc's (no monitor: the container waits on its exec fifo for
 //! `start`) unless our own callers ask for the monitor with `--monitor`; nsbox's flags
-//! (`--config-fd/--control-fd`, `--name`, `--rm`, `-i`, `--log-max-size`) need the monitor, and
+//! (`--config-fd/--control-fd`, `--name`, `--rm`, `-i`, `--log-max-size`, `--die-with`) need the monitor, and
 //! runc's process-model flags (`--pid-file`, `--console-socket`, `--preserve-fds`) need its absence.
 
 use std::path::PathBuf;
@@ -13,7 +13,7 @@ use nsbox_monitor::logs::DEFAULT_MAX_SIZE;
 use super::flags::{flag, number, parse, valued, Flag, Given};
 use super::Cmd;
 
-const OURS: [&str; 6] = ["--config-fd", "--control-fd", "--name", "--rm", "--interactive", "--log-max-size"];
+const OURS: [&str; 7] = ["--config-fd", "--control-fd", "--name", "--rm", "--interactive", "--log-max-size", "--die-with"];
 const RUNC_ONLY: [&str; 3] = ["--pid-file", "--console-socket", "--preserve-fds"];
 
 const FLAGS: &[Flag] = &[
@@ -26,6 +26,7 @@ const FLAGS: &[Flag] = &[
     flag(&["--rm"]),
     flag(&["--interactive", "-i"]),
     valued(&["--log-max-size"]),
+    valued(&["--die-with"]),
     valued(&["--pid-file"]),
     valued(&["--console-socket"]),
     valued(&["--preserve-fds"]),
@@ -60,6 +61,7 @@ fn detach_opts(g: &Given, create: bool) -> Result<DetachOpts, String> {
         log_max_size: number::<u64>(g, "--log-max-size")?.unwrap_or(DEFAULT_MAX_SIZE),
         create,
         stdin: g.on("--interactive"),
+        die_with: number::<i32>(g, "--die-with")?,
     })
 }
 
@@ -76,7 +78,7 @@ pub fn run(args: &[String]) -> Result<Cmd, String> {
     refuse(&g, &RUNC_ONLY, "is not supported by run (use create and start)")?;
     refuse(&g, &["--monitor"], "is for create")?;
     let run = run_args(&g)?;
-    let monitor = g.on("--detach") || ["--name", "--rm", "--interactive", "--log-max-size"].iter().any(|n| g.has(n));
+    let monitor = g.on("--detach") || ["--name", "--rm", "--interactive", "--log-max-size", "--die-with"].iter().any(|n| g.has(n));
     let detach = if monitor { Some(detach_opts(&g, false)?) } else { None };
     Ok(Cmd::Run(run, detach))
 }

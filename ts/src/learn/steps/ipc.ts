@@ -40,7 +40,8 @@ export const s4: StepDef = {
     const made = await lab.exec(box, ['ipcmk', '-Q']);
     const insideId = /(\d+)\s*$/.exec(made.stdout.trim())?.[1];
     const kinds: NamespaceKind[] = ['cgroup', 'mnt', 'net', 'pid', 'uts', ...(isRoot() ? [] : ['user' as const])];
-    const hostIpc = await lab.container('host-ipc', { namespaces: kinds, command: HOST_QUEUE });
+    // Outlives a SIGKILLed session: SIGKILL would skip the trap that removes the host's queue.
+    const hostIpc = await lab.container('host-ipc', { namespaces: kinds, command: HOST_QUEUE }, { outlive: true });
     lab.onClose(async () => void (await hostIpc.stop({ timeout: 2 })));
     // Its argv carries the id once the queue exists (the exec above replaced the first shell).
     let hostId: string | undefined;
