@@ -19,15 +19,13 @@ use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use nix::errno::Errno;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::{fork, ForkResult, Pid};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::keeper::{describe, pidfd_open, quiet_stdio, start, stop, write_status};
+use super::keeper::{pidfd_open, quiet_stdio, start, stop, wait_for_end, write_status};
 use super::{io, sys, HelperKind, KeeperConfig, RootlessError};
 
 type Result<T> = std::result::Result<T, RootlessError>;
@@ -119,31 +117,12 @@ pub fn run(config_json: &str, maps: &HolderMaps) -> i32 {
     quiet_stdio();
 
     let ns_fd = pidfd_open(ns_pid.as_raw()).ok();
-    let mut helper_alive = true;
-    loop {
-        let mut fds = vec![PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
-        if let Some(f) = &ns_fd {
-            fds.push(PollFd::new(f.as_fd(), PollFlags::POLLIN));
-        }
-        if helper_alive {
-            fds.push(PollFd::new(helper_fd.as_fd(), PollFlags::POLLIN));
-        }
-        match poll(&mut fds, PollTimeout::NONE) {
-            Err(Errno::EINTR) => continue,
-            Err(_) => break,
-            Ok(_) => {}
-        }
-        let ready = |i: usize| fds.get(i).and_then(|f| f.revents()).is_some_and(|r| !r.is_empty());
-        if ready(0) || (ns_fd.is_some() && ready(1)) {
-            break;
-        }
-        let h = if ns_fd.is_some() { 2 } else { 1 };
-        if helper_alive && ready(h) {
-            helper_alive = false;
-            let how = helper.wait().map(describe).unwrap_or_else(|e| format!("wait: {e}"));
-            write_status(&status, &json!({ "helper": c.kind, "pid": helper.id(), "running": false, "exit": how }));
-        }
-    }
+    let mut ends = vec![sfd.as_fd()];
+    ends.extend(ns_fd.as_ref().map(|f| f.as_fd()));
+    let helper_pid = helper.id();
+    let helper_alive = wait_for_end(&ends, &mut helper, helper_fd.as_fd(), |how| {
+        write_status(&status, &json!({ "helper": c.kind, "pid": helper_pid, "running": false, "exit": how }));
+    });
     if helper_alive {
         stop(&mut helper);
     }

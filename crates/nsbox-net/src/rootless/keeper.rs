@@ -63,41 +63,47 @@ pub fn run(config_json: &str) -> i32 {
         }
     };
     let status = c.dir.join("status.json");
-    write_status(&status, &status_of(&c, child.id(), true, None));
+    let child_id = child.id();
+    write_status(&status, &status_of(&c, child_id, true, None));
     println!("{}", json!({ "ready": true, "helperPid": child.id(), "keeperPid": std::process::id() }));
     let _ = std::io::stdout().flush();
     // The caller has its answer: stdout and stderr now go nowhere (the caller may be gone).
     quiet_stdio();
 
-    let mut helper_alive = true;
-    loop {
-        let mut fds = vec![PollFd::new(container.as_fd(), PollFlags::POLLIN), PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
-        if helper_alive {
-            fds.push(PollFd::new(helper_fd.as_fd(), PollFlags::POLLIN));
-        }
-        match poll(&mut fds, PollTimeout::NONE) {
-            Err(Errno::EINTR) => continue,
-            Err(_) => break,
-            Ok(_) => {}
-        }
-        let ready = |i: usize| fds.get(i).and_then(|f| f.revents()).is_some_and(|r| !r.is_empty());
-        if ready(0) || ready(1) {
-            break;
-        }
-        if helper_alive && ready(2) {
-            helper_alive = false;
-            let how = match child.wait() {
-                Ok(s) => describe(s),
-                Err(e) => format!("wait: {e}"),
-            };
-            write_status(&status, &status_of(&c, child.id(), false, Some(how)));
-        }
-    }
+    let helper_alive = wait_for_end(&[container.as_fd(), sfd.as_fd()], &mut child, helper_fd.as_fd(), |how| {
+        write_status(&status, &status_of(&c, child_id, false, Some(how)));
+    });
     if helper_alive {
         finish(&c, &mut child);
     }
     cleanup(&c);
     0
+}
+
+/// Waits until one of `ends` is readable (what the keeper or holder lives for is gone, or a signal
+/// came), noting the helper's own exit on the way (`on_helper_exit` gets how it ended). Returns
+/// whether the helper is still running.
+pub(crate) fn wait_for_end(ends: &[std::os::fd::BorrowedFd<'_>], helper: &mut Child, helper_fd: std::os::fd::BorrowedFd<'_>, mut on_helper_exit: impl FnMut(String)) -> bool {
+    let mut helper_alive = true;
+    loop {
+        let mut fds: Vec<PollFd> = ends.iter().map(|fd| PollFd::new(*fd, PollFlags::POLLIN)).collect();
+        if helper_alive {
+            fds.push(PollFd::new(helper_fd, PollFlags::POLLIN));
+        }
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(Errno::EINTR) => continue,
+            Err(_) => return helper_alive,
+            Ok(_) => {}
+        }
+        let ready = |i: usize| fds.get(i).and_then(|f| f.revents()).is_some_and(|r| !r.is_empty());
+        if (0..ends.len()).any(ready) {
+            return helper_alive;
+        }
+        if helper_alive && ready(ends.len()) {
+            helper_alive = false;
+            on_helper_exit(helper.wait().map(describe).unwrap_or_else(|e| format!("wait: {e}")));
+        }
+    }
 }
 
 /// Ends the helper once the container is gone. Its exit takes ~30 ms, almost all of it the kernel
