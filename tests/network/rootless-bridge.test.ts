@@ -7,9 +7,7 @@
  */
 import test from 'ava';
 
-import { nobodyCannotRun } from '../helpers/nobody.js';
-import { needsRoot } from '../helpers/privileged.js';
-import { runScenario } from './helpers.js';
+import { runRootlessScenario } from './helpers.js';
 
 type Cli = { code: number | null; stdout: string; stderr: string };
 interface Facts {
@@ -29,12 +27,8 @@ interface Facts {
 }
 
 test('rootless user-defined networks: holder, bridge, by IP and by name, isolation, egress, published ports, errors, cleanup', async (t) => {
-  if (!needsRoot(t)) return; // the throwaway namespace and setpriv need root
-  const why = nobodyCannotRun();
-  if (why) return t.fail(`cannot run the CLI as nobody from this checkout: ${why}`);
-  const { code, facts: f, stderr } = await runScenario<Facts>('rootless-bridge');
-  t.log(stderr.split('\n').filter((l) => l.startsWith('nsbox ')).join('\n'));
-  t.is(code, 0, stderr);
+  const f = await runRootlessScenario<Facts>(t, 'rootless-bridge');
+  if (!f) return;
 
   // The networks, and the one holder (namespace process + pasta) with their bridges.
   t.is(f.createRed.code, 0, f.createRed.stderr);

@@ -7,9 +7,7 @@
  */
 import test from 'ava';
 
-import { nobodyCannotRun } from '../helpers/nobody.js';
-import { needsRoot } from '../helpers/privileged.js';
-import { runScenario } from './helpers.js';
+import { runRootlessScenario } from './helpers.js';
 
 type Cli = { code: number | null; stdout: string; stderr: string };
 interface Iface { name: string; index: number; mac: string | null; mtu: number | null; up: boolean; addresses: string[] }
@@ -24,12 +22,8 @@ interface Facts {
 }
 
 test('rootless networking: UDP published ports, ICMP and ping_group_range, DNS to the host\'s resolver, inspect from inside', async (t) => {
-  if (!needsRoot(t)) return; // the throwaway namespace and setpriv need root
-  const why = nobodyCannotRun();
-  if (why) return t.fail(`cannot run the CLI as nobody from this checkout: ${why}`);
-  const { code, facts: f, stderr } = await runScenario<Facts>('rootless-extra');
-  t.log(stderr.split('\n').filter((l) => l.startsWith('nsbox ')).join('\n'));
-  t.is(code, 0, stderr);
+  const f = await runRootlessScenario<Facts>(t, 'rootless-extra');
+  if (!f) return;
 
   t.is(f.udp.code, 0, f.udp.stderr);
   t.regex(f.udpReply, /^from 192\.0\.2\.9\nping-udp$/m, `-p 9998:9999/udp from the host's address 192.0.2.9, answered: ${f.udpReply}`);

@@ -5,9 +5,7 @@
  */
 import test from 'ava';
 
-import { nobodyCannotRun } from '../helpers/nobody.js';
-import { needsRoot } from '../helpers/privileged.js';
-import { runScenario } from './helpers.js';
+import { runRootlessScenario } from './helpers.js';
 
 type Cli = { code: number | null; stdout: string; stderr: string };
 interface Facts {
@@ -22,12 +20,8 @@ interface Facts {
 }
 
 test('rootless networking: pasta and slirp4netns, published ports, the host loopback hidden, cleanup, errors', async (t) => {
-  if (!needsRoot(t)) return; // the throwaway namespace and setpriv need root
-  const why = nobodyCannotRun();
-  if (why) return t.fail(`cannot run the CLI as nobody from this checkout: ${why}`);
-  const { code, facts: f, stderr } = await runScenario<Facts>('rootless');
-  t.log(stderr.split('\n').filter((l) => l.startsWith('nsbox ')).join('\n'));
-  t.is(code, 0, stderr);
+  const f = await runRootlessScenario<Facts>(t, 'rootless');
+  if (!f) return;
 
   t.is(f.outbound.code, 0, f.outbound.stderr);
   t.regex(f.outbound.stdout, /^nameserver 169\.254\.1\.1$/m, "resolv.conf points at pasta's DNS forwarder");
