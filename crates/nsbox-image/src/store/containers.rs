@@ -95,6 +95,14 @@ impl Store {
         made
     }
 
+    /// Whether the store at `root` (None: the default) has no writable layer for `id`, without
+    /// opening it: after a run the runtime has removed it (or moved it to removing/), and the
+    /// caller's own removal, on every container's way out, need not open the store to see that.
+    pub fn container_layer_absent(root: Option<&std::path::Path>, id: &str) -> bool {
+        let root = root.map(std::path::Path::to_path_buf).unwrap_or_else(super::default_root);
+        check_id(id).is_ok() && fs::symlink_metadata(root.join("containers").join(id)).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+    }
+
     /// Removes a container's writable layer; one already gone is no error.
     pub fn remove_container_layer(&self, id: &str) -> Result<()> {
         check_id(id)?;
