@@ -43,7 +43,10 @@ pub fn remove_layer(o: &OverlayRoot, id: &str) -> Option<String> {
     remove_now(o, dir)
 }
 
-/// A writable layer moved out of containers/ and flocked, still to be deleted.
+/// A writable layer moved out of containers/ and flocked, still to be deleted. The lock's open
+/// descriptor also keeps the layer's own directory inode alive past its rmdir: its block is freed
+/// (and discarded) when we close it, with no directory locked, rather than inside the rmdir, which
+/// holds removing/'s lock (and so the next container's rename into it) for as long as that takes.
 pub struct Moved {
     path: PathBuf,
     overlay: OverlayRoot,
