@@ -4,7 +4,7 @@
 // CI budget: ~25 s (busybox image built once and cached; each run ~50 ms).
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import test from 'ava';
@@ -150,6 +150,13 @@ test('rmi and prune free the blobs and layers nothing uses; tag adds a name', as
   const untag = await removeImage(one.ref, { store: b.store });
   t.deepEqual(untag.untagged, [one.ref]);
   t.deepEqual(untag.deleted, [], 'still named localhost/other:1');
+  // A writable layer made before the marker held the digest (a separate `image` file) still counts.
+  const legacy = path.join(b.store, 'containers', 'legacy-layer');
+  mkdirSync(legacy, { recursive: true });
+  writeFileSync(path.join(legacy, 'nsbox-layer'), 'legacy-layer');
+  writeFileSync(path.join(legacy, 'image'), one.manifestDigest);
+  await t.throwsAsync(removeImage('localhost/other:1', { store: b.store }), { instanceOf: ImageInUseError, message: /legacy-layer/ });
+  rmSync(legacy, { recursive: true });
   const del = await removeImage('localhost/other:1', { store: b.store });
   t.deepEqual(del.deleted, [one.manifestDigest]);
   t.is(b.ls('layers').length, 3, 'layers shared with the other image stay');

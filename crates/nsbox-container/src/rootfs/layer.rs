@@ -3,8 +3,8 @@
 //! (`delete`, the monitor's `--rm`, the end of a foreground `run`).
 //!
 //! Why a foreground `run` hands the deletion off: deleting the layer frees one block per directory
-//! (the layer's own, upper, work, merged, and overlayfs's work/work, work/incompat,
-//! work/incompat/volatile), and on ext4 mounted with `discard` and no journal (this project's
+//! (the layer's own, upper, work, and overlayfs's work/work, work/work/incompat,
+//! work/work/incompat/volatile), and on ext4 mounted with `discard` and no journal (this project's
 //! machines) every freed block is a synchronous discard: 0.2–4 ms each, 5–25 ms a container, all of
 //! it in the caller's wait for the container's end. So [`take_layer`] first renames the layer out
 //! of the store's containers/ into its removing/ (one rename: from then on no one lists it, and
@@ -24,13 +24,14 @@ use nix::sys::stat::Mode;
 
 use crate::spec::OverlayRoot;
 
-/// The marker file in a writable layer: it holds the id of the container the layer belongs to.
+/// The marker file in a writable layer: its first line is the id of the container the layer
+/// belongs to (the store writes the image's digest on the next).
 const MARKER: &str = "nsbox-layer";
 
-/// Whether `upperdir`'s parent is this container's writable layer (`nsbox-layer` in it holds the
+/// Whether `upperdir`'s parent is this container's writable layer (`nsbox-layer` in it names the
 /// id): only such a layer is removed with the container, so only it may be mounted volatile.
 pub fn is_layer_of(o: &OverlayRoot, id: &str) -> bool {
-    o.upperdir.parent().and_then(|dir| std::fs::read_to_string(dir.join(MARKER)).ok()).is_some_and(|m| m.trim() == id)
+    o.upperdir.parent().and_then(|dir| std::fs::read_to_string(dir.join(MARKER)).ok()).is_some_and(|m| m.lines().next().map(str::trim) == Some(id))
 }
 
 /// Removes the container's writable layer (the upperdir's parent) now, if it is marked as this

@@ -6,7 +6,7 @@
 //! layers/<diffid hex>/   an unpacked layer (overlayfs lowerdir), renamed in only once its diff id matched
 //! diffids/<blob hex>     the diff id a layer blob unpacked to (so the same blob is unpacked once)
 //! index.json             names → manifest digest (tmp + rename, under index.lock)
-//! containers/<id>/       a container's writable layer: upper/, work/, merged/ (its root's mount point), image
+//! containers/<id>/       a container's writable layer (its root.path): upper/, work/, nsbox-layer (id, image)
 //! removing/<id>.<pid>    a removed container's writable layer, renamed here and deleted by a detached
 //!                        remover that flocks it (nsbox-container rootfs/layer.rs says why)
 //! tmp/                   work in progress, each entry flocked by the process writing it (made under
