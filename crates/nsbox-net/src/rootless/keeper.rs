@@ -80,6 +80,8 @@ pub fn run(config_json: &str) -> i32 {
             return report_error(&e);
         }
     };
+    // The helper holds the namespaces now; ours would only pin them.
+    drop(ns);
     let status = c.dir.join("status.json");
     let child_id = child.id();
     write_status(&status, &status_of(&c, child_id, true, None));
