@@ -46,12 +46,12 @@ pub(crate) fn listen_at(path: &Path) -> Result<OwnedFd> {
     Ok(s)
 }
 
-/// Waits for the runtime's hand-over. `None`: a signal came or stdin closed first (the caller gave
-/// up: the runtime failed before it got that far).
-pub(crate) fn receive(listener: &OwnedFd, path: &Path, signals: BorrowedFd<'_>) -> Result<Option<Handed>> {
-    let stdin = std::io::stdin();
+/// Waits for the runtime's hand-over. `None`: `signals` or `caller` (the keeper's stdin, which the
+/// caller never writes to) became readable first: a signal came, or the caller closed its end (it
+/// gave up: the runtime failed before it got that far) or died.
+pub(crate) fn receive(listener: &OwnedFd, path: &Path, signals: BorrowedFd<'_>, caller: BorrowedFd<'_>) -> Result<Option<Handed>> {
     loop {
-        let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN), PollFd::new(signals, PollFlags::POLLIN), PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
+        let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN), PollFd::new(signals, PollFlags::POLLIN), PollFd::new(caller, PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::NONE) {
             Err(Errno::EINTR) => continue,
             Err(e) => return Err(sys("poll", path)(e)),
@@ -117,4 +117,48 @@ fn pid_of(pidfd: &OwnedFd) -> Option<i32> {
     let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd())).ok()?;
     let pid: i32 = info.lines().find_map(|l| l.strip_prefix("Pid:"))?.trim().parse().ok()?;
     (pid > 0).then_some(pid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::socket::{connect, sendmsg, ControlMessage};
+
+    /// As the runtime does (crates/nsbox-container/src/create/handover.rs), with our own namespaces.
+    fn hand_over(path: &Path, fds: &[RawFd]) {
+        let s = socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC, None).unwrap();
+        connect(s.as_raw_fd(), &UnixAddr::new(path).unwrap()).unwrap();
+        let iov = [std::io::IoSlice::new(b"N")];
+        sendmsg::<()>(s.as_raw_fd(), &iov, &[ControlMessage::ScmRights(fds)], MsgFlags::empty(), None).unwrap();
+    }
+
+    fn own(name: &str) -> OwnedFd {
+        open(format!("/proc/self/ns/{name}").as_str(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).unwrap()
+    }
+
+    #[test]
+    fn receives_a_pidfd_and_namespaces_checks_their_kinds_and_gives_up_with_the_caller() {
+        let dir = std::env::temp_dir().join(format!("nsbox-handover-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("keeper.sock");
+        let (caller_r, caller_w) = nix::unistd::pipe().unwrap();
+        let (sig_r, _sig_w) = nix::unistd::pipe().unwrap();
+        let me = super::super::keeper::pidfd_open(std::process::id() as i32).unwrap();
+
+        let l = listen_at(&path).unwrap();
+        hand_over(&path, &[me.as_raw_fd(), own("user").as_raw_fd(), own("net").as_raw_fd()]);
+        let h = receive(&l, &path, sig_r.as_fd(), caller_r.as_fd()).unwrap().expect("handed over");
+        assert_eq!(h.pid, std::process::id() as i32);
+        assert!(!path.exists(), "the socket file goes once it has served");
+
+        let l = listen_at(&path).unwrap();
+        hand_over(&path, &[me.as_raw_fd(), own("net").as_raw_fd(), own("net").as_raw_fd()]);
+        let e = receive(&l, &path, sig_r.as_fd(), caller_r.as_fd()).err().expect("a network namespace is no user namespace");
+        assert!(e.to_string().contains("the user namespace descriptor is not a user namespace"), "{e}");
+
+        let l = listen_at(&path).unwrap();
+        drop(caller_w);
+        assert!(receive(&l, &path, sig_r.as_fd(), caller_r.as_fd()).unwrap().is_none(), "the caller gave up");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -154,7 +154,7 @@ fn make_dir(c: &KeeperConfig) -> Result<()> {
 fn wait_handover(c: &KeeperConfig, path: &Path, sfd: &SignalFd) -> Result<Option<handover::Handed>> {
     make_dir(c)?;
     let listener = handover::listen_at(path)?;
-    handover::receive(&listener, path, sfd.as_fd())
+    handover::receive(&listener, path, sfd.as_fd(), std::io::stdin().as_fd())
 }
 
 /// As [`start`]; `ns`: the container's user and network namespaces, handed over (the helper gets

@@ -142,7 +142,7 @@ pub fn helper_args(c: &KeeperConfig) -> Vec<String> {
             }
             a.push(format!("--api-socket={}", c.dir.join("api.sock").display()));
             match c.socket {
-                Some(_) => a.extend([format!("--netns-type=path"), format!("--userns-path=/proc/self/fd/{NS_USER_FD}"), format!("/proc/self/fd/{NS_NET_FD}")]),
+                Some(_) => a.extend(["--netns-type=path".to_string(), format!("--userns-path=/proc/self/fd/{NS_USER_FD}"), format!("/proc/self/fd/{NS_NET_FD}")]),
                 None => a.extend([format!("--userns-path=/proc/{}/ns/user", c.pid), c.pid.to_string()]),
             }
             a.push("tap0".into());
