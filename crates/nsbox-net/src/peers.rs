@@ -69,12 +69,22 @@ pub fn refresh(net: &str, leases: &[Lease], except: Option<&str>) -> Vec<PeersEr
     if net == DEFAULT_NETWORK {
         return vec![];
     }
+    // Each lease's line once (as hosts_text writes it), then each file is copies: a network of N
+    // peers costs N rewrites of N lines, not N² formatted lines.
+    let lines: Vec<String> = leases.iter().map(|l| files::hosts_line(l.ip, &names(l)).unwrap_or_default()).collect();
     let mut errs = Vec::new();
-    for l in leases.iter().filter(|l| Some(l.id.as_str()) != except) {
-        if let Some(p) = &l.hosts_path {
-            if let Err(e) = rewrite(p, &hosts_text(net, l, leases)) {
-                errs.push(e);
+    for (i, l) in leases.iter().enumerate().filter(|(_, l)| Some(l.id.as_str()) != except) {
+        let Some(p) = &l.hosts_path else { continue };
+        let mut text = String::with_capacity(files::LOCALHOST.len() + lines.iter().map(String::len).sum::<usize>());
+        text.push_str(files::LOCALHOST);
+        text.push_str(&lines[i]);
+        for (j, line) in lines.iter().enumerate() {
+            if j != i && leases[j].id != l.id {
+                text.push_str(line);
             }
+        }
+        if let Err(e) = rewrite(p, &text) {
+            errs.push(e);
         }
     }
     errs

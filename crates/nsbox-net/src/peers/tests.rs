@@ -106,6 +106,8 @@ fn refresh_rewrites_recorded_files_except_the_newcomer_and_collects_failures() {
         lease("g", 5, Some("g"), None, Some(d.0.join("gone"))),
     ];
     let errs = refresh("blue", &all, Some("b"));
+    // Exactly what attach writes for the same peers.
+    assert_eq!(std::fs::read_to_string(&pa).unwrap(), hosts_text("blue", &all[0], &all));
     assert_eq!(std::fs::read_to_string(&pa).unwrap(), format!("{LOCAL}10.0.0.2\ta\n10.0.0.3\tb\n10.0.0.4\tu\n10.0.0.5\tg\n"));
     assert_eq!(std::fs::read_to_string(&pb).unwrap(), "untouched\n", "the newcomer's own file is attach's");
     assert_eq!(errs.len(), 1);
