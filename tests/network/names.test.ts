@@ -1,7 +1,7 @@
 /**
  * Peers by name on a user-defined network whichever started first (issue #13, root and rootless):
  * attach rewrites the live peers' /etc/hosts in place to list the newcomer, detach to drop the
- * departed (crates/nsbox-net/src/peers.rs). Each scenario runs in a throwaway `unshare --net
+ * departed, by rm or at its own exit (crates/nsbox-net/src/peers.rs). Each scenario runs in a throwaway `unshare --net
  * --mount` namespace; the rootless one as nobody (rootless-host.ts). CI budget: 30 s for both
  * (4–10 s root, 2–13 s rootless here, by the machine's load).
  */
@@ -13,6 +13,7 @@ import { runRootlessScenario, runScenario } from './helpers.js';
 type Cli = { code: number | null; stdout: string; stderr: string };
 interface Common {
   a: Cli; b: Cli; aIp: string; bIp: string; inodeBefore: string; inodeAfter: string; getent: Cli; ping: Cli; aHosts: string; rmB: Cli; aHostsAfterRm: string; rmA: Cli;
+  e: Cli; eListed: boolean; stopE: Cli; eDropped: boolean; rmE: Cli;
 }
 interface RootFacts extends Common {
   create: Cli; c: Cli; bHosts: string; getentAfterRm: Cli; moved: boolean; newcomer: Cli; rmC: Cli; rmNets: Array<number | null>;
@@ -33,6 +34,12 @@ function assertPeers(t: import('ava').ExecutionContext, f: Common, subnet: RegEx
   t.notRegex(f.aHostsAfterRm, /\sb$/m, `b removed: no longer in a's /etc/hosts:\n${f.aHostsAfterRm}`);
   t.regex(f.aHostsAfterRm, new RegExp(`^${f.aIp.replaceAll('.', '\\.')}\\ta$`, 'm'), 'a keeps its own line, on its address (a detached container\'s too)');
   t.is(f.rmA.code, 0, f.rmA.stderr);
+  // One that ends by itself leaves too (released at its exit, not by rm).
+  t.is(f.e.code, 0, f.e.stderr);
+  t.true(f.eListed, 'e listed while it runs');
+  t.is(f.stopE.code, 0, f.stopE.stderr);
+  t.true(f.eDropped, 'e stopped: gone from a\'s /etc/hosts without any rm');
+  t.is(f.rmE.code, 0, f.rmE.stderr);
 }
 
 test('root network: an earlier container reaches a later one by name; a removed one leaves its peers\' /etc/hosts', async (t) => {

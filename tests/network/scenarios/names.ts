@@ -9,7 +9,7 @@ import { renameSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { prepare, report } from './common.js';
+import { prepare, report, until } from './common.js';
 
 prepare();
 // As etc-files: the state root on a tmpfs of this namespace (file binds from under /tmp misfire).
@@ -42,6 +42,12 @@ facts.bHosts = cli('exec', 'b', 'cat', '/etc/hosts').stdout;
 facts.rmB = cli('rm', '-f', 'b');
 facts.aHostsAfterRm = inA('cat /etc/hosts').stdout;
 facts.getentAfterRm = inA('getent ahostsv4 b');
+// A container that ends by itself (stop: its monitor releases the endpoint at the exit).
+facts.e = cli('run', '-d', '--name', 'e', '--network', 'blue', '--', 'sleep', '1000');
+facts.eListed = /\se$/m.test(inA('cat /etc/hosts').stdout);
+facts.stopE = cli('stop', '-t', '1', 'e');
+facts.eDropped = await until(() => !/\se$/m.test(inA('cat /etc/hosts').stdout), 10_000);
+facts.rmE = cli('rm', 'e');
 // a's hosts file gone from under the state root (a's mount keeps its inode): a newcomer still starts.
 const aHostsFile = path.join(root, 'run', 'containers', (facts.a as { stdout: string }).stdout.trim(), 'hosts');
 let moved = false;

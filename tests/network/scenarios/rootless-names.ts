@@ -1,7 +1,7 @@
 /**
  * Peers by name on a rootless user-defined network (issue #13), as `nobody` in the throwaway host
  * of rootless-host.ts: a (detached) started before b resolves and reaches b by name; after
- * `rm -f b`, a's /etc/hosts no longer lists b. The same nsbox-net attach/detach as for root, run by
+ * `rm -f b`, a's /etc/hosts no longer lists b, nor e once e has stopped (its watcher releases it). The same nsbox-net attach/detach as for root, run by
  * `nsbox-runtime rootless-net` inside the user's holder.
  */
 import { existsSync, readdirSync } from 'node:fs';
@@ -27,6 +27,12 @@ facts.aHosts = inA('cat /etc/hosts').stdout;
 facts.inodeAfter = inA('stat -c %i /etc/hosts').stdout.trim();
 facts.rmB = cli(['rm', '-f', 'b']);
 facts.aHostsAfterRm = inA('cat /etc/hosts').stdout;
+// A container that ends by itself (stop: its watcher releases the endpoint at the exit).
+facts.e = cli(['run', '-d', '--name', 'e', '--network', 'names', '--', 'sleep', '1000']);
+facts.eListed = /\se$/m.test(inA('cat /etc/hosts').stdout);
+facts.stopE = cli(['stop', '-t', '1', 'e']);
+facts.eDropped = await until(() => !/\se$/m.test(inA('cat /etc/hosts').stdout), 10_000);
+facts.rmE = cli(['rm', 'e']);
 facts.rmA = cli(['rm', '-f', 'a']);
 facts.rmNet = cli(['network', 'rm', 'names']);
 const ours = (tag: string) => liveProcs(tag).filter((p) => ofThisScenario(p.pid)).length;
