@@ -1,8 +1,8 @@
 /**
  * Peers by name on a rootless user-defined network (issue #13), as `nobody` in the throwaway host
  * of rootless-host.ts: a (detached) started before b resolves and reaches b by name; after
- * `rm -f b`, a's /etc/hosts no longer lists b, nor e once e has stopped (its watcher releases it). The same nsbox-net attach/detach as for root, run by
- * `nsbox-runtime rootless-net` inside the user's holder.
+ * `rm -f b`, a's /etc/hosts no longer lists b, nor e once e has stopped (its watcher releases it).
+ * The same nsbox-net attach/detach as for root, run by `nsbox-runtime rootless-net` in the holder.
  */
 import { existsSync, readdirSync } from 'node:fs';
 
