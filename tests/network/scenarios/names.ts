@@ -1,8 +1,9 @@
 /**
  * Peers by name on a root user-defined network, whichever started first: a (detached) started
  * before b resolves and reaches b by name; after `rm -f b`, a's /etc/hosts no longer lists b, nor
- * e once e has stopped (its monitor releases it); a container on another network never appears; a peer whose hosts file is gone does not fail a
- * newcomer's attach. Host-root mode (glibc's getent and iputils' ping of the host, read-only root).
+ * e once e has stopped (its monitor releases it); a container on another network never appears;
+ * a peer whose hosts file is gone does not fail a newcomer's attach. Host-root mode (glibc's
+ * getent and iputils' ping of the host, read-only root).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { renameSync } from 'node:fs';
