@@ -8,7 +8,8 @@
 //! `pwrite` at offset 0, padded with newlines to the old length when it shrinks, then truncated: a
 //! reader sees the whole old file, the whole new one (maybe followed by blank lines, which resolvers
 //! skip), or, only while the kernel carries out that one write, a mix of both, or the new text cut at
-//! the old length (the size grows after the copy): reads of a regular file do not wait for writes. Lines the container added itself are not kept.
+//! the old length (the size grows after the copy): reads of a regular file do not wait for writes.
+//! Lines the container added itself are not kept.
 
 use std::fs::File;
 use std::io::ErrorKind;
