@@ -30,7 +30,7 @@ impl<S> Flows<S> {
             }
             self.map.insert(client, (flow, now));
         }
-        let entry = self.map.get_mut(&client).expect("present or inserted above");
+        let Some(entry) = self.map.get_mut(&client) else { return Err(std::io::Error::from(std::io::ErrorKind::NotFound)) };
         entry.1 = now;
         Ok(&mut entry.0)
     }
