@@ -79,6 +79,9 @@ pub(super) fn watch(c: &OpConfig) -> Result<Value, WireError> {
         std::thread::spawn(move || forward(l, to));
     }
     // Threads made after enter() are in the holder's network namespace: their flows' sockets too.
+    if !udp_sockets.is_empty() {
+        udp::raise_fd_limit();
+    }
     for (s, to) in udp_sockets {
         std::thread::spawn(move || udp::relay(s, to));
     }

@@ -48,8 +48,24 @@ struct Flow {
 
 /// Relays between `host` (bound on the host's side) and the container's `to`, until the process exits.
 pub(super) fn relay(host: UdpSocket, to: SocketAddr) {
+    relay_with(host, to, MAX_FLOWS, IDLE);
+}
+
+/// Room for the flows' descriptors: the soft RLIMIT_NOFILE (1024 by default) raised to the hard
+/// one, as a few ports' full flow tables would pass 1024. Failing that, a flow that cannot open
+/// drops its datagram (EMFILE), nothing worse.
+pub(super) fn raise_fd_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
+    }
+}
+
+fn relay_with(host: UdpSocket, to: SocketAddr, cap: usize, idle: Duration) {
     let Ok(host) = HostSocket::new(host) else { return };
-    let mut flows: Flows<Flow> = Flows::new(MAX_FLOWS, IDLE);
+    let mut flows: Flows<Flow> = Flows::new(cap, idle);
     // One buffer for the largest UDP payload: the relay's only allocation besides the flows.
     let mut buf = vec![0u8; 65536];
     loop {
@@ -133,6 +149,10 @@ mod tests {
 
     /// An echo "container" that prefixes the peer's port, the relay in front of it on `host`.
     fn echo_behind(host: UdpSocket) -> SocketAddr {
+        echo_behind_with(host, MAX_FLOWS, IDLE)
+    }
+
+    fn echo_behind_with(host: UdpSocket, cap: usize, idle: Duration) -> SocketAddr {
         let echo = UdpSocket::bind("127.0.0.1:0").unwrap();
         let to = echo.local_addr().unwrap();
         std::thread::spawn(move || {
@@ -144,7 +164,7 @@ mod tests {
             }
         });
         let at = host.local_addr().unwrap();
-        std::thread::spawn(move || relay(host, to));
+        std::thread::spawn(move || relay_with(host, to, cap, idle));
         at
     }
 
@@ -180,5 +200,37 @@ mod tests {
         let asked = SocketAddr::from(([127, 0, 0, 2], port));
         let (_, m, from) = ask(&c, asked, "hi");
         assert_eq!((m.as_str(), from), ("hi", asked));
+    }
+
+    #[test]
+    fn v4_clients_of_a_dual_stack_socket_are_answered_from_the_address_asked() {
+        // [::] takes IPv4 too (v4-mapped): IPV6_PKTINFO carries ::ffff:127.0.0.2, and back.
+        let host = UdpSocket::bind("[::]:0").unwrap();
+        let port = host.local_addr().unwrap().port();
+        echo_behind(host);
+        let c = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let asked = SocketAddr::from(([127, 0, 0, 2], port));
+        let (_, m, from) = ask(&c, asked, "v4");
+        assert_eq!((m.as_str(), from.ip().to_canonical(), from.port()), ("v4", asked.ip(), port));
+        let c6 = UdpSocket::bind("[::1]:0").unwrap();
+        let asked6: SocketAddr = format!("[::1]:{port}").parse().unwrap();
+        let (_, m, from) = ask(&c6, asked6, "v6");
+        assert_eq!((m.as_str(), from), ("v6", asked6));
+    }
+
+    #[test]
+    fn flows_close_when_idle_and_beyond_the_cap() {
+        // A new flow is a new socket inside: the echo sees a new port.
+        let at = echo_behind_with(UdpSocket::bind("127.0.0.1:0").unwrap(), 2, Duration::from_secs(1));
+        let [a, b, c] = [(); 3].map(|_| UdpSocket::bind("127.0.0.1:0").unwrap());
+        let (pa, _, _) = ask(&a, at, "a");
+        assert_eq!(ask(&a, at, "a").0, pa, "within the idle time: the same flow");
+        ask(&b, at, "b");
+        ask(&c, at, "c"); // the third client: a's flow, the idlest, is closed
+        let (pa2, _, _) = ask(&a, at, "a");
+        assert_ne!(pa2, pa, "a's flow was closed at the cap");
+        std::thread::sleep(Duration::from_secs(2));
+        let (pa3, _, _) = ask(&a, at, "a");
+        assert_ne!(pa3, pa2, "a's flow was closed when idle");
     }
 }
