@@ -2,7 +2,7 @@
  * Published UDP ports on a rootless user-defined network (issue #13): `-p 9998:99/udp` on a network
  * of nobody's answers clients on the fake host's loopback and on one of its addresses (from the
  * address asked), two clients at once each get their own answers through a flow of their own, the
- * TS API's `protocol: 'udp'` with a host IP, inspect lists the port, a host port taken fails the
+ * TS API's `protocol: 'udp'` with a host IP, inspect and `ps --format {{.Ports}}` list the port, a host port taken fails the
  * start with EADDRINUSE and leaves nothing, and after rm the watcher is gone and the port is free.
  * As nobody in a throwaway `unshare --net --mount` namespace (scenarios/rootless-bridge-udp.ts).
  * CI budget: 40 s (one scenario: a holder, 2 containers, ~8 CLI calls; ~10 s here).
@@ -14,7 +14,7 @@ import { runRootlessScenario } from './helpers.js';
 type Cli = { code: number | null; stdout: string; stderr: string };
 type Answer = { text: string; sources: string[] };
 interface Facts {
-  create: Cli; run: Cli; first: Answer; loopback: Answer; address: Answer; clientA: Answer; clientB: Answer; inspect: Cli; watchersRunning: number;
+  create: Cli; run: Cli; first: Answer; loopback: Answer; address: Answer; clientA: Answer; clientB: Answer; inspect: Cli; psPorts: Cli; watchersRunning: number;
   portTaken: Cli; takenLeft: string; tsAnswer: Answer; tsApi: { code: number | string | null; stdout: string; stderr: string };
   rm: Cli; watchersAfterRm: number; portFreeAfterRm: boolean; rmNet: Cli; leftover: { watchers: number; holder: number; ps: string };
 }
@@ -46,6 +46,7 @@ test('rootless user-defined network: published UDP ports (flows per client, sour
 
   const helper = (JSON.parse(f.inspect.stdout || '[{}]') as Array<{ networkHelper?: { ports?: unknown } }>)[0]?.networkHelper;
   t.deepEqual(helper?.ports, [{ hostIp: null, hostPort: 9998, containerPort: 99, protocol: 'udp' }], 'inspect lists the UDP port');
+  t.is(f.psPorts.stdout, 'uecho 0.0.0.0:9998->99/udp\n', 'ps --format {{.Ports}}');
   t.is(f.watchersRunning, 1);
 
   t.is(f.portTaken.code, 125);

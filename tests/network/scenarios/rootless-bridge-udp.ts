@@ -66,6 +66,7 @@ facts.address = await ask('192.0.2.9', '192.0.2.1', 9998, ['ping-address']);
 // 3. Two clients at once, each twice: each gets its own answers, through a flow (a port inside) of its own.
 [facts.clientA, facts.clientB] = await Promise.all([ask('127.0.0.1', '127.0.0.1', 9998, ['ping-a1', 'ping-a2']), ask('127.0.0.1', '127.0.0.1', 9998, ['ping-b1', 'ping-b2'])]);
 facts.inspect = cli(['inspect', 'uecho']);
+facts.psPorts = cli(['ps', '--format', '{{.Names}} {{.Ports}}']);
 facts.watchersRunning = watchers();
 
 // 4. The host's port taken (by a socket of this namespace): the start fails, nothing is left.
