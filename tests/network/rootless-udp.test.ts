@@ -2,10 +2,11 @@
  * Published UDP ports on a rootless user-defined network (issue #13): `-p 9998:99/udp` on a network
  * of nobody's answers clients on the fake host's loopback and on one of its addresses (from the
  * address asked), two clients at once each get their own answers through a flow of their own, the
- * TS API's `protocol: 'udp'` with a host IP, inspect and `ps --format {{.Ports}}` list the port, a host port taken fails the
- * start with EADDRINUSE and leaves nothing, and after rm the watcher is gone and the port is free.
- * As nobody in a throwaway `unshare --net --mount` namespace (scenarios/rootless-bridge-udp.ts).
- * CI budget: 40 s (one scenario: a holder, 2 containers, ~8 CLI calls; ~10 s here).
+ * TS API's `protocol: 'udp'` with a host IP, inspect and `ps --format {{.Ports}}` list the port, a
+ * host port taken fails the start with EADDRINUSE and leaves nothing, a port below 1024 says why
+ * (EACCES), and after rm the watcher is gone and the port is free. As nobody in a throwaway
+ * `unshare --net --mount` namespace (scenarios/rootless-bridge-udp.ts).
+ * CI budget: 40 s (one scenario: a holder, 3 containers, ~12 CLI calls; 3–6 s here).
  */
 import test from 'ava';
 
@@ -15,7 +16,7 @@ type Cli = { code: number | null; stdout: string; stderr: string };
 type Answer = { text: string; sources: string[] };
 interface Facts {
   create: Cli; run: Cli; first: Answer; loopback: Answer; address: Answer; clientA: Answer; clientB: Answer; inspect: Cli; psPorts: Cli; watchersRunning: number;
-  portTaken: Cli; takenLeft: string; tsAnswer: Answer; tsApi: { code: number | string | null; stdout: string; stderr: string };
+  portTaken: Cli; takenLeft: string; lowPort: Cli; tsAnswer: Answer; tsApi: { code: number | string | null; stdout: string; stderr: string };
   rm: Cli; watchersAfterRm: number; portFreeAfterRm: boolean; rmNet: Cli; leftover: { watchers: number; holder: number; ps: string };
 }
 
@@ -52,6 +53,8 @@ test('rootless user-defined network: published UDP ports (flows per client, sour
   t.is(f.portTaken.code, 125);
   t.regex(f.portTaken.stderr, /^nsbox: publish port\(0\.0\.0\.0:9996\/udp\): EADDRINUSE: cannot bind 0\.0\.0\.0:9996\/udp for 10\.90\.7\.\d+:99\/udp/m, f.portTaken.stderr);
   t.notRegex(f.takenLeft, /utaken/, 'the failed container is gone');
+  t.is(f.lowPort.code, 125);
+  t.regex(f.lowPort.stderr, /^nsbox: publish port\(0\.0\.0\.0:53\/udp\): EACCES: cannot bind .*: Permission denied \(ports below 1024, net\.ipv4\.ip_unprivileged_port_start, are root's: .*sysctl -w net\.ipv4\.ip_unprivileged_port_start=53\)$/m, f.lowPort.stderr);
 
   t.regex(f.tsAnswer.text, /ts-answer\nready\?/, `TS ports [{ hostIp: '127.0.0.1', protocol: 'udp' }]: ${JSON.stringify(f.tsAnswer)}`);
   t.deepEqual(f.tsAnswer.sources, ['127.0.0.1:9997']);

@@ -75,6 +75,8 @@ await new Promise<void>((r) => taken.bind(9996, '0.0.0.0', r));
 facts.portTaken = cli(['run', '--rm', '--name', 'utaken', '--network', 'udpnet', '-p', '9996:99/udp', '--', 'true']);
 taken.close();
 facts.takenLeft = cli(['ps', '-a', '--format', '{{.Names}}']).stdout;
+// A port below this netns's net.ipv4.ip_unprivileged_port_start (1024): EACCES, and why.
+facts.lowPort = cli(['run', '--rm', '--network', 'udpnet', '-p', '53:99/udp', '--', 'true']);
 
 // 5. The TypeScript API: ports [{ hostIp, hostPort, containerPort, protocol: 'udp' }], one answer.
 const tsScript = `const { run } = await import(${JSON.stringify(LIB)});

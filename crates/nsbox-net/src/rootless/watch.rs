@@ -57,7 +57,8 @@ pub(super) fn watch(c: &OpConfig) -> Result<Value, WireError> {
             let taken = |e: std::io::Error, what: &str| {
                 let errno = errno_of(&e);
                 let (path, proto) = if udp { (format!("{at}/udp"), "/udp") } else { (at.to_string(), "") };
-                WireError::from_errno("publish port", Some(path), errno, format!("cannot {what} {at}{proto} for {to}{proto}: {}", errno.desc()))
+                let hint = if errno == Errno::EACCES { privileged_port_hint(p.host_port) } else { String::new() };
+                WireError::from_errno("publish port", Some(path), errno, format!("cannot {what} {at}{proto} for {to}{proto}: {}{hint}", errno.desc()))
             };
             if udp {
                 udp_sockets.push((UdpSocket::bind(at).map_err(|e| taken(e, "bind"))?, to));
@@ -99,6 +100,17 @@ pub(super) fn watch(c: &OpConfig) -> Result<Value, WireError> {
     let _ = dispatch("detach", &OpConfig { root: c.root.clone(), kind: None, helper: None, args });
     // Already answered: nothing more goes to stdout.
     std::process::exit(0)
+}
+
+/// Why a user may not bind a low port, and what to do (EACCES alone does not say).
+fn privileged_port_hint(port: u16) -> String {
+    const KNOB: &str = "/proc/sys/net/ipv4/ip_unprivileged_port_start";
+    match fs::read_to_string(KNOB).ok().and_then(|s| s.trim().parse::<u32>().ok()) {
+        Some(start) if u32::from(port) < start => format!(
+            " (ports below {start}, net.ipv4.ip_unprivileged_port_start, are root's: publish a host port of {start} or more, or as root: sysctl -w net.ipv4.ip_unprivileged_port_start={port})"
+        ),
+        _ => String::new(),
+    }
 }
 
 /// Accepts on the host's side and connects to the container from inside, forever (until exit).
