@@ -82,7 +82,11 @@ fn relay_with(host: UdpSocket, to: SocketAddr, cap: usize, idle: Duration) {
             match poll(&mut fds, timeout) {
                 Ok(_) => {}
                 Err(nix::errno::Errno::EINTR) => continue,
-                Err(_) => return,
+                // ENOMEM passes; the port must not die of it (nothing else is possible here).
+                Err(_) => {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
             }
             let woke = |f: &PollFd<'_>| f.revents().is_some_and(|r| !r.is_empty());
             let ready: Vec<SocketAddr> = clients.iter().zip(&fds[1..]).filter(|(_, f)| woke(f)).map(|(c, _)| c.0).collect();
