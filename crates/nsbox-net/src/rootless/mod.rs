@@ -21,6 +21,7 @@ pub mod holder;
 pub mod inside;
 pub mod keeper;
 mod slirp;
+mod udp;
 mod watch;
 
 use std::path::PathBuf;
