@@ -22,6 +22,7 @@ pub mod holder;
 pub mod inside;
 pub mod keeper;
 mod slirp;
+mod udp;
 mod watch;
 
 use std::path::PathBuf;
