@@ -109,6 +109,10 @@ function inner(runs) {
     'podman run --network none': podman('none', 'true'),
     'podman run --network slirp4netns': podman('slirp4netns', 'true'),
   };
+  // A/B: NSBOX_BENCH_AB_CLI names another checkout's cli/dist/main.js (e.g. main's), whose rows
+  // ("B: …") are interleaved and shuffled with these.
+  const ab = process.env.NSBOX_BENCH_AB_CLI;
+  if (ab) for (const net of ['none', 'pasta', 'slirp4netns']) starts[`B: nsbox run --network ${net}`] = nsbox(net, 'true').replace(CLI, ab);
   const created = process.hrtime.bigint();
   must(`${NOBODY} ${process.execPath} ${CLI} network create benchnet`);
   notes.push(`rootless network create (holder + its pasta start): ${(Number(process.hrtime.bigint() - created) / 1e6).toFixed(0)} ms`);
@@ -131,6 +135,7 @@ function inner(runs) {
     notes.push(`network attach+detach cost (median of the network row − median of that engine's none row): nsbox pasta ${nsPasta.toFixed(0)} ms, `
       + `nsbox slirp4netns ${nsSlirp.toFixed(0)} ms, podman slirp4netns ${podSlirp.toFixed(0)} ms; nsbox/podman: pasta ${(nsPasta / podSlirp).toFixed(2)}, `
       + `slirp4netns ${(nsSlirp / podSlirp).toFixed(2)}; pasta by hand until ready ${median(rows['pasta by hand until ready (no container)'] ?? []).toFixed(0)} ms (start only)`);
+    if (ab) notes.push(`B (${ab}): network cost pasta ${cost('B: nsbox run --network pasta', 'B: nsbox run --network none').toFixed(0)} ms, slirp4netns ${cost('B: nsbox run --network slirp4netns', 'B: nsbox run --network none').toFixed(0)} ms`);
     notes.push(...throughput());
   } finally {
     stopPodman();

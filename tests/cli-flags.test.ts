@@ -84,3 +84,11 @@ test('start-up does not load the TUI (nor ink/react)', async (t) => {
   const heavy = bundled.flatMap((f) => Object.keys(meta.outputs[f]!.inputs)).filter((i) => /node_modules\/(ink|react|react-reconciler|yoga-layout)\/|cli\/src\/tui\//.test(i));
   t.deepEqual(heavy, [], 'no TUI, ink or react code in what start-up loads');
 });
+
+test('ps --format {{.Ports}}: a rootless helper\'s or watcher\'s ports and the endpoints\', docker\'s way', async (t) => {
+  const { ports } = await import('../cli/src/commands/ps.js');
+  const udp = { hostIp: null, hostPort: 9998, containerPort: 99, protocol: 'udp' as const };
+  const s = { networkHelper: { helper: 'holder of red', pid: 1, running: true, ports: [udp] }, endpoints: [{ network: 'n', ports: [{ hostIp: '::1', hostPort: 8080, containerPort: 80, protocol: 'tcp' }] }] };
+  t.is(ports(s as unknown as Parameters<typeof ports>[0]), '0.0.0.0:9998->99/udp, [::1]:8080->80/tcp');
+  t.is(ports({ networkHelper: null, endpoints: [{ network: 'n' }] } as unknown as Parameters<typeof ports>[0]), '');
+});

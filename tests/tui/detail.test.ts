@@ -94,9 +94,14 @@ test('Network tab of a rootless container at 80 columns: ICMP off explained, hos
 test('Network tab of a container on a rootless user-defined network draws eth0 ═veth═ bridge ⇄ holder', async (t) => {
   const api = new FakeApi({ containers: 1 });
   const c = first(api);
-  c.networkHelper = { helper: 'holder of red', pid: 4343, running: true, network: 'red', address: '10.89.0.2/24', bridge: 'nsbox-abc' };
+  c.networkHelper = {
+    helper: 'holder of red', pid: 4343, running: true, network: 'red', address: '10.89.0.2/24', bridge: 'nsbox-abc',
+    ports: [{ hostIp: null, hostPort: 8080, containerPort: 80, protocol: 'tcp' }, { hostIp: '127.0.0.1', hostPort: 9998, containerPort: 99, protocol: 'udp' }],
+  };
   const m = mount(t, api, { initial: { view: 'detail', tab: 'network', selectedId: c.summary.id } });
-  t.regex(await m.waitFor(has('holder')), /eth0 10\.89\.0\.2\/24 ═veth═ nsbox-abc \(red\) ⇄ holder \(pid 4343 running\)/);
+  const f = await m.waitFor(has('holder'));
+  t.regex(f, /eth0 10\.89\.0\.2\/24 ═veth═ nsbox-abc \(red\) ⇄ holder \(pid 4343 running\)/);
+  t.regex(f, /published: \*:8080 → 80\/tcp · 127\.0\.0\.1:9998 → 99\/udp/, 'the watcher\'s ports, UDP as TCP');
   c.networkHelper = { ...c.networkHelper, running: false, exit: 'gone' };
   t.true((await m.waitFor(has('network down'))).includes('gone: network down'));
 });

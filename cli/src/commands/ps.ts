@@ -1,6 +1,6 @@
 /** `nsbox ps [-a] [-q] [--no-trunc] [--format json]`. */
 import type { Command } from 'commander';
-import type { ContainerState } from 'nsbox';
+import type { ContainerState, PublishedPort } from 'nsbox';
 
 import { reportError } from '../report-error.js';
 import { ago, runtimeFor, table, withRoot, type RootFlags } from './ps-common.js';
@@ -37,7 +37,14 @@ export function status(s: ContainerState): string {
   }
 }
 
-/** docker's `--format` fields: `{{.ID}}`, `{{.Names}}`, `{{.Image}}`, `{{.Command}}`, `{{.CreatedAt}}`, `{{.Status}}`, `{{.State}}`, `{{.Pid}}`. */
+/** docker's PORTS (`0.0.0.0:8080->80/tcp, 127.0.0.1:9998->99/udp`): a rootless helper's or watcher's, and the endpoints'. */
+export function ports(s: ContainerState): string {
+  const list = [...(s.networkHelper?.ports ?? []), ...s.endpoints.flatMap((e) => (Array.isArray(e.ports) ? (e.ports as PublishedPort[]) : []))];
+  const ip = (a: string | null) => (a === null ? '0.0.0.0' : a.includes(':') ? `[${a}]` : a);
+  return list.map((p) => `${ip(p.hostIp)}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
+}
+
+/** docker's `--format` fields: `{{.ID}}`, `{{.Names}}`, `{{.Image}}`, `{{.Command}}`, `{{.CreatedAt}}`, `{{.Status}}`, `{{.State}}`, `{{.Pid}}`, `{{.Ports}}`. */
 const FIELDS: Record<string, (s: ContainerState, id: string) => string> = {
   ID: (_s, id) => id,
   Names: (s) => s.name,
@@ -47,6 +54,7 @@ const FIELDS: Record<string, (s: ContainerState, id: string) => string> = {
   Status: (s) => status(s),
   State: (s) => s.status,
   Pid: (s) => String(s.pid ?? ''),
+  Ports: (s) => ports(s),
 };
 
 const PLACEHOLDER = /\{\{\s*\.(\w+)\s*\}\}/g;

@@ -57,6 +57,7 @@ fn lease(n: u16) -> Lease {
         ],
         created: 0,
         files: Vec::new(),
+        hosts_path: None,
     }
 }
 

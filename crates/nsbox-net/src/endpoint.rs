@@ -16,7 +16,7 @@ use crate::netlink::Netlink;
 use crate::network::{self, ignore_enodev, CreateOptions, DEFAULT_NETWORK, DEFAULT_SUBNET};
 use crate::state::{self, Lease, Network, PortMap, Protocol, Store};
 use crate::worker::{self, Visitor};
-use crate::{files, nft, sys, teardown};
+use crate::{files, nft, peers, sys, teardown};
 
 pub const CONTAINER_IFNAME: &str = "eth0";
 
@@ -62,6 +62,10 @@ pub struct Endpoint {
     pub ports: Vec<PortMap>,
     pub hosts_path: String,
     pub resolv_conf_path: String,
+    /// Peers whose hosts file could not be rewritten to list this container (see peers.rs): the
+    /// attach succeeded regardless.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 pub fn parse_port(s: &str) -> Result<PortMap> {
@@ -127,6 +131,8 @@ pub(crate) fn reclaim_dead(store: &Store, net: &Network) -> Result<Vec<Lease>> {
         undo(store, l, &mut errs);
     }
     errs.keep(store.save_leases(&net.name, &live));
+    // The live peers' hosts files no longer list the dead.
+    peers::refresh_and_warn(&net.name, &live);
     errs.finish("reclaim leases").map(|_| live)
 }
 
@@ -219,6 +225,7 @@ pub fn attach_on(visitor: &mut Visitor, store: &Store, opts: &AttachOptions) -> 
     let ip = ipam::allocate(&name, &net.subnet, net.gateway, &used, wanted_ip)?;
     let mac = wanted_mac.unwrap_or_else(|| ipam::mac_for(ip));
     let id = sys::random_hex(12);
+    let paths = files_for(store, &id, opts);
     let lease = Lease {
         id: id.clone(),
         container: opts.container.clone(),
@@ -232,6 +239,7 @@ pub fn attach_on(visitor: &mut Visitor, store: &Store, opts: &AttachOptions) -> 
         ports,
         created: state::now(),
         files: [&opts.hosts_path, &opts.resolv_conf_path, &opts.hostname_path].into_iter().flatten().map(Into::into).collect(),
+        hosts_path: Some(paths.hosts.0.clone()),
     };
     // The bridge can be gone (reboot, someone deleted it): put the network back first.
     let bridge = match link::link_index(&mut nl, &net.bridge)? {
@@ -244,7 +252,6 @@ pub fn attach_on(visitor: &mut Visitor, store: &Store, opts: &AttachOptions) -> 
         }
     };
     link::create_veth(&mut nl, &lease.host_veth, net.mtu, bridge, &VethPeer { name: CONTAINER_IFNAME, netns: netns.as_fd(), mac })?;
-    let paths = files_for(store, &lease.id, opts);
     let result = configure(&net, &lease, &leases, &dns, &mut inside, &paths);
     if let Err(e) = result {
         let mut errs = Errors(vec![e]);
@@ -257,6 +264,8 @@ pub fn attach_on(visitor: &mut Visitor, store: &Store, opts: &AttachOptions) -> 
         undo(store, &lease, &mut errs);
         return errs.fail("attach");
     }
+    // Only now that the lease is saved: the peers' hosts files list the newcomer.
+    let warnings = peers::refresh(&name, &leases, Some(&lease.id)).iter().map(ToString::to_string).collect();
     Ok(Endpoint {
         id: lease.id,
         network: net.name,
@@ -271,6 +280,7 @@ pub fn attach_on(visitor: &mut Visitor, store: &Store, opts: &AttachOptions) -> 
         ports: lease.ports,
         hosts_path: paths.hosts.0.display().to_string(),
         resolv_conf_path: paths.resolv_conf.0.display().to_string(),
+        warnings,
     })
 }
 
@@ -312,7 +322,7 @@ fn hostname_of(lease: &Lease) -> String {
 fn configure(
     net: &Network,
     lease: &Lease,
-    peers: &[Lease],
+    others: &[Lease],
     dns: &[Ipv4Addr],
     inside: &mut Netlink,
     paths: &FilePaths,
@@ -333,10 +343,7 @@ fn configure(
             state::write_new(p, text)
         }
     };
-    let names = |l: &Lease| -> Vec<String> { l.hostname.iter().chain(l.container.iter()).cloned().collect() };
-    let peer_lines: Vec<(Ipv4Addr, Vec<String>)> =
-        if net.name == DEFAULT_NETWORK { vec![] } else { peers.iter().map(|p| (p.ip, names(p))).collect() };
-    write(&paths.hosts, &files::hosts(lease.ip, &names(lease), &peer_lines))?;
+    write(&paths.hosts, &peers::hosts_text(&net.name, lease, others))?;
     let host = std::fs::read_to_string("/etc/resolv.conf").ok();
     let upstream = std::fs::read_to_string("/run/systemd/resolve/resolv.conf").ok();
     let resolv = files::resolv_conf(dns, host.as_deref(), upstream.as_deref());
@@ -382,6 +389,8 @@ pub fn detach(store: &Store, opts: &DetachOptions) -> Result<Vec<String>> {
             removed.push(l.id.clone());
         }
         errs.keep(store.save_leases(&net.name, &keep));
+        // The remaining peers' hosts files no longer list the departed.
+        peers::refresh_and_warn(&net.name, &keep);
     }
     errs.finish("detach").map(|_| removed)
 }

@@ -3,18 +3,23 @@
 
 use std::net::Ipv4Addr;
 
+/// What every hosts file starts with.
+pub const LOCALHOST: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+
 /// Own name first, then peers of the same user-defined network (docker: not on the default network).
 pub fn hosts(own_ip: Ipv4Addr, own_names: &[String], peers: &[(Ipv4Addr, Vec<String>)]) -> String {
-    let mut s = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
-    let line = |ip: Ipv4Addr, names: &[String]| -> Option<String> {
-        let names: Vec<&str> = names.iter().map(String::as_str).filter(|n| valid_hostname(n)).collect();
-        (!names.is_empty()).then(|| format!("{ip}\t{}\n", names.join(" ")))
-    };
-    s.extend(line(own_ip, own_names));
+    let mut s = String::from(LOCALHOST);
+    s.extend(hosts_line(own_ip, own_names));
     for (ip, names) in peers {
-        s.extend(line(*ip, names));
+        s.extend(hosts_line(*ip, names));
     }
     s
+}
+
+/// One address's line, with its valid names; none when no name is valid.
+pub fn hosts_line(ip: Ipv4Addr, names: &[String]) -> Option<String> {
+    let names: Vec<&str> = names.iter().map(String::as_str).filter(|n| valid_hostname(n)).collect();
+    (!names.is_empty()).then(|| format!("{ip}\t{}\n", names.join(" ")))
 }
 
 fn valid_hostname(n: &str) -> bool {

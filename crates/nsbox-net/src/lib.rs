@@ -15,6 +15,7 @@ pub mod netlink;
 pub mod network;
 pub mod nft;
 pub mod nft_elements;
+pub mod peers;
 pub mod rootless;
 pub mod state;
 pub mod sys;

@@ -92,6 +92,10 @@ pub struct Lease {
     /// container); removed, with their directory once it is empty, when the lease goes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<PathBuf>,
+    /// The container's hosts file as attach wrote it (the caller's bound one, or the endpoint's
+    /// own): rewritten in place as peers come and go (peers.rs). Absent: never touched again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts_path: Option<PathBuf>,
 }
 
 /// Where state lives. `NSBOX_ROOT=R` (or an explicit root) puts networks in `R/networks` and leases

@@ -154,11 +154,31 @@ ns_test!(caller_files_are_rewritten_in_place_and_removed, {
     assert_eq!(std::fs::read_to_string(&resolv).unwrap(), "nameserver 192.0.2.53\n");
     assert_eq!(std::fs::read_to_string(&hostname).unwrap(), "box\n");
     assert!(!r.join("run/endpoints").join(&eb.id).exists(), "nothing written to the endpoint dir");
-    // Reclaim after SIGKILL removes them too, and the emptied directory.
+    // The earlier peer's hosts file (its endpoint's own: no hostsPath given) now lists the newcomer.
+    let peer_hosts = || std::fs::read_to_string(&ea.hosts_path).unwrap();
+    assert!(peer_hosts().contains(&format!("{}\tbox me\n", eb.ip)), "{}", peer_hosts());
+    assert!(eb.warnings.is_empty(), "{:?}", eb.warnings);
+    // Reclaim after SIGKILL removes them too, and the emptied directory; the peer forgets it.
     b.kill();
     let c = Sandbox::new();
-    attach(&store, &AttachOptions { netns: c.netns(), network: Some("blue".into()), ..Default::default() }).unwrap();
+    let ec = attach(&store, &AttachOptions { netns: c.netns(), network: Some("blue".into()), container: Some("cee".into()), ..Default::default() }).unwrap();
     assert!(!dir.exists(), "files and their directory removed with the lease");
+    assert!(!peer_hosts().contains("box me"), "{}", peer_hosts());
+    assert!(peer_hosts().contains(&format!("{}\tcee\n", ec.ip)), "{}", peer_hosts());
+    // A peer whose file cannot be rewritten (a directory in its place) is a warning, not a failure.
+    std::fs::remove_file(&ea.hosts_path).unwrap();
+    std::fs::create_dir(&ea.hosts_path).unwrap();
+    let d = Sandbox::new();
+    let ed = attach(&store, &AttachOptions { netns: d.netns(), network: Some("blue".into()), container: Some("dee".into()), ..Default::default() }).unwrap();
+    assert_eq!(ed.warnings.len(), 1, "{:?}", ed.warnings);
+    assert!(ed.warnings[0].contains(&ea.hosts_path) && ed.warnings[0].contains("EISDIR"), "{:?}", ed.warnings);
+    std::fs::remove_dir(&ea.hosts_path).unwrap();
+    std::fs::write(&ea.hosts_path, "").unwrap();
+    // Detach: the remaining peers' files drop the departed.
+    detach(&store, &DetachOptions { endpoint: Some(ec.id.clone()), ..Default::default() }).unwrap();
+    let dee = std::fs::read_to_string(&ed.hosts_path).unwrap();
+    assert!(!dee.contains("cee") && dee.contains(&format!("{}\tpeer\n", ea.ip)), "{dee}");
+    assert!(peer_hosts().contains(&format!("{}\tdee\n", ed.ip)) && !peer_hosts().contains("cee"), "{}", peer_hosts());
     let rel = AttachOptions { netns: c.netns(), hosts_path: Some("rel/hosts".into()), ..Default::default() };
     assert_eq!(code(&attach(&store, &rel).unwrap_err()), "ERR_INVALID_SPEC");
 });

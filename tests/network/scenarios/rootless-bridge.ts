@@ -58,6 +58,8 @@ function live(tag: string): Array<{ pid: number; name: string; ppid: number }> {
   return out;
 }
 // Only this scenario's (ofThisScenario): other test files' scenarios run pasta at the same time.
+// The watchers (rootless-net watch) of this scenario only: rootless-udp.ts runs its own meanwhile.
+const ownRootlessNet = () => live('rootless-net').filter((p) => ofThisScenario(p.pid));
 const holderProcs = () => [...live('net-holder'), ...live('run/netns-helper/')].filter((p) => ofThisScenario(p.pid)).map((p) => p.name).sort();
 /** pid of the live process whose whole command line is `cmd` (pgrep -x -f), or 0. */
 const pidOf = (cmd: string) => Number(sh(`pgrep -x -f '${cmd}' -n`).out.trim() || 0);
@@ -95,10 +97,9 @@ facts.egress = cli(['run', '--rm', '--network', 'blue', '--', 'timeout', '5', 'w
 // A detached --rm container: nobody waits for it, its watcher cleans up (checked at the end).
 facts.detachedRm = cli(['run', '-d', '--rm', '--network', 'blue', '--', 'true']);
 
-// 3. Errors: a network in use, an unknown network, -p on a rootless network.
+// 3. Errors: a network in use, an unknown network, a published port taken (UDP: rootless-bridge-udp.ts).
 facts.rmInUse = cli(['network', 'rm', 'red']);
 facts.unknown = cli(['run', '--rm', '--network', 'nonet', '--', 'true']);
-facts.ports = cli(['run', '--rm', '--network', 'red', '-p', '9999:99/udp', '--', 'true']);
 facts.portTaken = cli(['run', '--rm', '--network', 'blue', '-p', '8080:80', '--', 'true']);
 facts.duplicate = cli(['network', 'create', 'red']);
 
@@ -118,7 +119,7 @@ facts.victimLease = red[0]?.endpoints?.filter((e) => e.container === 'victim') ?
 cli(['rm', '-f', 'victim']);
 
 // 4b. The holder's pasta dies: the containers keep their network, lose egress, and ps says so.
-const holderPasta = live('run/netns-helper/').find((p) => p.name === 'pasta');
+const holderPasta = live('run/netns-helper/').find((p) => p.name === 'pasta' && ofThisScenario(p.pid));
 if (holderPasta) process.kill(holderPasta.pid, 'SIGKILL');
 await until(() => cli(['ps']).stdout.includes('egress down'));
 facts.psEgressLost = cli(['ps']).stdout;
@@ -174,9 +175,9 @@ const sub = holderInfo();
 facts.subHolderMap = sub ? readFileSync(`/proc/${sub.nsPid}/uid_map`, 'utf8').trim().split('\n').map((l) => l.trim().split(/\s+/).join(' ')) : [];
 facts.subRun = cli(['run', '--rm', '--network', 'sub', '--uidmap', '0:65534:1', '--uidmap', '1:200000:65536', '--gidmap', '0:65534:1', '--gidmap', '1:200000:65536', '--', 'sh', '-c', 'cat /proc/self/uid_map; ip -o -4 addr show eth0 | wc -l']);
 facts.subRm = cli(['network', 'rm', 'sub']);
-await until(() => pidOf('sleep 3109') === 0 && live('rootless-net').length === 0 && holderProcs().length === 0);
+await until(() => pidOf('sleep 3109') === 0 && ownRootlessNet().length === 0 && holderProcs().length === 0);
 facts.leftover = {
-  procs: [...holderProcs(), ...live('rootless-net').map((p) => p.name), ...live('sleep\x00310').map((p) => p.name)],
+  procs: [...holderProcs(), ...ownRootlessNet().map((p) => p.name), ...live('sleep\x00310').map((p) => p.name)],
   helpers: existsSync(`${ROOT}/run/helpers`) ? readdirSync(`${ROOT}/run/helpers`) : [],
   containers: existsSync(`${ROOT}/run/containers`) ? readdirSync(`${ROOT}/run/containers`) : [],
 };

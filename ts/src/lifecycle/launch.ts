@@ -89,7 +89,9 @@ export async function launch(root: string, options: DetachedRunOptions, mode: 'r
   const runHooks = async (pid: number) => {
     for (const hook of startHooks()) {
       try {
-        const t = await hook({ id, pid, spec, options: prepared.options });
+        // The options before prepare, as container.ts gives them: the prepared ones bind the /etc
+        // files already, which networking would take for the caller's own (and then not fill them in).
+        const t = await hook({ id, pid, spec, options: image.options });
         const ep = (t as { endpoint?: Endpoint } | undefined)?.endpoint;
         if (ep) records.push(await recordOf(id, ep, process.env.NSBOX_ROOT || undefined));
         else if (t) teardowns.push(t);

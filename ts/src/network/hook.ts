@@ -86,12 +86,16 @@ function prepareFiles(ctx: PrepareHookContext): Prepared | void {
   const bridge = isRootlessBridge(ctx.options) ? prepareRootlessBridge(ctx.options) : undefined;
   // Rootless: which helper, and is it usable (refused here, before anything starts).
   const rootless = bridge ? undefined : rootlessChoice(ctx.options);
-  if (rootless) prepareRootless(ctx.id, rootless);
-  const annotations = bridge ? bridgeAnnotations(bridge) : undefined;
+  // Its keeper starts now and gets the container's namespaces from the runtime (rootless/hook.ts).
+  const keeper = rootless ? prepareRootless(ctx.id, rootless, ctx.options, containerFilesDir(ctx.id)) : undefined;
+  const annotations = bridge ? bridgeAnnotations(bridge) : keeper?.annotations;
   if (bridge) bridges.set(ctx.id, bridge);
-  const forget = async () => void bridges.delete(ctx.id);
+  const forget = async () => {
+    bridges.delete(ctx.id);
+    await keeper?.abandon();
+  };
   const files = containerFiles(ctx.id, ctx.options);
-  if (!files) return bridge ? { annotations, teardown: forget } : undefined;
+  if (!files) return bridge || keeper ? { annotations, teardown: forget } : undefined;
   // The hostname the container will have: the one asked for, else the one its uts namespace copies.
   const hostname = ctx.options.hostname ?? os.hostname();
   try {
@@ -99,6 +103,7 @@ function prepareFiles(ctx: PrepareHookContext): Prepared | void {
     for (const f of files.files) writeFileSync(f.path, placeholder(f.name, ctx.options, hostname, rootless ?? bridge), { mode: 0o644 });
   } catch (e) {
     rmSync(files.dir, { recursive: true, force: true });
+    void keeper?.abandon();
     bridges.delete(ctx.id);
     const err = e as NodeJS.ErrnoException;
     throw fromWire({
@@ -110,7 +115,7 @@ function prepareFiles(ctx: PrepareHookContext): Prepared | void {
     volumes: files.files.map((f) => ({ source: f.path, target: f.target, readOnly: false })),
     annotations,
     teardown: async () => {
-      bridges.delete(ctx.id);
+      await forget();
       await rm(files.dir, { recursive: true, force: true });
     },
   };
@@ -126,10 +131,8 @@ async function attach(ctx: StartHookContext) {
     bridges.delete(ctx.id);
     return attachRootlessBridge(ctx, bridge, paths, containerFilesDir(ctx.id));
   }
-  const rootless = rootlessChoice(o);
-  // The keeper removes the /etc files' directory when the container ends (a detached container's
-  // starter is long gone by then); `o` already binds them, so name the directory itself.
-  if (rootless) return startRootless(ctx, rootless, containerFilesDir(ctx.id));
+  // The keeper prepare started has the container's namespaces: wait for its helper.
+  if (rootlessChoice(o)) return startRootless(ctx);
   const ep = await attachContainer({
     pid: ctx.pid,
     network: o.network,

@@ -92,6 +92,11 @@ export interface Endpoint {
    */
   hostsPath: string;
   resolvConfPath: string;
+  /**
+   * Peers on the network whose hosts file could not be rewritten to list this container (the
+   * attach succeeded regardless); absent when there were none.
+   */
+  warnings?: string[];
 }
 
 export interface CreateNetworkOptions extends NetworkClientOptions {

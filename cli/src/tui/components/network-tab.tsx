@@ -27,11 +27,16 @@ export function NetworkTab({ d, width, height }: { d: ContainerDetail; width: nu
 
 /** Rootless user-defined network: eth0 ═veth═ the bridge in the user's rootless netns, whose holder carries egress. */
 function RootlessBridgeDiagram({ h, container }: { h: NonNullable<ContainerDetail['networkHelper']>; container: string }) {
+  const ports = h.ports ?? [];
   return (
     <Box flexDirection="column">
       <Text>
         <Text bold>{container}</Text> eth0 {h.address} ═veth═ <Text color="blue" bold>{h.bridge}</Text> ({h.network}) ⇄ holder (pid {h.pid}
         {h.running ? <Text color="green"> running</Text> : <Text color="red"> {h.exit ?? 'ended'}: network down</Text>}) ⇄ pasta/slirp4netns ⇄ host sockets
+      </Text>
+      {/* The container's watcher publishes these (TCP and UDP) from host sockets of the user's. */}
+      <Text>
+        published: {ports.length === 0 ? <Text dimColor>none</Text> : ports.map((p) => `${p.hostIp ?? '*'}:${p.hostPort} → ${p.containerPort}/${p.protocol}`).join(' · ')}
       </Text>
       <Text dimColor>rootless user-defined network: the bridge lives in your rootless network namespace (one holder process per user)</Text>
     </Box>

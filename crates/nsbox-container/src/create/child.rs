@@ -167,14 +167,16 @@ fn setup(plan: &Plan, joins: &Joins, sync: &mut SyncSocket, caller_stdio: ChildE
                 fifo::wait(f)?;
             }
             None => {
-                // Rootless with a network namespace of our own: while held for `start`, the
-                // rootless network helper (pasta, slirp4netns: the same host uid, no
-                // CAP_SYS_PTRACE) must open our /proc/PID/ns/{user,net}, which non-dumpable
-                // forbids. Nothing of the container runs yet; whoever else could open them runs as
-                // the caller's uid and could ptrace the runtime itself anyway. Only with a pid
-                // namespace of our own (no process of a joined one sees us meanwhile) and a user
-                // namespace of our own (the rootless case). Cleared again below.
-                let open_ns = !can_ptrace && plan.creates(NsKind::Net) && plan.creates(NsKind::User) && plan.creates(NsKind::Pid);
+                // Rootless with a network namespace of our own and no hand-over of it
+                // (create/handover.rs gives pasta/slirp4netns our namespaces as descriptors; a
+                // rootless user-defined network's attach still opens /proc/PID/ns/net): while held
+                // for `start`, that attach (the same host uid, no CAP_SYS_PTRACE) must open our
+                // /proc/PID/ns/*, which non-dumpable forbids. Nothing of the container runs yet;
+                // whoever else could open them runs as the caller's uid and could ptrace the
+                // runtime itself anyway. Only with a pid namespace of our own (no process of a
+                // joined one sees us meanwhile) and a user namespace of our own (the rootless
+                // case). Cleared again below.
+                let open_ns = !can_ptrace && plan.net_helper_socket.is_none() && plan.creates(NsKind::Net) && plan.creates(NsKind::User) && plan.creates(NsKind::Pid);
                 if open_ns {
                     nix::sys::prctl::set_dumpable(true).map_err(sys("prctl PR_SET_DUMPABLE", "1"))?;
                 }

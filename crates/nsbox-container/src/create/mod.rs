@@ -25,6 +25,7 @@ use crate::state::cgroup_record;
 use crate::syscalls;
 
 pub(crate) mod child;
+pub mod handover;
 pub mod fifo;
 pub mod hooks;
 pub(crate) mod idmaps;
@@ -49,6 +50,8 @@ pub enum RunError {
     /// The config has device rules but the container got no cgroup that can hold them.
     #[error("{OP}: ERR_RUNTIME: {}", NO_DEVICE_CGROUP)]
     NoDeviceCgroup,
+    #[error(transparent)]
+    Handover(#[from] handover::HandoverError),
 }
 
 const OP: &str = "apply linux.resources.devices";
@@ -62,6 +65,7 @@ impl RunError {
             RunError::DeviceRules(e) => e.to_wire(),
             RunError::Resources(e) => e.to_wire(),
             RunError::NoDeviceCgroup => WireError::runtime(OP, None, NO_DEVICE_CGROUP),
+            RunError::Handover(e) => e.to_wire(),
         }
     }
 }
@@ -271,6 +275,10 @@ pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, h
             Some((uids, gids)) => idmaps::write_all(raw, uids, gids)?,
             None => idmaps::write_all(raw, &plan.uid_map, &plan.gid_map)?,
         }
+    }
+    if let Some(socket) = &plan.net_helper_socket {
+        // As early as possible: the network helper starts while the child sets up (handover.rs).
+        handover::send(socket, pid).map_err(RunError::from)?;
     }
     // Recorded before the first mkdir, for whoever finds them after a SIGKILL of this process at any
     // later point (cgroup_record.rs): the record names what is about to be made.

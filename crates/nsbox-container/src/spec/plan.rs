@@ -43,6 +43,10 @@ pub const ANNOTATION_WAIT_START: &str = "org.nsbox.wait-start";
 /// `/proc/PID/ns/user` path), not of the runtime's: a rootless user-defined network's holder
 /// (docs/networking.md, "Rootless user-defined networks"; create/userns_parent.rs).
 pub const ANNOTATION_USERNS_PARENT: &str = "org.nsbox.userns-parent";
+/// nsbox's extension: a unix socket (of the rootless network helper's keeper) the runtime hands the
+/// container's user and network namespaces and a pidfd on its first process to, as soon as its id
+/// maps are written (create/handover.rs; docs/networking.md, "The helper's lifetime").
+pub const ANNOTATION_NET_HELPER_SOCKET: &str = "org.nsbox.net-helper-socket";
 
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -93,6 +97,8 @@ pub struct Plan {
     pub annotations: HashMap<String, String>,
     /// `org.nsbox.userns-parent`: the user namespace the container's own is created in.
     pub userns_parent: Option<PathBuf>,
+    /// `org.nsbox.net-helper-socket`: where the container's namespaces are handed over.
+    pub net_helper_socket: Option<PathBuf>,
 }
 
 impl Plan {
@@ -188,6 +194,7 @@ impl Plan {
         }
         let flag = |k: &str| annotations.get(k).map(|v| v == "true").unwrap_or(false);
         let userns_parent = userns_parent(&annotations, &namespaces, &join)?;
+        let net_helper_socket = net_helper_socket(&annotations, &namespaces, &join)?;
         let seccomp = linux.seccomp().clone().map(|config| SeccompPlan {
             config,
             bundle: bundle.to_path_buf(),
@@ -227,6 +234,7 @@ impl Plan {
             bundle: bundle.to_path_buf(),
             annotations,
             userns_parent,
+            net_helper_socket,
         })
     }
 
@@ -275,6 +283,21 @@ fn userns_parent(annotations: &HashMap<String, String>, kinds: &[NsKind], join: 
     Ok(Some(p))
 }
 
+/// `org.nsbox.net-helper-socket`: only for a container that makes its user and network namespaces
+/// at clone (nothing joined by path: the namespaces exist, mapped, before the child runs any setup).
+fn net_helper_socket(annotations: &HashMap<String, String>, kinds: &[NsKind], join: &[(NsKind, PathBuf)]) -> Result<Option<PathBuf>> {
+    let Some(v) = annotations.get(ANNOTATION_NET_HELPER_SOCKET) else { return Ok(None) };
+    let field = format!("annotations.{ANNOTATION_NET_HELPER_SOCKET}");
+    let p = PathBuf::from(v);
+    if !p.is_absolute() || p.file_name().is_none() {
+        return Err(SpecError::new(&field, format!("{v:?} is not an absolute path of a socket")));
+    }
+    if !kinds.contains(&NsKind::User) || !kinds.contains(&NsKind::Net) || !join.is_empty() {
+        return Err(SpecError::new(&field, "needs a user and a network namespace made for the container and no namespace joined by path"));
+    }
+    Ok(Some(p))
+}
+
 #[cfg(test)]
 mod userns_parent_tests {
     use super::*;
@@ -292,5 +315,17 @@ mod userns_parent_tests {
         assert!(userns_parent(&ann("/p"), &[NsKind::Net], &[]).is_err(), "no user namespace of its own");
         let joined = [(NsKind::Net, PathBuf::from("/proc/1/ns/net"))];
         assert!(userns_parent(&ann("/p"), &user, &joined).unwrap_err().msg.contains("no namespace joined by path"));
+    }
+
+    #[test]
+    fn net_helper_socket_needs_user_and_net_of_its_own() {
+        let a = |v: &str| -> HashMap<String, String> { [(ANNOTATION_NET_HELPER_SOCKET.to_string(), v.to_string())].into_iter().collect() };
+        let both = [NsKind::User, NsKind::Net];
+        assert_eq!(net_helper_socket(&a("/d/k.sock"), &both, &[]).unwrap(), Some(PathBuf::from("/d/k.sock")));
+        assert_eq!(net_helper_socket(&HashMap::new(), &both, &[]).unwrap(), None);
+        assert!(net_helper_socket(&a("k.sock"), &both, &[]).unwrap_err().msg.contains("not an absolute path"));
+        assert!(net_helper_socket(&a("/d/k.sock"), &[NsKind::User], &[]).is_err(), "no network namespace");
+        let joined = [(NsKind::Mnt, PathBuf::from("/proc/1/ns/mnt"))];
+        assert!(net_helper_socket(&a("/d/k.sock"), &both, &joined).unwrap_err().msg.contains("no namespace joined"));
     }
 }

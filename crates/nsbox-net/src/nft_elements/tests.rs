@@ -24,6 +24,7 @@ fn lease(ip: [u8; 4], ports: Vec<PortMap>) -> Lease {
         ports,
         created: 0,
         files: Vec::new(),
+        hosts_path: None,
     }
 }
 

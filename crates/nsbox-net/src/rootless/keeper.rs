@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
@@ -16,7 +16,7 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use serde_json::json;
 
-use super::{helper_args, io, slirp, sys, HelperKind, KeeperConfig, RootlessError};
+use super::{handover, helper_args, io, slirp, sys, HelperKind, KeeperConfig, RootlessError};
 
 type Result<T> = std::result::Result<T, RootlessError>;
 
@@ -35,7 +35,7 @@ pub(crate) fn pidfd_open(pid: i32) -> Result<OwnedFd> {
 
 /// Entry point: returns the process exit status. Reports ready/error as one JSON line on stdout.
 pub fn run(config_json: &str) -> i32 {
-    let c: KeeperConfig = match serde_json::from_str(config_json) {
+    let mut c: KeeperConfig = match serde_json::from_str(config_json) {
         Ok(c) => c,
         Err(e) => return report_error(&RootlessError::Config { op: "net-helper config", detail: e.to_string() }),
     };
@@ -51,22 +51,41 @@ pub fn run(config_json: &str) -> i32 {
         Ok(s) => s,
         Err(e) => return report_error(&sys("signalfd", "")(e)),
     };
-    let container = match pidfd_open(c.pid) {
-        Ok(f) => f,
-        Err(e) => return report_error(&e),
+    // With a socket the runtime hands the container over as soon as it exists (handover.rs): the
+    // helper starts while the container is set up. Without, it is running already, given by pid.
+    let (container, ns) = match &c.socket {
+        Some(path) => match wait_handover(&c, path, &sfd) {
+            Ok(Some(h)) => {
+                c.pid = h.pid;
+                (h.pidfd, Some((h.user, h.net)))
+            }
+            Ok(None) => {
+                cleanup(&c);
+                return report_error(&RootlessError::Helper { op: "wait for the container's namespaces", path: path.clone(), detail: "the caller gave up before the runtime handed them over (it failed, or was stopped)".into() });
+            }
+            Err(e) => {
+                cleanup(&c);
+                return report_error(&e);
+            }
+        },
+        None => match pidfd_open(c.pid) {
+            Ok(f) => (f, None),
+            Err(e) => return report_error(&e),
+        },
     };
-    let (mut child, helper_fd, _exit_fd) = match start(&c) {
+    let (mut child, helper_fd, _exit_fd) = match start_with(&c, ns.as_ref().map(|(u, n)| (u.as_fd(), n.as_fd()))) {
         Ok(x) => x,
         Err(e) => {
             cleanup(&c);
             return report_error(&e);
         }
     };
+    // The helper holds the namespaces now; ours would only pin them.
+    drop(ns);
     let status = c.dir.join("status.json");
     let child_id = child.id();
     write_status(&status, &status_of(&c, child_id, true, None));
-    println!("{}", json!({ "ready": true, "helperPid": child.id(), "keeperPid": std::process::id() }));
-    let _ = std::io::stdout().flush();
+    answer(&json!({ "ready": true, "helperPid": child.id(), "keeperPid": std::process::id() }));
     // The caller has its answer: stdout and stderr now go nowhere (the caller may be gone).
     quiet_stdio();
 
@@ -122,13 +141,33 @@ fn finish(c: &KeeperConfig, child: &mut Child) {
 /// Starts the helper and waits until it is ready. Returns the child, its pidfd and (slirp4netns) the
 /// exit pipe's write end, whose closing (when we exit) makes slirp4netns exit.
 pub(crate) fn start(c: &KeeperConfig) -> Result<(Child, OwnedFd, Option<OwnedFd>)> {
+    start_with(c, None)
+}
+
+/// The helper's directory, owner-only.
+fn make_dir(c: &KeeperConfig) -> Result<()> {
     fs::create_dir_all(&c.dir).map_err(io("mkdir", &c.dir))?;
-    let _ = fs::set_permissions(&c.dir, fs::Permissions::from_mode(0o700));
+    fs::set_permissions(&c.dir, fs::Permissions::from_mode(0o700)).map_err(io("chmod 0700", &c.dir))
+}
+
+/// Listens on `path` (in the helper's directory) and waits for the runtime's hand-over.
+fn wait_handover(c: &KeeperConfig, path: &Path, sfd: &SignalFd) -> Result<Option<handover::Handed>> {
+    make_dir(c)?;
+    let listener = handover::listen_at(path)?;
+    handover::receive(&listener, path, sfd.as_fd(), std::io::stdin().as_fd())
+}
+
+/// As [`start`]; `ns`: the container's user and network namespaces, handed over (the helper gets
+/// them as fds NS_USER_FD and NS_NET_FD).
+fn start_with(c: &KeeperConfig, ns: Option<(BorrowedFd<'_>, BorrowedFd<'_>)>) -> Result<(Child, OwnedFd, Option<OwnedFd>)> {
+    make_dir(c)?;
     let log_path = c.dir.join("helper.log");
     let log = fs::File::create(&log_path).map_err(io("create", &log_path))?;
     let mut cmd = Command::new(&c.helper);
     cmd.args(helper_args(c)).stdin(Stdio::null()).stdout(log.try_clone().map_err(io("dup", &log_path))?).stderr(log);
     let mut pipes = None;
+    // Descriptors the child gets copies of: ours close once it is spawned.
+    let mut held: Vec<OwnedFd> = Vec::new();
     if c.kind == HelperKind::Slirp4netns {
         let (ready_r, ready_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(sys("pipe2", ""))?;
         let (exit_r, exit_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(sys("pipe2", ""))?;
@@ -143,6 +182,23 @@ pub(crate) fn start(c: &KeeperConfig) -> Result<(Child, OwnedFd, Option<OwnedFd>
             });
         }
         pipes = Some((ready_r, ready_w, exit_r, exit_w));
+    }
+    if let Some((user, net)) = ns {
+        // Above every number the helper is given (3-6), so the dup2s below cannot clobber a source.
+        let high = |fd: BorrowedFd<'_>| nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(10)).map_err(sys("fcntl F_DUPFD_CLOEXEC", &c.dir));
+        // SAFETY: fcntl returned new descriptors that we own; they close when `cmd` is dropped.
+        let (u, n) = unsafe { (OwnedFd::from_raw_fd(high(user)?), OwnedFd::from_raw_fd(high(net)?)) };
+        let (ur, nr) = (u.as_raw_fd(), n.as_raw_fd());
+        held.extend([u, n]);
+        // SAFETY: only async-signal-safe calls (dup2, which also clears close-on-exec) between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::dup2(ur, super::NS_USER_FD) < 0 || libc::dup2(nr, super::NS_NET_FD) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
     }
     let parent = std::process::id() as i32;
     // SAFETY: prctl and getppid are async-signal-safe; nothing else runs between fork and exec.
@@ -163,6 +219,7 @@ pub(crate) fn start(c: &KeeperConfig) -> Result<(Child, OwnedFd, Option<OwnedFd>
         });
     }
     let mut child = cmd.spawn().map_err(io("spawn network helper", &c.helper))?;
+    drop(held);
     let helper_fd = pidfd_open(child.id() as i32)?;
     let deadline = Instant::now() + READY_TIMEOUT;
     let result = match pipes {
@@ -286,7 +343,14 @@ pub(crate) fn quiet_stdio() {
     }
 }
 
+/// The one line for the caller; it may have stopped listening (it gave up: the runtime failed),
+/// which must not end us (println! panics on EPIPE) before we clean up.
+fn answer(v: &serde_json::Value) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{v}").and_then(|_| out.flush());
+}
+
 fn report_error(e: &RootlessError) -> i32 {
-    println!("{}", json!({ "ready": false, "code": e.code(), "message": e.to_string() }));
+    answer(&json!({ "ready": false, "code": e.code(), "message": e.to_string() }));
     125
 }

@@ -17,10 +17,12 @@
 //! (with the helper's pid) or the error.
 
 pub mod bridge;
+mod handover;
 pub mod holder;
 pub mod inside;
 pub mod keeper;
 mod slirp;
+mod udp;
 mod watch;
 
 use std::path::PathBuf;
@@ -53,8 +55,15 @@ pub struct KeeperConfig {
     pub kind: HelperKind,
     /// The helper's executable (an absolute path the caller has looked up).
     pub helper: PathBuf,
-    /// The container's first process (host pid): its namespaces are the helper's target.
+    /// The container's first process (host pid): its namespaces are the helper's target. With
+    /// `socket`, the runtime hands it over (its pidfd and namespaces) instead.
+    #[serde(default)]
     pub pid: i32,
+    /// Where the runtime hands over the container's pidfd, user and network namespaces
+    /// (handover.rs; the runtime's `org.nsbox.net-helper-socket`): the helper then targets those
+    /// descriptors (as fds [`NS_USER_FD`] and [`NS_NET_FD`]), not /proc/PID/ns/*.
+    #[serde(default)]
+    pub socket: Option<PathBuf>,
     /// Directory for the helper's pid file, log, api socket and the status file (owner-only).
     pub dir: PathBuf,
     /// Make the host's loopback reachable through the gateway address (off by default).
@@ -119,7 +128,12 @@ pub fn helper_args(c: &KeeperConfig) -> Vec<String> {
                 a.push(if proto == "tcp" { "-t" } else { "-u" }.into());
                 a.push(if specs.is_empty() { "none".into() } else { specs.join(",") });
             }
-            a.push(c.pid.to_string());
+            match c.socket {
+                // --no-netns-quit: pasta would watch the netns path's directory (here /proc/self/fd)
+                // for its deletion; the keeper ends it when the container goes.
+                Some(_) => a.extend([format!("--userns=/proc/self/fd/{NS_USER_FD}"), format!("--netns=/proc/self/fd/{NS_NET_FD}"), "--no-netns-quit".into()]),
+                None => a.push(c.pid.to_string()),
+            }
             a
         }
         HelperKind::Slirp4netns => {
@@ -128,13 +142,19 @@ pub fn helper_args(c: &KeeperConfig) -> Vec<String> {
                 a.push("--disable-host-loopback".into());
             }
             a.push(format!("--api-socket={}", c.dir.join("api.sock").display()));
-            a.push(format!("--userns-path=/proc/{}/ns/user", c.pid));
-            a.push(c.pid.to_string());
+            match c.socket {
+                Some(_) => a.extend(["--netns-type=path".to_string(), format!("--userns-path=/proc/self/fd/{NS_USER_FD}"), format!("/proc/self/fd/{NS_NET_FD}")]),
+                None => a.extend([format!("--userns-path=/proc/{}/ns/user", c.pid), c.pid.to_string()]),
+            }
             a.push("tap0".into());
             a
         }
     }
 }
+
+/// Where the helper finds the handed-over namespaces (after slirp4netns's ready and exit fds, 3 and 4).
+pub const NS_USER_FD: i32 = 5;
+pub const NS_NET_FD: i32 = 6;
 
 /// The address pasta forwards DNS queries from (podman's choice too).
 pub const PASTA_DNS: &str = "169.254.1.1";
@@ -146,7 +166,7 @@ mod tests {
     use super::*;
 
     fn cfg(kind: HelperKind, ports: Vec<Port>) -> KeeperConfig {
-        KeeperConfig { kind, helper: "/usr/bin/pasta".into(), pid: 42, dir: "/d".into(), host_loopback: false, ports, cleanup: vec![] }
+        KeeperConfig { kind, helper: "/usr/bin/pasta".into(), pid: 42, socket: None, dir: "/d".into(), host_loopback: false, ports, cleanup: vec![] }
     }
 
     #[test]
@@ -164,5 +184,14 @@ mod tests {
     fn slirp_args_target_the_containers_namespaces() {
         let a = helper_args(&cfg(HelperKind::Slirp4netns, vec![])).join(" ");
         assert_eq!(a, "--configure --mtu=65520 --ready-fd=3 --exit-fd=4 --disable-host-loopback --api-socket=/d/api.sock --userns-path=/proc/42/ns/user 42 tap0");
+    }
+
+    #[test]
+    fn handed_over_namespaces_are_targeted_by_descriptor() {
+        let mut c = cfg(HelperKind::Slirp4netns, vec![]);
+        c.socket = Some("/d/k.sock".into());
+        assert!(helper_args(&c).join(" ").ends_with("--netns-type=path --userns-path=/proc/self/fd/5 /proc/self/fd/6 tap0"));
+        c.kind = HelperKind::Pasta;
+        assert!(helper_args(&c).join(" ").ends_with("--userns=/proc/self/fd/5 --netns=/proc/self/fd/6 --no-netns-quit"));
     }
 }

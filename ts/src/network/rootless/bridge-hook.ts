@@ -35,10 +35,6 @@ export function isRootlessBridge(o: ValidatedOptions): boolean {
 /** Before the runtime starts: the network must exist (so its holder runs); what the runtime needs. */
 export function prepareRootlessBridge(o: ValidatedOptions): RootlessBridge {
   const network = o.network!;
-  const udp = o.ports?.find((p) => p.protocol === 'udp');
-  if (udp) {
-    throw invalidSpec('ports', `${udp.hostPort}:${udp.containerPort}/udp: UDP ports on a rootless user-defined network (${network}) are not supported yet (TCP only; --network pasta publishes UDP)`);
-  }
   // (Its user namespace of its own is checked by the runtime, which refuses the annotation without one.)
   if (o.namespaces !== undefined && !o.namespaces.includes('net')) {
     throw invalidSpec('namespaces', `a container on network ${network} needs a net namespace of its own`);
@@ -63,12 +59,14 @@ function statusDir(id: string): string {
   return path.join(netRunDir(), 'helpers', id);
 }
 
-function writeStatus(id: string, b: RootlessBridge, ep: Endpoint): void {
+function writeStatus(id: string, b: RootlessBridge, ep: Endpoint, o: ValidatedOptions): void {
   const dir = statusDir(id);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileSync(path.join(dir, 'status.json'), JSON.stringify({
     helper: `holder of ${b.network}`, network: b.network, dns: b.dns, address: `${ep.ip}/${ep.prefixLen}`, bridge: ep.bridge, hostVeth: ep.hostVeth,
     pid: b.holder.nsPid, keeperPid: b.holder.holderPid, holderPid: b.holder.holderPid, holderStart: b.holder.holderStart, running: true,
+    // What the watcher publishes (TCP and UDP): inspect's and the TUI's ports, as for pasta's.
+    ports: (o.ports ?? []).map((p) => ({ hostIp: p.hostIp ?? null, hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol ?? 'tcp' })),
   }), { mode: 0o600 });
 }
 
@@ -81,7 +79,7 @@ export async function attachRootlessBridge(ctx: StartHookContext, b: RootlessBri
     pid: ctx.pid, network: b.network, ip: o.ip, mac: o.mac, dns: o.dns?.length ? o.dns : [b.dns],
     container: o.name ?? ctx.id.slice(0, 12), hostname: o.hostname, ...files,
   });
-  writeStatus(ctx.id, b, ep);
+  writeStatus(ctx.id, b, ep, o);
   // A detached container outlives its starter: a watcher of ours publishes its ports (-p) and
   // cleans up after it (crates/nsbox-net/src/rootless/watch.rs).
   try {

@@ -4,7 +4,7 @@
  * keeper (`nsbox-runtime net-helper`, crates/nsbox-net/src/rootless/), which ties the helper's life
  * to the container's first process. Every failure says what is wrong and what to do.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -81,7 +81,11 @@ export function checkTun(kind: HelperKind, dev = '/dev/net/tun'): void {
 export interface HelperOptions {
   kind: HelperKind;
   helper: string;
-  pid: number;
+  /**
+   * The keeper's socket (in `dir`), which the runtime connects to as soon as the container's
+   * namespaces exist (its annotation org.nsbox.net-helper-socket) to hand them over.
+   */
+  socket: string;
   dir: string;
   hostLoopback: boolean;
   ports: PortMapping[];
@@ -97,46 +101,94 @@ export interface StartedHelper {
   stop(): Promise<void>;
 }
 
-/** Starts the keeper, which starts the helper; resolves once the container's network is up. */
-export async function startHelper(o: HelperOptions): Promise<StartedHelper> {
-  const config = { kind: o.kind, helper: o.helper, pid: o.pid, dir: o.dir, hostLoopback: o.hostLoopback, cleanup: o.cleanup,
+export interface PendingHelper {
+  /** Resolves once the runtime handed the container over and the helper is up. */
+  ready(): Promise<StartedHelper>;
+  /** The runtime never got to the hand-over (it failed): the keeper leaves; resolves once it is gone. */
+  abandon(): Promise<void>;
+}
+
+type Answer = { ready?: boolean; helperPid?: number; keeperPid?: number; code?: string; message?: string };
+
+/**
+ * Starts the keeper before the runtime (on the next turn of the event loop, so that the runtime's
+ * own spawn goes first): it listens on `socket` for the container's namespaces and starts the
+ * helper on them while the runtime sets the container up (crates/nsbox-net/src/rootless/handover.rs).
+ */
+export function spawnKeeper(o: HelperOptions): PendingHelper {
+  const config = { kind: o.kind, helper: o.helper, socket: o.socket, dir: o.dir, hostLoopback: o.hostLoopback, cleanup: o.cleanup,
     ports: o.ports.map((p) => ({ hostIp: p.hostIp ?? null, hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol ?? 'tcp' })) };
-  // detached: its own session, so a terminal's ^C reaches the container, not the helper.
-  const child = spawn(runtimePath(), ['net-helper', JSON.stringify(config)], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const first = await new Promise<string>((resolve, reject) => {
-    child.once('error', reject);
-    const lines = createInterface({ input: child.stdout! });
-    lines.once('line', (l) => resolve(l));
-    lines.once('close', () => resolve(''));
-  }).catch((e: NodeJS.ErrnoException) => {
-    throw err(e.code ?? 'ERR_RUNTIME', 'start network helper keeper', runtimePath(), e.message);
-  });
-  child.stdout?.destroy();
-  let answer: { ready?: boolean; helperPid?: number; keeperPid?: number; code?: string; message?: string } = {};
-  try {
-    answer = JSON.parse(first) as typeof answer;
-  } catch {
-    /* below */
-  }
-  if (!answer.ready || !answer.helperPid) {
-    await exited;
-    // The keeper's message is already `op(path): CODE: detail`: keep its parts.
-    const m = /^(.+?)\((.*?)\): (\S+): (.*)$/s.exec(answer.message ?? '');
-    if (m) throw err(m[3]!, m[1]!, m[2]!, m[4]!);
-    throw err(answer.code ?? 'ERR_NETWORK_HELPER', `start ${o.kind}`, o.helper, answer.message ?? `the keeper ended without an answer (${first || 'no output'})`);
-  }
-  child.unref();
+  let child: ChildProcess | undefined;
+  let cancelled = false;
+  let spawnError: NodeJS.ErrnoException | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  let first: Promise<string> = Promise.resolve('');
+  const launched = new Promise<void>((resolve) => setImmediate(() => {
+    if (!cancelled) {
+      // detached: its own session, so a terminal's ^C reaches the container, not the helper. Its
+      // stdin is ours until the hand-over: closed (we gave up, or died), the keeper leaves.
+      const c = spawn(runtimePath(), ['net-helper', JSON.stringify(config)], { detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
+      child = c;
+      exited = new Promise<void>((res) => c.once('exit', () => res()));
+      first = new Promise<string>((res) => {
+        c.once('error', (e) => {
+          spawnError = e;
+          res('');
+        });
+        const lines = createInterface({ input: c.stdout! });
+        lines.once('line', (l) => res(l));
+        lines.once('close', () => res(''));
+      });
+      c.stdin?.on('error', () => {});
+    }
+    resolve();
+  }));
   return {
-    kind: o.kind, helperPid: answer.helperPid, keeperPid: answer.keeperPid ?? child.pid!, dir: o.dir,
-    async stop() {
-      // Already gone (the container ended first, so the keeper did its work): nothing to signal,
-      // and its pid may not be ours any more.
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      // Referenced again: waiting for it must keep the process alive (it was unref'd so that a
-      // detached container's starter can exit while the keeper runs on).
-      child.ref();
-      child.kill('SIGTERM');
+    async ready() {
+      await launched;
+      const line = await first;
+      const c = child!;
+      if (spawnError) throw err(spawnError.code ?? 'ERR_RUNTIME', 'start network helper keeper', runtimePath(), spawnError.message);
+      c.stdout?.destroy();
+      c.stdin?.destroy();
+      let answer: Answer = {};
+      try {
+        answer = JSON.parse(line) as Answer;
+      } catch {
+        /* below */
+      }
+      if (!answer.ready || !answer.helperPid) {
+        await exited;
+        // The keeper's message is already `op(path): CODE: detail`: keep its parts.
+        const m = /^(.+?)\((.*?)\): (\S+): (.*)$/s.exec(answer.message ?? '');
+        if (m) throw err(m[3]!, m[1]!, m[2]!, m[4]!);
+        throw err(answer.code ?? 'ERR_NETWORK_HELPER', `start ${o.kind}`, o.helper, answer.message ?? `the keeper ended without an answer (${line || 'no output'})`);
+      }
+      c.unref();
+      return {
+        kind: o.kind, helperPid: answer.helperPid, keeperPid: answer.keeperPid ?? c.pid!, dir: o.dir,
+        async stop() {
+          // Already gone (the container ended first, so the keeper did its work): nothing to signal,
+          // and its pid may not be ours any more.
+          if (c.exitCode !== null || c.signalCode !== null) return;
+          // Referenced again: waiting for it must keep the process alive (it was unref'd so that a
+          // detached container's starter can exit while the keeper runs on).
+          c.ref();
+          c.kill('SIGTERM');
+          await exited;
+        },
+      };
+    },
+    async abandon() {
+      cancelled = true;
+      await launched;
+      const c = child;
+      if (!c || spawnError) return;
+      c.stdout?.destroy();
+      // Before the hand-over this is enough (end of stdin); after it the keeper stops its helper
+      // on SIGTERM as at any teardown.
+      c.stdin?.destroy();
+      if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
       await exited;
     },
   };

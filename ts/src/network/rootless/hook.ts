@@ -2,8 +2,10 @@
  * The network start hook's rootless half: a rootless container on 'pasta', 'slirp4netns' or the
  * default network 'nsbox' gets a user-mode helper instead of a bridge and veth (which need
  * CAP_NET_ADMIN in the host's network namespace). Prepare chooses the helper and checks what it
- * needs before the runtime starts; attach starts it (through the keeper) against the container's
- * namespaces, between `created` and `start`, so the command starts with its network up.
+ * needs and starts the keeper before the runtime; the runtime hands the keeper the container's
+ * namespaces as soon as they exist, and the keeper starts the helper on them while the container is
+ * set up; attach (between `created` and `start`) waits until it is up, so the command starts with
+ * its network up.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -12,7 +14,7 @@ import { invalidSpec } from '../../errors.js';
 import type { StartHookContext, Teardown } from '../../hooks.js';
 import { isNamedNetwork } from '../../network-options.js';
 import type { ValidatedOptions } from '../../options.js';
-import { checkTun, chooseHelper, HELPER_DNS, helperOf, refuseBridgeOnly, startHelper, type HelperKind } from './helper.js';
+import { checkTun, chooseHelper, HELPER_DNS, helperOf, refuseBridgeOnly, spawnKeeper, type HelperKind, type PendingHelper } from './helper.js';
 import { isRootless, netRunDir } from './state-dir.js';
 
 /** The network every container without --network=NAME lands on (nsbox-net's DEFAULT_NETWORK). */
@@ -40,21 +42,49 @@ export function rootlessChoice(o: ValidatedOptions): RootlessChoice | undefined 
   return { ...h, dns: HELPER_DNS[h.kind] };
 }
 
-/** Before the runtime starts: the tun device must be usable and the state directory ours. */
-export function prepareRootless(_id: string, choice: RootlessChoice): void {
-  checkTun(choice.kind);
-  mkdirSync(path.join(netRunDir(), 'helpers'), { recursive: true, mode: 0o700 });
-}
+/** nsbox's annotation: where the runtime hands the container's namespaces to the keeper. */
+export const ANNOTATION_NET_HELPER_SOCKET = 'org.nsbox.net-helper-socket';
 
 /** The helper's directory (pid file, log, status.json that ps and inspect read). */
 export function helperDir(id: string): string {
   return path.join(netRunDir(), 'helpers', id);
 }
 
-export async function startRootless(ctx: StartHookContext, choice: RootlessChoice, filesDir: string | undefined): Promise<Teardown> {
-  const h = await startHelper({
-    kind: choice.kind, helper: choice.path, pid: ctx.pid, dir: helperDir(ctx.id), hostLoopback: ctx.options.hostLoopback ?? false,
-    ports: ctx.options.ports ?? [], cleanup: filesDir ? [filesDir] : [],
+/** Keepers started at prepare, by container id, for the attach that follows. */
+const pending = new Map<string, PendingHelper>();
+
+/**
+ * Before the runtime starts: the tun device must be usable and the state directory ours. Then the
+ * keeper starts and waits for the runtime to hand it the container's namespaces (the annotation
+ * returned here tells the runtime where), so the helper comes up while the container is set up.
+ */
+export function prepareRootless(id: string, choice: RootlessChoice, o: ValidatedOptions, filesDir: string | undefined): { annotations: Record<string, string>; abandon(): Promise<void> } {
+  checkTun(choice.kind);
+  mkdirSync(path.join(netRunDir(), 'helpers'), { recursive: true, mode: 0o700 });
+  const dir = helperDir(id);
+  const socket = path.join(dir, 'keeper.sock');
+  // The keeper removes the /etc files' directory when the container ends (a detached container's
+  // starter is long gone by then).
+  const keeper = spawnKeeper({
+    kind: choice.kind, helper: choice.path, socket, dir, hostLoopback: o.hostLoopback ?? false, ports: o.ports ?? [], cleanup: filesDir ? [filesDir] : [],
   });
+  pending.set(id, keeper);
+  return {
+    annotations: { [ANNOTATION_NET_HELPER_SOCKET]: socket },
+    // Only while attach has not taken it over (the runtime failed before `created`).
+    async abandon() {
+      if (pending.get(id) !== keeper) return;
+      pending.delete(id);
+      await keeper.abandon();
+    },
+  };
+}
+
+/** At `created`: the helper was started on the handed-over namespaces; wait until it is up. */
+export async function startRootless(ctx: StartHookContext): Promise<Teardown> {
+  const keeper = pending.get(ctx.id);
+  if (!keeper) throw invalidSpec('network', `no network helper keeper was prepared for container ${ctx.id}`);
+  pending.delete(ctx.id);
+  const h = await keeper.ready();
   return { teardown: () => h.stop() };
 }
