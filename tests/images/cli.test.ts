@@ -1,6 +1,7 @@
 // The image commands end to end: load, images, run IMAGE (and the `--` rule), ps's IMAGE column,
 // inspect, tag, save, rmi, prune; bad input → one line naming the reference, exit 125 (rootless: rootless.test.ts).
 // CI budget: ~15 s.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 import test from 'ava';
@@ -73,6 +74,14 @@ test('bad input: one line naming the reference or file, exit 125', async (t) => 
   t.regex(load.stderr, /^nsbox: load\(\/nonexistent\.tar\): ENOENT/);
   t.regex((await cli(['load'])).stderr, /-i FILE/);
   t.is((await cli(['rmi', 'localhost/nope:1'])).code, 125);
+  // Every image command: 125 and one line naming the reference (pull, push, login: registry*.test.ts).
+  for (const args of [['tag', 'localhost/nope:1', 'localhost/other:1'], ['image', 'inspect', 'localhost/nope:1'], ['save', '-o', '/tmp/nsbox-nope.tar', 'localhost/nope:1'], ['image', 'rm', 'localhost/nope:1'], ['pull', '127.0.0.1:1/nope:1'], ['images', '--format', 'nope']]) {
+    const r = await cli(args);
+    t.is(r.code, 125, `${args.join(' ')}: ${r.stderr}`);
+    t.is(r.stderr.trim().split('\n').length, 1, `${args.join(' ')}: one line`);
+    t.regex(r.stderr, args[0] === 'images' ? /--format/ : /nope:1/, args.join(' '));
+  }
+  t.false(existsSync('/tmp/nsbox-nope.tar'), 'save wrote nothing');
   t.is((await cli(['run', '--rm', '--rootfs', '/', 'no-such-command', 'x'])).code, 127, 'with --rootfs the operands are a command');
 });
 
@@ -97,7 +106,6 @@ test('a foreground run whose CLI is SIGKILLed: the runtime ends the container an
   const img = layeredImage();
   t.is((await runCli(['load', '-q', '-i', img.ociArchive], { env: b.env })).code, 0);
   const { spawn } = await import('node:child_process');
-  const { existsSync } = await import('node:fs');
   const [file, argv] = cliArgv(['run', img.ref, 'sh', '-c', 'touch /started; exec sleep 600']);
   const child = spawn(file, argv, { env: b.env, stdio: 'ignore' });
   const started = () => b.ls('containers').some((id) => existsSync(path.join(b.store, 'containers', id, 'upper/started')));

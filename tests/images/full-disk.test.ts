@@ -2,7 +2,7 @@
  * A full disk mid-pull, against a real docker-registry on 127.0.0.1 (helpers/registry.ts): the store
  * is a 3 MiB tmpfs mounted in a private mount namespace (`unshare --mount`, so the machine's mounts are
  * never touched and the tmpfs goes away with the namespace), the image ~4 MiB of incompressible
- * layers. The pull fails with docker's pull exit code (1) and one line naming the reference, the
+ * layers. The pull fails with exit code 125 (every image command's) and one line naming the reference, the
  * layer's digest and ENOSPC; afterwards `nsbox images` lists nothing, no layer blob or unpacked layer
  * is there, and tmp/ is empty.
  * CI budget: ~5 s (one registry, one skopeo push, one failing pull).
@@ -61,7 +61,7 @@ ls -A "$STORE/blobs/sha256" 2>/dev/null
 echo "== end"
 `;
 
-test('a full disk mid-pull: exit 1, one line naming the reference and ENOSPC, nothing half there', async (t) => {
+test('a full disk mid-pull: exit 125, one line naming the reference and ENOSPC, nothing half there', async (t) => {
   if (!needsRoot(t)) return;
   const ref = `${reg.host}/nsbox/full:1`;
   const store = path.join(scratch, 'store');
@@ -81,7 +81,7 @@ test('a full disk mid-pull: exit 1, one line naming the reference and ENOSPC, no
   }
   const stderr = readFileSync(pullErr, 'utf8');
   t.log(stderr.trim());
-  t.true(sections.has('pull 1'), `pull exit code: ${[...sections.keys()].join(', ')}`);
+  t.true(sections.has('pull 125'), `pull exit code: ${[...sections.keys()].join(', ')}`);
   const lines = stderr.trim().split('\n');
   t.is(lines.length, 1, 'one line');
   t.true(lines[0]!.startsWith(`nsbox: pull: ENOSPC: ${ref}: `), lines[0]);

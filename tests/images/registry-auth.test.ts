@@ -46,8 +46,12 @@ test.serial('basic auth: anonymous refused, wrong password refused, login 0600, 
   t.is((anon as RegistryError).code, 'ERR_REGISTRY_DENIED');
   t.true(anon!.message.includes(ref));
 
+  const anonCli = await runCli(['pull', ref], { env: { ...process.env, NSBOX_STORE: newRoot() } });
+  t.is(anonCli.code, 125, 'a registry that refuses: exit 125');
+  t.true(anonCli.stderr.includes(ref), anonCli.stderr);
+
   const wrong = await runCli(['login', '-u', USER, '--password-stdin', basic.host], { input: 'not it\n' });
-  t.is(wrong.code, 1);
+  t.is(wrong.code, 125);
   t.regex(wrong.stderr, new RegExp(`^nsbox: login: ERR_REGISTRY_UNAUTHORIZED: .*incorrect username or password for ${basic.host}`));
   t.false(existsSync(authFile), 'nothing stored for refused credentials');
 
@@ -67,6 +71,17 @@ test.serial('basic auth: anonymous refused, wrong password refused, login 0600, 
   t.is((await runCli(['logout', basic.host])).stdout, `Not logged in to ${basic.host}\n`);
   const again = await t.throwsAsync(pull(ref, { store: newRoot() }));
   t.is((again as RegistryError).code, 'ERR_REGISTRY_DENIED');
+
+  // Wrong credentials stored (a changed password): the pull is refused naming the reference, exit 125.
+  writeFileSync(authFile, JSON.stringify({ auths: { [basic.host]: { auth: Buffer.from(`${USER}:not-it`).toString('base64') } } }), { mode: 0o600 });
+  try {
+    const stale = await runCli(['pull', ref], { env: { ...process.env, NSBOX_STORE: newRoot() } });
+    t.is(stale.code, 125, stale.stderr);
+    t.regex(stale.stderr, new RegExp(`^nsbox: pull: ERR_REGISTRY_(UNAUTHORIZED|DENIED): .*${ref.replace(/\./g, '\\.')}`));
+    t.is(stale.stderr.trim().split('\n').length, 1, 'one line');
+  } finally {
+    rmSync(authFile, { force: true });
+  }
 });
 
 test.serial("docker's config.json: a credential helper is asked (its real protocol), auths are read", async (t) => {
@@ -113,6 +128,9 @@ test.serial('bearer tokens: anonymous pull, wrong password refused, login, push 
   t.is(await tagImage(r.reference, target, { store: root }), target);
   const denied = await t.throwsAsync(push(target, { store: root }));
   t.is((denied as RegistryError).code, 'ERR_REGISTRY_DENIED', 'anonymous tokens carry pull only');
+  const refused = await runCli(['push', target], { env: { ...process.env, NSBOX_STORE: root } });
+  t.is(refused.code, 125, 'a push the registry refuses: exit 125');
+  t.regex(refused.stderr, new RegExp(`ERR_REGISTRY_DENIED: .*${target.replace(/\./g, '\\.')}`));
 
   const ok = await login(bearer.host, { username: USER, password: PASSWORD });
   t.is(ok.authFile, authFile);

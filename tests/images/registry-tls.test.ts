@@ -7,7 +7,7 @@
  * loopback. A name is not a loopback literal, so nsbox treats it as a secure registry: HTTPS verified.
  *   - insecure-registries with a CIDR: `registry.test` (plain HTTP) is refused until 127.0.0.0/8 is
  *     listed, not with 10.0.0.0/8; a bad CIDR is refused naming the file and the entry;
- *   - certs.d: without the CA the pull fails (exit 1) naming the registry and "certificate"; with
+ *   - certs.d: without the CA the pull fails (exit 125) naming the registry and "certificate"; with
  *     `certs.d/registry.test:PORT/ca.crt` + `client.cert`/`client.key` it pulls; with the CA but no
  *     client certificate the registry refuses the handshake;
  *   - the library's `certsDir` option: a loopback registry (unverified TLS, as docker) still gets the
@@ -101,16 +101,16 @@ test('insecure-registries: a CIDR the registry name resolves into allows plain H
   if (!needsRoot(t)) return;
   const ref = `${NAME}:${port(plain)}/nsbox/busybox:tls`;
   const none = await pullByName(ref, {});
-  t.is(none.code, 1, none.stderr);
+  t.is(none.code, 125, none.stderr);
   t.true(none.stderr.includes(`${NAME}:${port(plain)}`), none.stderr);
   const other = await pullByName(ref, { NSBOX_REGISTRIES_CONFIG: registriesConfig('ten.json', { 'insecure-registries': ['10.0.0.0/8'] }) });
-  t.is(other.code, 1, other.stderr);
+  t.is(other.code, 125, other.stderr);
   const cfg = registriesConfig('loop.json', { 'insecure-registries': ['10.0.0.0/8', '127.0.0.0/8'] });
   const ok = await pullByName(ref, { NSBOX_REGISTRIES_CONFIG: cfg });
   t.is(ok.code, 0, ok.stderr);
   t.regex(ok.stdout, new RegExp(`Digest: ${image.manifestDigest}`));
   const bad = await pullByName(ref, { NSBOX_REGISTRIES_CONFIG: registriesConfig('bad.json', { 'insecure-registries': ['127.0.0.0/33'] }) });
-  t.is(bad.code, 1);
+  t.is(bad.code, 125);
   t.regex(bad.stderr, /bad\.json: insecure-registries: "127\.0\.0\.0\/33": prefix length/);
 });
 
@@ -123,7 +123,7 @@ test('certs.d: the registry CA and a client certificate let a pull over verified
   mkdirSync(dir, { recursive: true });
 
   const untrusted = await pullByName(ref, { NSBOX_CERTS_DIR: certs });
-  t.is(untrusted.code, 1, untrusted.stderr);
+  t.is(untrusted.code, 125, untrusted.stderr);
   t.log(untrusted.stderr.trim());
   t.is(untrusted.stderr.trim().split('\n').length, 1, 'one line');
   t.regex(untrusted.stderr, new RegExp(`ERR_REGISTRY_CERTIFICATE: ${ref.replace(/\./g, '\\.')}: registry ${hostPort.replace(/\./g, '\\.')}: TLS certificate not trusted: .*certificate`));
@@ -131,7 +131,7 @@ test('certs.d: the registry CA and a client certificate let a pull over verified
 
   cpSync(path.join(pki, 'ca.crt'), path.join(dir, 'ca.crt'));
   const noClient = await pullByName(ref, { NSBOX_CERTS_DIR: certs });
-  t.is(noClient.code, 1, 'the registry asks for a client certificate');
+  t.is(noClient.code, 125, 'the registry asks for a client certificate');
   t.log(noClient.stderr.trim());
   t.regex(noClient.stderr, /ERR_REGISTRY_CERTIFICATE: .*refused by the registry: .*client\.cert/);
 
@@ -142,7 +142,7 @@ test('certs.d: the registry CA and a client certificate let a pull over verified
   t.regex(ok.stdout, new RegExp(`Digest: ${image.manifestDigest}`));
   // The CA is this registry's only: the same server under another name (another certs.d entry) is not trusted.
   const other = await pullByName(`localhost.test:${port(secure)}/nsbox/busybox:tls`, { NSBOX_CERTS_DIR: certs });
-  t.is(other.code, 1);
+  t.is(other.code, 125);
   t.regex(other.stderr, /ERR_REGISTRY_CERTIFICATE: .*not trusted/);
 });
 

@@ -71,7 +71,7 @@ test('pull through the library: digests, verified blobs, diff ids, progress, the
   t.is(byDigest.manifest, image.manifestDigest);
 });
 
-test('pull through the CLI: docker lines, -q, and exit 1 naming the reference for an unknown tag', async (t) => {
+test('pull through the CLI: docker lines, -q, and exit 125 naming the reference for an unknown tag', async (t) => {
   if (!needsRoot(t)) return;
   const env = { ...process.env, NSBOX_STORE: newRoot() };
   const ref = `${reg.host}/nsbox/busybox`;
@@ -87,17 +87,17 @@ test('pull through the CLI: docker lines, -q, and exit 1 naming the reference fo
   const q = await runCli(['pull', '-q', `${ref}:latest`], { env });
   t.is(q.stdout, `${ref}:latest\n`);
   const missing = await runCli(['pull', `${ref}:nope`], { env });
-  t.is(missing.code, 1);
+  t.is(missing.code, 125);
   t.regex(missing.stderr, new RegExp(`^nsbox: pull: ERR_IMAGE_NOT_FOUND: ${reg.host}/nsbox/busybox:nope: manifest unknown`));
   t.is(missing.stderr.trim().split('\n').length, 1);
   const noRepo = await runCli(['pull', `${reg.host}/nsbox/absent`], { env });
-  t.is(noRepo.code, 1);
+  t.is(noRepo.code, 125);
   t.regex(noRepo.stderr, /ERR_IMAGE_NOT_FOUND: .*nsbox\/absent:latest/);
   const bad = await runCli(['pull', 'team/Case'], { env });
-  t.is(bad.code, 1);
+  t.is(bad.code, 125);
   t.regex(bad.stderr, /invalid reference format: repository name \(team\/Case\) must be lowercase/);
   const unreachable = await runCli(['pull', '127.0.0.1:1/x'], { env });
-  t.is(unreachable.code, 1);
+  t.is(unreachable.code, 125);
   t.regex(unreachable.stderr, /ERR_REGISTRY_UNREACHABLE: 127\.0\.0\.1:1\/x:latest: registry 127\.0\.0\.1:1 unreachable/);
 });
 

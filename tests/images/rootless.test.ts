@@ -145,6 +145,7 @@ for (const mode of ['one id', 'subuid'] as const) {
     t.is(r.code, 0, r.stderr);
     t.deepEqual(r.stdout.split('\n'), [mode === 'subuid' ? '1000:1000' : '0:0', mode === 'subuid' ? '1000 1' : '0 1', '4755 0', 'hello', 'gone', 'new', 'nodev', mode === 'subuid' ? '2' : '1', 'w', '']);
     t.deepEqual(u.ls('containers'), [], '--rm took the writable layer');
+    t.true(await until(() => u.ls('removing').length === 0), 'and deleted it after the run (files of subordinate ids: in a user namespace)');
 
     // Detached: a write (by 1000 inside, with ranges) lands in the container's upper dir; rm takes it,
     // a directory the user cannot write included.
@@ -168,7 +169,7 @@ for (const mode of ['one id', 'subuid'] as const) {
 
     const rmi = await u.cli(['rmi', ref]);
     t.is(rmi.code, 0, rmi.stderr);
-    t.deepEqual([u.ls('layers'), u.ls('blobs/sha256'), u.ls('diffids'), u.ls('tmp'), u.ls('containers')], [[], [], [], [], []], 'the store is empty');
+    t.deepEqual([u.ls('layers'), u.ls('blobs/sha256'), u.ls('diffids'), u.ls('tmp'), u.ls('containers'), u.ls('removing')], [[], [], [], [], [], []], 'the store is empty');
     t.is((await u.cli(['images', '-q'])).stdout, '');
     t.false(hostMountinfo().includes(u.home), 'no mount of ours on the host');
   });

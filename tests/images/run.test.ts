@@ -2,8 +2,9 @@
 // device nodes, xattrs as the layers say), one writable layer per container, the image config by
 // docker's rules, rmi/prune freeing what nothing uses, save → load round trips.
 // CI budget: ~25 s (busybox image built once and cached; each run ~50 ms).
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import test from 'ava';
@@ -48,6 +49,36 @@ test('load an OCI archive, run it: the layers stack as the image says', async (t
   t.is(statSync(path.join(top, 'etc/gone')).rdev, 0, 'whiteout: a 0/0 character device for overlayfs');
   t.deepEqual(b.ls('containers'), [], 'a foreground run leaves no writable layer');
   t.deepEqual(b.ls('tmp'), []);
+});
+
+test("a foreground run's writable layer leaves containers/ before run() returns, then removing/; a dead remover's leftover goes at the next store open", async (t) => {
+  if (!needsRoot(t)) return;
+  const b = box();
+  t.teardown(() => b.dispose());
+  const img = layeredImage();
+  await loadImage(img.dockerArchive, { store: b.store });
+  const r = await run({ image: img.ref, store: b.store, command: sh('echo x > /written') });
+  t.is(r.exitCode, 0, r.stderr);
+  t.deepEqual(b.ls('containers'), [], 'out of containers/ when run() returns (rmi and prune no longer count it)');
+  // The runtime deletes it after closing its control socket (rootfs/layer.rs).
+  for (let i = 0; i < 500 && b.ls('removing').length; i++) await new Promise((res) => setTimeout(res, 10));
+  t.deepEqual(b.ls('removing'), [], 'then deleted');
+  // A runtime killed while deleting leaves an entry no one holds a lock on; one still held stays.
+  const dead = path.join(b.store, 'removing', 'dead.1');
+  mkdirSync(path.join(dead, 'upper', 'd'), { recursive: true });
+  writeFileSync(path.join(dead, 'upper', 'd', 'f'), 'x');
+  const held = path.join(b.store, 'removing', 'held.2');
+  mkdirSync(held);
+  const lock = 'import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDONLY); fcntl.flock(fd, fcntl.LOCK_EX); print("locked", flush=True); time.sleep(60)';
+  const holder = spawn('python3', ['-c', lock, held], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => void holder.kill('SIGKILL'));
+  await once(holder.stdout!, 'data');
+  await listImages({ store: b.store });
+  t.deepEqual(b.ls('removing'), ['held.2'], 'the dead remover\'s leftover is gone, the held one stays');
+  holder.kill('SIGKILL');
+  await once(holder, 'exit');
+  await listImages({ store: b.store });
+  t.deepEqual(b.ls('removing'), []);
 });
 
 test('two containers of one image: each its own writes; rm removes the writable layer', async (t) => {
@@ -119,6 +150,13 @@ test('rmi and prune free the blobs and layers nothing uses; tag adds a name', as
   const untag = await removeImage(one.ref, { store: b.store });
   t.deepEqual(untag.untagged, [one.ref]);
   t.deepEqual(untag.deleted, [], 'still named localhost/other:1');
+  // A writable layer made before the marker held the digest (a separate `image` file) still counts.
+  const legacy = path.join(b.store, 'containers', 'legacy-layer');
+  mkdirSync(legacy, { recursive: true });
+  writeFileSync(path.join(legacy, 'nsbox-layer'), 'legacy-layer');
+  writeFileSync(path.join(legacy, 'image'), one.manifestDigest);
+  await t.throwsAsync(removeImage('localhost/other:1', { store: b.store }), { instanceOf: ImageInUseError, message: /legacy-layer/ });
+  rmSync(legacy, { recursive: true });
   const del = await removeImage('localhost/other:1', { store: b.store });
   t.deepEqual(del.deleted, [one.manifestDigest]);
   t.is(b.ls('layers').length, 3, 'layers shared with the other image stay');

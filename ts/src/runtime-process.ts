@@ -36,7 +36,10 @@ export interface RuntimeHandlers {
 /** One `nsbox-runtime run --config-fd 3 --control-fd 3 ID` process and its control socket. */
 export class RuntimeProcess {
   readonly child: ChildProcess;
-  /** Resolves once the runtime has exited and its control socket is drained, so no frame is lost. */
+  /**
+   * Resolves once the control socket is drained (so no frame is lost) and either the runtime has
+   * exited or it reported `exited` before closing the socket.
+   */
   readonly done: Promise<RuntimeOutcome>;
   private readonly control: Duplex;
   private readonly outcome: RuntimeOutcome = {};
@@ -99,8 +102,14 @@ export class RuntimeProcess {
       });
       this.child.on('exit', (code, signal) => resolve({ code, signal }));
     });
-    return Promise.all([exited, controlClosed]).then(([status]) => {
-      if (!this.outcome.exited && !this.outcome.error) {
+    // The control socket closed after `exited`: the container ended and is cleaned up; what the
+    // runtime still does (deleting an image container's writable layer it already moved out of the
+    // store's containers/, docs/protocol.md) nobody waits for, so it no longer holds our loop either.
+    const reported = controlClosed.then(() => (this.outcome.exited ? null : new Promise<never>(() => {})));
+    const ended = Promise.all([exited, controlClosed]).then(([status]) => status);
+    return Promise.race([ended, reported]).then((status) => {
+      if (status === null) this.child.unref();
+      else if (!this.outcome.exited && !this.outcome.error) {
         const how = status.signal ? `was killed by ${status.signal}` : `exited with code ${status.code}`;
         this.outcome.error = protocolError('nsbox-runtime', `the runtime ${how} without reporting how the container ended`);
       }

@@ -1,7 +1,8 @@
 /**
  * `nsbox login [-u USER] [-p PASS | --password-stdin] [SERVER]` and `nsbox logout [SERVER]`, docker's
- * words and exit codes (1 when the registry refuses). Credentials go to $XDG_CONFIG_HOME/nsbox/auth.json
- * (mode 0600), never into docker's config.json; SERVER defaults to Docker Hub, as in docker.
+ * words; exit 125 when the registry refuses or the credentials are wrong (docker: 1; podman: 125).
+ * Credentials go to $XDG_CONFIG_HOME/nsbox/auth.json (mode 0600), never into docker's config.json;
+ * SERVER defaults to Docker Hub, as in docker.
  */
 import { createInterface } from 'node:readline';
 

@@ -1,10 +1,11 @@
 /**
  * `nsbox pull [--platform os/arch[/variant]] [-q] IMAGE` and `nsbox push IMAGE`, with docker's output.
- * Exit codes are docker's for these commands: 1 when the pull or push fails (docker pull/push return
- * their error as a plain error, exit 1; only `docker run` uses 125), 125 for bad flags (commander).
+ * Exit code 125 when the pull or push fails (an unknown image or tag, a registry that refuses or is
+ * unreachable, wrong credentials, a corrupt blob, a full disk), as for every image command and as
+ * podman does for its own errors; docker's pull/push exit 1 there. Bad flags: 125 too (commander).
  */
 import type { Command } from 'commander';
-import { pull, push, NsboxError } from 'nsbox';
+import { pull, push } from 'nsbox';
 
 import { ProgressPrinter } from '../registry/progress.js';
 import { PullLines } from '../registry/pull-output.js';
@@ -14,11 +15,11 @@ interface PullFlags {
   quiet?: boolean;
 }
 
-/** One line on stderr naming the reference; exit 1 like docker. */
+/** One line on stderr naming the reference; exit 125 (the CLI's own failures, as in podman). */
 export function failPull(err: unknown): number {
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`nsbox: ${message}\n`);
-  return err instanceof NsboxError && err.code === 'ERR_INVALID_SPEC' ? 125 : 1;
+  return 125;
 }
 
 function abortOnSignals(): AbortController {

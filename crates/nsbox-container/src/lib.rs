@@ -12,8 +12,8 @@ pub mod ops;
 pub mod process;
 mod rootfs;
 /// An image container's writable layer, removed with the container (`delete`, the monitor's `--rm`).
-pub use rootfs::overlay::remove_layer as remove_container_layer;
-pub use rootfs::overlay::is_layer_of as container_layer_of;
+pub use rootfs::layer::remove_layer as remove_container_layer;
+pub use rootfs::layer::is_layer_of as container_layer_of;
 pub mod sealed;
 pub mod seccomp;
 pub mod spec;

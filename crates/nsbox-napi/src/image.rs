@@ -134,6 +134,9 @@ pub fn image_create_container_layer(store: Option<String>, reference: String, id
 
 #[napi]
 pub fn image_remove_container_layer(store: Option<String>, id: String) -> Result<String> {
+    if Store::container_layer_absent(store.as_deref().map(Path::new), &id) {
+        return Ok("null".into());
+    }
     sync_call(store, "remove container layer", &id, |s| s.remove_container_layer(&id))
 }
 

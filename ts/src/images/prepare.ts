@@ -1,7 +1,8 @@
 /**
- * A container on an image: its writable layer is made in the store (upper, work, the root's mount
- * point), the image config merged into the options, and the spec told, through nsbox's overlay
- * annotation, to mount the layers as the root inside the container's mount namespace.
+ * A container on an image: its writable layer is made in the store (upper, work; the layer's
+ * directory is the config's root.path, never mounted on), the image config merged into the options,
+ * and the spec told, through nsbox's overlay annotation, to mount the layers as the root inside the
+ * container's mount namespace.
  */
 import { invalidSpec } from '../errors.js';
 import { nativeImageSync } from '../native.js';

@@ -231,7 +231,7 @@ pub fn delete(root: &Root, reference: &str, force: bool) -> Result<()> {
     let existed = root.dir_of(&id).exists();
     errors.extend(root.remove(&id, &name).iter().map(|e| e.to_string()));
     // An image's container: its writable layer (nsbox's overlay annotation) goes with it.
-    errors.extend(plan.as_ref().and_then(|p| p.overlay.as_ref()).and_then(|o| crate::rootfs::overlay::remove_layer(o, &id)));
+    errors.extend(plan.as_ref().and_then(|p| p.overlay.as_ref()).and_then(|o| crate::rootfs::layer::remove_layer(o, &id)));
     if existed {
         root.event("remove", &State { name, ..st });
     }

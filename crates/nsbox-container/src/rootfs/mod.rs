@@ -22,6 +22,7 @@ pub mod caller;
 pub mod devices;
 pub mod masks;
 mod mounts;
+pub mod layer;
 pub mod overlay;
 mod resolve;
 

@@ -2,9 +2,10 @@
 //! an overlay of image layers instead of `root.path` itself. Its value is JSON
 //! `{"lowerdirs": [top, …, bottom], "upperdir": DIR, "workdir": DIR}`; the overlay is mounted inside
 //! the container's own mount namespace (never on the host) and pivot_root'ed into. `upperdir`'s
-//! parent, when it holds `nsbox-layer` naming the container's id, is the container's writable layer:
-//! `delete` and `--rm` remove it. `"userxattr": true` (a rootless store, whose layers mark opaque
-//! directories with `user.overlay.opaque`) mounts it with overlayfs's `userxattr`.
+//! parent, when the first line of its `nsbox-layer` is the container's id, is the container's
+//! writable layer: `delete`, `--rm` and the end of a foreground `run` remove it (rootfs/layer.rs).
+//! `"userxattr": true` (a rootless store, whose layers mark opaque directories with
+//! `user.overlay.opaque`) mounts it with overlayfs's `userxattr`.
 
 use std::path::PathBuf;
 

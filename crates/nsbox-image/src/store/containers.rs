@@ -1,7 +1,11 @@
-//! A container's writable layer in the store: containers/<id>/ with upper/ and work/ (overlayfs's),
-//! merged/ (the config's root.path: the runtime mounts the overlay there inside the container's own
-//! mount namespace, so the host never sees it) and `image`, the manifest it was made from (which
-//! rmi and prune read: an image a container uses stays).
+//! A container's writable layer in the store: containers/<id>/ with upper/ and work/ (overlayfs's)
+//! and `nsbox-layer`: the container's id on its first line (the runtime removes the layer with the
+//! container only when it names the id), the manifest digest it was made from on its second (which
+//! rmi and prune read: an image a container uses stays). The directory itself is the config's
+//! root.path: the runtime mounts the overlay inside the container's own mount namespace and never
+//! on root.path, so no mount point is made. Each inode made here is one more that ext4 without a
+//! journal scans past while it is recently deleted (docs/images.md, "Speed"): hence one file and no
+//! `merged/`. Layers made before that have a separate `image` file, still read.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -69,10 +73,9 @@ impl Store {
         let dir = self.container_dir(id);
         fs::create_dir(&dir).map_err(|e| StoreError::io("mkdir", &dir, &e))?;
         let made = (|| {
-            fs::write(dir.join("image"), manifest.to_string()).map_err(|e| StoreError::io("write", dir.join("image"), &e))?;
-            // The runtime removes this directory with the container only when it names the id.
-            fs::write(dir.join("nsbox-layer"), id).map_err(|e| StoreError::io("write", dir.join("nsbox-layer"), &e))?;
-            for d in ["upper", "work", "merged"] {
+            let marker = dir.join("nsbox-layer");
+            fs::write(&marker, format!("{id}\n{manifest}\n")).map_err(|e| StoreError::io("write", &marker, &e))?;
+            for d in ["upper", "work"] {
                 mkdirs(&dir.join(d), 0o755)?;
             }
             Ok(ContainerLayer {
@@ -82,7 +85,7 @@ impl Store {
                 lowerdirs,
                 upperdir: overlay_safe(&dir.join("upper"))?,
                 workdir: overlay_safe(&dir.join("work"))?,
-                rootfs: dir.join("merged").display().to_string(),
+                rootfs: dir.display().to_string(),
                 userxattr: self.rootless(),
                 uid_map: self.maps.as_ref().filter(|m| !m.single()).map(|m| m.uid_map.clone()),
                 gid_map: self.maps.as_ref().filter(|m| !m.single()).map(|m| m.gid_map.clone()),
@@ -93,6 +96,14 @@ impl Store {
             let _ = self.remove_dir(&dir);
         }
         made
+    }
+
+    /// Whether the store at `root` (None: the default) has no writable layer for `id`, without
+    /// opening it: after a run the runtime has removed it (or moved it to removing/), and the
+    /// caller's own removal, on every container's way out, need not open the store to see that.
+    pub fn container_layer_absent(root: Option<&std::path::Path>, id: &str) -> bool {
+        let root = root.map(std::path::Path::to_path_buf).unwrap_or_else(super::default_root);
+        check_id(id).is_ok() && fs::symlink_metadata(root.join("containers").join(id)).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
     }
 
     /// Removes a container's writable layer; one already gone is no error.
@@ -108,7 +119,9 @@ impl Store {
         let Ok(entries) = fs::read_dir(self.root.join("containers")) else { return out };
         for e in entries.flatten() {
             let id = e.file_name().to_string_lossy().into_owned();
-            if let Some(d) = fs::read_to_string(e.path().join("image")).ok().and_then(|s| Digest::parse(s.trim()).ok()) {
+            let marker = fs::read_to_string(e.path().join("nsbox-layer")).ok();
+            let digest = marker.as_deref().and_then(|m| m.lines().nth(1)).map(str::to_owned).or_else(|| fs::read_to_string(e.path().join("image")).ok());
+            if let Some(d) = digest.and_then(|s| Digest::parse(s.trim()).ok()) {
                 out.entry(d).or_default().push(id);
             }
         }

@@ -6,14 +6,17 @@
 //! layers/<diffid hex>/   an unpacked layer (overlayfs lowerdir), renamed in only once its diff id matched
 //! diffids/<blob hex>     the diff id a layer blob unpacked to (so the same blob is unpacked once)
 //! index.json             names → manifest digest (tmp + rename, under index.lock)
-//! containers/<id>/       a container's writable layer: upper/, work/, merged/ (its root's mount point), image
+//! containers/<id>/       a container's writable layer (its root.path): upper/, work/, nsbox-layer (id, image)
+//! removing/<id>.<pid>    a removed container's writable layer, renamed here and deleted by a detached
+//!                        remover that flocks it (nsbox-container rootfs/layer.rs says why)
 //! tmp/                   work in progress, each entry flocked by the process writing it (made under
 //!                        tmp.lock shared; the clean-up at open scans under tmp.lock exclusive)
 //! sources/<hex>          `registry/repository` lines where the blob is known to exist (for push mounts)
 //! locks/<hex>            one flock per blob, so two pulls or loads of it store and unpack it once
 //! gc.lock                shared by every open Store, exclusive while rmi/prune delete
 //! ```
-//! A killed pull or load leaves only tmp/ entries nobody holds a lock on: the next open removes them.
+//! A killed pull or load leaves only tmp/ entries nobody holds a lock on, a killed remover a removing/
+//! entry: the next open removes them.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -169,7 +172,7 @@ impl Store {
     /// pulls and loads left in tmp/.
     pub fn open(root: Option<&Path>) -> Result<Store> {
         let root = root.map(Path::to_path_buf).unwrap_or_else(default_root);
-        for d in ["blobs/sha256", "layers", "diffids", "tmp", "locks", "containers"] {
+        for d in ["blobs/sha256", "layers", "diffids", "tmp", "locks", "containers", "removing"] {
             mkdirs(&root.join(d), 0o711)?;
         }
         let gc_lock = lock_file(&root.join("gc.lock"), libc::LOCK_SH)?;
@@ -181,6 +184,7 @@ impl Store {
         };
         let store = Store { root, owners, maps, gc_lock };
         store.clean_tmp();
+        store.clean_removing();
         Ok(store)
     }
 
@@ -256,6 +260,20 @@ impl Store {
             if matches!(flock(&f, &p, libc::LOCK_EX | libc::LOCK_NB), Ok(true)) {
                 drop(f);
                 let _ = if p.is_dir() { self.remove_dir(&p) } else { fs::remove_file(&p).map_err(|e| StoreError::io("remove", &p, &e)) };
+            }
+        }
+    }
+}
+
+impl Store {
+    /// Writable layers whose background remover died (no flock held on them): removed now.
+    fn clean_removing(&self) {
+        let Ok(entries) = fs::read_dir(self.root.join("removing")) else { return };
+        for e in entries.flatten() {
+            let p = e.path();
+            let Ok(f) = File::open(&p) else { continue };
+            if matches!(flock(&f, &p, libc::LOCK_EX | libc::LOCK_NB), Ok(true)) {
+                let _ = self.remove_dir(&p);
             }
         }
     }
