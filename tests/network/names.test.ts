@@ -53,7 +53,7 @@ test('root network: an earlier container reaches a later one by name; a removed 
   t.notRegex(f.aHosts, /\sc$/m, 'c is on another network: not a peer');
   t.is(f.getentAfterRm.code, 2, 'b no longer resolves in a');
   t.true(f.moved);
-  t.deepEqual([f.newcomer.code, f.newcomer.stdout, f.newcomer.stderr], [0, '1\n', ''], 'a peer whose hosts file is gone does not fail a newcomer (which still lists it)');
+  t.deepEqual([f.newcomer.code, f.newcomer.stdout, f.newcomer.stderr], [0, '1', ''], 'a peer whose hosts file is gone does not fail a newcomer (which still lists it)');
   t.is(f.rmC.code, 0, f.rmC.stderr);
   t.deepEqual(f.rmNets, [0, 0]);
 });

@@ -3,6 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * lo up, and a private state root for this scenario, removed when the scenario's process exits
@@ -42,4 +43,23 @@ export async function until(f: () => boolean, ms = 5000): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 20));
   }
   return f();
+}
+
+/**
+ * The state root on a tmpfs of this namespace, as etc-files has it: the containers' /etc files are
+ * bound from under it, and file binds from under /tmp misfire. Call after prepare().
+ */
+export function tmpfsStateRoot(): string {
+  const root = '/mnt';
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'mode=755', 'tmpfs', root]);
+  process.env.NSBOX_ROOT = root;
+  return root;
+}
+
+const CLI = fileURLToPath(new URL('../../../cli/dist/main.js', import.meta.url));
+
+/** This checkout's CLI, run to its end; stdout trimmed. */
+export function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 30_000 });
+  return { code: r.status, stdout: (r.stdout ?? '').trim(), stderr: r.stderr ?? '' };
 }

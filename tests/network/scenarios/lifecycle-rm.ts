@@ -6,26 +6,16 @@
  * `--rm` nothing is left without anyone calling rm; without it, `ps -a` shows it exited (its
  * state.json lists the released endpoint) and `rm` afterwards succeeds.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { createNetwork, inspectNetwork, removeNetwork } from 'nsbox';
 
 import { makeBusyboxRootfs } from '../../helpers/rootfs.js';
-import { NFT, prepare, report, sh, until } from './common.js';
+import { cli, NFT, prepare, report, sh, tmpfsStateRoot, until } from './common.js';
 
 prepare();
-// As etc-files: the state root on a tmpfs of this namespace (file binds from under /tmp misfire).
-const root = '/mnt';
-execFileSync('mount', ['-t', 'tmpfs', '-o', 'mode=755', 'tmpfs', root]);
-process.env.NSBOX_ROOT = root;
-const CLI = fileURLToPath(new URL('../../../cli/dist/main.js', import.meta.url));
-const cli = (...args: string[]) => {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout.trim(), stderr: r.stderr };
-};
+const root = tmpfsStateRoot();
 const rootfs = makeBusyboxRootfs();
 await createNetwork({ name: 'blue', subnet: '10.201.0.0/24' });
 

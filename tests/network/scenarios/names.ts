@@ -5,23 +5,13 @@
  * a peer whose hosts file is gone does not fail a newcomer's attach. Host-root mode (glibc's
  * getent and iputils' ping of the host, read-only root).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { renameSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import { prepare, report, until } from './common.js';
+import { cli, prepare, report, tmpfsStateRoot, until } from './common.js';
 
 prepare();
-// As etc-files: the state root on a tmpfs of this namespace (file binds from under /tmp misfire).
-const root = '/mnt';
-execFileSync('mount', ['-t', 'tmpfs', '-o', 'mode=755', 'tmpfs', root]);
-process.env.NSBOX_ROOT = root;
-const CLI = fileURLToPath(new URL('../../../cli/dist/main.js', import.meta.url));
-const cli = (...args: string[]) => {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 30_000 });
-  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-};
+const root = tmpfsStateRoot();
 const inA = (cmd: string) => cli('exec', 'a', 'sh', '-c', cmd);
 const ipOf = (net: string, name: string) =>
   (JSON.parse(cli('network', 'inspect', net).stdout || '[{}]') as Array<{ endpoints?: Array<{ container: string; ip: string }> }>)[0]?.endpoints?.find((e) => e.container === name)?.ip ?? 'none';
