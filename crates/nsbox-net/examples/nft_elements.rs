@@ -40,25 +40,12 @@ const TABLE: &str = "table ip nsbox {
 
 fn lease(n: u16) -> Lease {
     let p = |host_ip: Option<Ipv4Addr>, protocol, host_port, container_port| PortMap { host_ip, host_port, container_port, protocol };
-    Lease {
-        id: format!("{n:012x}"),
-        container: None,
-        hostname: None,
-        ip: Ipv4Addr::new(10, 88, (n >> 8) as u8, n as u8),
-        mac: "02:42:0a:58:00:02".into(),
-        host_veth: "nsboxvprobe".into(),
-        netns: "/proc/1/ns/net".into(),
-        owner_pid: 1,
-        owner_start: 1,
-        ports: vec![
-            p(None, Protocol::Tcp, 8000 + n, 80),
-            p(None, Protocol::Udp, 8000 + n, 53),
-            p(Some(Ipv4Addr::new(127, 0, 0, 1)), Protocol::Tcp, 9000 + n, 443),
-        ],
-        created: 0,
-        files: Vec::new(),
-        hosts_path: None,
-    }
+    let ports = vec![
+        p(None, Protocol::Tcp, 8000 + n, 80),
+        p(None, Protocol::Udp, 8000 + n, 53),
+        p(Some(Ipv4Addr::new(127, 0, 0, 1)), Protocol::Tcp, 9000 + n, 443),
+    ];
+    Lease { mac: "02:42:0a:58:00:02".into(), host_veth: "nsboxvprobe".into(), ports, ..Lease::placeholder(format!("{n:012x}"), Ipv4Addr::new(10, 88, (n >> 8) as u8, n as u8)) }
 }
 
 fn text_elements(l: &Lease, add: bool) -> String {

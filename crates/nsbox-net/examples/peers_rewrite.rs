@@ -18,21 +18,7 @@ fn main() {
         .map(|i| {
             let hosts = dir.join(format!("hosts{i}"));
             std::fs::write(&hosts, "placeholder\n").expect("write");
-            Lease {
-                id: format!("{i:012x}"),
-                container: Some(format!("c{i}")),
-                hostname: None,
-                ip: Ipv4Addr::new(10, 0, (i >> 8) as u8, i as u8 + 2),
-                mac: "02:42:0a:00:00:02".into(),
-                host_veth: format!("nsboxv{i}"),
-                netns: "/proc/1/ns/net".into(),
-                owner_pid: 1,
-                owner_start: 1,
-                ports: vec![],
-                created: 0,
-                files: vec![],
-                hosts_path: Some(hosts),
-            }
+            Lease { container: Some(format!("c{i}")), hosts_path: Some(hosts), ..Lease::placeholder(format!("{i:012x}"), Ipv4Addr::new(10, 0, (i >> 8) as u8, i as u8 + 2)) }
         })
         .collect();
     let mut times = Vec::new();

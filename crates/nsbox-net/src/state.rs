@@ -98,6 +98,30 @@ pub struct Lease {
     pub hosts_path: Option<PathBuf>,
 }
 
+impl Lease {
+    /// A lease with placeholder fields (no container, owner pid 1, no ports, no files), for tests
+    /// and examples that set only what they look at: `Lease { ports, ..Lease::placeholder(id, ip) }`.
+    #[doc(hidden)]
+    pub fn placeholder(id: impl Into<String>, ip: Ipv4Addr) -> Lease {
+        let id = id.into();
+        Lease {
+            host_veth: format!("nsboxv{}", &id[..id.len().min(9)]),
+            id,
+            container: None,
+            hostname: None,
+            ip,
+            mac: "02:42:0a:00:00:02".into(),
+            netns: "/proc/1/ns/net".into(),
+            owner_pid: 1,
+            owner_start: 1,
+            ports: vec![],
+            created: 0,
+            files: vec![],
+            hosts_path: None,
+        }
+    }
+}
+
 /// Where state lives. `NSBOX_ROOT=R` (or an explicit root) puts networks in `R/networks` and leases
 /// in `R/run/leases`; otherwise /var/lib/nsbox and /run/nsbox.
 #[derive(Debug, Clone)]

@@ -11,21 +11,7 @@ use std::net::Ipv4Addr;
 use crate::state::{Lease, PortMap, Protocol};
 
 fn lease(ip: [u8; 4], ports: Vec<PortMap>) -> Lease {
-    Lease {
-        id: "0123456789ab".into(),
-        container: None,
-        hostname: None,
-        ip: Ipv4Addr::from(ip),
-        mac: "02:42:0a:00:00:02".into(),
-        host_veth: "nsboxv012345678".into(),
-        netns: "/proc/1/ns/net".into(),
-        owner_pid: 1,
-        owner_start: 1,
-        ports,
-        created: 0,
-        files: Vec::new(),
-        hosts_path: None,
-    }
+    Lease { ports, ..Lease::placeholder("0123456789ab", Ipv4Addr::from(ip)) }
 }
 
 fn port(host_ip: Option<[u8; 4]>, protocol: Protocol, host_port: u16, container_port: u16) -> PortMap {

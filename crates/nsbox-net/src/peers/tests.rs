@@ -7,21 +7,7 @@ use std::path::PathBuf;
 use super::*;
 
 fn lease(id: &str, ip: u8, container: Option<&str>, hostname: Option<&str>, hosts: Option<PathBuf>) -> Lease {
-    Lease {
-        id: id.into(),
-        container: container.map(Into::into),
-        hostname: hostname.map(Into::into),
-        ip: Ipv4Addr::new(10, 0, 0, ip),
-        mac: "02:42:0a:00:00:02".into(),
-        host_veth: format!("nsboxv{id}"),
-        netns: "/proc/1/ns/net".into(),
-        owner_pid: 1,
-        owner_start: 1,
-        ports: vec![],
-        created: 0,
-        files: vec![],
-        hosts_path: hosts,
-    }
+    Lease { container: container.map(Into::into), hostname: hostname.map(Into::into), hosts_path: hosts, ..Lease::placeholder(id, Ipv4Addr::new(10, 0, 0, ip)) }
 }
 
 const LOCAL: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
