@@ -63,10 +63,7 @@ pub fn run(config_json: &str) -> i32 {
                 cleanup(&c);
                 return report_error(&RootlessError::Helper { op: "wait for the container's namespaces", path: path.clone(), detail: "the caller gave up before the runtime handed them over (it failed, or was stopped)".into() });
             }
-            Err(e) => {
-                cleanup(&c);
-                return report_error(&e);
-            }
+            Err(e) => return fail_early(&c, &e, sfd.as_fd(), std::io::stdin().as_fd()),
         },
         None => match pidfd_open(c.pid) {
             Ok(f) => (f, None),
@@ -75,6 +72,7 @@ pub fn run(config_json: &str) -> i32 {
     };
     let (mut child, helper_fd, _exit_fd) = match start_with(&c, ns.as_ref().map(|(u, n)| (u.as_fd(), n.as_fd()))) {
         Ok(x) => x,
+        Err(e) if c.socket.is_some() => return fail_early(&c, &e, sfd.as_fd(), std::io::stdin().as_fd()),
         Err(e) => {
             cleanup(&c);
             return report_error(&e);
@@ -350,7 +348,68 @@ fn answer(v: &serde_json::Value) {
     let _ = writeln!(out, "{v}").and_then(|_| out.flush());
 }
 
+/// A failure while the runtime may still be setting the container up (hand-over mode): the caller
+/// reads our answer only at `created`. The files in `cleanup` (the container's /etc files) are bind
+/// mounted by the runtime, so removing them now would fail the container's setup with ENOENT and
+/// hide our error behind that one. We answer, then wait for the caller to close our stdin (it read
+/// the answer, gave up, or died) or for a signal, and only then remove them.
+fn fail_early(c: &KeeperConfig, e: &RootlessError, signals: BorrowedFd<'_>, caller: BorrowedFd<'_>) -> i32 {
+    let code = report_error(e);
+    let mut byte = [0u8; 64];
+    loop {
+        let mut fds = [PollFd::new(caller, PollFlags::POLLIN), PollFd::new(signals, PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(Errno::EINTR) => continue,
+            Err(_) => break,
+            Ok(_) => {}
+        }
+        if fds[1].revents().is_some_and(|r| !r.is_empty()) {
+            break;
+        }
+        // The caller never writes to us: anything readable is its end closing (EOF, or POLLHUP).
+        match nix::unistd::read(caller, &mut byte) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    cleanup(c);
+    code
+}
+
 fn report_error(e: &RootlessError) -> i32 {
     answer(&json!({ "ready": false, "code": e.code(), "message": e.to_string() }));
     125
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A helper that fails while the runtime is still setting the container up must leave the
+    /// container's /etc files in place (the runtime bind mounts them next) until the caller, who
+    /// reads the error at `created`, closes our stdin. Removing them at once made the runtime fail
+    /// with ENOENT on /etc/hosts and hid the helper's own error (seen under load in CI).
+    #[test]
+    fn an_early_failure_keeps_the_callers_files_until_it_has_read_the_answer() {
+        let base = std::env::temp_dir().join(format!("nsbox-keeper-test-{}", std::process::id()));
+        let files = base.join("files");
+        fs::create_dir_all(&files).unwrap();
+        fs::write(files.join("hosts"), "127.0.0.1\tlocalhost\n").unwrap();
+        let c: KeeperConfig = serde_json::from_value(json!({
+            "kind": "pasta", "helper": "/usr/bin/pasta", "socket": base.join("keeper.sock"), "dir": base.join("helper"), "cleanup": [files],
+        }))
+        .unwrap();
+        let (caller_r, caller_w) = nix::unistd::pipe().unwrap();
+        let (sig_r, _sig_w) = nix::unistd::pipe().unwrap();
+        let failing = std::thread::spawn(move || {
+            let e = RootlessError::Helper { op: "start network helper", path: "/usr/bin/pasta".into(), detail: "pasta exited before it was ready".into() };
+            fail_early(&c, &e, sig_r.as_fd(), caller_r.as_fd())
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(files.join("hosts").exists(), "removed while the runtime may still bind it");
+        drop(caller_w);
+        assert_eq!(failing.join().unwrap(), 125);
+        assert!(!files.exists(), "removed once the caller has closed our stdin");
+        fs::remove_dir_all(&base).unwrap();
+    }
 }
