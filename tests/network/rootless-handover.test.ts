@@ -1,7 +1,8 @@
 /**
  * Rootless helpers get the container's namespaces handed over by the runtime (issue #13, attach
  * speed): as `nobody` in a throwaway `unshare --net --mount` namespace (scenarios/rootless-handover.ts).
- * CI budget: 30 s (one scenario, ~8 containers).
+ * With the default map the keeper makes those namespaces itself before the runtime (podman's order).
+ * CI budget: 30 s (one scenario, ~9 containers).
  */
 import test from 'ava';
 
@@ -9,10 +10,11 @@ import { runRootlessScenario } from './helpers.js';
 
 type Cli = { code: number | null; stdout: string; stderr: string };
 type Left = { keepers: number; helpers: number; dirs: string[] };
-type Helper = { code: number | null; stderr: string; args: string; user: string; net: string; containerUser: string; containerNet: string };
+type Helper = { code: number | null; stderr: string; args: string; user: string; net: string; containerUser: string; containerNet: string; keeperMakes: boolean; helperFirst: boolean };
 interface Facts {
   pasta: Helper;
   slirp4netns: Helper;
+  explicitMap: Helper;
   held: { create: Cli; pid: number; whileHeld: { code: number | null; err: string }; start: number | null; whileRunning: { code: number | null; out: string } };
   afterGood: Left;
   failures: Record<'name' | 'rootfs' | 'volume' | 'volume-slirp' | 'detached', { code: number | null; stderr: string; left: Left }> & { takenFirst?: number | null };
@@ -21,7 +23,7 @@ interface Facts {
 test('rootless helpers start on namespaces the runtime hands over; nothing is left when the runtime fails', async (t) => {
   const f = await runRootlessScenario<Facts>(t, 'rootless-handover');
   if (!f) return;
-  for (const h of [f.pasta, f.slirp4netns]) {
+  for (const h of [f.pasta, f.slirp4netns, f.explicitMap]) {
     t.is(h.code, 0, h.stderr);
     t.regex(h.args, /\/proc\/self\/fd\/6/, `the helper targets a descriptor: ${h.args}`);
     t.notRegex(h.args, /\/proc\/\d+\/ns\//, 'not /proc/PID/ns/*');
@@ -29,6 +31,11 @@ test('rootless helpers start on namespaces the runtime hands over; nothing is le
     t.is(h.user, h.containerUser, "the helper's fd 5 is the container's user namespace");
     t.is(h.net, h.containerNet, "the helper's fd 6 is the container's network namespace");
   }
+  // The default map: the keeper made the namespaces and started the helper before the runtime's
+  // clone (the container's user and network namespaces are the helper's, checked above).
+  t.deepEqual([f.pasta.keeperMakes, f.pasta.helperFirst, f.slirp4netns.keeperMakes, f.slirp4netns.helperFirst], [true, true, true, true]);
+  // An explicit map keeps the runtime's hand-over after its clone.
+  t.deepEqual([f.explicitMap.keeperMakes, f.explicitMap.helperFirst], [false, false]);
   t.regex(f.pasta.args, /--userns=\/proc\/self\/fd\/5 --netns=\/proc\/self\/fd\/6 --no-netns-quit/);
   t.regex(f.slirp4netns.args, /--netns-type=path --userns-path=\/proc\/self\/fd\/5 \/proc\/self\/fd\/6 tap0/);
 

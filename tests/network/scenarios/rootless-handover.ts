@@ -37,17 +37,25 @@ const containerPid = (name: string) => Number((JSON.parse(cli(['inspect', name])
 
 // 1. The helper targets the handed-over descriptors: its fds 5 and 6 are the container's user and
 // network namespaces (read here as root), and its command line names them, not /proc/PID.
-for (const helper of ['pasta', 'slirp4netns'] as const) {
-  const r = cli(['run', '-d', '--name', `h-${helper}`, '--network', helper, '--', 'sleep', '300']);
+// With the default map the keeper made them before the runtime cloned (org.nsbox.net-helper-
+// namespaces: receive): its config says so, and the helper was spawned before the container's first
+// process (pids grow; with the runtime's hand-over the helper comes after the clone). An explicit
+// map (--uidmap, the subordinate-ranges case) keeps the runtime's hand-over.
+for (const [key, helper, maps] of [
+  ['pasta', 'pasta', []], ['slirp4netns', 'slirp4netns', []], ['explicitMap', 'pasta', ['--uidmap', '0:65534:1', '--gidmap', '0:65534:1']],
+] as const) {
+  const r = cli(['run', '-d', '--name', `h-${key}`, '--network', helper, ...maps, '--', 'sleep', '300']);
   const id = r.stdout.trim();
   const proc = liveProcs(id).find((p) => p.name === helper);
-  const pid = containerPid(`h-${helper}`);
-  facts[helper] = {
+  const keeper = liveProcs(id).find((p) => p.args.includes('net-helper'));
+  const pid = containerPid(`h-${key}`);
+  facts[key] = {
     code: r.code, stderr: r.stderr, args: proc?.args.replace(/\0/g, ' ') ?? '',
     user: proc ? link(`/proc/${proc.pid}/fd/5`) : 'no helper', net: proc ? link(`/proc/${proc.pid}/fd/6`) : 'no helper',
     containerUser: link(`/proc/${pid}/ns/user`), containerNet: link(`/proc/${pid}/ns/net`),
+    keeperMakes: /"makeNamespaces":true/.test(keeper?.args ?? ''), helperFirst: proc !== undefined && proc.pid < pid,
   };
-  cli(['rm', '-f', `h-${helper}`]);
+  cli(['rm', '-f', `h-${key}`]);
 }
 
 // 2. Held at `created` (network up, command not started): the container's process is not dumpable,

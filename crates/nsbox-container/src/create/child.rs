@@ -124,7 +124,8 @@ fn setup(plan: &Plan, joins: &Joins, sync: &mut SyncSocket, caller_stdio: ChildE
             Errno::result(r).map_err(sys("setdomainname", d))?;
         }
     }
-    if plan.creates(NsKind::Net) {
+    // A received network namespace (org.nsbox.net-helper-namespaces) is new too: its lo is down.
+    if plan.creates(NsKind::Net) || plan.receive_namespaces {
         lo::up()?;
     }
     write_sysctls(plan)?;

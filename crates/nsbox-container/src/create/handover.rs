@@ -19,10 +19,11 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
-use nix::sys::socket::{connect, getsockopt, sendmsg, socket, sockopt, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, UnixAddr};
+use nix::sys::socket::{connect, getsockopt, recvmsg, sendmsg, socket, sockopt, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType, UnixAddr};
 use nix::sys::stat::Mode;
 use nix::unistd::Pid;
 use nsbox_core::error::errno_name;
+use nsbox_core::idmap::IdMapping;
 use nsbox_core::WireError;
 
 use crate::error::sys_wire;
@@ -34,6 +35,9 @@ pub enum HandoverError {
     /// The process on the socket is not of our uid.
     #[error("{op}({path}): EPERM: {msg}")]
     Peer { op: &'static str, path: String, msg: String },
+    /// `org.nsbox.net-helper-namespaces`: what the keeper sent is not what the spec asks for.
+    #[error("receive namespaces from the network helper({path}): EPERM: {msg}")]
+    Refused { path: String, msg: String },
 }
 
 impl HandoverError {
@@ -41,6 +45,7 @@ impl HandoverError {
         match self {
             HandoverError::Sys { op, path, errno } => sys_wire(op, path, *errno, errno.desc()),
             HandoverError::Peer { op, path, msg } => sys_wire(op, path, Errno::EPERM, msg),
+            HandoverError::Refused { path, msg } => sys_wire("receive namespaces from the network helper", path, Errno::EPERM, msg),
         }
     }
 }
@@ -62,6 +67,18 @@ pub fn send(socket: &Path, child: Pid) -> Result<()> {
         open(p.as_str(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).map_err(sys("open namespace for the network helper", p))
     };
     let (user, net) = (ns("user")?, ns("net")?);
+    let pidfd = pidfd_of(child)?;
+    let conn = connect_keeper(socket)?;
+    let shown = socket.display();
+    check_peer(&conn, &shown.to_string())?;
+    let fds = [pidfd.as_raw_fd(), user.as_raw_fd(), net.as_raw_fd()];
+    let iov = [std::io::IoSlice::new(b"N")];
+    sendmsg::<()>(conn.as_raw_fd(), &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::MSG_NOSIGNAL, None)
+        .map_err(sys("sendmsg to the network helper", &shown))?;
+    Ok(())
+}
+
+fn pidfd_of(child: Pid) -> Result<OwnedFd> {
     // SAFETY: pidfd_open takes a pid and flags; it returns a new descriptor we own. `child` is our
     // own child, not yet reaped, so the pid cannot name another process.
     let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, child.as_raw(), 0) };
@@ -69,18 +86,16 @@ pub fn send(socket: &Path, child: Pid) -> Result<()> {
         return Err(sys("pidfd_open", format!("/proc/{child}"))(Errno::last()));
     }
     // SAFETY: the kernel just returned this descriptor to us and nothing else owns it.
-    let pidfd = unsafe { OwnedFd::from_raw_fd(raw as i32) };
-    let conn = connect_keeper(socket)?;
-    let shown = socket.display();
-    let peer = getsockopt(&conn, sockopt::PeerCredentials).map_err(sys("getsockopt SO_PEERCRED", &shown))?;
+    Ok(unsafe { OwnedFd::from_raw_fd(raw as i32) })
+}
+
+/// Only a process of our own uid may be the keeper (the directory is 0700 too).
+fn check_peer(conn: &OwnedFd, shown: &str) -> Result<()> {
+    let peer = getsockopt(conn, sockopt::PeerCredentials).map_err(sys("getsockopt SO_PEERCRED", shown))?;
     let me = nix::unistd::getuid().as_raw();
     if peer.uid() != me {
         return Err(HandoverError::Peer { op: "hand namespaces to the network helper", path: shown.to_string(), msg: format!("the socket's process runs as uid {}, not {me}", peer.uid()) });
     }
-    let fds = [pidfd.as_raw_fd(), user.as_raw_fd(), net.as_raw_fd()];
-    let iov = [std::io::IoSlice::new(b"N")];
-    sendmsg::<()>(conn.as_raw_fd(), &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::MSG_NOSIGNAL, None)
-        .map_err(sys("sendmsg to the network helper", &shown))?;
     Ok(())
 }
 
@@ -107,5 +122,183 @@ fn connect_keeper(path: &Path) -> Result<OwnedFd> {
                 return Err(HandoverError::Sys { op: if op == "open" { "open the network helper's directory" } else { "connect to the network helper" }, path: shown, errno })
             }
         }
+    }
+}
+
+/// `org.nsbox.net-helper-namespaces: receive`: the keeper's connection, and the user and network
+/// namespaces it made (the keeper's side: crates/nsbox-net/src/rootless/premade.rs).
+pub struct Received {
+    pub conn: OwnedFd,
+    pub user: OwnedFd,
+    pub net: OwnedFd,
+}
+
+/// NS_GET_USERNS, NS_GET_PARENT, NS_GET_NSTYPE, NS_GET_OWNER_UID (linux/nsfs.h).
+const NS_GET_USERNS: libc::c_ulong = 0xb701;
+const NS_GET_PARENT: libc::c_ulong = 0xb702;
+const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
+const NS_GET_OWNER_UID: libc::c_ulong = 0xb704;
+
+/// Before clone: connects to the keeper and receives the namespaces it made, then checks that
+/// they are what the spec asks for a new user and network namespace to be, as far as can be
+/// known before entering them: a user namespace that is a child of ours and owned by our uid, and
+/// a network namespace owned by that user namespace. Its maps are checked once entered
+/// ([`check_maps`]): only from inside does /proc/self/uid_map show them in our own ids.
+pub fn receive(socket: &Path) -> Result<Received> {
+    let shown = socket.display().to_string();
+    let conn = connect_keeper(socket)?;
+    check_peer(&conn, &shown)?;
+    let mut byte = [0u8; 1];
+    let mut iov = [std::io::IoSliceMut::new(&mut byte)];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 2]);
+    let msg = loop {
+        match recvmsg::<()>(conn.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC) {
+            Err(Errno::EINTR) => continue,
+            other => break other.map_err(sys("receive namespaces from the network helper", &shown))?,
+        }
+    };
+    let mut got: Vec<OwnedFd> = Vec::new();
+    for c in msg.cmsgs().map_err(sys("receive namespaces from the network helper", &shown))? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            // SAFETY: the kernel just installed these descriptors in our table for us.
+            got.extend(fds.into_iter().map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }));
+        }
+    }
+    let refuse = |msg: String| HandoverError::Refused { path: shown.clone(), msg };
+    if got.len() != 2 {
+        return Err(refuse(match got.len() {
+            0 => "the network helper's keeper sent no namespaces (it failed: its own error follows at created)".into(),
+            n => format!("expected a user and a network namespace, got {n} descriptors"),
+        }));
+    }
+    let net = got.pop().expect("two");
+    let user = got.pop().expect("two");
+    check_namespaces(&user, &net).map_err(refuse)?;
+    Ok(Received { conn, user, net })
+}
+
+/// The checks [`receive`] makes before entering them (see there).
+pub fn check_namespaces(user: &OwnedFd, net: &OwnedFd) -> std::result::Result<(), String> {
+    for (fd, want, name) in [(user, libc::CLONE_NEWUSER, "user"), (net, libc::CLONE_NEWNET, "network")] {
+        // SAFETY: an ioctl without arguments on a descriptor we own.
+        if unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_NSTYPE as _) } != want {
+            return Err(format!("the {name} namespace descriptor is not a {name} namespace"));
+        }
+    }
+    let mut owner: libc::uid_t = libc::uid_t::MAX;
+    // SAFETY: NS_GET_OWNER_UID writes one uid_t to the pointer, which is ours.
+    let r = unsafe { libc::ioctl(user.as_raw_fd(), NS_GET_OWNER_UID as _, &mut owner as *mut libc::uid_t) };
+    let me = nix::unistd::geteuid().as_raw();
+    if r != 0 || owner != me {
+        return Err(format!("the user namespace is owned by uid {owner}, not by us ({me})"));
+    }
+    let ino = |fd: &OwnedFd| nix::sys::stat::fstat(fd).map(|s| (s.st_dev, s.st_ino)).ok();
+    let related = |fd: &OwnedFd, req: libc::c_ulong| {
+        // SAFETY: these ioctls return a new descriptor (or -1), which we take ownership of.
+        let raw = unsafe { libc::ioctl(fd.as_raw_fd(), req as _) };
+        // SAFETY: a descriptor the kernel just gave us.
+        (raw >= 0).then(|| unsafe { OwnedFd::from_raw_fd(raw) })
+    };
+    let ours = nix::fcntl::open("/proc/self/ns/user", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).ok();
+    let parent = related(user, NS_GET_PARENT);
+    if parent.as_ref().and_then(ino).is_none() || parent.as_ref().and_then(ino) != ours.as_ref().and_then(ino) {
+        return Err("the user namespace is not a child of the runtime's own".into());
+    }
+    if related(net, NS_GET_USERNS).as_ref().and_then(ino) != ino(user) {
+        return Err("the network namespace does not belong to the user namespace sent with it".into());
+    }
+    Ok(())
+}
+
+/// Once in the received user namespace (before clone): its maps, as /proc/self shows them from
+/// inside (in the parent namespace's ids, ours), must be exactly the spec's.
+pub fn check_maps(socket: &Path, uid_map: &[IdMapping], gid_map: &[IdMapping]) -> Result<()> {
+    for (file, want) in [("uid_map", uid_map), ("gid_map", gid_map)] {
+        let p = format!("/proc/self/{file}");
+        let text = std::fs::read_to_string(&p).map_err(|e| HandoverError::Sys { op: "read", path: p.clone(), errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)) })?;
+        let got: Vec<Vec<u32>> = text.lines().map(|l| l.split_whitespace().filter_map(|w| w.parse().ok()).collect()).collect();
+        let want: Vec<Vec<u32>> = want.iter().map(|m| vec![m.inside, m.outside, m.length]).collect();
+        if got != want {
+            let show = |m: &[Vec<u32>]| m.iter().map(|l| format!("{} {} {}", l[0], l[1], l[2])).collect::<Vec<_>>().join(", ");
+            return Err(HandoverError::Refused { path: socket.display().to_string(), msg: format!("the received user namespace's {file} is [{}], the spec asks for [{}]", show(&got), show(&want)) });
+        }
+    }
+    Ok(())
+}
+
+/// After clone: a pidfd on the container's first process, on the keeper's connection.
+pub fn send_pidfd(r: &Received, socket: &Path, child: Pid) -> Result<()> {
+    let pidfd = pidfd_of(child)?;
+    let iov = [std::io::IoSlice::new(b"P")];
+    sendmsg::<()>(r.conn.as_raw_fd(), &iov, &[ControlMessage::ScmRights(&[pidfd.as_raw_fd()])], MsgFlags::MSG_NOSIGNAL, None)
+        .map_err(sys("sendmsg to the network helper", socket.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::signal::{kill, Signal};
+    use nix::sys::wait::waitpid;
+    use nix::unistd::{fork, ForkResult};
+
+    fn open_ns(p: &str) -> OwnedFd {
+        open(p, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).unwrap()
+    }
+
+    /// A user and a network namespace of a forked child's (`flags` for its unshare), opened and
+    /// kept while the child is killed.
+    fn child_namespaces(flags: libc::c_int) -> (OwnedFd, OwnedFd) {
+        let (r, w) = nix::unistd::pipe().unwrap();
+        // SAFETY: the child only makes raw syscalls and never returns into the test harness.
+        match unsafe { fork() }.unwrap() {
+            ForkResult::Child => unsafe {
+                libc::unshare(flags);
+                libc::write(w.as_raw_fd(), b"1".as_ptr().cast(), 1);
+                loop {
+                    libc::pause();
+                }
+            },
+            ForkResult::Parent { child } => {
+                drop(w);
+                let mut b = [0u8; 1];
+                nix::unistd::read(&r, &mut b).unwrap();
+                let got = (open_ns(&format!("/proc/{child}/ns/user")), open_ns(&format!("/proc/{child}/ns/net")));
+                kill(child, Signal::SIGKILL).unwrap();
+                waitpid(child, None).unwrap();
+                got
+            }
+        }
+    }
+
+    #[test]
+    fn received_namespaces_must_be_a_new_user_namespace_of_ours_and_a_network_namespace_it_owns() {
+        let (user, net) = child_namespaces(libc::CLONE_NEWUSER | libc::CLONE_NEWNET);
+        assert_eq!(check_namespaces(&user, &net), Ok(()));
+        let wrong_type = check_namespaces(&net, &net).unwrap_err();
+        assert!(wrong_type.contains("the user namespace descriptor is not a user namespace"), "{wrong_type}");
+        let ours = check_namespaces(&open_ns("/proc/self/ns/user"), &open_ns("/proc/self/ns/net")).unwrap_err();
+        assert!(ours.contains("not a child of the runtime's own"), "{ours}");
+        // A new user namespace with the host's network namespace: not one made for the container.
+        let (user2, _) = child_namespaces(libc::CLONE_NEWUSER);
+        let foreign = check_namespaces(&user2, &open_ns("/proc/self/ns/net")).unwrap_err();
+        assert!(foreign.contains("does not belong to the user namespace sent with it"), "{foreign}");
+        let other = check_namespaces(&user2, &net).unwrap_err();
+        assert!(other.contains("does not belong"), "{other}");
+    }
+
+    #[test]
+    fn maps_other_than_the_specs_are_refused() {
+        // Read from our own /proc/self, as the runtime does once inside the received namespace.
+        let text = std::fs::read_to_string("/proc/self/uid_map").unwrap();
+        let f: Vec<u32> = text.split_whitespace().map(|w| w.parse().unwrap()).collect();
+        let same = vec![IdMapping { inside: f[0], outside: f[1], length: f[2] }];
+        let gid: Vec<u32> = std::fs::read_to_string("/proc/self/gid_map").unwrap().split_whitespace().map(|w| w.parse().unwrap()).collect();
+        let gsame = vec![IdMapping { inside: gid[0], outside: gid[1], length: gid[2] }];
+        assert!(check_maps(Path::new("/k.sock"), &same, &gsame).is_ok());
+        let one = vec![IdMapping { inside: 0, outside: 0, length: 1 }];
+        let e = check_maps(Path::new("/k.sock"), &one, &gsame).unwrap_err().to_string();
+        assert!(e.starts_with("receive namespaces from the network helper(/k.sock): EPERM: the received user namespace's uid_map is ["), "{e}");
+        assert!(e.ends_with("the spec asks for [0 0 1]"), "{e}");
     }
 }

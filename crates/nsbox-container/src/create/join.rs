@@ -65,6 +65,15 @@ impl Joins {
         Ok(())
     }
 
+    /// In the parent, right before clone, with [`Plan::early_user`]: the received user namespace,
+    /// for good (a user namespace cannot be left). The runtime is single-threaded, as setns needs.
+    pub fn enter_user(&self) -> std::result::Result<(), ChildError> {
+        match self.get(NsKind::User) {
+            Some((_, fd, path)) => setns(fd, CloneFlags::CLONE_NEWUSER).map_err(sys("setns", path)),
+            None => Ok(()),
+        }
+    }
+
     /// In the parent, right before clone: the pid namespace the child is to be born in. Undone
     /// when the returned guard is dropped.
     pub fn enter_pid(&self) -> std::result::Result<Option<PidJoin>, ChildError> {

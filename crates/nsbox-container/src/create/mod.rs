@@ -2,7 +2,7 @@
 //! in its cgroups, and walk it through the sync handshake up to the exec of its command (or hold it
 //! at `created`). child.rs is the child's side, from clone to exec.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 
 use nix::errno::Errno;
@@ -230,6 +230,23 @@ pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, h
         // Refused before anything exists; in a user namespace of its own the child holds them all.
         crate::process::check_caps(&plan.process)?;
     }
+    // org.nsbox.net-helper-namespaces: the keeper made the user and network namespaces (and
+    // started the helper on them); from here on they are joined ones, entered as /proc/self/fd/N.
+    let received = match (&plan.net_helper_socket, plan.receive_namespaces) {
+        (Some(socket), true) => Some(handover::receive(socket).map_err(RunError::from)?),
+        _ => None,
+    };
+    let with_received;
+    let plan = match &received {
+        Some(r) => {
+            let mut p = plan.clone();
+            p.join.push((NsKind::User, PathBuf::from(format!("/proc/self/fd/{}", r.user.as_raw_fd()))));
+            p.join.push((NsKind::Net, PathBuf::from(format!("/proc/self/fd/{}", r.net.as_raw_fd()))));
+            with_received = p;
+            &with_received
+        }
+        None => plan,
+    };
     let joins = join::Joins::open(plan)?;
     // Opened and checked before anything exists; joined right before clone (userns_parent.rs).
     let userns_parent = plan.userns_parent.as_deref().map(userns_parent::open_parent).transpose()?;
@@ -256,6 +273,14 @@ pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, h
         Some(p) => Some(p.enter(&plan.uid_map, &plan.gid_map)?),
         None => None,
     };
+    // A received user namespace (Plan::early_user): from here on this process is in it, so that
+    // every namespace clone makes belongs to it; its maps must be the spec's.
+    if plan.early_user() {
+        joins.enter_user()?;
+        if let Some(socket) = &plan.net_helper_socket {
+            handover::check_maps(socket, &plan.uid_map, &plan.gid_map).map_err(RunError::from)?;
+        }
+    }
     // SAFETY: nsbox-runtime is single-threaded; the child only runs child::main and then execs.
     let raw = unsafe { syscalls::clone_with_flags(flags) }.map_err(|errno| RunError::Sys { op: "clone3", path: id.to_string(), errno })?;
     if raw == 0 {
@@ -276,10 +301,14 @@ pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, h
             None => idmaps::write_all(raw, &plan.uid_map, &plan.gid_map)?,
         }
     }
-    if let Some(socket) = &plan.net_helper_socket {
+    match (&plan.net_helper_socket, &received) {
+        // The keeper watches the container's first process from now on.
+        (Some(socket), Some(r)) => handover::send_pidfd(r, socket, pid).map_err(RunError::from)?,
         // As early as possible: the network helper starts while the child sets up (handover.rs).
-        handover::send(socket, pid).map_err(RunError::from)?;
+        (Some(socket), None) => handover::send(socket, pid).map_err(RunError::from)?,
+        _ => {}
     }
+    drop(received);
     // Recorded before the first mkdir, for whoever finds them after a SIGKILL of this process at any
     // later point (cgroup_record.rs): the record names what is about to be made.
     let mut record = |dirs: &[PathBuf], parents: &[PathBuf]| {

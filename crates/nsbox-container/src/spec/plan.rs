@@ -47,6 +47,11 @@ pub const ANNOTATION_USERNS_PARENT: &str = "org.nsbox.userns-parent";
 /// container's user and network namespaces and a pidfd on its first process to, as soon as its id
 /// maps are written (create/handover.rs; docs/networking.md, "The helper's lifetime").
 pub const ANNOTATION_NET_HELPER_SOCKET: &str = "org.nsbox.net-helper-socket";
+/// nsbox's extension, with the socket above: `receive`: the keeper has made the container's user
+/// and network namespaces (with the spec's maps) and started the helper on them; the runtime
+/// receives them on that socket before clone and the container is made in them
+/// (create/handover.rs; docs/networking.md, "Namespaces made before the runtime").
+pub const ANNOTATION_NET_HELPER_NAMESPACES: &str = "org.nsbox.net-helper-namespaces";
 
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -99,6 +104,10 @@ pub struct Plan {
     pub userns_parent: Option<PathBuf>,
     /// `org.nsbox.net-helper-socket`: where the container's namespaces are handed over.
     pub net_helper_socket: Option<PathBuf>,
+    /// `org.nsbox.net-helper-namespaces: receive`: the user and network namespaces come from the
+    /// keeper on `net_helper_socket`. Once received they are in `join` (as /proc/self/fd/N) and
+    /// the runtime enters the user namespace itself, right before clone ([`Plan::early_user`]).
+    pub receive_namespaces: bool,
 }
 
 impl Plan {
@@ -118,7 +127,13 @@ impl Plan {
     /// The user namespace is entered by the child itself before it makes the other namespaces
     /// (joined by path, or made after joining others: see spec/linux.rs).
     pub fn late_user(&self) -> bool {
-        self.joined(NsKind::User) || (self.creates(NsKind::User) && !self.join.is_empty())
+        (self.joined(NsKind::User) && !self.early_user()) || (self.creates(NsKind::User) && !self.join.is_empty())
+    }
+
+    /// Received user namespace (`receive_namespaces`): the runtime itself enters it right before
+    /// clone (join.rs), so every namespace clone makes (pid too) belongs to it.
+    pub fn early_user(&self) -> bool {
+        self.receive_namespaces && self.joined(NsKind::User)
     }
 
     /// Reads a parsed config; relative paths (root, bind sources) resolve against `bundle`.
@@ -195,6 +210,7 @@ impl Plan {
         let flag = |k: &str| annotations.get(k).map(|v| v == "true").unwrap_or(false);
         let userns_parent = userns_parent(&annotations, &namespaces, &join)?;
         let net_helper_socket = net_helper_socket(&annotations, &namespaces, &join)?;
+        let receive_namespaces = receive_namespaces(&annotations, net_helper_socket.is_some() && userns_parent.is_none(), &uid_map, &gid_map, &devices)?;
         let seccomp = linux.seccomp().clone().map(|config| SeccompPlan {
             config,
             bundle: bundle.to_path_buf(),
@@ -235,6 +251,7 @@ impl Plan {
             annotations,
             userns_parent,
             net_helper_socket,
+            receive_namespaces,
         })
     }
 
@@ -298,6 +315,29 @@ fn net_helper_socket(annotations: &HashMap<String, String>, kinds: &[NsKind], jo
     Ok(Some(p))
 }
 
+/// `org.nsbox.net-helper-namespaces: receive`: only with the socket (which needs a user and a
+/// network namespace made for the container), the maps an unprivileged keeper can write itself
+/// (our own uid and gid as the only id), and no device rules (the runtime enters the container's
+/// user namespace before clone and then holds no right over the host's device cgroup).
+fn receive_namespaces(annotations: &HashMap<String, String>, socket: bool, uid_map: &[IdMapping], gid_map: &[IdMapping], devices: &super::DevicePlan) -> Result<bool> {
+    let Some(v) = annotations.get(ANNOTATION_NET_HELPER_NAMESPACES) else { return Ok(false) };
+    let field = format!("annotations.{ANNOTATION_NET_HELPER_NAMESPACES}");
+    if v != "receive" {
+        return Err(SpecError::new(&field, format!("{v:?} is not a mode (only \"receive\")")));
+    }
+    if !socket {
+        return Err(SpecError::new(&field, format!("needs annotations.{ANNOTATION_NET_HELPER_SOCKET} (and no {ANNOTATION_USERNS_PARENT})")));
+    }
+    let own = |m: &[IdMapping], id: u32| matches!(m, [IdMapping { inside: 0, outside, length: 1 }] if *outside == id);
+    if !own(uid_map, nix::unistd::geteuid().as_raw()) || !own(gid_map, nix::unistd::getegid().as_raw()) {
+        return Err(SpecError::new(&field, "needs linux.uidMappings and gidMappings to be the caller's own uid and gid as 0, one id each (the keeper writes those maps unprivileged)"));
+    }
+    if !devices.rules.is_empty() {
+        return Err(SpecError::new(&field, "cannot be used with linux.resources.devices (the runtime enters the received user namespace before clone and then holds no right over the host's device cgroup); give none, as a rootless spec does"));
+    }
+    Ok(true)
+}
+
 #[cfg(test)]
 mod userns_parent_tests {
     use super::*;
@@ -315,6 +355,22 @@ mod userns_parent_tests {
         assert!(userns_parent(&ann("/p"), &[NsKind::Net], &[]).is_err(), "no user namespace of its own");
         let joined = [(NsKind::Net, PathBuf::from("/proc/1/ns/net"))];
         assert!(userns_parent(&ann("/p"), &user, &joined).unwrap_err().msg.contains("no namespace joined by path"));
+    }
+
+    #[test]
+    fn received_namespaces_need_the_socket_our_own_single_ids_and_no_device_rules() {
+        let a = |v: &str| -> HashMap<String, String> { [(ANNOTATION_NET_HELPER_NAMESPACES.to_string(), v.to_string())].into_iter().collect() };
+        let own = |id: u32| vec![IdMapping { inside: 0, outside: id, length: 1 }];
+        let (uid, gid) = (own(nix::unistd::geteuid().as_raw()), own(nix::unistd::getegid().as_raw()));
+        let none = super::super::DevicePlan::default();
+        assert!(receive_namespaces(&a("receive"), true, &uid, &gid, &none).unwrap());
+        assert!(!receive_namespaces(&HashMap::new(), true, &uid, &gid, &none).unwrap());
+        assert!(receive_namespaces(&a("make"), true, &uid, &gid, &none).unwrap_err().msg.contains("is not a mode"));
+        assert!(receive_namespaces(&a("receive"), false, &uid, &gid, &none).unwrap_err().msg.contains("needs annotations.org.nsbox.net-helper-socket"));
+        let two = vec![IdMapping { inside: 0, outside: nix::unistd::geteuid().as_raw(), length: 1 }, IdMapping { inside: 1, outside: 100000, length: 65536 }];
+        assert!(receive_namespaces(&a("receive"), true, &two, &gid, &none).unwrap_err().msg.contains("one id each"));
+        let other = own(nix::unistd::geteuid().as_raw() + 1);
+        assert!(receive_namespaces(&a("receive"), true, &other, &gid, &none).unwrap_err().msg.contains("the caller's own uid and gid"));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::path::Path;
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::socket::{accept4, bind, getsockopt, listen, recvmsg, socket, sockopt, AddressFamily, Backlog, ControlMessageOwned, MsgFlags, SockFlag, SockType, UnixAddr};
+use nix::sys::socket::{accept4, bind, getsockopt, listen, recvmsg, sendmsg, socket, sockopt, AddressFamily, Backlog, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType, UnixAddr};
 use nix::sys::stat::Mode;
 
 use super::{sys, RootlessError};
@@ -50,6 +50,66 @@ pub(crate) fn listen_at(path: &Path) -> Result<OwnedFd> {
 /// caller never writes to) became readable first: a signal came, or the caller closed its end (it
 /// gave up: the runtime failed before it got that far) or died.
 pub(crate) fn receive(listener: &OwnedFd, path: &Path, signals: BorrowedFd<'_>, caller: BorrowedFd<'_>) -> Result<Option<Handed>> {
+    let Some(conn) = accept_runtime(listener, path, signals, caller)? else { return Ok(None) };
+    let handed = read_handover(&conn, path)?;
+    let _ = std::fs::remove_file(path);
+    Ok(Some(handed))
+}
+
+/// With namespaces the keeper made (premade.rs; the runtime's `org.nsbox.net-helper-namespaces:
+/// receive`): the runtime connects before its clone, gets the user and network namespaces (one
+/// byte `S` with both descriptors), joins them, and once it has cloned the container's first
+/// process sends a pidfd on it back on the same connection. `None` as for [`receive`].
+pub(crate) fn serve(listener: &OwnedFd, path: &Path, signals: BorrowedFd<'_>, caller: BorrowedFd<'_>, user: BorrowedFd<'_>, net: BorrowedFd<'_>) -> Result<Option<Handed>> {
+    let Some(conn) = accept_runtime(listener, path, signals, caller)? else { return Ok(None) };
+    let _ = std::fs::remove_file(path);
+    let iov = [std::io::IoSlice::new(b"S")];
+    let fds = [user.as_raw_fd(), net.as_raw_fd()];
+    sendmsg::<()>(conn.as_raw_fd(), &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::MSG_NOSIGNAL, None).map_err(sys("sendmsg the namespaces to the runtime", path))?;
+    let (pidfd, pid) = read_pidfd(&conn, path)?;
+    let dup = |fd: BorrowedFd<'_>| fd.try_clone_to_owned().map_err(super::io("dup", path));
+    Ok(Some(Handed { pidfd, pid, user: dup(user)?, net: dup(net)? }))
+}
+
+/// The runtime's pidfd on the container's first process, after its clone. End of file: the runtime
+/// failed (or refused the namespaces) before it cloned.
+fn read_pidfd(conn: &OwnedFd, path: &Path) -> Result<(OwnedFd, i32)> {
+    let mut got = recv_fds(conn, path)?;
+    let bad = |what: String| RootlessError::Helper { op: "receive the container's first process", path: path.into(), detail: what };
+    if got.len() != 1 {
+        return Err(bad(match got.len() {
+            0 => "the runtime closed the connection before it made the container (it failed, or refused the namespaces)".into(),
+            n => format!("expected a pidfd, got {n} descriptors"),
+        }));
+    }
+    let pidfd = got.pop().expect("one");
+    let pid = pid_of(&pidfd).ok_or_else(|| bad("the container's first process is already gone".into()))?;
+    Ok((pidfd, pid))
+}
+
+fn recv_fds(conn: &OwnedFd, path: &Path) -> Result<Vec<OwnedFd>> {
+    let mut byte = [0u8; 1];
+    let mut iov = [std::io::IoSliceMut::new(&mut byte)];
+    let mut space = nix::cmsg_space!([RawFd; 3]);
+    let msg = loop {
+        match recvmsg::<()>(conn.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC) {
+            Err(Errno::EINTR) => continue,
+            other => break other.map_err(sys("recvmsg", path))?,
+        }
+    };
+    let mut got: Vec<OwnedFd> = Vec::new();
+    for c in msg.cmsgs().map_err(sys("recvmsg", path))? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            // SAFETY: the kernel just installed these descriptors in our table for us.
+            got.extend(fds.into_iter().map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }));
+        }
+    }
+    Ok(got)
+}
+
+/// Accepts the runtime's connection (a process of our own uid). `None`: a signal came, or the
+/// caller closed our stdin first.
+pub(crate) fn accept_runtime(listener: &OwnedFd, path: &Path, signals: BorrowedFd<'_>, caller: BorrowedFd<'_>) -> Result<Option<OwnedFd>> {
     loop {
         let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN), PollFd::new(signals, PollFlags::POLLIN), PollFd::new(caller, PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::NONE) {
@@ -76,24 +136,12 @@ pub(crate) fn receive(listener: &OwnedFd, path: &Path, signals: BorrowedFd<'_>, 
         if peer.uid() != nix::unistd::getuid().as_raw() {
             continue;
         }
-        let handed = read_handover(&conn, path)?;
-        let _ = std::fs::remove_file(path);
-        return Ok(Some(handed));
+        return Ok(Some(conn));
     }
 }
 
 fn read_handover(conn: &OwnedFd, path: &Path) -> Result<Handed> {
-    let mut byte = [0u8; 1];
-    let mut iov = [std::io::IoSliceMut::new(&mut byte)];
-    let mut space = nix::cmsg_space!([RawFd; 3]);
-    let msg = recvmsg::<()>(conn.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC).map_err(sys("recvmsg", path))?;
-    let mut got: Vec<OwnedFd> = Vec::new();
-    for c in msg.cmsgs().map_err(sys("recvmsg", path))? {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            // SAFETY: the kernel just installed these descriptors in our table for us.
-            got.extend(fds.into_iter().map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }));
-        }
-    }
+    let mut got = recv_fds(conn, path)?;
     let bad = |what: String| RootlessError::Helper { op: "receive the container's namespaces", path: path.into(), detail: what };
     if got.len() != 3 {
         return Err(bad(format!("expected a pidfd and two namespace descriptors, got {} descriptors", got.len())));
@@ -122,7 +170,7 @@ fn pid_of(pidfd: &OwnedFd) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nix::sys::socket::{connect, sendmsg, ControlMessage};
+    use nix::sys::socket::connect;
 
     /// As the runtime does (crates/nsbox-container/src/create/handover.rs), with our own namespaces.
     fn hand_over(path: &Path, fds: &[RawFd]) {
@@ -159,6 +207,46 @@ mod tests {
         let l = listen_at(&path).unwrap();
         drop(caller_w);
         assert!(receive(&l, &path, sig_r.as_fd(), caller_r.as_fd()).unwrap().is_none(), "the caller gave up");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn serves_made_namespaces_and_receives_the_containers_pidfd_on_the_same_connection() {
+        let dir = std::env::temp_dir().join(format!("nsbox-serve-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("keeper.sock");
+        let (caller_r, _caller_w) = nix::unistd::pipe().unwrap();
+        let (sig_r, _sig_w) = nix::unistd::pipe().unwrap();
+        let l = listen_at(&path).unwrap();
+        let p = path.clone();
+        // The runtime's side (crates/nsbox-container/src/create/handover.rs): receive two, send one.
+        let runtime = std::thread::spawn(move || {
+            let s = socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC, None).unwrap();
+            connect(s.as_raw_fd(), &UnixAddr::new(&p).unwrap()).unwrap();
+            let fds = recv_fds(&s, &p).unwrap();
+            // SAFETY: an ioctl without arguments on descriptors we own.
+            let kinds: Vec<i32> = fds.iter().map(|f| unsafe { libc::ioctl(f.as_raw_fd(), NS_GET_NSTYPE) }).collect();
+            let me = super::super::keeper::pidfd_open(std::process::id() as i32).unwrap();
+            let iov = [std::io::IoSlice::new(b"P")];
+            sendmsg::<()>(s.as_raw_fd(), &iov, &[ControlMessage::ScmRights(&[me.as_raw_fd()])], MsgFlags::empty(), None).unwrap();
+            kinds
+        });
+        let (user, net) = (own("user"), own("net"));
+        let h = serve(&l, &path, sig_r.as_fd(), caller_r.as_fd(), user.as_fd(), net.as_fd()).unwrap().expect("served");
+        assert_eq!(runtime.join().unwrap(), vec![libc::CLONE_NEWUSER, libc::CLONE_NEWNET]);
+        assert_eq!(h.pid, std::process::id() as i32);
+
+        // A runtime that closes without a pidfd (it refused the namespaces, or failed): an error.
+        let l = listen_at(&path).unwrap();
+        let p = path.clone();
+        let runtime = std::thread::spawn(move || {
+            let s = socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC, None).unwrap();
+            connect(s.as_raw_fd(), &UnixAddr::new(&p).unwrap()).unwrap();
+            recv_fds(&s, &p).unwrap().len()
+        });
+        let e = serve(&l, &path, sig_r.as_fd(), caller_r.as_fd(), user.as_fd(), net.as_fd()).err().expect("no pidfd");
+        assert_eq!(runtime.join().unwrap(), 2);
+        assert!(e.to_string().contains("the runtime closed the connection before it made the container"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

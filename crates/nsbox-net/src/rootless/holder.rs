@@ -92,7 +92,7 @@ pub fn run(config_json: &str, maps: &HolderMaps) -> i32 {
         Ok(p) => p,
         Err(e) => return report(Err(e)),
     };
-    let kc = KeeperConfig { kind: c.kind, helper: c.helper.clone(), pid: ns_pid.as_raw(), socket: None, dir: helper_dir(&c.root), host_loopback: false, ports: vec![], cleanup: vec![] };
+    let kc = KeeperConfig { kind: c.kind, helper: c.helper.clone(), pid: ns_pid.as_raw(), socket: None, make_namespaces: false, dir: helper_dir(&c.root), host_loopback: false, ports: vec![], cleanup: vec![] };
     let (mut helper, helper_fd, _exit_fd) = match start(&kc) {
         Ok(x) => x,
         Err(e) => {

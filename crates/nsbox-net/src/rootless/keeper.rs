@@ -2,12 +2,12 @@
 //! container's first process lives (see the module above for why a keeper is needed at all).
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -16,12 +16,10 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use serde_json::json;
 
-use super::{handover, helper_args, io, slirp, sys, HelperKind, KeeperConfig, RootlessError};
+use super::spawn::spawn_helper;
+use super::{handover, io, premade, sys, KeeperConfig, RootlessError};
 
 type Result<T> = std::result::Result<T, RootlessError>;
-
-/// How long the helper may take to become ready.
-const READY_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(crate) fn pidfd_open(pid: i32) -> Result<OwnedFd> {
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor we take ownership of.
@@ -53,6 +51,9 @@ pub fn run(config_json: &str) -> i32 {
     };
     // With a socket the runtime hands the container over as soon as it exists (handover.rs): the
     // helper starts while the container is set up. Without, it is running already, given by pid.
+    if c.make_namespaces && c.socket.is_some() {
+        return premade::run(c, sfd);
+    }
     let (container, ns) = match &c.socket {
         Some(path) => match wait_handover(&c, path, &sfd) {
             Ok(Some(h)) => {
@@ -70,7 +71,7 @@ pub fn run(config_json: &str) -> i32 {
             Err(e) => return report_error(&e),
         },
     };
-    let (mut child, helper_fd, _exit_fd) = match start_with(&c, ns.as_ref().map(|(u, n)| (u.as_fd(), n.as_fd()))) {
+    let (child, helper_fd, _exit_fd) = match start_with(&c, ns.as_ref().map(|(u, n)| (u.as_fd(), n.as_fd()))) {
         Ok(x) => x,
         Err(e) if c.socket.is_some() => return fail_early(&c, &e, sfd.as_fd(), std::io::stdin().as_fd()),
         Err(e) => {
@@ -80,6 +81,11 @@ pub fn run(config_json: &str) -> i32 {
     };
     // The helper holds the namespaces now; ours would only pin them.
     drop(ns);
+    serve_container(c, container, sfd, child, helper_fd)
+}
+
+/// The helper is up: say so, then wait for the container's end (or the helper's, or a signal).
+pub(crate) fn serve_container(c: KeeperConfig, container: OwnedFd, sfd: SignalFd, mut child: Child, helper_fd: OwnedFd) -> i32 {
     let status = c.dir.join("status.json");
     let child_id = child.id();
     write_status(&status, &status_of(&c, child_id, true, None));
@@ -143,7 +149,7 @@ pub(crate) fn start(c: &KeeperConfig) -> Result<(Child, OwnedFd, Option<OwnedFd>
 }
 
 /// The helper's directory, owner-only.
-fn make_dir(c: &KeeperConfig) -> Result<()> {
+pub(crate) fn make_dir(c: &KeeperConfig) -> Result<()> {
     fs::create_dir_all(&c.dir).map_err(io("mkdir", &c.dir))?;
     fs::set_permissions(&c.dir, fs::Permissions::from_mode(0o700)).map_err(io("chmod 0700", &c.dir))
 }
@@ -158,127 +164,7 @@ fn wait_handover(c: &KeeperConfig, path: &Path, sfd: &SignalFd) -> Result<Option
 /// As [`start`]; `ns`: the container's user and network namespaces, handed over (the helper gets
 /// them as fds NS_USER_FD and NS_NET_FD).
 fn start_with(c: &KeeperConfig, ns: Option<(BorrowedFd<'_>, BorrowedFd<'_>)>) -> Result<(Child, OwnedFd, Option<OwnedFd>)> {
-    make_dir(c)?;
-    let log_path = c.dir.join("helper.log");
-    let log = fs::File::create(&log_path).map_err(io("create", &log_path))?;
-    let mut cmd = Command::new(&c.helper);
-    cmd.args(helper_args(c)).stdin(Stdio::null()).stdout(log.try_clone().map_err(io("dup", &log_path))?).stderr(log);
-    let mut pipes = None;
-    // Descriptors the child gets copies of: ours close once it is spawned.
-    let mut held: Vec<OwnedFd> = Vec::new();
-    if c.kind == HelperKind::Slirp4netns {
-        let (ready_r, ready_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(sys("pipe2", ""))?;
-        let (exit_r, exit_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(sys("pipe2", ""))?;
-        let (rw, er) = (ready_w.as_raw_fd(), exit_r.as_raw_fd());
-        // SAFETY: only async-signal-safe calls (dup2) between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::dup2(rw, 3) < 0 || libc::dup2(er, 4) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        pipes = Some((ready_r, ready_w, exit_r, exit_w));
-    }
-    if let Some((user, net)) = ns {
-        // Above every number the helper is given (3-6), so the dup2s below cannot clobber a source.
-        let high = |fd: BorrowedFd<'_>| nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(10)).map_err(sys("fcntl F_DUPFD_CLOEXEC", &c.dir));
-        // SAFETY: fcntl returned new descriptors that we own; they close when `cmd` is dropped.
-        let (u, n) = unsafe { (OwnedFd::from_raw_fd(high(user)?), OwnedFd::from_raw_fd(high(net)?)) };
-        let (ur, nr) = (u.as_raw_fd(), n.as_raw_fd());
-        held.extend([u, n]);
-        // SAFETY: only async-signal-safe calls (dup2, which also clears close-on-exec) between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::dup2(ur, super::NS_USER_FD) < 0 || libc::dup2(nr, super::NS_NET_FD) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-    }
-    let parent = std::process::id() as i32;
-    // SAFETY: prctl and getppid are async-signal-safe; nothing else runs between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            // The signals the keeper blocked (for its signalfd) must not stay blocked in the helper.
-            let mut all: libc::sigset_t = std::mem::zeroed();
-            libc::sigfillset(&mut all);
-            libc::sigprocmask(libc::SIG_UNBLOCK, &all, std::ptr::null_mut());
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // The keeper may have died between fork and prctl: then nothing would kill us later.
-            if libc::getppid() != parent {
-                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
-            }
-            Ok(())
-        });
-    }
-    let mut child = cmd.spawn().map_err(io("spawn network helper", &c.helper))?;
-    drop(held);
-    let helper_fd = pidfd_open(child.id() as i32)?;
-    let deadline = Instant::now() + READY_TIMEOUT;
-    let result = match pipes {
-        None => wait_pid_file(c, &helper_fd, deadline),
-        Some((ready_r, ready_w, exit_r, exit_w)) => {
-            drop((ready_w, exit_r));
-            wait_ready_fd(c, &helper_fd, ready_r, deadline).and_then(|_| slirp::add_ports(&c.dir.join("api.sock"), &c.ports)).map(|_| Some(exit_w))
-        }
-    };
-    match result {
-        Ok(exit_w) => Ok((child, helper_fd, exit_w)),
-        Err(e) => {
-            stop(&mut child);
-            Err(with_log(e, &log_path))
-        }
-    }
-}
-
-/// pasta writes its pid file (-P) once its initialisation is done.
-fn wait_pid_file(c: &KeeperConfig, helper: &OwnedFd, deadline: Instant) -> Result<Option<OwnedFd>> {
-    let pid_file = c.dir.join("helper.pid");
-    loop {
-        if fs::read_to_string(&pid_file).map(|s| !s.trim().is_empty()).unwrap_or(false) {
-            return Ok(None);
-        }
-        let mut fds = [PollFd::new(helper.as_fd(), PollFlags::POLLIN)];
-        // pasta is ready ~20-30 ms after its start: a 1 ms poll costs a few wakeups, not 2.5 ms on average.
-        let _ = poll(&mut fds, PollTimeout::from(1u8));
-        if fds[0].revents().is_some_and(|r| !r.is_empty()) {
-            return Err(RootlessError::Helper { op: "start network helper", path: c.helper.clone(), detail: format!("{:?} exited before it was ready", c.kind).to_lowercase() });
-        }
-        if Instant::now() > deadline {
-            return Err(RootlessError::Helper { op: "start network helper", path: c.helper.clone(), detail: format!("not ready after {}s", READY_TIMEOUT.as_secs()) });
-        }
-    }
-}
-
-/// slirp4netns writes "1" on --ready-fd once the tap device is configured.
-fn wait_ready_fd(c: &KeeperConfig, helper: &OwnedFd, ready: OwnedFd, deadline: Instant) -> Result<()> {
-    let left = deadline.saturating_duration_since(Instant::now()).as_millis().min(u16::MAX as u128) as u16;
-    let mut fds = [PollFd::new(ready.as_fd(), PollFlags::POLLIN), PollFd::new(helper.as_fd(), PollFlags::POLLIN)];
-    let _ = poll(&mut fds, PollTimeout::from(left));
-    let mut f = fs::File::from(ready);
-    let mut b = [0u8; 1];
-    match f.read(&mut b) {
-        Ok(1) if b[0] == b'1' => Ok(()),
-        _ => Err(RootlessError::Helper { op: "start network helper", path: c.helper.clone(), detail: format!("{:?} exited before it was ready", c.kind).to_lowercase() }),
-    }
-}
-
-/// Adds the end of the helper's log to a start failure (that is where it says why).
-fn with_log(e: RootlessError, log: &Path) -> RootlessError {
-    let text = fs::read_to_string(log).unwrap_or_default();
-    // pasta's informational lines (syslog unreachable, no IPv6 here) are not why it failed.
-    let noise = ["Failed to send", "No external routable interface", "No routable interface"];
-    let tail: Vec<&str> = text.lines().filter(|l| !l.is_empty() && !noise.iter().any(|n| l.starts_with(n))).collect();
-    let tail = tail[tail.len().saturating_sub(3)..].join(" | ");
-    match e {
-        RootlessError::Helper { op, path, detail } if !tail.is_empty() => RootlessError::Helper { op, path, detail: format!("{detail}: {tail}") },
-        other => other,
-    }
+    spawn_helper(c, ns)?.wait_ready(c)
 }
 
 /// SIGTERM, then SIGKILL after a second; always reaped.
@@ -325,7 +211,7 @@ pub(crate) fn write_status(path: &Path, v: &serde_json::Value) {
     }
 }
 
-fn cleanup(c: &KeeperConfig) {
+pub(crate) fn cleanup(c: &KeeperConfig) {
     let _ = fs::remove_dir_all(&c.dir);
     for p in &c.cleanup {
         let _ = fs::remove_dir_all(p);
@@ -343,7 +229,7 @@ pub(crate) fn quiet_stdio() {
 
 /// The one line for the caller; it may have stopped listening (it gave up: the runtime failed),
 /// which must not end us (println! panics on EPIPE) before we clean up.
-fn answer(v: &serde_json::Value) {
+pub(crate) fn answer(v: &serde_json::Value) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{v}").and_then(|_| out.flush());
 }
@@ -353,7 +239,7 @@ fn answer(v: &serde_json::Value) {
 /// mounted by the runtime, so removing them now would fail the container's setup with ENOENT and
 /// hide our error behind that one. We answer, then wait for the caller to close our stdin (it read
 /// the answer, gave up, or died) or for a signal, and only then remove them.
-fn fail_early(c: &KeeperConfig, e: &RootlessError, signals: BorrowedFd<'_>, caller: BorrowedFd<'_>) -> i32 {
+pub(crate) fn fail_early(c: &KeeperConfig, e: &RootlessError, signals: BorrowedFd<'_>, caller: BorrowedFd<'_>) -> i32 {
     let code = report_error(e);
     let mut byte = [0u8; 64];
     loop {
@@ -376,7 +262,7 @@ fn fail_early(c: &KeeperConfig, e: &RootlessError, signals: BorrowedFd<'_>, call
     code
 }
 
-fn report_error(e: &RootlessError) -> i32 {
+pub(crate) fn report_error(e: &RootlessError) -> i32 {
     answer(&json!({ "ready": false, "code": e.code(), "message": e.to_string() }));
     125
 }

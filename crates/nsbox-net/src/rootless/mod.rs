@@ -21,7 +21,9 @@ mod handover;
 pub mod holder;
 pub mod inside;
 pub mod keeper;
+mod premade;
 mod slirp;
+mod spawn;
 mod udp;
 mod watch;
 
@@ -71,6 +73,11 @@ pub struct KeeperConfig {
     pub host_loopback: bool,
     #[serde(default)]
     pub ports: Vec<Port>,
+    /// With `socket`: make the container's user and network namespaces here, before the runtime,
+    /// and start the helper on them at once; the runtime receives them (premade.rs; its
+    /// `org.nsbox.net-helper-namespaces: receive`).
+    #[serde(default)]
+    pub make_namespaces: bool,
     /// Also removed when the container exits (the container's /etc files).
     #[serde(default)]
     pub cleanup: Vec<PathBuf>,
@@ -166,7 +173,7 @@ mod tests {
     use super::*;
 
     fn cfg(kind: HelperKind, ports: Vec<Port>) -> KeeperConfig {
-        KeeperConfig { kind, helper: "/usr/bin/pasta".into(), pid: 42, socket: None, dir: "/d".into(), host_loopback: false, ports, cleanup: vec![] }
+        KeeperConfig { kind, helper: "/usr/bin/pasta".into(), pid: 42, socket: None, make_namespaces: false, dir: "/d".into(), host_loopback: false, ports, cleanup: vec![] }
     }
 
     #[test]

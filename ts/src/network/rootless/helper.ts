@@ -90,6 +90,12 @@ export interface HelperOptions {
   hostLoopback: boolean;
   ports: PortMapping[];
   cleanup: string[];
+  /**
+   * The keeper makes the container's user and network namespaces itself and starts the helper on
+   * them before the runtime needs them (the runtime's org.nsbox.net-helper-namespaces: receive).
+   * The keeper is then spawned at once, before the runtime, which waits for those namespaces.
+   */
+  makeNamespaces?: boolean;
 }
 
 export interface StartedHelper {
@@ -116,14 +122,14 @@ type Answer = { ready?: boolean; helperPid?: number; keeperPid?: number; code?: 
  * helper on them while the runtime sets the container up (crates/nsbox-net/src/rootless/handover.rs).
  */
 export function spawnKeeper(o: HelperOptions): PendingHelper {
-  const config = { kind: o.kind, helper: o.helper, socket: o.socket, dir: o.dir, hostLoopback: o.hostLoopback, cleanup: o.cleanup,
+  const config = { kind: o.kind, helper: o.helper, socket: o.socket, dir: o.dir, hostLoopback: o.hostLoopback, cleanup: o.cleanup, makeNamespaces: o.makeNamespaces ?? false,
     ports: o.ports.map((p) => ({ hostIp: p.hostIp ?? null, hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol ?? 'tcp' })) };
   let child: ChildProcess | undefined;
   let cancelled = false;
   let spawnError: NodeJS.ErrnoException | undefined;
   let exited: Promise<void> = Promise.resolve();
   let first: Promise<string> = Promise.resolve('');
-  const launched = new Promise<void>((resolve) => setImmediate(() => {
+  const launch = (resolve: () => void) => {
     if (!cancelled) {
       // detached: its own session, so a terminal's ^C reaches the container, not the helper. Its
       // stdin is ours until the hand-over: closed (we gave up, or died), the keeper leaves.
@@ -142,7 +148,10 @@ export function spawnKeeper(o: HelperOptions): PendingHelper {
       c.stdin?.on('error', () => {});
     }
     resolve();
-  }));
+  };
+  // Making the namespaces, the keeper is what the runtime waits for: it goes first. Otherwise the
+  // runtime's own spawn goes first, and the keeper follows on the event loop's next turn.
+  const launched = new Promise<void>((resolve) => (o.makeNamespaces ? launch(resolve) : setImmediate(() => launch(resolve))));
   return {
     async ready() {
       await launched;

@@ -45,6 +45,22 @@ export function rootlessChoice(o: ValidatedOptions): RootlessChoice | undefined 
 /** nsbox's annotation: where the runtime hands the container's namespaces to the keeper. */
 export const ANNOTATION_NET_HELPER_SOCKET = 'org.nsbox.net-helper-socket';
 
+/**
+ * nsbox's annotation: `receive`: the keeper makes the container's user and network namespaces and
+ * starts the helper on them before the runtime, which receives them on the socket above.
+ */
+export const ANNOTATION_NET_HELPER_NAMESPACES = 'org.nsbox.net-helper-namespaces';
+
+/**
+ * Whether the keeper makes the namespaces: only for the default map (the user's own uid and gid as
+ * 0, which an unprivileged keeper writes itself; a rootless container always has a user namespace);
+ * explicit maps (subordinate ranges through newuidmap) keep the runtime making them and handing
+ * them over.
+ */
+export function keeperMakesNamespaces(o: ValidatedOptions): boolean {
+  return !o.uidMap?.length && !o.gidMap?.length;
+}
+
 /** The helper's directory (pid file, log, status.json that ps and inspect read). */
 export function helperDir(id: string): string {
   return path.join(netRunDir(), 'helpers', id);
@@ -65,12 +81,13 @@ export function prepareRootless(id: string, choice: RootlessChoice, o: Validated
   const socket = path.join(dir, 'keeper.sock');
   // The keeper removes the /etc files' directory when the container ends (a detached container's
   // starter is long gone by then).
+  const makeNamespaces = keeperMakesNamespaces(o);
   const keeper = spawnKeeper({
-    kind: choice.kind, helper: choice.path, socket, dir, hostLoopback: o.hostLoopback ?? false, ports: o.ports ?? [], cleanup: filesDir ? [filesDir] : [],
+    kind: choice.kind, helper: choice.path, socket, dir, hostLoopback: o.hostLoopback ?? false, ports: o.ports ?? [], cleanup: filesDir ? [filesDir] : [], makeNamespaces,
   });
   pending.set(id, keeper);
   return {
-    annotations: { [ANNOTATION_NET_HELPER_SOCKET]: socket },
+    annotations: { [ANNOTATION_NET_HELPER_SOCKET]: socket, ...(makeNamespaces ? { [ANNOTATION_NET_HELPER_NAMESPACES]: 'receive' } : {}) },
     // Only while attach has not taken it over (the runtime failed before `created`).
     async abandon() {
       if (pending.get(id) !== keeper) return;
