@@ -217,6 +217,55 @@ test.serial('linux.namespaces with path: joined (also with a user namespace made
   }), new RegExp(`linux\\.namespaces: ERR_INVALID_SPEC: /proc/${pid}/ns/net is a net namespace, not a ipc namespace`));
 });
 
+/** `nsbox-runtime net-helper` making the namespaces (org.nsbox.net-helper-namespaces), `as` a user. */
+function keeper(t: ExecutionContext, as: number): { socket: string; out: () => string } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'nsbox-spec-keeper-'));
+  spawnSync('chown', [`${as}:${as}`, dir]);
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const socket = path.join(dir, 'helper', 'keeper.sock');
+  // /bin/false as the helper: it exits at once, so the keeper reports a failure after the hand-over
+  // (and waits for its stdin to close): the container's namespaces are what is tested here.
+  const config = { kind: 'pasta', helper: '/bin/false', socket, dir: path.join(dir, 'helper'), makeNamespaces: true };
+  const args = [RUNTIME, 'net-helper', JSON.stringify(config)];
+  const p = as === 0 ? spawn(args[0]!, args.slice(1)) : spawn('setpriv', [`--reuid=${as}`, `--regid=${as}`, '--clear-groups', ...args]);
+  let out = '';
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  t.teardown(() => {
+    p.kill('SIGKILL');
+  });
+  return { socket, out: () => out };
+}
+
+test.serial('org.nsbox.net-helper-namespaces: the keeper makes the user and network namespaces, the container is made in them; refused where it cannot apply or from a keeper of another uid', async (t) => {
+  if (!needsRoot(t)) return;
+  const annotate = (socket: string | undefined, devices = false) => (c: Config) => {
+    c.annotations = { ...(c.annotations as object), 'org.nsbox.net-helper-namespaces': 'receive', ...(socket ? { 'org.nsbox.net-helper-socket': socket } : {}) };
+    if (!devices) delete (c.linux.resources as Record<string, unknown> | undefined)?.devices;
+  };
+  const userNet = { namespaces: 'user,mnt,pid,ipc,uts,net'.split(','), mapRootUser: true };
+  const script = 'echo "user=$(readlink /proc/self/ns/user)"; echo "net=$(readlink /proc/self/ns/net)"; echo "map=$(cat /proc/self/uid_map | tr -s " ")"; echo "me=$$"';
+  runRefused(t, bundle(t, 'true', annotate(undefined), userNet), /annotations\.org\.nsbox\.net-helper-namespaces: ERR_INVALID_SPEC: needs annotations\.org\.nsbox\.net-helper-socket/);
+  runRefused(t, bundle(t, 'true', annotate('/x/k.sock', true), userNet), /annotations\.org\.nsbox\.net-helper-namespaces: ERR_INVALID_SPEC: cannot be used with linux\.resources\.devices/);
+  runRefused(t, bundle(t, 'true', annotate('/x/k.sock'), { ...userNet, mapRootUser: false, uidMap: [{ inside: 0, outside: 100000, length: 65536 }], gidMap: [{ inside: 0, outside: 100000, length: 65536 }] }),
+    /annotations\.org\.nsbox\.net-helper-namespaces: ERR_INVALID_SPEC: needs linux\.uidMappings and gidMappings to be the caller's own uid and gid as 0/);
+  // A keeper of another uid (nobody) on the socket: refused before anything exists.
+  const theirs = keeper(t, 65534);
+  runRefused(t, bundle(t, 'true', annotate(theirs.socket), userNet), /receive namespaces from the network helper|hand namespaces to the network helper\(.*\): EPERM: the socket's process runs as uid 65534, not 0/);
+  // Our own keeper: the container's user namespace is a new one with the spec's map, its network
+  // namespace too, it is PID 1 of a new pid namespace (made in the received user namespace).
+  const ours = keeper(t, 0);
+  const kv = runOk(t, bundle(t, script, annotate(ours.socket), userNet));
+  t.not(kv.user, readlinkSync('/proc/self/ns/user'));
+  t.not(kv.net, readlinkSync('/proc/self/ns/net'));
+  t.is(kv.map, ' 0 0 1');
+  t.is(kv.me, '1');
+  const deadline = Date.now() + 5000;
+  while (!ours.out().includes('\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const answer = JSON.parse(ours.out().split('\n')[0]!) as { ready: boolean; message: string };
+  t.false(answer.ready);
+  t.regex(answer.message, /pasta exited before it was ready/, 'the keeper served the runtime, then reported its helper');
+});
+
 /**
  * Runs the runtime inside a private mount namespace of its own (`unshare --mount`): without a
  * mount namespace for the container its mounts are made in the caller's, which must not be the
