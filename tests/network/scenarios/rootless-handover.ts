@@ -37,10 +37,10 @@ const containerPid = (name: string) => Number((JSON.parse(cli(['inspect', name])
 
 // 1. The helper targets the handed-over descriptors: its fds 5 and 6 are the container's user and
 // network namespaces (read here as root), and its command line names them, not /proc/PID.
-// With the default map the keeper made them before the runtime cloned (org.nsbox.net-helper-
+// pasta with the default map: the keeper made them before the runtime cloned (org.nsbox.net-helper-
 // namespaces: receive): its config says so, and the helper was spawned before the container's first
-// process (pids grow; with the runtime's hand-over the helper comes after the clone). An explicit
-// map (--uidmap, the subordinate-ranges case) keeps the runtime's hand-over.
+// process (pids grow; with the runtime's hand-over the helper comes after the clone). slirp4netns and
+// an explicit map (--uidmap, the subordinate-ranges case) keep the runtime's hand-over.
 for (const [key, helper, maps] of [
   ['pasta', 'pasta', []], ['slirp4netns', 'slirp4netns', []], ['explicitMap', 'pasta', ['--uidmap', '0:65534:1', '--gidmap', '0:65534:1']],
 ] as const) {
