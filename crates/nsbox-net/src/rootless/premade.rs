@@ -89,7 +89,7 @@ fn finish(child: Pid, ready: OwnedFd) -> Result<Namespaces> {
     Ok(Namespaces { user: ns("user")?, net: ns("net")? })
 }
 
-/// `makeNamespaces` (premade.rs): the namespaces first, the helper started on them at once, then
+/// `makeNamespaces` (see the module): the namespaces first, the helper started on them at once, then
 /// the runtime gets them (it connects before its clone) and hands back its child's pidfd; the
 /// helper's readiness is awaited last, so its start overlaps the runtime's whole start.
 pub(crate) fn run(mut c: KeeperConfig, sfd: SignalFd) -> i32 {
@@ -136,7 +136,7 @@ pub(crate) fn run(mut c: KeeperConfig, sfd: SignalFd) -> i32 {
     serve_container(c, container, sfd, child, helper_fd)
 }
 
-/// NS_GET_NSTYPE, NS_GET_OWNER_UID and NS_GET_USERNS (linux/nsfs.h), for the tests.
+/// The ioctls used: NS_GET_NSTYPE 0xb703, NS_GET_OWNER_UID 0xb704, NS_GET_USERNS 0xb701 (linux/nsfs.h).
 #[cfg(test)]
 mod tests {
     use super::*;
