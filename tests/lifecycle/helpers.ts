@@ -67,14 +67,18 @@ export const INIT_REAPS = ['systemd', 'init', 'tini', 'docker-init', 'dumb-init'
 /**
  * Zombies of ours (sleep, sh, busybox, nsbox-runtime) that someone alive could still reap but did not.
  * Only those still there 300 ms later count: another test file running alongside has zombies for the
- * moment between a child's exit and its parent's wait.
+ * moment between a child's exit and its parent's wait. Children of a Node process (another ava
+ * worker's own spawns) are not ours to judge: Node reaps them when its event loop next runs, which
+ * a long synchronous call in that worker can put off for seconds.
  */
 export function zombies(): string[] {
-  const read = () => execFileSync('ps', ['-eo', 'pid,ppid,stat,comm'], { encoding: 'utf8' })
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .filter(([, ppid, stat, comm]) => stat?.startsWith('Z') && /^(sleep|sh|busybox|nsbox-runtime)$/.test(comm ?? '') && (INIT_REAPS || ppid !== '1'))
-    .map((f) => f.join(' '));
+  const read = () => {
+    const rows = execFileSync('ps', ['-eo', 'pid,ppid,stat,comm'], { encoding: 'utf8' }).split('\n').map((l) => l.trim().split(/\s+/));
+    const comm = new Map(rows.map(([pid, , , c]) => [pid, c]));
+    return rows
+      .filter(([, ppid, stat, c]) => stat?.startsWith('Z') && /^(sleep|sh|busybox|nsbox-runtime)$/.test(c ?? '') && (INIT_REAPS || ppid !== '1') && comm.get(ppid ?? '') !== 'node')
+      .map((f) => f.join(' '));
+  };
   const first = read();
   if (!first.length) return first;
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);

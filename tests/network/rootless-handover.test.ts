@@ -11,11 +11,12 @@ import { runRootlessScenario } from './helpers.js';
 
 type Cli = { code: number | null; stdout: string; stderr: string };
 type Left = { keepers: number; helpers: number; dirs: string[] };
-type Helper = { code: number | null; stderr: string; args: string; user: string; net: string; containerUser: string; containerNet: string; keeperMakes: boolean; helperFirst: boolean };
+type Helper = { code: number | null; stderr: string; args: string; user: string; net: string; containerUser: string; containerNet: string; keeperMakes: boolean; helperFirst: boolean; shared: string[] };
 interface Facts {
   pasta: Helper;
   slirp4netns: Helper;
   explicitMap: Helper;
+  noPidNs: Helper;
   held: { create: Cli; pid: number; whileHeld: { code: number | null; err: string }; start: number | null; whileRunning: { code: number | null; out: string } };
   afterGood: Left;
   failures: Record<'name' | 'rootfs' | 'volume' | 'volume-slirp' | 'detached', { code: number | null; stderr: string; left: Left }> & { takenFirst?: number | null };
@@ -24,7 +25,7 @@ interface Facts {
 test('rootless helpers start on namespaces the runtime hands over; nothing is left when the runtime fails', async (t) => {
   const f = await runRootlessScenario<Facts>(t, 'rootless-handover');
   if (!f) return;
-  for (const h of [f.pasta, f.slirp4netns, f.explicitMap]) {
+  for (const h of [f.pasta, f.slirp4netns, f.explicitMap, f.noPidNs]) {
     t.is(h.code, 0, h.stderr);
     t.regex(h.args, /\/proc\/self\/fd\/6/, `the helper targets a descriptor: ${h.args}`);
     t.notRegex(h.args, /\/proc\/\d+\/ns\//, 'not /proc/PID/ns/*');
@@ -37,6 +38,11 @@ test('rootless helpers start on namespaces the runtime hands over; nothing is le
   t.deepEqual([f.pasta.keeperMakes, f.pasta.helperFirst], [true, true]);
   // slirp4netns, and pasta with an explicit map, keep the runtime's hand-over after its clone.
   t.deepEqual([f.slirp4netns.keeperMakes, f.slirp4netns.helperFirst, f.explicitMap.keeperMakes, f.explicitMap.helperFirst], [false, false, false, false]);
+  t.deepEqual([f.noPidNs.keeperMakes, f.noPidNs.helperFirst], [false, false], 'no pid namespace of its own: the runtime\'s hand-over');
+  // Only what the container does not make is the host's: nothing with the default namespaces
+  // (the user namespace the keeper made is not), pid and the rest with --ns user,mnt,net,uts,ipc.
+  for (const h of [f.pasta, f.slirp4netns, f.explicitMap]) t.deepEqual(h.shared, [], `shared with the host: ${h.shared.join(',')}`);
+  t.deepEqual(f.noPidNs.shared, ['cgroup', 'pid', 'time']);
   t.regex(f.pasta.args, /--userns=\/proc\/self\/fd\/5 --netns=\/proc\/self\/fd\/6 --no-netns-quit/);
   t.regex(f.slirp4netns.args, /--netns-type=path --userns-path=\/proc\/self\/fd\/5 \/proc\/self\/fd\/6 tap0/);
 

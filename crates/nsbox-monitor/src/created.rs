@@ -12,9 +12,9 @@ use serde_json::json;
 
 use nsbox_container::create::sync::SyncError;
 use nsbox_container::error::{errno_of, rule_wire, sys_wire};
-use nsbox_container::state::{now_rfc3339, Root};
+use nsbox_container::state::{namespaces_of, now_rfc3339, Root};
 
-use crate::detach::{namespaces_of, Booted};
+use crate::detach::Booted;
 use crate::error::{MonitorError, Result};
 use crate::frames::{frame, take_frame, EXIT, START, STDERR, STDOUT};
 

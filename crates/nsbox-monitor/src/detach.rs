@@ -23,7 +23,7 @@ use nsbox_container::error::{rule_wire, sys_wire};
 use nsbox_container::ops::report_wire;
 use nsbox_container::process::signals;
 use nsbox_container::spec::{load_spec, validate_id, Plan, RunArgs, SpecError};
-use nsbox_container::state::{self, now_rfc3339, Root, State};
+use nsbox_container::state::{self, namespaces_of, now_rfc3339, Root, State};
 
 use crate::error::{MonitorError, Result};
 use crate::{logs, monitor};
@@ -296,20 +296,6 @@ fn initial_state(id: &str, name: &str, plan: &Plan, bundle: &std::path::Path, op
         log_max_size: opts.log_max_size,
         ..State::default()
     }
-}
-
-/// Each of the eight namespaces of the container, and whether it is ours (the host's) too.
-pub fn namespaces_of(pid: i32) -> Vec<state::NsState> {
-    let theirs = nsbox_core::namespaces::read_ids(Some(pid)).unwrap_or_default();
-    let ours = nsbox_core::namespaces::read_ids(None).unwrap_or_default();
-    theirs
-        .iter()
-        .map(|n| state::NsState {
-            kind: n.kind.proc_name().to_string(),
-            id: n.id,
-            shared: ours.iter().any(|o| o.kind == n.kind && o.id == n.id),
-        })
-        .collect()
 }
 
 /// A pipe for one output stream: the read end stays with the monitor (nonblocking), the write end

@@ -41,8 +41,11 @@ const containerPid = (name: string) => Number((JSON.parse(cli(['inspect', name])
 // namespaces: receive): its config says so, and the helper was spawned before the container's first
 // process (pids grow; with the runtime's hand-over the helper comes after the clone). slirp4netns and
 // an explicit map (--uidmap, the subordinate-ranges case) keep the runtime's hand-over.
+// Without a pid namespace of its own (--ns without pid) the runtime could not stay out of the
+// container's sight in the keeper's user namespace: pasta keeps the runtime's hand-over then.
 for (const [key, helper, maps] of [
   ['pasta', 'pasta', []], ['slirp4netns', 'slirp4netns', []], ['explicitMap', 'pasta', ['--uidmap', '0:65534:1', '--gidmap', '0:65534:1']],
+  ['noPidNs', 'pasta', ['--ns', 'user,mnt,net,uts,ipc']],
 ] as const) {
   const r = cli(['run', '-d', '--name', `h-${key}`, '--network', helper, ...maps, '--', 'sleep', '300']);
   const id = r.stdout.trim();
@@ -54,6 +57,10 @@ for (const [key, helper, maps] of [
     user: proc ? link(`/proc/${proc.pid}/fd/5`) : 'no helper', net: proc ? link(`/proc/${proc.pid}/fd/6`) : 'no helper',
     containerUser: link(`/proc/${pid}/ns/user`), containerNet: link(`/proc/${pid}/ns/net`),
     keeperMakes: /"makeNamespaces":true/.test(keeper?.args ?? ''), helperFirst: proc !== undefined && proc.pid < pid,
+    // inspect's namespaces: which ones are the host's. The runtime entered the container's user
+    // namespace before clone; the container's own user namespace must not read as shared.
+    shared: ((JSON.parse(cli(['inspect', `h-${key}`]).stdout || '[{}]') as Array<{ namespaces?: Array<{ kind: string; shared: boolean }> }>)[0]?.namespaces ?? [])
+      .filter((n) => n.shared).map((n) => n.kind).sort(),
   };
   cli(['rm', '-f', `h-${key}`]);
 }

@@ -13,7 +13,7 @@
 //! our uid (SO_PEERCRED). Its path may be longer than a sockaddr_un holds (a 64-hex id in it), so we
 //! connect through `/proc/self/fd/DIR/NAME`.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -133,6 +133,10 @@ pub struct Received {
     pub net: OwnedFd,
 }
 
+/// How long the keeper may take to send the namespaces once it accepted us (it makes them before
+/// it listens: this only bounds a keeper that stalls).
+const RECEIVE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// NS_GET_USERNS, NS_GET_PARENT, NS_GET_NSTYPE, NS_GET_OWNER_UID (linux/nsfs.h).
 const NS_GET_USERNS: libc::c_ulong = 0xb701;
 const NS_GET_PARENT: libc::c_ulong = 0xb702;
@@ -150,13 +154,28 @@ pub fn receive(socket: &Path) -> Result<Received> {
     check_peer(&conn, &shown)?;
     let mut byte = [0u8; 1];
     let mut iov = [std::io::IoSliceMut::new(&mut byte)];
-    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 2]);
+    // Room for more than the two we expect, so that a keeper sending too many is told apart from a
+    // truncated message.
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 4]);
+    let refuse = |msg: String| HandoverError::Refused { path: shown.clone(), msg };
+    // Our signals are blocked by now (the caller's signalfd): a keeper that accepted and then
+    // stalls must not hold us for ever.
+    let deadline = Instant::now() + RECEIVE_TIMEOUT;
     let msg = loop {
-        match recvmsg::<()>(conn.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut fds = [nix::poll::PollFd::new(conn.as_fd(), nix::poll::PollFlags::POLLIN)];
+        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::try_from(left).unwrap_or(nix::poll::PollTimeout::MAX)) {
             Err(Errno::EINTR) => continue,
+            Err(e) => return Err(sys("poll", &shown)(e)),
+            Ok(0) => return Err(refuse(format!("the network helper's keeper sent nothing in {} s", RECEIVE_TIMEOUT.as_secs()))),
+            Ok(_) => {}
+        }
+        match recvmsg::<()>(conn.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC | MsgFlags::MSG_DONTWAIT) {
+            Err(Errno::EINTR | Errno::EAGAIN) => continue,
             other => break other.map_err(sys("receive namespaces from the network helper", &shown))?,
         }
     };
+    let truncated = msg.flags.contains(MsgFlags::MSG_CTRUNC);
     let mut got: Vec<OwnedFd> = Vec::new();
     for c in msg.cmsgs().map_err(sys("receive namespaces from the network helper", &shown))? {
         if let ControlMessageOwned::ScmRights(fds) = c {
@@ -164,7 +183,12 @@ pub fn receive(socket: &Path) -> Result<Received> {
             got.extend(fds.into_iter().map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }));
         }
     }
-    let refuse = |msg: String| HandoverError::Refused { path: shown.clone(), msg };
+    if truncated {
+        return Err(refuse("the network helper's keeper sent more descriptors than a user and a network namespace".into()));
+    }
+    if msg.bytes == 1 && byte[0] != b'S' {
+        return Err(refuse(format!("the network helper's keeper sent {:?}, not the namespaces' message", byte[0] as char)));
+    }
     if got.len() != 2 {
         return Err(refuse(match got.len() {
             0 => "the network helper's keeper sent no namespaces (it failed: its own error follows at created)".into(),

@@ -276,6 +276,8 @@ pub fn start_or_hold(id: &str, plan: &Plan, mut control: Option<&mut Control>, h
     // A received user namespace (Plan::early_user): from here on this process is in it, so that
     // every namespace clone makes belongs to it; its maps must be the spec's.
     if plan.early_user() {
+        // What "shared with the host" means in the saved state: our namespaces before this one.
+        crate::state::remember_own_namespaces();
         joins.enter_user()?;
         if let Some(socket) = &plan.net_helper_socket {
             handover::check_maps(socket, &plan.uid_map, &plan.gid_map).map_err(RunError::from)?;

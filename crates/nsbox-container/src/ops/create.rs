@@ -19,7 +19,7 @@ use crate::create::{fifo, hooks, start_or_hold};
 use crate::error::{rule_wire, sys_wire, Result};
 use crate::process::{console, signals};
 use crate::spec::{load_spec, validate_id, Plan, RunArgs, SpecError};
-use crate::state::{self, now_rfc3339, Root, State, OCI_MODE};
+use crate::state::{self, namespaces_of, now_rfc3339, Root, State, OCI_MODE};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OciError {
@@ -203,16 +203,6 @@ impl PidFile {
         }
         done
     }
-}
-
-/// Each of the eight namespaces of the container, and whether it is ours (the host's) too.
-pub fn namespaces_of(pid: i32) -> Vec<state::NsState> {
-    let theirs = nsbox_core::namespaces::read_ids(Some(pid)).unwrap_or_default();
-    let ours = nsbox_core::namespaces::read_ids(None).unwrap_or_default();
-    theirs
-        .iter()
-        .map(|n| state::NsState { kind: n.kind.proc_name().to_string(), id: n.id, shared: ours.iter().any(|o| o.kind == n.kind && o.id == n.id) })
-        .collect()
 }
 
 /// Whether `reference` names a container made by OCI `create` (start goes through its fifo).

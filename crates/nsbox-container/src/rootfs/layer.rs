@@ -92,8 +92,16 @@ fn move_out(dir: &Path, id: &str) -> Option<(PathBuf, OwnedFd)> {
     Some((moved, lock))
 }
 
+/// Root of the initial user namespace. Not `geteuid() == 0` alone: a monitor that entered a
+/// container's user namespace before clone (`org.nsbox.net-helper-namespaces`) is uid 0 there,
+/// with none of root's rights over the host's files.
+fn host_root() -> bool {
+    nix::unistd::geteuid().is_root()
+        && std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
+}
+
 fn remove_now(o: &OverlayRoot, dir: &Path) -> Option<String> {
-    let root = nix::unistd::geteuid().is_root();
+    let root = host_root();
     if let Some((uids, gids)) = o.id_maps.as_ref().filter(|(u, g)| !root && (u.len() > 1 || g.len() > 1)) {
         // Files of subordinate ids: only root of a namespace with the container's maps may remove them.
         let gone = crate::create::userns::run_as_root(uids, gids, || match std::fs::remove_dir_all(dir) {
@@ -119,7 +127,7 @@ fn remove_now(o: &OverlayRoot, dir: &Path) -> Option<String> {
 /// following a symlink. Root's DAC override needs none of it.
 fn remove_tree(dir: &Path) -> std::io::Result<()> {
     match std::fs::remove_dir_all(dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && !nix::unistd::geteuid().is_root() => {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && !host_root() => {
             make_writable(dir)?;
             std::fs::remove_dir_all(dir)
         }

@@ -210,14 +210,17 @@ impl Plan {
         let flag = |k: &str| annotations.get(k).map(|v| v == "true").unwrap_or(false);
         let userns_parent = userns_parent(&annotations, &namespaces, &join)?;
         let net_helper_socket = net_helper_socket(&annotations, &namespaces, &join)?;
-        let receive_namespaces = receive_namespaces(&annotations, net_helper_socket.is_some() && userns_parent.is_none(), &uid_map, &gid_map, &devices)?;
+        let hooks = spec.hooks().clone().unwrap_or_default();
+        check_hooks(&hooks)?;
+        let runtime_hooks = [hooks.prestart(), hooks.create_runtime(), hooks.poststart(), hooks.poststop()].iter().any(|h| h.as_ref().is_some_and(|v| !v.is_empty()));
+        let new_pid = namespaces.contains(&NsKind::Pid) && !join.iter().any(|(k, _)| *k == NsKind::Pid);
+        let received = Received { socket: net_helper_socket.is_some() && userns_parent.is_none(), uid_map: &uid_map, gid_map: &gid_map, devices: &devices, runtime_hooks, new_pid };
+        let receive_namespaces = receive_namespaces(&annotations, &received)?;
         let seccomp = linux.seccomp().clone().map(|config| SeccompPlan {
             config,
             bundle: bundle.to_path_buf(),
             annotations: annotations.clone(),
         });
-        let hooks = spec.hooks().clone().unwrap_or_default();
-        check_hooks(&hooks)?;
         Ok(Plan {
             namespaces,
             join,
@@ -315,25 +318,49 @@ fn net_helper_socket(annotations: &HashMap<String, String>, kinds: &[NsKind], jo
     Ok(Some(p))
 }
 
+/// What `org.nsbox.net-helper-namespaces` depends on in the rest of the spec.
+#[derive(Clone, Copy)]
+struct Received<'a> {
+    /// `org.nsbox.net-helper-socket` is given (and no `org.nsbox.userns-parent`).
+    socket: bool,
+    uid_map: &'a [IdMapping],
+    gid_map: &'a [IdMapping],
+    devices: &'a super::DevicePlan,
+    /// prestart, createRuntime, poststart or poststop hooks: the runtime runs those itself.
+    runtime_hooks: bool,
+    /// The container gets a pid namespace of its own.
+    new_pid: bool,
+}
+
 /// `org.nsbox.net-helper-namespaces: receive`: only with the socket (which needs a user and a
 /// network namespace made for the container), the maps an unprivileged keeper can write itself
 /// (our own uid and gid as the only id), and no device rules (the runtime enters the container's
 /// user namespace before clone and then holds no right over the host's device cgroup).
-fn receive_namespaces(annotations: &HashMap<String, String>, socket: bool, uid_map: &[IdMapping], gid_map: &[IdMapping], devices: &super::DevicePlan) -> Result<bool> {
+fn receive_namespaces(annotations: &HashMap<String, String>, r: &Received<'_>) -> Result<bool> {
     let Some(v) = annotations.get(ANNOTATION_NET_HELPER_NAMESPACES) else { return Ok(false) };
     let field = format!("annotations.{ANNOTATION_NET_HELPER_NAMESPACES}");
     if v != "receive" {
         return Err(SpecError::new(&field, format!("{v:?} is not a mode (only \"receive\")")));
     }
-    if !socket {
+    if !r.socket {
         return Err(SpecError::new(&field, format!("needs annotations.{ANNOTATION_NET_HELPER_SOCKET} (and no {ANNOTATION_USERNS_PARENT})")));
     }
     let own = |m: &[IdMapping], id: u32| matches!(m, [IdMapping { inside: 0, outside, length: 1 }] if *outside == id);
-    if !own(uid_map, nix::unistd::geteuid().as_raw()) || !own(gid_map, nix::unistd::getegid().as_raw()) {
+    if !own(r.uid_map, nix::unistd::geteuid().as_raw()) || !own(r.gid_map, nix::unistd::getegid().as_raw()) {
         return Err(SpecError::new(&field, "needs linux.uidMappings and gidMappings to be the caller's own uid and gid as 0, one id each (the keeper writes those maps unprivileged)"));
     }
-    if !devices.rules.is_empty() {
+    if !r.devices.rules.is_empty() {
         return Err(SpecError::new(&field, "cannot be used with linux.resources.devices (the runtime enters the received user namespace before clone and then holds no right over the host's device cgroup); give none, as a rootless spec does"));
+    }
+    // The runtime, and the monitor it becomes, live in the container's user namespace from then
+    // on: only a pid namespace of the container's own keeps them out of its reach (it cannot name
+    // them), and hooks the runtime runs would run as root of that namespace, not in the runtime's
+    // namespace as the runtime spec says.
+    if !r.new_pid {
+        return Err(SpecError::new(&field, "needs a pid namespace of the container's own (the runtime lives in the received user namespace, and must stay out of the container's sight)"));
+    }
+    if r.runtime_hooks {
+        return Err(SpecError::new(&field, "cannot be used with prestart, createRuntime, poststart or poststop hooks (the runtime would run them inside the container's user namespace)"));
     }
     Ok(true)
 }
@@ -358,19 +385,23 @@ mod userns_parent_tests {
     }
 
     #[test]
-    fn received_namespaces_need_the_socket_our_own_single_ids_and_no_device_rules() {
+    fn received_namespaces_need_the_socket_our_own_single_ids_a_pid_namespace_and_no_device_rules_or_runtime_hooks() {
         let a = |v: &str| -> HashMap<String, String> { [(ANNOTATION_NET_HELPER_NAMESPACES.to_string(), v.to_string())].into_iter().collect() };
         let own = |id: u32| vec![IdMapping { inside: 0, outside: id, length: 1 }];
         let (uid, gid) = (own(nix::unistd::geteuid().as_raw()), own(nix::unistd::getegid().as_raw()));
         let none = super::super::DevicePlan::default();
-        assert!(receive_namespaces(&a("receive"), true, &uid, &gid, &none).unwrap());
-        assert!(!receive_namespaces(&HashMap::new(), true, &uid, &gid, &none).unwrap());
-        assert!(receive_namespaces(&a("make"), true, &uid, &gid, &none).unwrap_err().msg.contains("is not a mode"));
-        assert!(receive_namespaces(&a("receive"), false, &uid, &gid, &none).unwrap_err().msg.contains("needs annotations.org.nsbox.net-helper-socket"));
+        let ok = Received { socket: true, uid_map: &uid, gid_map: &gid, devices: &none, runtime_hooks: false, new_pid: true };
+        let err = |ann: &HashMap<String, String>, r: &Received<'_>| receive_namespaces(ann, r).unwrap_err().msg;
+        assert!(receive_namespaces(&a("receive"), &ok).unwrap());
+        assert!(!receive_namespaces(&HashMap::new(), &ok).unwrap());
+        assert!(err(&a("make"), &ok).contains("is not a mode"));
+        assert!(err(&a("receive"), &Received { socket: false, ..ok }).contains("needs annotations.org.nsbox.net-helper-socket"));
         let two = vec![IdMapping { inside: 0, outside: nix::unistd::geteuid().as_raw(), length: 1 }, IdMapping { inside: 1, outside: 100000, length: 65536 }];
-        assert!(receive_namespaces(&a("receive"), true, &two, &gid, &none).unwrap_err().msg.contains("one id each"));
+        assert!(err(&a("receive"), &Received { uid_map: &two, ..ok }).contains("one id each"));
         let other = own(nix::unistd::geteuid().as_raw() + 1);
-        assert!(receive_namespaces(&a("receive"), true, &other, &gid, &none).unwrap_err().msg.contains("the caller's own uid and gid"));
+        assert!(err(&a("receive"), &Received { uid_map: &other, ..ok }).contains("the caller's own uid and gid"));
+        assert!(err(&a("receive"), &Received { new_pid: false, ..ok }).contains("needs a pid namespace of the container's own"));
+        assert!(err(&a("receive"), &Received { runtime_hooks: true, ..ok }).contains("hooks"));
     }
 
     #[test]

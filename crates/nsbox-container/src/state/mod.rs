@@ -18,10 +18,12 @@ use crate::spec::SpecError;
 
 pub mod cgroup_record;
 mod names;
+mod namespaces;
 mod root;
 mod time;
 
 pub use root::{create_private, private_dir, validate_name, Lock, Root};
+pub use namespaces::{namespaces_of, remember_own_namespaces};
 pub use time::now_rfc3339;
 
 /// [`State::mode`] of a container made by OCI `create` (no monitor).

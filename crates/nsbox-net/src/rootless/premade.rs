@@ -39,15 +39,29 @@ pub(crate) struct Namespaces {
 /// Makes the namespaces (see the module).
 pub(crate) fn make() -> Result<Namespaces> {
     let (ready_r, ready_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(sys("pipe2", "namespaces"))?;
+    let keeper = std::process::id() as libc::pid_t;
     // SAFETY: the keeper is single-threaded (module comment); the child only makes raw syscalls
-    // (unshare, write, pause) and _exit()s, nothing that allocates or takes a lock.
+    // (prctl, dup2, close_range, unshare, write, pause) and never returns, nothing that allocates or
+    // takes a lock.
     match unsafe { fork() }.map_err(sys("fork", "namespaces"))? {
         ForkResult::Child => {
             // SAFETY: raw syscalls on values we own; the child never returns into Rust code.
             unsafe {
+                // If the keeper dies before it kills us (SIGKILL, the OOM killer), we must not stay
+                // behind holding a root-mapped user namespace, nor the keeper's listening socket and
+                // stdout (the runtime and the library would wait on them for ever): die with it,
+                // and keep no descriptor but the ready pipe (moved to 3).
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+                if libc::getppid() != keeper || libc::dup2(ready_w.as_raw_fd(), 3) < 0 {
+                    libc::_exit(1);
+                }
+                libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32);
+                for fd in 0..3 {
+                    libc::close(fd);
+                }
                 let ok = libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) == 0;
                 let b: u8 = if ok { b'1' } else { b'0' };
-                libc::write(ready_w.as_raw_fd(), (&b as *const u8).cast(), 1);
+                libc::write(3, (&b as *const u8).cast(), 1);
                 loop {
                     libc::pause();
                 }

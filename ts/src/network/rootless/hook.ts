@@ -61,7 +61,10 @@ export const ANNOTATION_NET_HELPER_NAMESPACES = 'org.nsbox.net-helper-namespaces
  * runtime making them and handing them over.
  */
 export function keeperMakesNamespaces(kind: HelperKind, o: ValidatedOptions): boolean {
-  return kind === 'pasta' && !o.uidMap?.length && !o.gidMap?.length;
+  // The runtime then lives in the container's user namespace: only a pid namespace of the
+  // container's own keeps it out of the container's sight (the runtime refuses it otherwise).
+  const ownPid = o.namespaces === undefined || o.namespaces.includes('pid');
+  return kind === 'pasta' && ownPid && !o.uidMap?.length && !o.gidMap?.length;
 }
 
 /** The helper's directory (pid file, log, status.json that ps and inspect read). */
