@@ -184,13 +184,25 @@ mod tests {
         open(format!("/proc/self/ns/{name}").as_str(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).unwrap()
     }
 
-    #[test]
-    fn receives_a_pidfd_and_namespaces_checks_their_kinds_and_gives_up_with_the_caller() {
-        let dir = std::env::temp_dir().join(format!("nsbox-handover-test-{}", std::process::id()));
+    /// A keeper's surroundings: its directory and socket path, its stdin (the caller's end kept
+    /// open until dropped) and a signal pipe that never fires.
+    struct Fixture {
+        dir: std::path::PathBuf,
+        path: std::path::PathBuf,
+        caller: (OwnedFd, OwnedFd),
+        signals: (OwnedFd, OwnedFd),
+    }
+
+    fn fixture(tag: &str) -> Fixture {
+        let dir = std::env::temp_dir().join(format!("nsbox-{tag}-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("keeper.sock");
-        let (caller_r, caller_w) = nix::unistd::pipe().unwrap();
-        let (sig_r, _sig_w) = nix::unistd::pipe().unwrap();
+        Fixture { dir, path, caller: nix::unistd::pipe().unwrap(), signals: nix::unistd::pipe().unwrap() }
+    }
+
+    #[test]
+    fn receives_a_pidfd_and_namespaces_checks_their_kinds_and_gives_up_with_the_caller() {
+        let Fixture { dir, path, caller: (caller_r, caller_w), signals: (sig_r, _sig_w) } = fixture("handover");
         let me = super::super::keeper::pidfd_open(std::process::id() as i32).unwrap();
 
         let l = listen_at(&path).unwrap();
@@ -212,11 +224,7 @@ mod tests {
 
     #[test]
     fn serves_made_namespaces_and_receives_the_containers_pidfd_on_the_same_connection() {
-        let dir = std::env::temp_dir().join(format!("nsbox-serve-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("keeper.sock");
-        let (caller_r, _caller_w) = nix::unistd::pipe().unwrap();
-        let (sig_r, _sig_w) = nix::unistd::pipe().unwrap();
+        let Fixture { dir, path, caller: (caller_r, _caller_w), signals: (sig_r, _sig_w) } = fixture("serve");
         let l = listen_at(&path).unwrap();
         let p = path.clone();
         // The runtime's side (crates/nsbox-container/src/create/handover.rs): receive two, send one.
