@@ -146,3 +146,44 @@ mod tests {
         assert!(read_ids(Some(i32::MAX)).unwrap_err().code == "ENOENT");
     }
 }
+
+/// The nsfs ioctls (linux/nsfs.h) on a namespace descriptor, each wrapped once.
+pub mod nsfs {
+    use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+    const NS_GET_USERNS: libc::c_ulong = 0xb701;
+    const NS_GET_PARENT: libc::c_ulong = 0xb702;
+    const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
+    const NS_GET_OWNER_UID: libc::c_ulong = 0xb704;
+
+    /// The CLONE_NEW* type of a namespace descriptor (-1 when it is no namespace).
+    pub fn ns_type(fd: BorrowedFd<'_>) -> i32 {
+        // SAFETY: an ioctl without arguments on a descriptor the caller holds open.
+        unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_NSTYPE as _) }
+    }
+
+    /// The uid that made a user namespace.
+    pub fn owner_uid(user: BorrowedFd<'_>) -> Option<libc::uid_t> {
+        let mut uid: libc::uid_t = libc::uid_t::MAX;
+        // SAFETY: NS_GET_OWNER_UID writes one uid_t through the pointer, which points at ours.
+        let r = unsafe { libc::ioctl(user.as_raw_fd(), NS_GET_OWNER_UID as _, &mut uid as *mut libc::uid_t) };
+        (r == 0).then_some(uid)
+    }
+
+    /// The user namespace that owns a namespace.
+    pub fn owning_user(fd: BorrowedFd<'_>) -> Option<OwnedFd> {
+        related(fd, NS_GET_USERNS)
+    }
+
+    /// The parent of a user or pid namespace (None for the initial one, or one we cannot see).
+    pub fn parent(fd: BorrowedFd<'_>) -> Option<OwnedFd> {
+        related(fd, NS_GET_PARENT)
+    }
+
+    fn related(fd: BorrowedFd<'_>, request: libc::c_ulong) -> Option<OwnedFd> {
+        // SAFETY: these ioctls take no argument and return a new descriptor, or -1.
+        let raw = unsafe { libc::ioctl(fd.as_raw_fd(), request as _) };
+        // SAFETY: a descriptor the kernel just gave us, owned by nothing else.
+        (raw >= 0).then(|| unsafe { OwnedFd::from_raw_fd(raw) })
+    }
+}

@@ -24,6 +24,7 @@ use nix::sys::stat::Mode;
 use nix::unistd::Pid;
 use nsbox_core::error::errno_name;
 use nsbox_core::idmap::IdMapping;
+use nsbox_core::namespaces::nsfs;
 use nsbox_core::WireError;
 
 use crate::error::sys_wire;
@@ -137,12 +138,6 @@ pub struct Received {
 /// it listens: this only bounds a keeper that stalls).
 const RECEIVE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// NS_GET_USERNS, NS_GET_PARENT, NS_GET_NSTYPE, NS_GET_OWNER_UID (linux/nsfs.h).
-const NS_GET_USERNS: libc::c_ulong = 0xb701;
-const NS_GET_PARENT: libc::c_ulong = 0xb702;
-const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
-const NS_GET_OWNER_UID: libc::c_ulong = 0xb704;
-
 /// Before clone: connects to the keeper and receives the namespaces it made, then checks that
 /// they are what the spec asks for a new user and network namespace to be, as far as can be
 /// known before entering them: a user namespace that is a child of ours and owned by our uid, and
@@ -204,31 +199,22 @@ pub fn receive(socket: &Path) -> Result<Received> {
 /// The checks [`receive`] makes before entering them (see there).
 pub fn check_namespaces(user: &OwnedFd, net: &OwnedFd) -> std::result::Result<(), String> {
     for (fd, want, name) in [(user, libc::CLONE_NEWUSER, "user"), (net, libc::CLONE_NEWNET, "network")] {
-        // SAFETY: an ioctl without arguments on a descriptor we own.
-        if unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_NSTYPE as _) } != want {
+        if nsfs::ns_type(fd.as_fd()) != want {
             return Err(format!("the {name} namespace descriptor is not a {name} namespace"));
         }
     }
-    let mut owner: libc::uid_t = libc::uid_t::MAX;
-    // SAFETY: NS_GET_OWNER_UID writes one uid_t to the pointer, which is ours.
-    let r = unsafe { libc::ioctl(user.as_raw_fd(), NS_GET_OWNER_UID as _, &mut owner as *mut libc::uid_t) };
     let me = nix::unistd::geteuid().as_raw();
-    if r != 0 || owner != me {
-        return Err(format!("the user namespace is owned by uid {owner}, not by us ({me})"));
+    match nsfs::owner_uid(user.as_fd()) {
+        Some(owner) if owner == me => {}
+        owner => return Err(format!("the user namespace is owned by uid {}, not by us ({me})", owner.map_or("?".into(), |o| o.to_string()))),
     }
     let ino = |fd: &OwnedFd| nix::sys::stat::fstat(fd).map(|s| (s.st_dev, s.st_ino)).ok();
-    let related = |fd: &OwnedFd, req: libc::c_ulong| {
-        // SAFETY: these ioctls return a new descriptor (or -1), which we take ownership of.
-        let raw = unsafe { libc::ioctl(fd.as_raw_fd(), req as _) };
-        // SAFETY: a descriptor the kernel just gave us.
-        (raw >= 0).then(|| unsafe { OwnedFd::from_raw_fd(raw) })
-    };
     let ours = nix::fcntl::open("/proc/self/ns/user", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).ok();
-    let parent = related(user, NS_GET_PARENT);
+    let parent = nsfs::parent(user.as_fd());
     if parent.as_ref().and_then(ino).is_none() || parent.as_ref().and_then(ino) != ours.as_ref().and_then(ino) {
         return Err("the user namespace is not a child of the runtime's own".into());
     }
-    if related(net, NS_GET_USERNS).as_ref().and_then(ino) != ino(user) {
+    if nsfs::owning_user(net.as_fd()).as_ref().and_then(ino) != ino(user) {
         return Err("the network namespace does not belong to the user namespace sent with it".into());
     }
     Ok(())

@@ -4,7 +4,7 @@
 //! one by the child, the user namespace first (the others may belong to it), the mount namespace
 //! last (after it, the paths the runtime still needs may mean something else).
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
@@ -19,9 +19,6 @@ use crate::spec::{Plan, SpecError};
 /// The order namespaces are joined in (pid is the parent's, see [`PidJoin`]).
 const ORDER: [NsKind; 7] = [NsKind::User, NsKind::Cgroup, NsKind::Ipc, NsKind::Uts, NsKind::Net, NsKind::Time, NsKind::Mnt];
 
-/// NS_GET_NSTYPE (linux/nsfs.h): the CLONE_NEW* type of a namespace descriptor.
-const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
-
 pub struct Joins {
     fds: Vec<(NsKind, OwnedFd, String)>,
 }
@@ -32,8 +29,7 @@ impl Joins {
         for (kind, path) in &plan.join {
             let shown = path.display().to_string();
             let fd = open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).map_err(sys("open namespace", &shown))?;
-            // SAFETY: an ioctl without arguments on a descriptor we own.
-            let got = unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_NSTYPE as _) };
+            let got = nsbox_core::namespaces::nsfs::ns_type(fd.as_fd());
             let want = kind.clone_flag().bits();
             if got != want {
                 let what = match crate::create::join::kind_of_flag(got) {

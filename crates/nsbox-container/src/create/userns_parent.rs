@@ -13,7 +13,7 @@
 //! in U for the rest of its life (a user namespace cannot be left): it is the same uid, and its
 //! capabilities in U reach only U, the user's own namespaces below it and files of the user's own.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
@@ -48,9 +48,6 @@ impl UsernsParentError {
 
 type Result<T> = std::result::Result<T, UsernsParentError>;
 
-/// NS_GET_NSTYPE (linux/nsfs.h).
-const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
-
 /// The parent user namespace, opened and checked before anything is made.
 pub struct Parent {
     fd: OwnedFd,
@@ -60,8 +57,7 @@ pub struct Parent {
 pub fn open_parent(path: &std::path::Path) -> Result<Parent> {
     let shown = path.display().to_string();
     let fd = open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).map_err(|errno| UsernsParentError::Sys { op: "open parent user namespace", path: shown.clone(), errno })?;
-    // SAFETY: an ioctl without arguments on a descriptor we own.
-    let kind = unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_NSTYPE as _) };
+    let kind = nsbox_core::namespaces::nsfs::ns_type(fd.as_fd());
     if kind != CloneFlags::CLONE_NEWUSER.bits() {
         return Err(UsernsParentError::Invalid { op: "open parent user namespace", path: shown, msg: "not a user namespace".into() });
     }

@@ -369,24 +369,25 @@ fn receive_namespaces(annotations: &HashMap<String, String>, r: &Received<'_>) -
 mod userns_parent_tests {
     use super::*;
 
-    fn ann(v: &str) -> HashMap<String, String> {
-        [(ANNOTATION_USERNS_PARENT.to_string(), v.to_string())].into_iter().collect()
+    /// Annotations holding one `key`.
+    fn ann(key: &str, v: &str) -> HashMap<String, String> {
+        [(key.to_string(), v.to_string())].into_iter().collect()
     }
 
     #[test]
     fn only_for_a_user_namespace_of_its_own_and_nothing_joined() {
         let user = [NsKind::User, NsKind::Net];
-        assert_eq!(userns_parent(&ann("/proc/7/ns/user"), &user, &[]).unwrap(), Some(PathBuf::from("/proc/7/ns/user")));
+        assert_eq!(userns_parent(&ann(ANNOTATION_USERNS_PARENT, "/proc/7/ns/user"), &user, &[]).unwrap(), Some(PathBuf::from("/proc/7/ns/user")));
         assert_eq!(userns_parent(&HashMap::new(), &user, &[]).unwrap(), None);
-        assert!(userns_parent(&ann("proc/7"), &user, &[]).unwrap_err().msg.contains("not an absolute path"));
-        assert!(userns_parent(&ann("/p"), &[NsKind::Net], &[]).is_err(), "no user namespace of its own");
+        assert!(userns_parent(&ann(ANNOTATION_USERNS_PARENT, "proc/7"), &user, &[]).unwrap_err().msg.contains("not an absolute path"));
+        assert!(userns_parent(&ann(ANNOTATION_USERNS_PARENT, "/p"), &[NsKind::Net], &[]).is_err(), "no user namespace of its own");
         let joined = [(NsKind::Net, PathBuf::from("/proc/1/ns/net"))];
-        assert!(userns_parent(&ann("/p"), &user, &joined).unwrap_err().msg.contains("no namespace joined by path"));
+        assert!(userns_parent(&ann(ANNOTATION_USERNS_PARENT, "/p"), &user, &joined).unwrap_err().msg.contains("no namespace joined by path"));
     }
 
     #[test]
     fn received_namespaces_need_the_socket_our_own_single_ids_a_pid_namespace_and_no_device_rules_or_runtime_hooks() {
-        let a = |v: &str| -> HashMap<String, String> { [(ANNOTATION_NET_HELPER_NAMESPACES.to_string(), v.to_string())].into_iter().collect() };
+        let a = |v: &str| ann(ANNOTATION_NET_HELPER_NAMESPACES, v);
         let own = |id: u32| vec![IdMapping { inside: 0, outside: id, length: 1 }];
         let (uid, gid) = (own(nix::unistd::geteuid().as_raw()), own(nix::unistd::getegid().as_raw()));
         let none = super::super::DevicePlan::default();
@@ -406,7 +407,7 @@ mod userns_parent_tests {
 
     #[test]
     fn net_helper_socket_needs_user_and_net_of_its_own() {
-        let a = |v: &str| -> HashMap<String, String> { [(ANNOTATION_NET_HELPER_SOCKET.to_string(), v.to_string())].into_iter().collect() };
+        let a = |v: &str| ann(ANNOTATION_NET_HELPER_SOCKET, v);
         let both = [NsKind::User, NsKind::Net];
         assert_eq!(net_helper_socket(&a("/d/k.sock"), &both, &[]).unwrap(), Some(PathBuf::from("/d/k.sock")));
         assert_eq!(net_helper_socket(&HashMap::new(), &both, &[]).unwrap(), None);

@@ -14,6 +14,7 @@ use nix::fcntl::{open, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{accept4, bind, getsockopt, listen, recvmsg, sendmsg, socket, sockopt, AddressFamily, Backlog, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType, UnixAddr};
 use nix::sys::stat::Mode;
+use nsbox_core::namespaces::nsfs;
 
 use super::{sys, RootlessError};
 
@@ -26,9 +27,6 @@ pub(crate) struct Handed {
     pub user: OwnedFd,
     pub net: OwnedFd,
 }
-
-/// NS_GET_NSTYPE (linux/nsfs.h): which kind of namespace a descriptor refers to.
-const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
 
 /// Binds and listens on `path` (through /proc/self/fd/DIR/NAME: the path may be longer than a
 /// sockaddr_un holds). A stale file of an earlier keeper for this id is replaced.
@@ -150,9 +148,7 @@ fn read_handover(conn: &OwnedFd, path: &Path) -> Result<Handed> {
     let user = got.pop().expect("three");
     let pidfd = got.pop().expect("three");
     for (fd, want, name) in [(&user, libc::CLONE_NEWUSER, "user"), (&net, libc::CLONE_NEWNET, "network")] {
-        // SAFETY: an ioctl without arguments on a descriptor we own.
-        let kind = unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_NSTYPE) };
-        if kind != want {
+        if nsfs::ns_type(fd.as_fd()) != want {
             return Err(bad(format!("the {name} namespace descriptor is not a {name} namespace")));
         }
     }
@@ -232,8 +228,7 @@ mod tests {
             let s = socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC, None).unwrap();
             connect(s.as_raw_fd(), &UnixAddr::new(&p).unwrap()).unwrap();
             let fds = recv_fds(&s, &p).unwrap();
-            // SAFETY: an ioctl without arguments on descriptors we own.
-            let kinds: Vec<i32> = fds.iter().map(|f| unsafe { libc::ioctl(f.as_raw_fd(), NS_GET_NSTYPE) }).collect();
+            let kinds: Vec<i32> = fds.iter().map(|f| nsfs::ns_type(f.as_fd())).collect();
             let me = super::super::keeper::pidfd_open(std::process::id() as i32).unwrap();
             let iov = [std::io::IoSlice::new(b"P")];
             sendmsg::<()>(s.as_raw_fd(), &iov, &[ControlMessage::ScmRights(&[me.as_raw_fd()])], MsgFlags::empty(), None).unwrap();

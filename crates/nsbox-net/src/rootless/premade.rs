@@ -11,18 +11,15 @@
 //! namespaces alive, no process stays in them. The keeper is single-threaded here (std's main
 //! thread only; no thread is started before this), so fork without exec is sound.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::stat::Mode;
 use nix::sys::wait::waitpid;
-use nix::unistd::{fork, getegid, geteuid, ForkResult, Pid};
-
-use std::os::fd::AsFd;
-
 use nix::sys::signalfd::SignalFd;
+use nix::unistd::{fork, getegid, geteuid, ForkResult, Pid};
 
 use super::keeper::{cleanup, fail_early, make_dir, report_error, serve_container, stop};
 use super::spawn::spawn_helper;
@@ -150,33 +147,22 @@ pub(crate) fn run(mut c: KeeperConfig, sfd: SignalFd) -> i32 {
     serve_container(c, container, sfd, child, helper_fd)
 }
 
-/// The ioctls used: NS_GET_NSTYPE 0xb703, NS_GET_OWNER_UID 0xb704, NS_GET_USERNS 0xb701 (linux/nsfs.h).
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::fd::{AsFd, FromRawFd};
+    use nsbox_core::namespaces::nsfs;
     use std::os::unix::fs::MetadataExt;
-
-    fn ioctl(fd: &OwnedFd, req: libc::c_ulong, arg: *mut libc::c_void) -> i32 {
-        // SAFETY: nsfs ioctls on a descriptor we own; `arg` is null or points to a u32 we own.
-        unsafe { libc::ioctl(fd.as_raw_fd(), req as _, arg) }
-    }
 
     #[test]
     fn makes_a_user_namespace_mapping_us_to_root_and_a_network_namespace_it_owns() {
         let ns = make().unwrap();
-        assert_eq!(ioctl(&ns.user, 0xb703, std::ptr::null_mut()), libc::CLONE_NEWUSER);
-        assert_eq!(ioctl(&ns.net, 0xb703, std::ptr::null_mut()), libc::CLONE_NEWNET);
-        let mut owner: u32 = u32::MAX;
-        assert_eq!(ioctl(&ns.user, 0xb704, (&mut owner as *mut u32).cast()), 0);
-        assert_eq!(owner, geteuid().as_raw(), "the namespace is ours");
+        assert_eq!(nsfs::ns_type(ns.user.as_fd()), libc::CLONE_NEWUSER);
+        assert_eq!(nsfs::ns_type(ns.net.as_fd()), libc::CLONE_NEWNET);
+        assert_eq!(nsfs::owner_uid(ns.user.as_fd()), Some(geteuid().as_raw()), "the namespace is ours");
         let own = std::fs::metadata("/proc/self/ns/user").unwrap().ino();
         let user = std::fs::File::from(ns.user.as_fd().try_clone_to_owned().unwrap()).metadata().unwrap().ino();
         assert_ne!(user, own, "a new user namespace");
-        let raw = ioctl(&ns.net, 0xb701, std::ptr::null_mut());
-        assert!(raw >= 0, "NS_GET_USERNS");
-        // SAFETY: the ioctl returned a new descriptor we own.
-        let owner_ns = unsafe { OwnedFd::from_raw_fd(raw) };
+        let owner_ns = nsfs::owning_user(ns.net.as_fd()).expect("NS_GET_USERNS");
         assert_eq!(std::fs::File::from(owner_ns).metadata().unwrap().ino(), user, "the network namespace belongs to it");
     }
 }

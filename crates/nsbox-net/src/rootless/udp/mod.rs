@@ -197,9 +197,7 @@ mod tests {
     fn bound_on_all_addresses_answers_from_the_address_asked() {
         // 127.0.0.2 is loopback too, but the route's source for an answer to 127.0.0.1 is 127.0.0.1:
         // without IP_PKTINFO the answer would come from there, and a connected client would drop it.
-        let host = UdpSocket::bind("0.0.0.0:0").unwrap();
-        let port = host.local_addr().unwrap().port();
-        echo_behind(host);
+        let port = echo_behind(UdpSocket::bind("0.0.0.0:0").unwrap()).port();
         let c = UdpSocket::bind("127.0.0.1:0").unwrap();
         let asked = SocketAddr::from(([127, 0, 0, 2], port));
         let (_, m, from) = ask(&c, asked, "hi");
@@ -209,9 +207,7 @@ mod tests {
     #[test]
     fn v4_clients_of_a_dual_stack_socket_are_answered_from_the_address_asked() {
         // [::] takes IPv4 too (v4-mapped): IPV6_PKTINFO carries ::ffff:127.0.0.2, and back.
-        let host = UdpSocket::bind("[::]:0").unwrap();
-        let port = host.local_addr().unwrap().port();
-        echo_behind(host);
+        let port = echo_behind(UdpSocket::bind("[::]:0").unwrap()).port();
         let c = UdpSocket::bind("127.0.0.1:0").unwrap();
         let asked = SocketAddr::from(([127, 0, 0, 2], port));
         let (_, m, from) = ask(&c, asked, "v4");
