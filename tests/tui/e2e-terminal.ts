@@ -32,6 +32,16 @@ export class Terminal {
   }
   keys(...keys: string[]): void { this.tmux('send-keys', '-t', this.session, ...keys); }
   text(s: string): void { this.tmux('send-keys', '-t', this.session, '-l', s); }
+  /**
+   * Waits for a screen of the TUI and then for raw mode: ink turns it on after its first frame, and
+   * keys sent before that go through the cooked line discipline ('/' and Enter are then not keys).
+   */
+  async settled(pred: (screen: string) => boolean, what: string): Promise<string> {
+    const s = await this.waitFor(pred, what);
+    for (let i = 0; i < 100 && !this.raw(); i++) await delay(50);
+    if (!this.raw()) throw new Error(`the terminal never went raw after ${what}`);
+    return s;
+  }
   async waitFor(pred: (screen: string) => boolean, what: string, ms = 45_000): Promise<string> {
     const end = Date.now() + ms;
     for (;;) {

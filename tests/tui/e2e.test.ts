@@ -34,7 +34,7 @@ test('tui in tmux over detached containers: form → namespaces, logs → exec �
   let term = Terminal.open(`nsbox-tui-e2e-${process.pid}`, `NSBOX_ROOT=${stateRoot} node ${CLI} tui; echo "TUI-EXIT $?"; sleep 60`);
   t.teardown(() => term.close());
 
-  await term.waitFor((s) => s.includes('[1 Containers]'), 'the dashboard');
+  await term.settled((s) => s.includes('[1 Containers]'), 'the dashboard');
   t.deepEqual(term.modes(), { alternate: true, cursor: false }, 'full screen: alternate screen, cursor hidden');
   t.false(term.screen().includes('end when the dashboard quits'), 'containers are detached');
   term.keys('n');
@@ -79,7 +79,7 @@ test('tui in tmux over detached containers: form → namespaces, logs → exec �
   await term.waitFor((x) => x.includes('e2ehost'), 'the container hostname from the shell');
   term.text('exit 3');
   term.keys('Enter');
-  await term.waitFor((x) => x.includes('[1 Containers]') && x.includes('shell exited with code 3'), 'back in the dashboard');
+  await term.settled((x) => x.includes('[1 Containers]') && x.includes('shell exited with code 3'), 'back in the dashboard');
 
   term.keys('q');
   await term.waitFor((x) => x.includes('TUI-EXIT 0'), 'the TUI to exit 0');
@@ -89,7 +89,7 @@ test('tui in tmux over detached containers: form → namespaces, logs → exec �
   term.close();
 
   term = Terminal.open(`nsbox-tui-e2e2-${process.pid}`, `NSBOX_ROOT=${stateRoot} node ${CLI} tui; echo "TUI-EXIT $?"; sleep 60`);
-  s = await term.waitFor((x) => row.test(x), 'the container in a new dashboard');
+  s = await term.settled((x) => row.test(x), 'the container in a new dashboard');
   t.is(Number(row.exec(s)![1]), pid);
   term.keys('/');
   term.text(name);

@@ -120,13 +120,6 @@ function cgroupsOf(root: string): string[] {
   return found;
 }
 
-/** Waits for the TUI's first screen and for raw mode (a key sent before it would be lost). */
-async function settled(s: Session, pred: (screen: string) => boolean, what: string): Promise<void> {
-  await s.term.waitFor(pred, what);
-  for (let i = 0; i < 100 && !s.term.raw(); i++) await sleep(50);
-  if (!s.term.raw()) throw new Error(`the terminal never went raw after ${what}`);
-}
-
 /** After the CLI exited: only the shell (and its ps) in the namespace, no container, no cgroup, no link but lo. */
 async function nothingLeft(t: ExecutionContext, s: Session, exit: string): Promise<void> {
   const screen = await s.term.waitFor((x) => x.includes('CHECKED'), 'nsbox learn to exit and the leftovers to be listed', 60_000);
@@ -143,7 +136,7 @@ async function nothingLeft(t: ExecutionContext, s: Session, exit: string): Promi
 test.serial('nsbox learn in tmux: S1 → S15 each run, read back, verdict shown (or not supported, with why); q leaves nothing', async (t) => {
   if (!ready(t)) return;
   const s = openLearn(t, 'walk', []);
-  await settled(s, (x) => x.includes('[6 Learn]') && header('S1').test(x), 'the Learn view at S1');
+  await s.term.settled((x) => x.includes('[6 Learn]') && header('S1').test(x), 'the Learn view at S1');
   const started = Date.now();
   for (const [i, id] of IDS.entries()) {
     if (i > 0) s.term.keys('n');
@@ -177,7 +170,7 @@ test.serial('nsbox learn in tmux: S1 → S15 each run, read back, verdict shown 
 test.serial('nsbox learn S14: SIGTERM while the step is still running ends it and leaves nothing', async (t) => {
   if (!ready(t)) return;
   const s = openLearn(t, 'term', ['S14']);
-  await settled(s, (x) => header('S14').test(x) && x.includes('not run yet'), 'S14');
+  await s.term.settled((x) => header('S14').test(x) && x.includes('not run yet'), 'S14');
   s.term.keys('Enter');
   await s.term.waitFor((x) => x.includes('running…'), 'S14 running');
   process.kill(learnPid(s), 'SIGTERM');
@@ -187,7 +180,7 @@ test.serial('nsbox learn S14: SIGTERM while the step is still running ends it an
 test.serial('nsbox learn S12 --lang zh: SIGHUP with the step\'s containers up closes them and leaves nothing', async (t) => {
   if (!ready(t)) return;
   const s = openLearn(t, 'hup', ['S12', '--lang', 'zh']);
-  await settled(s, (x) => header('S12').test(x) && x.includes('中文 (L)'), 'S12 in Chinese');
+  await s.term.settled((x) => header('S12').test(x) && x.includes('中文 (L)'), 'S12 in Chinese');
   s.term.keys('Enter');
   await s.term.waitFor((x) => /shown ✓ — /.test(x), 'S12 shown', 60_000);
   t.true(cgroupsOf(s.root).length > 0, 'the cgroup check sees the running containers\' cgroups (it is not vacuous)');
